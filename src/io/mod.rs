@@ -1,0 +1,1 @@
+//! Reading and writing structure files (extended XYZ, DeePMD npy, aenet XSF).

@@ -1,0 +1,15 @@
+//! forcefit trains machine-learning interatomic potentials on DFT energies,
+//! forces and virials, and writes models that MD engines load directly.
+//!
+//! Data flows one way: `io` → [`structure::Structure`] → `neighbors` →
+//! [`model::Prepared`] → [`model::Model::predict`] → metrics.
+#![deny(missing_docs)]
+
+pub mod elements;
+pub mod error;
+pub mod io;
+pub mod model;
+pub mod neighbors;
+pub mod structure;
+
+pub use error::{Error, Result};

@@ -1,0 +1,86 @@
+//! Models: the one [`Model`] trait, the prepared input it consumes and the
+//! prediction it fills. One folder per model family.
+
+pub mod nep;
+
+use crate::error::Result;
+use crate::neighbors::NeighborList;
+use crate::structure::Structure;
+
+/// A structure made ready for a model: species mapped to the model's type
+/// indices and the neighbour list built at the model's largest cutoff.
+/// Positions never change during training, so this is built once.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    /// The structure itself (positions, cell, labels).
+    pub structure: Structure,
+    /// Model type index (position in the model's species list) of each atom.
+    pub types: Vec<usize>,
+    /// All pairs within the model's largest cutoff.
+    pub neighbors: NeighborList,
+}
+
+/// What a model predicts for one structure.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Prediction {
+    /// Total energy, eV.
+    pub energy: f64,
+    /// Per-atom energies, eV (they sum to `energy`).
+    pub atomic_energies: Vec<f64>,
+    /// Forces, eV/Å.
+    pub forces: Vec<[f64; 3]>,
+    /// Virial W = -dE/dε (eV, GPUMD sign), row-major 3x3.
+    pub virial: [f64; 9],
+}
+
+impl Prediction {
+    /// Zeroes the prediction and sizes it for `n_atoms` atoms, reusing memory.
+    pub fn reset(&mut self, n_atoms: usize) {
+        self.energy = 0.0;
+        self.atomic_energies.clear();
+        self.atomic_energies.resize(n_atoms, 0.0);
+        self.forces.clear();
+        self.forces.resize(n_atoms, [0.0; 3]);
+        self.virial = [0.0; 9];
+    }
+}
+
+/// A machine-learning potential with a flat parameter vector.
+pub trait Model: Send + Sync {
+    /// Element symbols the model knows, in type-index order.
+    fn species(&self) -> &[String];
+    /// Largest interaction cutoff, Å.
+    fn cutoff(&self) -> f64;
+    /// All trainable parameters as one flat vector.
+    fn params(&self) -> &[f64];
+    /// Mutable access to the parameters.
+    fn params_mut(&mut self) -> &mut [f64];
+    /// Layer-wise parameter ranges (Kalman-filter blocks).
+    fn param_groups(&self) -> Vec<std::ops::Range<usize>>;
+    /// Energy, per-atom energies, forces and virial of one prepared structure.
+    fn predict(&self, s: &Prepared, out: &mut Prediction);
+
+    /// Maps species to type indices and builds the neighbour list.
+    /// Errors name the structure and the element the model does not know.
+    fn prepare(&self, structure: Structure) -> Result<Prepared> {
+        let known = self.species();
+        let mut types = Vec::with_capacity(structure.n_atoms());
+        for (i, sp) in structure.species.iter().enumerate() {
+            match known.iter().position(|k| k == sp) {
+                Some(t) => types.push(t),
+                None => {
+                    return Err(structure.error(format!(
+                        "atom {i}: element {sp:?} is not in the model (it knows {})",
+                        known.join(", ")
+                    )));
+                }
+            }
+        }
+        let neighbors = NeighborList::build(&structure, self.cutoff())?;
+        Ok(Prepared {
+            structure,
+            types,
+            neighbors,
+        })
+    }
+}

@@ -1,0 +1,1 @@
+//! NEP4 (neuroevolution potential), as GPUMD and NEP_CPU compute it.
