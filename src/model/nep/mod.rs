@@ -1,1 +1,368 @@
-//! NEP4 (neuroevolution potential), as GPUMD and NEP_CPU compute it.
+//! NEP (neuroevolution potential), versions 3 and 4, computed exactly as
+//! GPUMD and NEP_CPU do: Chebyshev radial functions with trainable
+//! per-element-pair coefficients, 3-/4-/5-body angular invariants, a
+//! one-hidden-layer network per element, optional ZBL repulsion.
+//!
+//! The flat parameter vector has `nep.txt`'s order: the networks
+//! ([`network`]), then the radial and the angular descriptor coefficients
+//! c[n][k][t_i][t_j]. `q_scaler` and the ZBL settings are fixed, not trained.
+
+pub mod angular;
+pub mod basis;
+mod compute;
+mod covalent;
+pub mod file;
+pub mod network;
+pub mod zbl;
+
+use crate::elements;
+use crate::error::{Error, Result};
+use crate::model::{Model, Prediction, Prepared};
+use angular::AngularTerms;
+use network::Network;
+
+/// The ZBL part of a `nep*_zbl` model.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Zbl {
+    /// Universal ZBL switched off between `inner` and `outer` (Å).
+    Universal {
+        /// Inner cutoff: below it the full ZBL energy applies.
+        inner: f64,
+        /// Outer cutoff: beyond it ZBL is zero.
+        outer: f64,
+    },
+    /// Fitted ZBL (`zbl 0 0`): for each unordered element pair (t_i ≤ t_j,
+    /// in row order) ten numbers: inner, outer, then (a_k, b_k) for k = 1..4.
+    Flexible(Vec<f64>),
+}
+
+/// Typewise cutoffs (the three extra factors of the `cutoff` line): the
+/// cutoff of a pair is min(factor · (R_cov,i + R_cov,j), global cutoff).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TypewiseCutoff {
+    /// Factor for the radial cutoff (≤ 0: not typewise).
+    pub radial: f64,
+    /// Factor for the angular cutoff.
+    pub angular: f64,
+    /// Factor for the ZBL outer cutoff (≤ 0: not typewise); inner = outer / 2.
+    pub zbl: f64,
+}
+
+/// NEP hyperparameters: everything in the header of `nep.txt`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NepHyper {
+    /// 3 (one network shared by all elements) or 4 (one per element).
+    pub version: u32,
+    /// Element symbols in type order.
+    pub species: Vec<String>,
+    /// Radial cutoff, Å.
+    pub rc_radial: f64,
+    /// Angular cutoff, Å (≤ radial).
+    pub rc_angular: f64,
+    /// GPUMD's neighbour-count hints (MN_radial, MN_angular), kept for output.
+    pub max_neighbors: Option<(usize, usize)>,
+    /// Typewise cutoff factors, if the `cutoff` line has them.
+    pub typewise: Option<TypewiseCutoff>,
+    /// Highest radial channel n (n = 0..=n_max_radial).
+    pub n_max_radial: usize,
+    /// Highest angular channel.
+    pub n_max_angular: usize,
+    /// Highest Chebyshev order of the radial basis.
+    pub basis_size_radial: usize,
+    /// Highest Chebyshev order of the angular basis.
+    pub basis_size_angular: usize,
+    /// Angular invariants (l_max 3-body, 4-body, 5-body).
+    pub angular: AngularTerms,
+    /// Hidden neurons per network.
+    pub neurons: usize,
+    /// ZBL repulsion, if any.
+    pub zbl: Option<Zbl>,
+}
+
+impl NepHyper {
+    /// Number of element types.
+    pub fn n_types(&self) -> usize {
+        self.species.len()
+    }
+
+    /// Descriptor length.
+    pub fn dim(&self) -> usize {
+        self.n_max_radial + 1 + (self.n_max_angular + 1) * self.angular.n_invariants()
+    }
+
+    /// The network layout.
+    pub fn network(&self) -> Network {
+        Network {
+            dim: self.dim(),
+            neurons: self.neurons,
+            n_networks: if self.version == 4 { self.n_types() } else { 1 },
+        }
+    }
+
+    /// Number of radial descriptor coefficients.
+    pub fn n_radial_coefficients(&self) -> usize {
+        self.n_types().pow(2) * (self.n_max_radial + 1) * (self.basis_size_radial + 1)
+    }
+
+    /// Number of angular descriptor coefficients.
+    pub fn n_angular_coefficients(&self) -> usize {
+        self.n_types().pow(2) * (self.n_max_angular + 1) * (self.basis_size_angular + 1)
+    }
+
+    /// Total number of trainable parameters.
+    pub fn n_params(&self) -> usize {
+        self.network().n_params() + self.n_radial_coefficients() + self.n_angular_coefficients()
+    }
+
+    /// Checks that the hyperparameters describe a model this code computes.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        if self.version != 3 && self.version != 4 {
+            return Err(format!(
+                "NEP version {} is not supported (3 and 4 are)",
+                self.version
+            ));
+        }
+        if self.species.is_empty() {
+            return Err("the model has no elements".into());
+        }
+        for s in &self.species {
+            if elements::atomic_number(s).is_none() {
+                return Err(format!("unknown element symbol {s:?}"));
+            }
+        }
+        if !(self.rc_radial.is_finite() && self.rc_radial > 0.0) {
+            return Err(format!(
+                "radial cutoff must be positive, got {}",
+                self.rc_radial
+            ));
+        }
+        if !(self.rc_angular.is_finite()
+            && self.rc_angular > 0.0
+            && self.rc_angular <= self.rc_radial)
+        {
+            return Err(format!(
+                "angular cutoff must be positive and not above the radial cutoff {}, got {}",
+                self.rc_radial, self.rc_angular
+            ));
+        }
+        if self.angular.l_max > angular::MAX_L {
+            return Err(format!(
+                "l_max {} is not supported (at most {})",
+                self.angular.l_max,
+                angular::MAX_L
+            ));
+        }
+        if self.angular.four_body && self.angular.l_max < 2 {
+            return Err("the 4-body term needs l_max (3-body) of at least 2".into());
+        }
+        if self.angular.five_body && self.angular.l_max < 1 {
+            return Err("the 5-body term needs l_max (3-body) of at least 1".into());
+        }
+        if self.neurons == 0 {
+            return Err("the network needs at least one neuron".into());
+        }
+        if let Some(t) = &self.typewise {
+            for s in &self.species {
+                let z = elements::atomic_number(s).unwrap_or(0);
+                if (t.radial > 0.0 || t.zbl > 0.0) && covalent::radius(z).is_none() {
+                    return Err(format!(
+                        "typewise cutoffs need a covalent radius, which {s} lacks"
+                    ));
+                }
+            }
+        }
+        match &self.zbl {
+            Some(Zbl::Universal { inner, outer }) => {
+                if !(*inner >= 0.0 && outer > inner) {
+                    return Err(format!(
+                        "ZBL cutoffs must satisfy 0 <= inner < outer, got {inner} {outer}"
+                    ));
+                }
+                if *outer > self.rc_angular {
+                    return Err(format!(
+                        "ZBL outer cutoff {outer} exceeds the angular cutoff {} (GPUMD computes ZBL on the angular neighbours)",
+                        self.rc_angular
+                    ));
+                }
+            }
+            Some(Zbl::Flexible(p)) => {
+                let n = self.n_types() * (self.n_types() + 1) / 2 * 10;
+                if p.len() != n {
+                    return Err(format!(
+                        "flexible ZBL needs {n} parameters, got {}",
+                        p.len()
+                    ));
+                }
+            }
+            None => {}
+        }
+        Ok(())
+    }
+}
+
+/// Cutoffs and ZBL settings of one ordered element pair.
+#[derive(Clone, Debug)]
+struct PairSettings {
+    rc_radial: f64,
+    rc_angular: f64,
+    /// (inner, outer, screening terms) when ZBL is on.
+    zbl: Option<(f64, f64, [(f64, f64); 4])>,
+}
+
+/// A NEP model: hyperparameters, trainable parameters and descriptor scaling.
+#[derive(Clone, Debug)]
+pub struct Nep {
+    hyper: NepHyper,
+    params: Vec<f64>,
+    q_scaler: Vec<f64>,
+    atomic_numbers: Vec<f64>,
+    pairs: Vec<PairSettings>,
+}
+
+impl Nep {
+    /// Builds a model from its parts, checking every size.
+    pub fn new(hyper: NepHyper, params: Vec<f64>, q_scaler: Vec<f64>) -> Result<Self> {
+        hyper.validate().map_err(Error::Invalid)?;
+        if params.len() != hyper.n_params() {
+            return Err(Error::Invalid(format!(
+                "NEP needs {} parameters, got {}",
+                hyper.n_params(),
+                params.len()
+            )));
+        }
+        if q_scaler.len() != hyper.dim() {
+            return Err(Error::Invalid(format!(
+                "NEP needs {} descriptor scales, got {}",
+                hyper.dim(),
+                q_scaler.len()
+            )));
+        }
+        let atomic_numbers: Vec<f64> = hyper
+            .species
+            .iter()
+            .map(|s| elements::atomic_number(s).unwrap_or(0) as f64)
+            .collect();
+        let pairs = pair_settings(&hyper);
+        Ok(Nep {
+            hyper,
+            params,
+            q_scaler,
+            atomic_numbers,
+            pairs,
+        })
+    }
+
+    /// Reads a `nep.txt` file.
+    pub fn from_file(path: &std::path::Path) -> Result<Self> {
+        file::read(path)
+    }
+
+    /// The hyperparameters.
+    pub fn hyper(&self) -> &NepHyper {
+        &self.hyper
+    }
+
+    /// Descriptor scaling factors (q_scaler), one per descriptor component.
+    pub fn q_scaler(&self) -> &[f64] {
+        &self.q_scaler
+    }
+
+    /// The scaled descriptors q · q_scaler of every atom, row-major
+    /// (n_atoms × dim), as NEP_CPU's `find_descriptor` reports them.
+    pub fn descriptors(&self, s: &Prepared) -> Vec<f64> {
+        let mut out = vec![0.0; s.structure.n_atoms() * self.hyper.dim()];
+        let mut prediction = Prediction::default();
+        self.compute(s, &mut prediction, Some(&mut out));
+        out
+    }
+}
+
+/// Per-pair cutoffs, resolving typewise factors and ZBL variants.
+fn pair_settings(h: &NepHyper) -> Vec<PairSettings> {
+    let nt = h.n_types();
+    let radius = |t: usize| {
+        covalent::radius(elements::atomic_number(&h.species[t]).unwrap_or(0)).unwrap_or(0.0)
+    };
+    let mut out = Vec::with_capacity(nt * nt);
+    for t1 in 0..nt {
+        for t2 in 0..nt {
+            let sum = radius(t1) + radius(t2);
+            let (mut rc_radial, mut rc_angular) = (h.rc_radial, h.rc_angular);
+            if let Some(t) = h.typewise
+                && t.radial > 0.0
+            {
+                rc_radial = (sum * t.radial).min(rc_radial);
+                rc_angular = (sum * t.angular).min(rc_angular);
+            }
+            let zbl = match &h.zbl {
+                None => None,
+                Some(Zbl::Universal { inner, outer }) => {
+                    let (mut inner, mut outer) = (*inner, *outer);
+                    if let Some(t) = h.typewise
+                        && t.zbl > 0.0
+                    {
+                        outer = (sum * t.zbl).min(outer);
+                        inner = 0.5 * outer;
+                    }
+                    Some((inner, outer, zbl::UNIVERSAL))
+                }
+                Some(Zbl::Flexible(p)) => {
+                    let (a, b) = (t1.min(t2), t1.max(t2));
+                    let index = a * nt - a * a.saturating_sub(1) / 2 + (b - a);
+                    let q = &p[10 * index..10 * index + 10];
+                    Some((
+                        q[0],
+                        q[1],
+                        [(q[2], q[3]), (q[4], q[5]), (q[6], q[7]), (q[8], q[9])],
+                    ))
+                }
+            };
+            out.push(PairSettings {
+                rc_radial,
+                rc_angular,
+                zbl,
+            });
+        }
+    }
+    out
+}
+
+impl Model for Nep {
+    fn species(&self) -> &[String] {
+        &self.hyper.species
+    }
+
+    fn cutoff(&self) -> f64 {
+        self.hyper.rc_radial.max(self.hyper.rc_angular)
+    }
+
+    fn params(&self) -> &[f64] {
+        &self.params
+    }
+
+    fn params_mut(&mut self) -> &mut [f64] {
+        &mut self.params
+    }
+
+    fn param_groups(&self) -> Vec<std::ops::Range<usize>> {
+        let net = self.hyper.network();
+        let mut groups = Vec::new();
+        for t in 0..net.n_networks {
+            let base = net.offset(t);
+            // hidden layer (weights and biases), then output weights
+            groups.push(base..base + net.neurons * (net.dim + 1));
+            groups.push(base + net.neurons * (net.dim + 1)..base + net.per_network());
+        }
+        let b1 = net.bias_index();
+        groups.push(b1..b1 + 1);
+        let c0 = b1 + 1;
+        let cr = c0 + self.hyper.n_radial_coefficients();
+        groups.push(c0..cr);
+        groups.push(cr..cr + self.hyper.n_angular_coefficients());
+        groups
+    }
+
+    fn predict(&self, s: &Prepared, out: &mut Prediction) {
+        self.compute(s, out, None);
+    }
+}

@@ -1,0 +1,357 @@
+//! Reading and writing GPUMD's `nep.txt`.
+//!
+//! Layout: a header (`nep4 N El1 El2 …`, optional `zbl inner outer`,
+//! `cutoff rc_r rc_a [MN_r MN_a [f_r f_a f_zbl]]`, `n_max`, `basis_size`,
+//! `l_max`, `ANN neurons 0`), then one number per line: the parameters in
+//! [`super::Nep`]'s order, `dim` descriptor scales, and for `zbl 0 0` ten
+//! flexible-ZBL numbers per element pair. Numbers are written with C's
+//! `%15.7e`, like GPUMD, so files are interchangeable.
+
+use super::angular::AngularTerms;
+use super::{Nep, NepHyper, TypewiseCutoff, Zbl};
+use crate::error::{Error, Result};
+use crate::model::Model;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// Reads a `nep.txt`; errors name the file and the line.
+pub fn read(path: &Path) -> Result<Nep> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    parse(&text, path)
+}
+
+/// A cursor over the non-empty lines of the file, with line numbers.
+struct Lines<'a> {
+    path: &'a Path,
+    iter: std::iter::Peekable<std::iter::Enumerate<std::str::Lines<'a>>>,
+    last_line: usize,
+}
+
+impl<'a> Lines<'a> {
+    fn error(&self, line: usize, msg: impl Into<String>) -> Error {
+        Error::parse(self.path, line, msg)
+    }
+
+    /// Next line's tokens and its 1-based number, or an error at end of file.
+    fn next(&mut self, expected: &str) -> Result<(usize, Vec<&'a str>)> {
+        for (i, line) in self.iter.by_ref() {
+            self.last_line = i + 1;
+            let tokens: Vec<&str> = line.split_whitespace().collect();
+            if !tokens.is_empty() {
+                return Ok((i + 1, tokens));
+            }
+        }
+        Err(self.error(
+            self.last_line + 1,
+            format!("file ends where {expected} was expected"),
+        ))
+    }
+
+    /// A header line that must start with `keyword` and have one of `counts` tokens.
+    fn keyword(
+        &mut self,
+        keyword: &str,
+        counts: &[usize],
+        usage: &str,
+    ) -> Result<(usize, Vec<&'a str>)> {
+        let (line, tokens) = self.next(&format!("the `{keyword}` line"))?;
+        if tokens[0] != keyword || !counts.contains(&tokens.len()) {
+            return Err(self.error(
+                line,
+                format!("expected `{usage}`, found `{}`", tokens.join(" ")),
+            ));
+        }
+        Ok((line, tokens))
+    }
+
+    fn numbers(&mut self, count: usize, what: &str, out: &mut Vec<f64>) -> Result<()> {
+        for i in 0..count {
+            let (line, tokens) = self.next(&format!("{what} number {} of {count}", i + 1)).map_err(|_| {
+                self.error(
+                    self.last_line,
+                    format!("file ends after {i} of the {count} {what} the header implies (wrong parameter count?)"),
+                )
+            })?;
+            if tokens.len() != 1 {
+                return Err(self.error(
+                    line,
+                    format!("expected one number ({what}), found `{}`", tokens.join(" ")),
+                ));
+            }
+            out.push(number(tokens[0]).map_err(|m| self.error(line, m))?);
+        }
+        Ok(())
+    }
+}
+
+fn number(token: &str) -> std::result::Result<f64, String> {
+    match token.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        Ok(v) => Err(format!("number is not finite: {v}")),
+        Err(_) => Err(format!("expected a number, found `{token}`")),
+    }
+}
+
+fn integer(token: &str) -> std::result::Result<usize, String> {
+    token
+        .parse::<usize>()
+        .map_err(|_| format!("expected a non-negative integer, found `{token}`"))
+}
+
+/// Parses the text of a `nep.txt`; `path` is only used in error messages.
+pub fn parse(text: &str, path: &Path) -> Result<Nep> {
+    let mut lines = Lines {
+        path,
+        iter: text.lines().enumerate().peekable(),
+        last_line: 0,
+    };
+    let (line, tokens) = lines.next("the `nep4 N elements…` header")?;
+    let (version, has_zbl) = match tokens[0] {
+        "nep3" => (3, false),
+        "nep3_zbl" => (3, true),
+        "nep4" => (4, false),
+        "nep4_zbl" => (4, true),
+        other => {
+            return Err(lines.error(
+                line,
+                format!(
+                    "unsupported model `{other}`: forcefit reads nep3, nep3_zbl, nep4 and nep4_zbl"
+                ),
+            ));
+        }
+    };
+    let n_types = tokens
+        .get(1)
+        .ok_or_else(|| lines.error(line, "missing the number of elements"))
+        .and_then(|t| integer(t).map_err(|m| lines.error(line, m)))?;
+    if n_types == 0 || tokens.len() != 2 + n_types {
+        return Err(lines.error(
+            line,
+            format!(
+                "the header announces {n_types} elements but lists {}",
+                tokens.len().saturating_sub(2)
+            ),
+        ));
+    }
+    let species: Vec<String> = tokens[2..].iter().map(|s| s.to_string()).collect();
+
+    let mut zbl = None;
+    if has_zbl {
+        let (line, t) = lines.keyword("zbl", &[3], "zbl rc_inner rc_outer")?;
+        let inner = number(t[1]).map_err(|m| lines.error(line, m))?;
+        let outer = number(t[2]).map_err(|m| lines.error(line, m))?;
+        zbl = Some(if inner == 0.0 && outer == 0.0 {
+            Zbl::Flexible(Vec::new())
+        } else {
+            Zbl::Universal { inner, outer }
+        });
+    }
+
+    let (cut_line, t) = lines.keyword(
+        "cutoff",
+        &[3, 5, 8],
+        "cutoff rc_radial rc_angular [MN_radial MN_angular [radial_factor angular_factor zbl_factor]]",
+    )?;
+    let num = |s: &str| number(s).map_err(|m| Error::parse(path, cut_line, m));
+    let rc_radial = num(t[1])?;
+    let rc_angular = num(t[2])?;
+    let mut max_neighbors = None;
+    let mut typewise = None;
+    if t.len() >= 5 {
+        let a = integer(t[3]).map_err(|m| lines.error(cut_line, m))?;
+        let b = integer(t[4]).map_err(|m| lines.error(cut_line, m))?;
+        max_neighbors = Some((a, b));
+    }
+    if t.len() == 8 {
+        typewise = Some(TypewiseCutoff {
+            radial: num(t[5])?,
+            angular: num(t[6])?,
+            zbl: num(t[7])?,
+        });
+    }
+
+    let (line, t) = lines.keyword("n_max", &[3], "n_max n_max_radial n_max_angular")?;
+    let n_max_radial = integer(t[1]).map_err(|m| lines.error(line, m))?;
+    let n_max_angular = integer(t[2]).map_err(|m| lines.error(line, m))?;
+    let (line, t) = lines.keyword(
+        "basis_size",
+        &[3],
+        "basis_size basis_size_radial basis_size_angular",
+    )?;
+    let basis_size_radial = integer(t[1]).map_err(|m| lines.error(line, m))?;
+    let basis_size_angular = integer(t[2]).map_err(|m| lines.error(line, m))?;
+    let (line, t) = lines.keyword("l_max", &[4], "l_max l_max_3body l_max_4body l_max_5body")?;
+    let l_max = integer(t[1]).map_err(|m| lines.error(line, m))?;
+    let l4 = integer(t[2]).map_err(|m| lines.error(line, m))?;
+    let l5 = integer(t[3]).map_err(|m| lines.error(line, m))?;
+    if !(l4 == 0 || l4 == 2) || l5 > 1 {
+        return Err(lines.error(
+            line,
+            format!("l_max_4body must be 0 or 2 and l_max_5body 0 or 1, found {l4} {l5}"),
+        ));
+    }
+    let (line, t) = lines.keyword("ANN", &[3], "ANN neurons 0")?;
+    let neurons = integer(t[1]).map_err(|m| lines.error(line, m))?;
+    if t[2] != "0" {
+        return Err(lines.error(
+            line,
+            format!(
+                "only one hidden layer is supported (`ANN {} 0`), found `{}`",
+                t[1],
+                t.join(" ")
+            ),
+        ));
+    }
+    let header_end = line;
+
+    let mut hyper = NepHyper {
+        version,
+        species,
+        rc_radial,
+        rc_angular,
+        max_neighbors,
+        typewise,
+        n_max_radial,
+        n_max_angular,
+        basis_size_radial,
+        basis_size_angular,
+        angular: AngularTerms {
+            l_max,
+            four_body: l4 == 2,
+            five_body: l5 == 1,
+        },
+        neurons,
+        zbl: zbl.clone(),
+    };
+    if let Some(Zbl::Flexible(_)) = &hyper.zbl {
+        // validated after the numbers are read
+        hyper.zbl = None;
+    }
+    hyper.validate().map_err(|m| lines.error(header_end, m))?;
+
+    let mut params = Vec::with_capacity(hyper.n_params());
+    lines.numbers(hyper.n_params(), "parameters", &mut params)?;
+    let mut q_scaler = Vec::with_capacity(hyper.dim());
+    lines.numbers(hyper.dim(), "descriptor scales (q_scaler)", &mut q_scaler)?;
+    if let Some(Zbl::Flexible(_)) = zbl {
+        let count = 10 * n_types * (n_types + 1) / 2;
+        let mut p = Vec::with_capacity(count);
+        lines.numbers(count, "flexible ZBL parameters", &mut p)?;
+        hyper.zbl = Some(Zbl::Flexible(p));
+    } else {
+        hyper.zbl = zbl;
+    }
+    if let Ok((line, tokens)) = lines.next("") {
+        return Err(lines.error(
+            line,
+            format!(
+                "unexpected `{}` after the last number the header implies ({} parameters, {} scales): wrong parameter count?",
+                tokens.join(" "),
+                hyper.n_params(),
+                hyper.dim()
+            ),
+        ));
+    }
+    Nep::new(hyper, params, q_scaler).map_err(|e| Error::parse(path, header_end, e.to_string()))
+}
+
+/// C's `%.{precision}e`: mantissa, `e`, sign and at least two exponent digits.
+pub fn format_exp(x: f64, precision: usize) -> String {
+    let s = format!("{x:.precision$e}");
+    match s.split_once('e') {
+        Some((mantissa, exp)) => {
+            let (sign, digits) = match exp.strip_prefix('-') {
+                Some(d) => ('-', d),
+                None => ('+', exp),
+            };
+            format!("{mantissa}e{sign}{digits:0>2}")
+        }
+        None => s, // inf / NaN
+    }
+}
+
+/// The text of a `nep.txt` for `model`, byte-compatible with GPUMD's writer.
+pub fn to_string(model: &Nep) -> String {
+    let h = model.hyper();
+    let mut out = String::new();
+    let zbl_suffix = if h.zbl.is_some() { "_zbl" } else { "" };
+    let _ = write!(out, "nep{}{} {} ", h.version, zbl_suffix, h.n_types());
+    for s in &h.species {
+        let _ = write!(out, "{s} ");
+    }
+    out.push('\n');
+    match &h.zbl {
+        Some(Zbl::Universal { inner, outer }) => {
+            let _ = writeln!(out, "zbl {inner} {outer}");
+        }
+        Some(Zbl::Flexible(_)) => out.push_str("zbl 0 0\n"),
+        None => {}
+    }
+    let _ = write!(out, "cutoff {} {}", h.rc_radial, h.rc_angular);
+    if let Some((a, b)) = h.max_neighbors {
+        let _ = write!(out, " {a} {b}");
+        if let Some(t) = h.typewise {
+            let _ = write!(out, " {} {} {}", t.radial, t.angular, t.zbl);
+        }
+    }
+    out.push('\n');
+    let _ = writeln!(out, "n_max {} {}", h.n_max_radial, h.n_max_angular);
+    let _ = writeln!(
+        out,
+        "basis_size {} {}",
+        h.basis_size_radial, h.basis_size_angular
+    );
+    let _ = writeln!(
+        out,
+        "l_max {} {} {}",
+        h.angular.l_max,
+        if h.angular.four_body { 2 } else { 0 },
+        h.angular.five_body as u8
+    );
+    let _ = writeln!(out, "ANN {} 0", h.neurons);
+    let mut number = |x: f64| {
+        let _ = writeln!(out, "{:>15}", format_exp(x, 7));
+    };
+    model.params().iter().for_each(|&x| number(x));
+    model.q_scaler().iter().for_each(|&x| number(x));
+    if let Some(Zbl::Flexible(p)) = &h.zbl {
+        p.iter().for_each(|&x| number(x));
+    }
+    out
+}
+
+/// Writes `model` to `path` atomically (temporary file, then rename).
+pub fn write(model: &Nep, path: &Path) -> Result<()> {
+    let text = to_string(model);
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_exp;
+
+    #[test]
+    fn c_style_exponents() {
+        // Expected strings from C's printf("%15.7e").
+        assert_eq!(
+            format!("{:>15}", format_exp(0.26159573, 7)),
+            "  2.6159573e-01"
+        );
+        assert_eq!(
+            format!("{:>15}", format_exp(-24.156071, 7)),
+            " -2.4156071e+01"
+        );
+        assert_eq!(format!("{:>15}", format_exp(0.0, 7)), "  0.0000000e+00");
+        assert_eq!(format_exp(1.5e-123, 7), "1.5000000e-123");
+    }
+}

@@ -1,0 +1,134 @@
+//! NEP predictions against NEP_CPU's own numbers (../shared/oracle/nep).
+
+mod common;
+
+use forcefit::model::nep::Nep;
+use forcefit::model::{Model, Prediction};
+use forcefit::structure::{Labels, Origin, Structure};
+use serde_json::Value;
+
+fn vec3(v: &Value) -> [f64; 3] {
+    let a = v.as_array().expect("array");
+    [
+        a[0].as_f64().unwrap(),
+        a[1].as_f64().unwrap(),
+        a[2].as_f64().unwrap(),
+    ]
+}
+
+fn check_oracle(file: &str, model_path: &str) {
+    let (Some(oracle), Some(model)) = (
+        common::shared(&format!("oracle/nep/{file}")),
+        common::shared(model_path),
+    ) else {
+        return;
+    };
+    let nep = Nep::from_file(&model).expect("model loads");
+    let data: Value = serde_json::from_str(&std::fs::read_to_string(&oracle).unwrap()).unwrap();
+    let cases = data["cases"].as_array().unwrap();
+    assert!(!cases.is_empty());
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        let cell = case["cell"].as_array().unwrap();
+        let pbc: Vec<bool> = case["pbc"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b.as_bool().unwrap())
+            .collect();
+        let structure = Structure {
+            species: case["symbols"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s.as_str().unwrap().to_string())
+                .collect(),
+            positions: case["positions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(vec3)
+                .collect(),
+            cell: Some([vec3(&cell[0]), vec3(&cell[1]), vec3(&cell[2])]),
+            pbc: [pbc[0], pbc[1], pbc[2]],
+            labels: Labels::default(),
+            origin: Origin::default(),
+        };
+        let n = structure.n_atoms();
+        let prepared = nep.prepare(structure).expect("prepare");
+        let mut p = Prediction::default();
+        nep.predict(&prepared, &mut p);
+
+        let e_ref = case["energy"].as_f64().unwrap();
+        assert!(
+            (p.energy - e_ref).abs() < 1e-9 * n as f64,
+            "{file} {name}: energy {} vs {e_ref}",
+            p.energy
+        );
+        for (i, e) in case["atomic_energies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+        {
+            let e = e.as_f64().unwrap();
+            assert!(
+                (p.atomic_energies[i] - e).abs() < 1e-9,
+                "{file} {name}: atom {i} energy {} vs {e}",
+                p.atomic_energies[i]
+            );
+        }
+        for (i, f) in case["forces"].as_array().unwrap().iter().enumerate() {
+            let f = vec3(f);
+            for k in 0..3 {
+                assert!(
+                    (p.forces[i][k] - f[k]).abs() < 1e-8,
+                    "{file} {name}: force {i}/{k} {} vs {}",
+                    p.forces[i][k],
+                    f[k]
+                );
+            }
+        }
+        let w = case["virial"].as_array().unwrap();
+        let w: Vec<f64> = if w[0].is_array() {
+            w.iter().flat_map(|r| vec3(r)).collect()
+        } else {
+            w.iter().map(|x| x.as_f64().unwrap()).collect()
+        };
+        for k in 0..9 {
+            assert!(
+                (p.virial[k] - w[k]).abs() < 1e-7,
+                "{file} {name}: virial {k} {} vs {}",
+                p.virial[k],
+                w[k]
+            );
+        }
+        let desc = nep.descriptors(&prepared);
+        let dim = nep.hyper().dim();
+        for (i, row) in case["descriptors"].as_array().unwrap().iter().enumerate() {
+            for (d, x) in row.as_array().unwrap().iter().enumerate() {
+                let x = x.as_f64().unwrap();
+                assert!(
+                    (desc[i * dim + d] - x).abs() < 1e-10,
+                    "{file} {name}: descriptor {i}/{d} {} vs {x}",
+                    desc[i * dim + d]
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn pbte_matches_nep_cpu() {
+    check_oracle("pbte.json", "datasets/pbte/nep.txt");
+}
+
+#[test]
+fn mosi2n4_matches_nep_cpu() {
+    check_oracle("mosi2n4.json", "datasets/mosi2n4/nep.txt");
+}
+
+#[test]
+fn pbte_zbl_matches_nep_cpu() {
+    check_oracle("pbte_zbl.json", "oracle/nep/pbte_zbl_nep.txt");
+}
