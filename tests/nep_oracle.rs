@@ -91,7 +91,7 @@ fn check_oracle(file: &str, model_path: &str) {
         }
         let w = case["virial"].as_array().unwrap();
         let w: Vec<f64> = if w[0].is_array() {
-            w.iter().flat_map(|r| vec3(r)).collect()
+            w.iter().flat_map(vec3).collect()
         } else {
             w.iter().map(|x| x.as_f64().unwrap()).collect()
         };

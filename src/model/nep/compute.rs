@@ -225,17 +225,17 @@ impl Nep {
                     angular_pair += 1;
                 }
                 // GPUMD evaluates ZBL on the (global) angular neighbours.
-                if let Some((inner, outer, terms)) = &settings.zbl
+                if let Some(z) = &settings.zbl
                     && d < h.rc_angular
-                    && d < *outer
+                    && d < z.outer
                 {
                     let (e, de) = zbl::pair(
                         d,
                         self.atomic_numbers[ti],
                         self.atomic_numbers[s.types[j]],
-                        terms,
-                        *inner,
-                        *outer,
+                        &z.terms,
+                        z.inner,
+                        z.outer,
                     );
                     out.atomic_energies[i] += 0.5 * e;
                     for k in 0..3 {

@@ -205,8 +205,15 @@ impl NepHyper {
 struct PairSettings {
     rc_radial: f64,
     rc_angular: f64,
-    /// (inner, outer, screening terms) when ZBL is on.
-    zbl: Option<(f64, f64, [(f64, f64); 4])>,
+    zbl: Option<PairZbl>,
+}
+
+/// ZBL switching cutoffs and screening terms of one element pair.
+#[derive(Clone, Debug)]
+struct PairZbl {
+    inner: f64,
+    outer: f64,
+    terms: [(f64, f64); 4],
 }
 
 /// A NEP model: hyperparameters, trainable parameters and descriptor scaling.
@@ -304,17 +311,21 @@ fn pair_settings(h: &NepHyper) -> Vec<PairSettings> {
                         outer = (sum * t.zbl).min(outer);
                         inner = 0.5 * outer;
                     }
-                    Some((inner, outer, zbl::UNIVERSAL))
+                    Some(PairZbl {
+                        inner,
+                        outer,
+                        terms: zbl::UNIVERSAL,
+                    })
                 }
                 Some(Zbl::Flexible(p)) => {
                     let (a, b) = (t1.min(t2), t1.max(t2));
                     let index = a * nt - a * a.saturating_sub(1) / 2 + (b - a);
                     let q = &p[10 * index..10 * index + 10];
-                    Some((
-                        q[0],
-                        q[1],
-                        [(q[2], q[3]), (q[4], q[5]), (q[6], q[7]), (q[8], q[9])],
-                    ))
+                    Some(PairZbl {
+                        inner: q[0],
+                        outer: q[1],
+                        terms: [(q[2], q[3]), (q[4], q[5]), (q[6], q[7]), (q[8], q[9])],
+                    })
                 }
             };
             out.push(PairSettings {
