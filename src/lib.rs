@@ -5,6 +5,7 @@
 //! [`model::Prepared`] → [`model::Model::predict`] → metrics.
 #![deny(missing_docs)]
 
+pub mod batch;
 pub mod elements;
 pub mod error;
 pub mod io;

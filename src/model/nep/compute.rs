@@ -11,6 +11,15 @@ use super::basis::chebyshev;
 use super::{Nep, zbl};
 use crate::model::{Prediction, Prepared};
 
+/// Optional per-atom outputs besides the prediction.
+#[derive(Default)]
+pub(super) struct Extras<'a> {
+    /// Scaled descriptors, n_atoms × dim.
+    pub descriptors: Option<&'a mut [f64]>,
+    /// Hidden-layer activations tanh(W0 q − b0), n_atoms × neurons.
+    pub hidden: Option<&'a mut [f64]>,
+}
+
 /// Work buffers for one structure, sized once and reused for every atom.
 struct Scratch {
     /// Radial coefficients gathered per element pair: [pair][n][k].
@@ -75,13 +84,9 @@ impl Nep {
     }
 
     /// Fills `out` (energy, per-atom energies, forces, virial) and, when
-    /// given, the scaled descriptors (n_atoms × dim).
-    pub(super) fn compute(
-        &self,
-        s: &Prepared,
-        out: &mut Prediction,
-        mut descriptors: Option<&mut [f64]>,
-    ) {
+    /// asked, the scaled descriptors (n_atoms × dim) and the hidden-layer
+    /// activations (n_atoms × neurons).
+    pub(super) fn compute(&self, s: &Prepared, out: &mut Prediction, mut extra: Extras<'_>) {
         let h = &self.hyper;
         let n_atoms = s.structure.n_atoms();
         out.reset(n_atoms);
@@ -161,10 +166,13 @@ impl Nep {
             for (q, scale) in w.q.iter_mut().zip(&self.q_scaler) {
                 *q *= scale;
             }
-            if let Some(desc) = descriptors.as_deref_mut() {
+            if let Some(desc) = extra.descriptors.as_deref_mut() {
                 desc[i * dim..(i + 1) * dim].copy_from_slice(&w.q);
             }
             let e_i = net.forward(&self.params, ti, &w.q, &mut w.dq, &mut w.hidden);
+            if let Some(latent) = extra.hidden.as_deref_mut() {
+                latent[i * h.neurons..(i + 1) * h.neurons].copy_from_slice(&w.hidden);
+            }
             out.atomic_energies[i] += e_i;
             // dE/d(raw q) = dE/d(scaled q) · scale
             for (g, scale) in w.dq.iter_mut().zip(&self.q_scaler) {

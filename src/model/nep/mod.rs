@@ -279,7 +279,24 @@ impl Nep {
     pub fn descriptors(&self, s: &Prepared) -> Vec<f64> {
         let mut out = vec![0.0; s.structure.n_atoms() * self.hyper.dim()];
         let mut prediction = Prediction::default();
-        self.compute(s, &mut prediction, Some(&mut out));
+        let extra = compute::Extras {
+            descriptors: Some(&mut out),
+            hidden: None,
+        };
+        self.compute(s, &mut prediction, extra);
+        out
+    }
+
+    /// The hidden-layer activations tanh(W0 q − b0) of every atom,
+    /// row-major (n_atoms × neurons): NEP's "latent space".
+    pub fn hidden_activations(&self, s: &Prepared) -> Vec<f64> {
+        let mut out = vec![0.0; s.structure.n_atoms() * self.hyper.neurons];
+        let mut prediction = Prediction::default();
+        let extra = compute::Extras {
+            descriptors: None,
+            hidden: Some(&mut out),
+        };
+        self.compute(s, &mut prediction, extra);
         out
     }
 }
@@ -374,6 +391,6 @@ impl Model for Nep {
     }
 
     fn predict(&self, s: &Prepared, out: &mut Prediction) {
-        self.compute(s, out, None);
+        self.compute(s, out, compute::Extras::default());
     }
 }
