@@ -8,6 +8,7 @@
 pub mod elements;
 pub mod error;
 pub mod io;
+pub mod metrics;
 pub mod model;
 pub mod neighbors;
 pub mod structure;
