@@ -118,7 +118,8 @@ impl Structure {
                 }
                 let v = det3(c).abs();
                 let scale = c.iter().map(norm).product::<f64>();
-                if v <= 1e-8 * scale.max(1e-300) && self.pbc.iter().any(|&p| p) {
+                let flat = v.is_nan() || v <= 1e-8 * scale.max(1e-300);
+                if flat && self.pbc.iter().any(|&p| p) {
                     return Err(self.error(format!(
                         "cell has zero volume ({v:.3e} Å³) but the structure is periodic"
                     )));
