@@ -1,1 +1,174 @@
-fn main() {}
+//! The `forcefit` command line: parses and validates arguments, then calls
+//! the library. Errors are printed with their file and line and exit with 2.
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use forcefit::io::{self, Format};
+use forcefit::metrics::{ErrorStats, write_gpumd_outputs};
+use forcefit::model::{self, Model, Prepared, Prediction};
+use forcefit::{batch, structure::Structure};
+use std::path::{Path, PathBuf};
+
+/// Train and evaluate machine-learning interatomic potentials (NEP) on DFT data.
+#[derive(Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Predict energies, forces and virials; write them as extended XYZ.
+    Predict(PredictArgs),
+    /// Compare a model's predictions with the labels in the input files.
+    Eval(EvalArgs),
+}
+
+/// Options shared by every command that reads structures.
+#[derive(Args)]
+struct Common {
+    /// The model: a GPUMD `nep.txt` (nep3, nep4, with or without ZBL).
+    #[arg(long, short)]
+    model: PathBuf,
+    /// Structure files: extended XYZ (.xyz, .extxyz), DeePMD npy systems
+    /// (directories with type.raw) or aenet XSF (.xsf files or a directory of them).
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Input format, when it cannot be told from the path: extxyz, deepmd or xsf.
+    #[arg(long)]
+    format: Option<Format>,
+    /// Worker threads (default: all cores).
+    #[arg(long, short = 'j')]
+    threads: Option<usize>,
+}
+
+#[derive(Args)]
+struct PredictArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Output file (extended XYZ with energy, virial, stress, per-atom energies and forces).
+    #[arg(long, short)]
+    output: PathBuf,
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Print exactly one JSON object on stdout instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Also write GPUMD-layout energy_*.out, force_*.out, virial_*.out and
+    /// stress_*.out here, one set per input named after it (train.xyz → *_train.out).
+    #[arg(long)]
+    out_dir: Option<PathBuf>,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Predict(args) => predict(args),
+        Command::Eval(args) => eval(args),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(2);
+    }
+}
+
+/// Sets the thread count, loads the model and reads and prepares every input.
+struct Loaded {
+    model: Box<dyn Model>,
+    /// Prepared structures of each input file, in order.
+    inputs: Vec<(PathBuf, Vec<Prepared>)>,
+}
+
+fn load(common: &Common) -> Result<Loaded> {
+    if let Some(n) = common.threads {
+        if n == 0 {
+            bail!("--threads must be at least 1");
+        }
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .context("setting up the thread pool")?;
+    }
+    let model = model::load(&common.model)?;
+    let mut inputs = Vec::new();
+    for path in &common.inputs {
+        let structures: Vec<Structure> = io::read(path, common.format)?;
+        let prepared = batch::prepare_all(model.as_ref(), structures)?;
+        inputs.push((path.clone(), prepared));
+    }
+    Ok(Loaded { model, inputs })
+}
+
+fn predict(args: PredictArgs) -> Result<()> {
+    let loaded = load(&args.common)?;
+    let mut frames = Vec::new();
+    for (_, prepared) in &loaded.inputs {
+        let predictions = batch::predict_all(loaded.model.as_ref(), prepared);
+        for (s, p) in prepared.iter().zip(predictions) {
+            frames.push(labelled(&s.structure, p));
+        }
+    }
+    io::write_atomic(&args.output, |w| {
+        for (s, energies) in &frames {
+            io::extxyz::write_frame(w, s, Some(energies))?;
+        }
+        Ok(())
+    })?;
+    eprintln!("wrote {} structures to {}", frames.len(), args.output.display());
+    Ok(())
+}
+
+fn eval(args: EvalArgs) -> Result<()> {
+    let loaded = load(&args.common)?;
+    let mut total = ErrorStats::new();
+    let mut per_file = Vec::new();
+    for (path, prepared) in &loaded.inputs {
+        let predictions = batch::predict_all(loaded.model.as_ref(), prepared);
+        let mut stats = ErrorStats::new();
+        for (s, p) in prepared.iter().zip(&predictions) {
+            stats.add(&s.structure, p);
+        }
+        if let Some(dir) = &args.out_dir {
+            let items: Vec<(&Structure, &Prediction)> =
+                prepared.iter().map(|s| &s.structure).zip(&predictions).collect();
+            write_gpumd_outputs(dir, &suffix(path), &items)?;
+        }
+        total.merge(stats.clone());
+        per_file.push((path, stats));
+    }
+    let summary = total.summary();
+    if args.json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else {
+        if per_file.len() > 1 {
+            for (path, stats) in &per_file {
+                println!("{}:\n{}", path.display(), stats.summary().to_table());
+            }
+            println!("all inputs:");
+        }
+        println!("{}", summary.to_table());
+    }
+    Ok(())
+}
+
+/// GPUMD-style file suffix for an input: its file stem (train.xyz → train).
+fn suffix(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "data".into())
+}
+
+/// The structure with its labels replaced by the prediction, and the
+/// per-atom energies for the `energies` column.
+fn labelled(s: &Structure, p: Prediction) -> (Structure, Vec<f64>) {
+    let mut out = s.clone();
+    out.labels.energy = Some(p.energy);
+    out.labels.forces = Some(p.forces);
+    out.labels.virial = Some(p.virial);
+    (out, p.atomic_energies)
+}

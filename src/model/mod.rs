@@ -3,7 +3,8 @@
 
 pub mod nep;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use std::path::Path;
 use crate::neighbors::NeighborList;
 use crate::structure::Structure;
 
@@ -82,5 +83,21 @@ pub trait Model: Send + Sync {
             types,
             neighbors,
         })
+    }
+}
+
+/// Loads a model file, recognising the family from its first word
+/// (`nep3`, `nep4`, `nep4_zbl`, … for NEP).
+pub fn load(path: &Path) -> Result<Box<dyn Model>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let first = text.split_whitespace().next().unwrap_or("");
+    if first.starts_with("nep") {
+        Ok(Box::new(nep::file::parse(&text, path)?))
+    } else {
+        Err(Error::parse(
+            path,
+            1,
+            format!("unknown model format (first word `{first}`); forcefit reads GPUMD nep.txt files"),
+        ))
     }
 }

@@ -1,0 +1,54 @@
+//! Prediction throughput (energy + forces + virial) of the NEP models on the
+//! shared data sets, with 1 and 2 threads; neighbour-list time separately.
+//! Run: `cargo bench --bench predict`.
+
+use forcefit::model::{Model, Prediction, Prepared};
+use forcefit::{batch, io, model};
+use std::path::Path;
+use std::time::Instant;
+
+fn bench(name: &str, model_path: &str, data: &[&str]) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets");
+    let model_path = root.join(model_path);
+    if !model_path.exists() {
+        eprintln!("skipping {name}: {} not found", model_path.display());
+        return;
+    }
+    let model = model::load(&model_path).expect("model");
+    let mut structures = Vec::new();
+    for d in data {
+        structures.extend(io::read(&root.join(d), None).expect("data"));
+    }
+    let n_atoms: usize = structures.iter().map(|s| s.n_atoms()).sum();
+    for threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| {
+            let t = Instant::now();
+            let prepared: Vec<Prepared> = batch::prepare_all(model.as_ref(), structures.clone()).unwrap();
+            let t_neighbors = t.elapsed().as_secs_f64();
+            // warm-up, then the best of three
+            let _ = batch::predict_all(model.as_ref(), &prepared);
+            let mut best = f64::INFINITY;
+            for _ in 0..3 {
+                let t = Instant::now();
+                let out: Vec<Prediction> = batch::predict_all(model.as_ref(), &prepared);
+                best = best.min(t.elapsed().as_secs_f64());
+                std::hint::black_box(out);
+            }
+            println!(
+                "{name:<10} {threads} thread(s): {n_atoms} atoms, neighbours {:.3} s ({:.0} atoms/s), \
+                 E+F+W {:.3} s ({:.0} atoms/s)",
+                t_neighbors,
+                n_atoms as f64 / t_neighbors,
+                best,
+                n_atoms as f64 / best
+            );
+        });
+    }
+    let _ = model.cutoff();
+}
+
+fn main() {
+    bench("PbTe", "pbte/nep.txt", &["pbte/train.xyz"]);
+    bench("MoSi2N4", "mosi2n4/nep.txt", &["mosi2n4/train.xyz", "mosi2n4/test.xyz"]);
+}
