@@ -61,6 +61,7 @@ impl NeighborList {
 }
 
 /// Inverse of a 3x3 matrix given as rows.
+#[allow(clippy::needless_range_loop)]
 fn inverse3(m: &[[f64; 3]; 3]) -> [[f64; 3]; 3] {
     let d = det3(m);
     let mut inv = [[0.0; 3]; 3];
@@ -76,6 +77,7 @@ fn inverse3(m: &[[f64; 3]; 3]) -> [[f64; 3]; 3] {
 
 /// Reference implementation: every pair, every image within reach.
 /// O(N² · images); the tests compare faster builds against it.
+#[allow(clippy::needless_range_loop)]
 pub fn brute_force(s: &Structure, cutoff: f64) -> Result<NeighborList> {
     let n = s.n_atoms();
     let (cell, images) = match s.cell {
