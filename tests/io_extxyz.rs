@@ -218,6 +218,17 @@ fn error_truncated_frame() {
 }
 
 #[test]
+fn error_huge_atom_count_is_just_truncation() {
+    let text = "18446744073709551615\n\nH 0 0 0\n";
+    assert_err(
+        parse(text),
+        &["mem.xyz:4", "truncated", "1 of 18446744073709551615"],
+    );
+    let text = "18446744073709551616\n\nH 0 0 0\n";
+    assert_err(parse(text), &["mem.xyz:1", "atom count"]);
+}
+
+#[test]
 fn error_missing_comment_line() {
     assert_err(parse("2"), &["mem.xyz:2", "frame 0", "comment line"]);
 }
@@ -289,6 +300,10 @@ fn error_properties_without_positions_or_species() {
     assert_err(parse(&text), &["mem.xyz:2", "'pos' must be R:3"]);
     let text = format!("1\n{CUBE} Properties=species:S:1:pos:R:3:pos:R:3\nH 0 0 0 0 0 0\n");
     assert_err(parse(&text), &["mem.xyz:2", "appears twice"]);
+    let text = format!(
+        "1\n{CUBE} Properties=species:S:1:pos:R:3:force:R:3:forces:R:3\nH 0 0 0 0 0 0 0 0 0\n"
+    );
+    assert_err(parse(&text), &["mem.xyz:2", "both 'force' and 'forces'"]);
 }
 
 #[test]
@@ -338,7 +353,7 @@ fn error_non_finite_values() {
             "pos component 2",
         ),
         (
-            format!("1\nLattice=\"4 0 0 0 inf 0 0 0 4\"\nH 0 0 0\n"),
+            "1\nLattice=\"4 0 0 0 inf 0 0 0 4\"\nH 0 0 0\n".to_string(),
             "mem.xyz:2",
             "Lattice, value 5",
         ),

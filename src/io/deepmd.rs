@@ -27,7 +27,7 @@
 use crate::error::{Error, Result};
 use crate::io::{canonical_symbol, file_name, list_dir, read_text};
 use crate::structure::{Labels, Origin, Structure};
-use npyz::{DType, NpyFile, TypeChar};
+use npyz::{DType, NpyFile, NpyHeader, TypeChar};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -245,8 +245,11 @@ impl Array {
         }
         let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
         let bad = |msg: String| Error::file(path, msg);
-        let npy =
-            NpyFile::new(&bytes[..]).map_err(|e| bad(format!("not a valid .npy file: {e}")))?;
+        let mut data_bytes: &[u8] = &bytes;
+        let header = NpyHeader::from_reader(&mut data_bytes)
+            .map_err(|e| bad(format!("not a valid .npy file: {e}")))?;
+        let data_len = data_bytes.len();
+        let npy = NpyFile::with_header(header, data_bytes);
         let shape: Vec<usize> = npy
             .shape()
             .iter()
@@ -259,7 +262,7 @@ impl Array {
         };
         if size != 4 && size != 8 {
             return Err(bad(format!(
-                "dtype '{}', expected float32 or float64",
+                "dtype {}, expected float32 or float64",
                 npy.dtype().descr()
             )));
         }
@@ -273,10 +276,10 @@ impl Array {
             .iter()
             .try_fold(1usize, |a, &d| a.checked_mul(d))
             .unwrap_or(usize::MAX);
-        if n.saturating_mul(size as usize) > bytes.len() {
+        if n.saturating_mul(size as usize) > data_len {
             return Err(bad(format!(
-                "shape {shape:?} needs {n} values but the file has only {} bytes",
-                bytes.len()
+                "shape {shape:?} needs {n} values of {size} bytes but the file holds only \
+                 {data_len} bytes of data (truncated?)"
             )));
         }
         let truncated = |e: std::io::Error| bad(format!("cannot read the array data: {e}"));

@@ -1,22 +1,30 @@
 //! Extended XYZ, as written by ASE and read by GPUMD's `nep`.
 //!
 //! A frame is a line with the atom count N, a comment line of `key=value`
-//! pairs (see [`header`] for the grammar; keys are case-insensitive), then
-//! N atom lines laid out by `Properties=name:type:ncols:...` (default
-//! `species:S:1:pos:R:3`). forcefit reads:
+//! pairs, then N atom lines laid out by `Properties=name:type:ncols:...`
+//! (default `species:S:1:pos:R:3`). On the comment line, pairs are separated
+//! by whitespace, spaces around `=` are allowed, values are bare or enclosed
+//! in `"..."` (also `'...'`, `{...}`, `[...]`; `\` escapes), a key without
+//! `=` is a flag meaning true, and keys are case-insensitive (GPUMD's rule;
+//! mosi2n4 writes `Energy=`, `Virial=`). Each key forcefit reads may appear
+//! once per frame; unknown keys are ignored. forcefit reads:
 //!
 //! - `Lattice="ax ay az bx by bz cx cy cz"`: cell rows a, b, c (Å);
 //! - `pbc="T T T"`: default `T T T` with a Lattice, `F F F` without;
 //! - `energy=` (eV);
 //! - `virial=`: 9 values row-major (GPUMD: `vxx vxy vxz vyx ... vzz`) or 6
-//!   in ASE's Voigt order xx yy zz yz xz xy; eV, W = -stress · V;
+//!   in ASE's Voigt order xx yy zz yz xz xy; eV, W = -stress · V. Neither
+//!   GPUMD nor ASE reads 6 values from a file (both want 9); 6 follow
+//!   `ase.stress` (Voigt), not GPUMD's `*.out` order xx yy zz xy yz zx;
 //! - `stress=`: eV/Å³ with ASE's sign, 9 or 6 values as for the virial;
 //!   used as W = -stress · V when no `virial=` is given (GPUMD does the
 //!   same), checked against the virial when both are;
 //! - `weight=` (default 1) and `config_type=`;
 //! - columns `pos` (or `positions`), `species` (symbols, or atomic numbers
 //!   in an `I` column; `Z` if there is no `species`), `force` or `forces`;
-//!   other columns are skipped.
+//!   other columns are skipped. Symbols naming an element get canonical
+//!   case (`PB` → `Pb`, as ASE does); an atom line must have exactly the
+//!   columns Properties declares.
 //!
 //! The writer emits what ASE turns into a `SinglePointCalculator`: per-atom
 //! `forces` and `energies` columns, `energy=`, and `stress=` (ASE keeps
@@ -73,7 +81,9 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Structure>> {
         };
         let header = parse_header(comment).map_err(|e| ctx.err(comment_no, e))?;
         let layout = Layout::new(&header.properties).map_err(|e| ctx.err(comment_no, e))?;
-        let mut atoms = Atoms::with_capacity(n_atoms, layout.force.is_some());
+        // The count is untrusted: never reserve more rows than the file has lines.
+        let capacity = n_atoms.min(n_lines.saturating_sub(comment_no));
+        let mut atoms = Atoms::with_capacity(capacity, layout.force.is_some());
         let mut tokens: Vec<&str> = Vec::with_capacity(layout.n_columns);
         for k in 0..n_atoms {
             let Some((no, line)) = lines.next() else {
