@@ -2,7 +2,7 @@
 //! shared data sets, with 1 and 2 threads; neighbour-list time separately.
 //! Run: `cargo bench --bench predict`.
 
-use forcefit::model::{Model, Prediction, Prepared};
+use forcefit::model::{Prediction, Prepared};
 use forcefit::{batch, io, model};
 use std::path::Path;
 use std::time::Instant;
@@ -21,7 +21,10 @@ fn bench(name: &str, model_path: &str, data: &[&str]) {
     }
     let n_atoms: usize = structures.iter().map(|s| s.n_atoms()).sum();
     for threads in [1, 2] {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
         pool.install(|| {
             let t = Instant::now();
             let prepared: Vec<Prepared> = batch::prepare_all(model.as_ref(), structures.clone()).unwrap();
@@ -45,10 +48,13 @@ fn bench(name: &str, model_path: &str, data: &[&str]) {
             );
         });
     }
-    let _ = model.cutoff();
 }
 
 fn main() {
     bench("PbTe", "pbte/nep.txt", &["pbte/train.xyz"]);
-    bench("MoSi2N4", "mosi2n4/nep.txt", &["mosi2n4/train.xyz", "mosi2n4/test.xyz"]);
+    bench(
+        "MoSi2N4",
+        "mosi2n4/nep.txt",
+        &["mosi2n4/train.xyz", "mosi2n4/test.xyz"],
+    );
 }

@@ -5,7 +5,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use forcefit::io::{self, Format};
 use forcefit::metrics::{ErrorStats, write_gpumd_outputs};
-use forcefit::model::{self, Model, Prepared, Prediction};
+use forcefit::model::{self, Model, Prediction, Prepared};
 use forcefit::{batch, structure::Structure};
 use std::path::{Path, PathBuf};
 
@@ -119,7 +119,11 @@ fn predict(args: PredictArgs) -> Result<()> {
         }
         Ok(())
     })?;
-    eprintln!("wrote {} structures to {}", frames.len(), args.output.display());
+    eprintln!(
+        "wrote {} structures to {}",
+        frames.len(),
+        args.output.display()
+    );
     Ok(())
 }
 
@@ -134,8 +138,11 @@ fn eval(args: EvalArgs) -> Result<()> {
             stats.add(&s.structure, p);
         }
         if let Some(dir) = &args.out_dir {
-            let items: Vec<(&Structure, &Prediction)> =
-                prepared.iter().map(|s| &s.structure).zip(&predictions).collect();
+            let items: Vec<(&Structure, &Prediction)> = prepared
+                .iter()
+                .map(|s| &s.structure)
+                .zip(&predictions)
+                .collect();
             write_gpumd_outputs(dir, &suffix(path), &items)?;
         }
         total.merge(stats.clone());

@@ -13,53 +13,19 @@ use forcefit::model::Prediction;
 use forcefit::structure::{Labels, Structure};
 use std::path::{Path, PathBuf};
 
-/// `../shared/datasets/{name}` next to the repository if present (for a
-/// git worktree, `shared/` next to one of its ancestors); `None` with a
-/// message when the shared data are not there.
+mod common;
+
 fn dataset(name: &str) -> Option<PathBuf> {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let found = manifest
-        .ancestors()
-        .skip(1)
-        .map(|a| a.join("shared/datasets").join(name))
-        .find(|d| d.join("train.xyz").is_file() && d.join("energy_train.out").is_file());
-    if found.is_none() {
-        eprintln!(
-            "skipping: {} not found (the shared data sets live in ../shared)",
-            manifest.join("../shared/datasets").join(name).display()
-        );
-    }
-    found
+    common::shared(&format!("datasets/{name}"))
 }
 
-/// Species and cell (rows a, b, c) of each frame of an extended XYZ file;
-/// just enough of the format for these tests (the real reader is `io`).
+/// Species and cell of each frame of an extended XYZ file.
 fn frames(path: &Path) -> Vec<(Vec<String>, [[f64; 3]; 3])> {
-    let text = std::fs::read_to_string(path).unwrap();
-    let mut lines = text.lines();
-    let mut out = Vec::new();
-    while let Some(first) = lines.next() {
-        if first.trim().is_empty() {
-            continue;
-        }
-        let n: usize = first.trim().parse().unwrap();
-        let header = lines.next().unwrap();
-        let at = header.to_lowercase().find("lattice=\"").unwrap() + "lattice=\"".len();
-        let end = at + header[at..].find('"').unwrap();
-        let v: Vec<f64> = header[at..end]
-            .split_whitespace()
-            .map(|x| x.parse().unwrap())
-            .collect();
-        let cell = [[v[0], v[1], v[2]], [v[3], v[4], v[5]], [v[6], v[7], v[8]]];
-        let species = (0..n)
-            .map(|_| {
-                let line = lines.next().unwrap();
-                line.split_whitespace().next().unwrap().to_string()
-            })
-            .collect();
-        out.push((species, cell));
-    }
-    out
+    forcefit::io::extxyz::read(path)
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.species, s.cell.unwrap()))
+        .collect()
 }
 
 fn columns(path: &Path) -> Vec<Vec<f64>> {

@@ -1,11 +1,11 @@
 //! Interoperability with ASE's extended XYZ reader and writer. Skipped (with
 //! a message) when `python3 -c "import ase"` fails.
 
-mod io_common;
+mod common;
 
+use common::TempDir;
 use forcefit::io::extxyz;
 use forcefit::structure::{Labels, Origin, Structure, det3};
-use io_common::TempDir;
 use serde_json::Value;
 use std::process::Command;
 

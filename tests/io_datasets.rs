@@ -2,11 +2,11 @@
 //! and a few values checked against the raw files and GPUMD's own outputs.
 //! Each test skips with a message when the data are absent.
 
-mod io_common;
+mod common;
 
+use common::shared;
 use forcefit::io::{self, Format};
 use forcefit::structure::Structure;
-use io_common::shared;
 use std::collections::BTreeMap;
 
 fn total_atoms(s: &[Structure]) -> usize {

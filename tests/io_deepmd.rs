@@ -1,9 +1,9 @@
 //! DeePMD npy systems: layouts, dtypes and the error catalogue.
 
-mod io_common;
+mod common;
 
+use common::{TempDir, assert_err, npy};
 use forcefit::io::deepmd;
-use io_common::{TempDir, assert_err, npy};
 use std::path::{Path, PathBuf};
 
 /// Writes a periodic 3-atom system (O H H) with `nframes` frames per set in

@@ -1,9 +1,9 @@
 //! Extended XYZ reader: accepted dialects and the error catalogue.
 
-mod io_common;
+mod common;
 
+use common::{TempDir, assert_err};
 use forcefit::io::extxyz;
-use io_common::{TempDir, assert_err};
 use std::path::Path;
 
 fn parse(text: &str) -> forcefit::Result<Vec<forcefit::structure::Structure>> {

@@ -1,11 +1,11 @@
 //! Extended XYZ writer, atomic writes, bit-exact round trips through every
 //! reader, and format detection.
 
-mod io_common;
+mod common;
 
+use common::{TempDir, assert_err, assert_same, npy};
 use forcefit::io::{self, Format, extxyz};
 use forcefit::structure::{Labels, Origin, Structure};
-use io_common::{TempDir, assert_err, assert_same, npy};
 use std::path::Path;
 
 /// A triclinic frame full of awkward numbers.
@@ -202,7 +202,7 @@ fn round_trip_shared_datasets() {
         ("datasets/water-deepmd/data_1", Some(Format::Deepmd)),
         ("datasets/tio2-aenet/xsf", None),
     ] {
-        let Some(p) = io_common::shared(rel) else {
+        let Some(p) = common::shared(rel) else {
             return;
         };
         let mut frames = io::read(&p, format).unwrap();

@@ -1,9 +1,9 @@
 //! aenet XSF reader: CRYSTAL and ATOMS blocks, directories, error catalogue.
 
-mod io_common;
+mod common;
 
+use common::{TempDir, assert_err};
 use forcefit::io::xsf;
-use io_common::{TempDir, assert_err};
 use std::path::Path;
 
 fn parse(text: &str) -> forcefit::Result<forcefit::structure::Structure> {

@@ -4,9 +4,9 @@
 pub mod nep;
 
 use crate::error::{Error, Result};
-use std::path::Path;
 use crate::neighbors::NeighborList;
 use crate::structure::Structure;
+use std::path::Path;
 
 /// A structure made ready for a model: species mapped to the model's type
 /// indices and the neighbour list built at the model's largest cutoff.
@@ -97,7 +97,9 @@ pub fn load(path: &Path) -> Result<Box<dyn Model>> {
         Err(Error::parse(
             path,
             1,
-            format!("unknown model format (first word `{first}`); forcefit reads GPUMD nep.txt files"),
+            format!(
+                "unknown model format (first word `{first}`); forcefit reads GPUMD nep.txt files"
+            ),
         ))
     }
 }
