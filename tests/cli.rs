@@ -3,7 +3,6 @@
 
 mod common;
 
-use forcefit::model::Model as _;
 use std::process::{Command, Output};
 
 fn forcefit(args: &[&str]) -> Output {
