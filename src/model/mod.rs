@@ -46,6 +46,25 @@ impl Prediction {
     }
 }
 
+/// Derivatives of a loss with respect to one structure's predictions: what
+/// [`Model::vjp`] carries back to the parameters.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Adjoint {
+    /// ∂L/∂E (total energy).
+    pub energy: f64,
+    /// ∂L/∂F_i per atom; empty means zero.
+    pub forces: Vec<[f64; 3]>,
+    /// ∂L/∂W, row-major like the virial.
+    pub virial: [f64; 9],
+}
+
+impl Adjoint {
+    /// Whether the force and virial parts are zero (an energy-only adjoint).
+    pub fn energy_only(&self) -> bool {
+        self.forces.iter().all(|f| f == &[0.0; 3]) && self.virial == [0.0; 9]
+    }
+}
+
 /// A machine-learning potential with a flat parameter vector.
 pub trait Model: Send + Sync {
     /// Element symbols the model knows, in type-index order.
@@ -60,6 +79,10 @@ pub trait Model: Send + Sync {
     fn param_groups(&self) -> Vec<std::ops::Range<usize>>;
     /// Energy, per-atom energies, forces and virial of one prepared structure.
     fn predict(&self, s: &Prepared, out: &mut Prediction);
+    /// Accumulates ∇θ [aE·E + Σ_i aF_i·F_i + aW:W] into `grad` (length
+    /// `params().len()`), with a = `adj`: the exact vector-Jacobian product
+    /// of the prediction, force and virial parts included.
+    fn vjp(&self, s: &Prepared, adj: &Adjoint, grad: &mut [f64]);
 
     /// Maps species to type indices and builds the neighbour list.
     /// Errors name the structure and the element the model does not know.

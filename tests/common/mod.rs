@@ -273,3 +273,55 @@ pub fn check_forces_and_virial(model: &dyn Model, s: &Structure, h: f64, tol: f6
         }
     }
 }
+
+/// Checks `Model::vjp` against central finite differences over every
+/// parameter of J(θ) = aE·E + Σ aF_i·F_i + aW:W; returns the relative error
+/// ‖g − g_fd‖ / ‖g_fd‖ after asserting it is below `tol`.
+pub fn check_vjp<M: Model + Clone>(
+    model: &M,
+    s: &Structure,
+    adj: &forcefit::model::Adjoint,
+    h: f64,
+    tol: f64,
+) -> f64 {
+    let prepared = model.prepare(s.clone()).expect("prepare");
+    let objective = |m: &M| {
+        let mut p = Prediction::default();
+        m.predict(&prepared, &mut p);
+        let mut j = adj.energy * p.energy;
+        for (f, a) in p.forces.iter().zip(&adj.forces) {
+            j += f[0] * a[0] + f[1] * a[1] + f[2] * a[2];
+        }
+        j + p
+            .virial
+            .iter()
+            .zip(&adj.virial)
+            .map(|(w, a)| w * a)
+            .sum::<f64>()
+    };
+    let mut grad = vec![0.0; model.params().len()];
+    model.vjp(&prepared, adj, &mut grad);
+    let mut work = model.clone();
+    let (mut diff2, mut norm2) = (0.0, 0.0);
+    for k in 0..grad.len() {
+        let orig = work.params()[k];
+        work.params_mut()[k] = orig + h;
+        let plus = objective(&work);
+        work.params_mut()[k] = orig - h;
+        let minus = objective(&work);
+        work.params_mut()[k] = orig;
+        let fd = (plus - minus) / (2.0 * h);
+        diff2 += (grad[k] - fd).powi(2);
+        norm2 += fd * fd;
+    }
+    assert!(
+        norm2 > 0.0,
+        "the objective does not depend on the parameters"
+    );
+    let rel = (diff2 / norm2).sqrt();
+    assert!(
+        rel < tol,
+        "vjp relative error {rel:.3e} (tolerance {tol:.0e})"
+    );
+    rel
+}

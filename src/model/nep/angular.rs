@@ -260,6 +260,85 @@ impl AngularTerms {
     }
 }
 
+impl AngularTerms {
+    /// Directional derivative of the invariants along `ds_dot`:
+    /// q̇_i = ∇q_i(s) · ṡ, written to `q_dot[i * stride]`.
+    #[inline]
+    pub fn invariants_tangent(&self, s: &[f64], s_dot: &[f64], q_dot: &mut [f64], stride: usize) {
+        for l in 1..=self.l_max {
+            let start = l * l - 1;
+            let mut sum = 0.0;
+            for k in 1..2 * l + 1 {
+                sum += C3B[start + k] * s[start + k] * s_dot[start + k];
+            }
+            q_dot[(l - 1) * stride] = 2.0 * C3B[start] * s[start] * s_dot[start] + 4.0 * sum;
+        }
+        // Many-body terms: their gradient (one invariant at a time) dotted with ṡ.
+        for i in self.l_max..self.n_invariants() {
+            let mut unit = [0.0; MAX_L + 2];
+            unit[i] = 1.0;
+            let mut grad = [0.0; N_HARMONICS];
+            self.invariants_backward(s, &unit, 1, &mut grad);
+            q_dot[i * stride] = (0..8).map(|c| grad[c] * s_dot[c]).sum();
+        }
+    }
+
+    /// Hessian-vector product of the invariants: accumulates
+    /// Σ_i dq_i (∇²q_i(s) ṡ) into `out` (the derivative of
+    /// [`invariants_backward`](Self::invariants_backward) along ṡ).
+    #[inline]
+    pub fn invariants_hvp(
+        &self,
+        s: &[f64],
+        s_dot: &[f64],
+        dq: &[f64],
+        stride: usize,
+        out: &mut [f64],
+    ) {
+        for l in 1..=self.l_max {
+            let start = l * l - 1;
+            let g = dq[(l - 1) * stride];
+            out[start] += g * 2.0 * C3B[start] * s_dot[start];
+            for k in 1..2 * l + 1 {
+                out[start + k] += g * 4.0 * C3B[start + k] * s_dot[start + k];
+            }
+        }
+        let mut i = self.l_max;
+        if self.four_body {
+            let g = dq[i * stride];
+            let (s3, s4, s5, s6, s7) = (s[3], s[4], s[5], s[6], s[7]);
+            let (t3, t4, t5, t6, t7) = (s_dot[3], s_dot[4], s_dot[5], s_dot[6], s_dot[7]);
+            out[3] += g
+                * (6.0 * C4B[0] * s3 * t3
+                    + 2.0 * C4B[1] * (s4 * t4 + s5 * t5)
+                    + 2.0 * C4B[2] * (s6 * t6 + s7 * t7));
+            out[4] += g
+                * (2.0 * C4B[1] * (t3 * s4 + s3 * t4) - 2.0 * C4B[3] * (t6 * s4 + s6 * t4)
+                    + C4B[4] * (t5 * s7 + s5 * t7));
+            out[5] += g
+                * (2.0 * C4B[1] * (t3 * s5 + s3 * t5)
+                    + 2.0 * C4B[3] * (t6 * s5 + s6 * t5)
+                    + C4B[4] * (t4 * s7 + s4 * t7));
+            out[6] += g * (2.0 * C4B[2] * (t3 * s6 + s3 * t6) + 2.0 * C4B[3] * (s5 * t5 - s4 * t4));
+            out[7] += g * (2.0 * C4B[2] * (t3 * s7 + s3 * t7) + C4B[4] * (t4 * s5 + s4 * t5));
+            i += 1;
+        }
+        if self.five_body {
+            let g = dq[i * stride];
+            let a = s[0] * s[0];
+            let b = s[1] * s[1] + s[2] * s[2];
+            let a_dot = 2.0 * s[0] * s_dot[0];
+            let b_dot = 2.0 * (s[1] * s_dot[1] + s[2] * s_dot[2]);
+            out[0] +=
+                g * (12.0 * C5B[0] * a * s_dot[0] + 2.0 * C5B[1] * (s_dot[0] * b + s[0] * b_dot));
+            let common = 2.0 * C5B[1] * a + 4.0 * C5B[2] * b;
+            let common_dot = 2.0 * C5B[1] * a_dot + 4.0 * C5B[2] * b_dot;
+            out[1] += g * (common_dot * s[1] + common * s_dot[1]);
+            out[2] += g * (common_dot * s[2] + common * s_dot[2]);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -365,6 +444,53 @@ mod tests {
                 (ds[c] - fd).abs() < 1e-8,
                 "component {c}: {} vs {fd}",
                 ds[c]
+            );
+        }
+    }
+
+    #[test]
+    fn tangent_and_hessian_vector_product_match_finite_differences() {
+        let terms = AngularTerms {
+            l_max: 4,
+            four_body: true,
+            five_body: true,
+        };
+        let s: Vec<f64> = (0..N_HARMONICS)
+            .map(|i| ((i * 5 + 1) % 13) as f64 * 0.11 - 0.7)
+            .collect();
+        let s_dot: Vec<f64> = (0..N_HARMONICS)
+            .map(|i| ((i * 3 + 2) % 7) as f64 * 0.2 - 0.6)
+            .collect();
+        let dq = [0.3, -1.1, 0.7, 0.25, -0.8, 1.3];
+        let h = 1e-6;
+        let shifted =
+            |t: f64| -> Vec<f64> { s.iter().zip(&s_dot).map(|(a, b)| a + t * b).collect() };
+        // tangent of q
+        let mut q_dot = [0.0; 6];
+        terms.invariants_tangent(&s, &s_dot, &mut q_dot, 1);
+        let (mut qp, mut qm) = ([0.0; 6], [0.0; 6]);
+        terms.invariants(&shifted(h), &mut qp, 1);
+        terms.invariants(&shifted(-h), &mut qm, 1);
+        for i in 0..6 {
+            let fd = (qp[i] - qm[i]) / (2.0 * h);
+            assert!(
+                (q_dot[i] - fd).abs() < 1e-8,
+                "invariant {i}: {} vs {fd}",
+                q_dot[i]
+            );
+        }
+        // derivative of the backward pass along ṡ
+        let mut hvp = vec![0.0; N_HARMONICS];
+        terms.invariants_hvp(&s, &s_dot, &dq, 1, &mut hvp);
+        let (mut gp, mut gm) = (vec![0.0; N_HARMONICS], vec![0.0; N_HARMONICS]);
+        terms.invariants_backward(&shifted(h), &dq, 1, &mut gp);
+        terms.invariants_backward(&shifted(-h), &dq, 1, &mut gm);
+        for c in 0..N_HARMONICS {
+            let fd = (gp[c] - gm[c]) / (2.0 * h);
+            assert!(
+                (hvp[c] - fd).abs() < 1e-8,
+                "component {c}: {} vs {fd}",
+                hvp[c]
             );
         }
     }

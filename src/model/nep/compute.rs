@@ -41,32 +41,39 @@ struct Scratch {
 }
 
 impl Nep {
-    fn scratch(&self) -> Scratch {
+    /// The descriptor coefficients regrouped so that each element pair's
+    /// block [n][k] is contiguous (nep.txt interleaves the pairs innermost):
+    /// (radial, angular), each indexed [(pair · (n_max + 1) + n) · (basis + 1) + k].
+    pub(super) fn gathered_coefficients(&self) -> (Vec<f64>, Vec<f64>) {
         let h = &self.hyper;
         let nt2 = h.n_types() * h.n_types();
-        let (nr, na) = (h.n_max_radial + 1, h.n_max_angular + 1);
+        let gather = |start: usize, n_max: usize, basis: usize| {
+            let (nn, kk) = (n_max + 1, basis + 1);
+            let mut out = vec![0.0; nt2 * nn * kk];
+            for p in 0..nt2 {
+                for n in 0..nn {
+                    for k in 0..kk {
+                        out[(p * nn + n) * kk + k] = self.params[start + (n * kk + k) * nt2 + p];
+                    }
+                }
+            }
+            out
+        };
+        let c0 = h.network().n_params();
+        let radial = gather(c0, h.n_max_radial, h.basis_size_radial);
+        let angular = gather(
+            c0 + h.n_radial_coefficients(),
+            h.n_max_angular,
+            h.basis_size_angular,
+        );
+        (radial, angular)
+    }
+
+    fn scratch(&self) -> Scratch {
+        let h = &self.hyper;
+        let na = h.n_max_angular + 1;
         let (kr, ka) = (h.basis_size_radial + 1, h.basis_size_angular + 1);
-        let net = h.network();
-        // Gather c so that each pair's block [n][k] is contiguous: nep.txt
-        // interleaves element pairs innermost.
-        let c0 = net.n_params();
-        let mut c_radial = vec![0.0; nt2 * nr * kr];
-        for p in 0..nt2 {
-            for n in 0..nr {
-                for k in 0..kr {
-                    c_radial[(p * nr + n) * kr + k] = self.params[c0 + (n * kr + k) * nt2 + p];
-                }
-            }
-        }
-        let c1 = c0 + h.n_radial_coefficients();
-        let mut c_angular = vec![0.0; nt2 * na * ka];
-        for p in 0..nt2 {
-            for n in 0..na {
-                for k in 0..ka {
-                    c_angular[(p * na + n) * ka + k] = self.params[c1 + (n * ka + k) * nt2 + p];
-                }
-            }
-        }
+        let (c_radial, c_angular) = self.gathered_coefficients();
         let kmax = kr.max(ka);
         Scratch {
             c_radial,

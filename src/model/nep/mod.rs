@@ -12,12 +12,13 @@ pub mod basis;
 mod compute;
 mod covalent;
 pub mod file;
+mod gradient;
 pub mod network;
 pub mod zbl;
 
 use crate::elements;
 use crate::error::{Error, Result};
-use crate::model::{Model, Prediction, Prepared};
+use crate::model::{Adjoint, Model, Prediction, Prepared};
 use angular::AngularTerms;
 use network::Network;
 
@@ -392,5 +393,9 @@ impl Model for Nep {
 
     fn predict(&self, s: &Prepared, out: &mut Prediction) {
         self.compute(s, out, compute::Extras::default());
+    }
+
+    fn vjp(&self, s: &Prepared, adj: &Adjoint, grad: &mut [f64]) {
+        self.gradient(s, adj, grad);
     }
 }

@@ -1,0 +1,144 @@
+//! The exact NEP gradient (`Model::vjp`) against central finite differences
+//! over all parameters, term by term (energy, forces, virial) and combined,
+//! for 1, 2 and 3 species, 4-/5-body terms and ZBL.
+
+mod common;
+
+use common::{Rng, check_vjp, random_structure};
+use forcefit::model::nep::angular::AngularTerms;
+use forcefit::model::nep::{Nep, NepHyper, TypewiseCutoff, Zbl};
+use forcefit::model::{Adjoint, Model};
+use forcefit::structure::Structure;
+
+fn model(species: &[&str], l: (usize, bool, bool), zbl: Option<Zbl>, seed: u64) -> Nep {
+    let h = NepHyper {
+        version: 4,
+        species: species.iter().map(|s| s.to_string()).collect(),
+        rc_radial: 4.4,
+        rc_angular: 3.6,
+        max_neighbors: None,
+        typewise: None,
+        n_max_radial: 3,
+        n_max_angular: 2,
+        basis_size_radial: 4,
+        basis_size_angular: 3,
+        angular: AngularTerms {
+            l_max: l.0,
+            four_body: l.1,
+            five_body: l.2,
+        },
+        neurons: 5,
+        zbl,
+    };
+    let mut rng = Rng(seed);
+    let params = (0..h.n_params()).map(|_| rng.range(-0.6, 0.6)).collect();
+    let q_scaler = (0..h.dim()).map(|_| rng.range(0.3, 1.5)).collect();
+    Nep::new(h, params, q_scaler).unwrap()
+}
+
+fn cell(species: &[&str], seed: u64) -> Structure {
+    let mut rng = Rng(seed);
+    let cell = [[3.9, 0.0, 0.0], [0.8, 4.2, 0.0], [-0.5, 0.6, 4.0]];
+    random_structure(&mut rng, species, cell, [true; 3], 1.1)
+}
+
+/// Adjoints with one part at a time, then all together.
+fn adjoints(n_atoms: usize, seed: u64) -> Vec<(&'static str, Adjoint)> {
+    let mut rng = Rng(seed);
+    let forces: Vec<[f64; 3]> = (0..n_atoms)
+        .map(|_| {
+            [
+                rng.range(-1.0, 1.0),
+                rng.range(-1.0, 1.0),
+                rng.range(-1.0, 1.0),
+            ]
+        })
+        .collect();
+    let virial: [f64; 9] = std::array::from_fn(|_| rng.range(-0.5, 0.5));
+    vec![
+        (
+            "energy",
+            Adjoint {
+                energy: 0.7,
+                ..Adjoint::default()
+            },
+        ),
+        (
+            "forces",
+            Adjoint {
+                forces: forces.clone(),
+                ..Adjoint::default()
+            },
+        ),
+        (
+            "virial",
+            Adjoint {
+                virial,
+                ..Adjoint::default()
+            },
+        ),
+        (
+            "all",
+            Adjoint {
+                energy: -1.3,
+                forces,
+                virial,
+            },
+        ),
+    ]
+}
+
+fn check_all(m: &Nep, s: &Structure, seed: u64) {
+    for (name, adj) in adjoints(s.n_atoms(), seed) {
+        let rel = check_vjp(m, s, &adj, 1e-6, 1e-6);
+        eprintln!("{name}: relative error {rel:.2e}");
+    }
+}
+
+#[test]
+fn one_species() {
+    let m = model(&["Si"], (4, false, false), None, 1);
+    check_all(&m, &cell(&["Si"; 5], 21), 31);
+}
+
+#[test]
+fn two_species_with_four_and_five_body() {
+    let m = model(&["Te", "Pb"], (4, true, true), None, 2);
+    check_all(&m, &cell(&["Te", "Pb", "Pb", "Te", "Pb", "Te"], 22), 32);
+}
+
+#[test]
+fn three_species_low_l_four_body() {
+    let m = model(&["Mo", "Si", "N"], (2, true, false), None, 3);
+    check_all(&m, &cell(&["Mo", "Si", "N", "N", "Si", "N", "Mo"], 23), 33);
+}
+
+#[test]
+fn zbl_and_typewise_cutoffs() {
+    let mut m = model(
+        &["Mo", "Si", "N"],
+        (4, true, true),
+        Some(Zbl::Universal {
+            inner: 1.0,
+            outer: 2.0,
+        }),
+        4,
+    );
+    let mut h = m.hyper().clone();
+    h.typewise = Some(TypewiseCutoff {
+        radial: 1.5,
+        angular: 1.2,
+        zbl: 0.8,
+    });
+    m = Nep::new(h, m.params().to_vec(), m.q_scaler().to_vec()).unwrap();
+    let mut rng = Rng(24);
+    let cell = [[3.6, 0.0, 0.0], [0.5, 3.8, 0.0], [0.3, -0.4, 4.0]];
+    let s = random_structure(
+        &mut rng,
+        &["Mo", "Si", "N", "N", "Si", "Mo", "N"],
+        cell,
+        [true; 3],
+        0.9,
+    );
+    check_all(&m, &s, 34);
+}
