@@ -9,6 +9,7 @@ pub mod batch;
 pub mod elements;
 pub mod error;
 pub mod io;
+pub mod loss;
 pub mod metrics;
 pub mod model;
 pub mod neighbors;

@@ -1,0 +1,329 @@
+//! The training loss: weighted errors of energy per atom, force components
+//! and virial per atom, and the adjoint (∂L/∂E, ∂L/∂F, ∂L/∂W) per
+//! structure that [`crate::model::Model::vjp`] carries to the parameters.
+//!
+//! For a batch, with w_s the structure weights and Δ = prediction − label:
+//!
+//! - MSE_E = Σ_s w_s (ΔE_s / N_s)² / Σ_s w_s over structures with an energy;
+//! - MSE_F = Σ_s w_s Σ_i |ΔF_i|² / Σ_s w_s 3 N_s over the force atoms used
+//!   (all of them, or the random fraction chosen for this step);
+//! - MSE_W = Σ_s w_s Σ_c (ΔW_c / N_s)² / Σ_s 6 w_s over xx yy zz xy yz zx of
+//!   structures with a virial.
+//!
+//! `kind = Mse`: L = λe MSE_E + λf MSE_F + λv MSE_W. `kind = Rmse` (GPUMD's
+//! choice): L = λe √MSE_E + λf √MSE_F + λv √MSE_W, which balances the terms
+//! by their current size. Regularisation (λ1 Σ|θ|/n, λ2 Σθ²/n) is added by
+//! [`regularization`].
+
+use crate::model::{Adjoint, Prediction};
+use crate::structure::Structure;
+
+/// The six virial components the loss and the metrics use (row-major indices
+/// of xx yy zz xy yz zx).
+pub const VIRIAL_COMPONENTS: [usize; 6] = [0, 4, 8, 1, 5, 6];
+
+/// How the three error terms are combined.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LossKind {
+    /// Weighted sum of mean squared errors.
+    Mse,
+    /// Weighted sum of root mean squared errors (GPUMD).
+    Rmse,
+}
+
+/// Loss weights.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LossConfig {
+    /// Weight of the energy term.
+    pub lambda_e: f64,
+    /// Weight of the force term.
+    pub lambda_f: f64,
+    /// Weight of the virial term.
+    pub lambda_v: f64,
+    /// L1 regularisation weight (on Σ|θ| / n_params).
+    pub lambda_1: f64,
+    /// L2 regularisation weight (on Σθ² / n_params).
+    pub lambda_2: f64,
+    /// MSE or RMSE combination.
+    pub kind: LossKind,
+}
+
+impl Default for LossConfig {
+    fn default() -> Self {
+        LossConfig {
+            lambda_e: 1.0,
+            lambda_f: 1.0,
+            lambda_v: 0.1,
+            lambda_1: 0.0,
+            lambda_2: 0.0,
+            kind: LossKind::Rmse,
+        }
+    }
+}
+
+/// The parts of a loss evaluation.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LossParts {
+    /// Weighted mean squared energy error, (eV/atom)².
+    pub energy_mse: f64,
+    /// Weighted mean squared force-component error, (eV/Å)².
+    pub force_mse: f64,
+    /// Weighted mean squared virial error, (eV/atom)².
+    pub virial_mse: f64,
+    /// The combined data loss (without regularisation).
+    pub total: f64,
+}
+
+/// Denominators of the three means over a batch.
+#[derive(Clone, Copy, Debug, Default)]
+struct Norms {
+    energy: f64,
+    force: f64,
+    virial: f64,
+}
+
+/// Evaluates the loss of a batch and fills one adjoint per structure.
+///
+/// `force_used(s, i)` says whether atom i of structure s counts in the force
+/// term (for training on a fraction of forces); pass `|_, _| true` for all.
+pub fn evaluate(
+    config: &LossConfig,
+    batch: &[(&Structure, &Prediction)],
+    force_used: impl Fn(usize, usize) -> bool,
+    adjoints: &mut Vec<Adjoint>,
+) -> LossParts {
+    let mut norms = Norms::default();
+    let (mut se, mut sf, mut sv) = (0.0, 0.0, 0.0);
+    for (k, (s, p)) in batch.iter().enumerate() {
+        let (w, n) = (s.labels.weight, s.n_atoms() as f64);
+        if let Some(e) = s.labels.energy {
+            se += w * ((p.energy - e) / n).powi(2);
+            norms.energy += w;
+        }
+        if let Some(f) = &s.labels.forces {
+            for (i, (fp, fr)) in p.forces.iter().zip(f).enumerate() {
+                if force_used(k, i) {
+                    sf += w
+                        * ((fp[0] - fr[0]).powi(2)
+                            + (fp[1] - fr[1]).powi(2)
+                            + (fp[2] - fr[2]).powi(2));
+                    norms.force += 3.0 * w;
+                }
+            }
+        }
+        if let Some(v) = &s.labels.virial {
+            for &c in &VIRIAL_COMPONENTS {
+                sv += w * ((p.virial[c] - v[c]) / n).powi(2);
+            }
+            norms.virial += 6.0 * w;
+        }
+    }
+    let mean = |sum: f64, norm: f64| if norm > 0.0 { sum / norm } else { 0.0 };
+    let mut parts = LossParts {
+        energy_mse: mean(se, norms.energy),
+        force_mse: mean(sf, norms.force),
+        virial_mse: mean(sv, norms.virial),
+        total: 0.0,
+    };
+    // d(term)/d(MSE): λ for MSE, λ / (2 √MSE) for RMSE.
+    let (scale_e, scale_f, scale_v) = match config.kind {
+        LossKind::Mse => {
+            parts.total = config.lambda_e * parts.energy_mse
+                + config.lambda_f * parts.force_mse
+                + config.lambda_v * parts.virial_mse;
+            (config.lambda_e, config.lambda_f, config.lambda_v)
+        }
+        LossKind::Rmse => {
+            let (re, rf, rv) = (
+                parts.energy_mse.sqrt(),
+                parts.force_mse.sqrt(),
+                parts.virial_mse.sqrt(),
+            );
+            parts.total = config.lambda_e * re + config.lambda_f * rf + config.lambda_v * rv;
+            let d = |lambda: f64, r: f64| if r > 0.0 { lambda / (2.0 * r) } else { 0.0 };
+            (
+                d(config.lambda_e, re),
+                d(config.lambda_f, rf),
+                d(config.lambda_v, rv),
+            )
+        }
+    };
+    adjoints.resize_with(batch.len(), Adjoint::default);
+    for (k, ((s, p), adj)) in batch.iter().zip(adjoints.iter_mut()).enumerate() {
+        let (w, n) = (s.labels.weight, s.n_atoms() as f64);
+        adj.energy = 0.0;
+        adj.virial = [0.0; 9];
+        adj.forces.clear();
+        if let Some(e) = s.labels.energy
+            && norms.energy > 0.0
+        {
+            adj.energy = scale_e * 2.0 * w * (p.energy - e) / (n * n) / norms.energy;
+        }
+        if let Some(f) = &s.labels.forces
+            && norms.force > 0.0
+        {
+            let c = scale_f * 2.0 * w / norms.force;
+            adj.forces
+                .extend(p.forces.iter().zip(f).enumerate().map(|(i, (fp, fr))| {
+                    if force_used(k, i) {
+                        [
+                            c * (fp[0] - fr[0]),
+                            c * (fp[1] - fr[1]),
+                            c * (fp[2] - fr[2]),
+                        ]
+                    } else {
+                        [0.0; 3]
+                    }
+                }));
+        }
+        if let Some(v) = &s.labels.virial
+            && norms.virial > 0.0
+        {
+            let c = scale_v * 2.0 * w / (n * n) / norms.virial;
+            for &comp in &VIRIAL_COMPONENTS {
+                adj.virial[comp] = c * (p.virial[comp] - v[comp]);
+            }
+        }
+    }
+    parts
+}
+
+/// Adds λ1 Σ|θ|/n + λ2 Σθ²/n to the loss and its gradient to `grad`;
+/// returns the regularisation value.
+pub fn regularization(config: &LossConfig, params: &[f64], grad: &mut [f64]) -> f64 {
+    if config.lambda_1 == 0.0 && config.lambda_2 == 0.0 {
+        return 0.0;
+    }
+    let n = params.len().max(1) as f64;
+    let (mut l1, mut l2) = (0.0, 0.0);
+    for (g, &x) in grad.iter_mut().zip(params) {
+        l1 += x.abs();
+        l2 += x * x;
+        *g +=
+            config.lambda_1 * x.signum() * f64::from(x != 0.0) / n + 2.0 * config.lambda_2 * x / n;
+    }
+    config.lambda_1 * l1 / n + config.lambda_2 * l2 / n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::structure::{Labels, Origin};
+
+    fn structure(
+        n: usize,
+        energy: Option<f64>,
+        forces: bool,
+        virial: bool,
+        weight: f64,
+    ) -> Structure {
+        Structure {
+            species: vec!["Si".into(); n],
+            positions: vec![[0.0; 3]; n],
+            cell: None,
+            pbc: [false; 3],
+            labels: Labels {
+                energy,
+                forces: forces.then(|| (0..n).map(|i| [0.1 * i as f64, -0.2, 0.3]).collect()),
+                virial: virial.then(|| std::array::from_fn(|c| 0.05 * c as f64 - 0.2)),
+                weight,
+                config_type: None,
+            },
+            origin: Origin::default(),
+        }
+    }
+
+    fn prediction(n: usize, shift: f64) -> Prediction {
+        Prediction {
+            energy: -3.0 * n as f64 + shift,
+            atomic_energies: vec![0.0; n],
+            forces: (0..n)
+                .map(|i| [0.3 - 0.1 * i as f64, shift, -0.4])
+                .collect(),
+            virial: std::array::from_fn(|c| 0.3 - 0.07 * c as f64 + shift),
+        }
+    }
+
+    /// The adjoint is the derivative of the loss with respect to every
+    /// predicted number (central differences), for both combinations.
+    #[test]
+    fn adjoint_matches_finite_differences() {
+        let structures = [
+            structure(3, Some(-9.5), true, true, 1.0),
+            structure(2, Some(-6.2), true, false, 2.5),
+            structure(4, None, true, true, 0.5),
+            structure(1, Some(-2.9), false, true, 1.0),
+        ];
+        let predictions: Vec<Prediction> = [0.2, -0.4, 0.1, 0.3]
+            .iter()
+            .enumerate()
+            .map(|(k, &s)| prediction(structures[k].n_atoms(), s))
+            .collect();
+        let used = |k: usize, i: usize| !(k == 2 && i == 1);
+        for kind in [LossKind::Mse, LossKind::Rmse] {
+            let config = LossConfig {
+                lambda_e: 1.3,
+                lambda_f: 0.7,
+                lambda_v: 0.4,
+                kind,
+                ..LossConfig::default()
+            };
+            let loss_of = |preds: &[Prediction]| {
+                let batch: Vec<(&Structure, &Prediction)> = structures.iter().zip(preds).collect();
+                evaluate(&config, &batch, used, &mut Vec::new()).total
+            };
+            let batch: Vec<(&Structure, &Prediction)> =
+                structures.iter().zip(&predictions).collect();
+            let mut adjoints = Vec::new();
+            evaluate(&config, &batch, used, &mut adjoints);
+            let h = 1e-6;
+            let check = |analytic: f64, perturb: &dyn Fn(&mut Vec<Prediction>, f64)| {
+                let (mut plus, mut minus) = (predictions.clone(), predictions.clone());
+                perturb(&mut plus, h);
+                perturb(&mut minus, -h);
+                let fd = (loss_of(&plus) - loss_of(&minus)) / (2.0 * h);
+                assert!(
+                    (analytic - fd).abs() < 1e-7 * (1.0 + fd.abs()),
+                    "{kind:?}: {analytic} vs {fd}"
+                );
+            };
+            for k in 0..structures.len() {
+                check(adjoints[k].energy, &|p, d| p[k].energy += d);
+                for i in 0..structures[k].n_atoms() {
+                    for a in 0..3 {
+                        let analytic = adjoints[k].forces.get(i).map_or(0.0, |f| f[a]);
+                        check(analytic, &|p, d| p[k].forces[i][a] += d);
+                    }
+                }
+                for c in 0..9 {
+                    check(adjoints[k].virial[c], &|p, d| p[k].virial[c] += d);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn regularization_gradient() {
+        let config = LossConfig {
+            lambda_1: 0.3,
+            lambda_2: 0.2,
+            ..LossConfig::default()
+        };
+        let params = [0.5, -1.2, 0.05, 2.0];
+        let mut grad = [0.0; 4];
+        let value = regularization(&config, &params, &mut grad);
+        let expected = 0.3 * 3.75 / 4.0 + 0.2 * (0.25 + 1.44 + 0.0025 + 4.0) / 4.0;
+        assert!((value - expected).abs() < 1e-12);
+        for k in 0..4 {
+            let h = 1e-6;
+            let (mut p, mut m) = (params, params);
+            p[k] += h;
+            m[k] -= h;
+            let fd = (regularization(&config, &p, &mut [0.0; 4])
+                - regularization(&config, &m, &mut [0.0; 4]))
+                / (2.0 * h);
+            assert!((grad[k] - fd).abs() < 1e-8);
+        }
+    }
+}
