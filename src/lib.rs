@@ -15,5 +15,6 @@ pub mod model;
 pub mod neighbors;
 pub mod optim;
 pub mod structure;
+pub mod train;
 
 pub use error::{Error, Result};

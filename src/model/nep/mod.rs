@@ -13,6 +13,7 @@ mod compute;
 mod covalent;
 pub mod file;
 mod gradient;
+pub mod init;
 pub mod network;
 pub mod zbl;
 

@@ -1,0 +1,537 @@
+//! The training configuration (`forcefit train CONFIG.toml`): sections
+//! `[data]`, `[model]`, `[loss]`, `[optimizer]`, `[train]`. Model keys use
+//! GPUMD's `nep.in` names and defaults. Unknown keys and impossible values
+//! are errors that name the key. Every key is documented in
+//! `docs/training.md`.
+
+use crate::error::{Error, Result};
+use crate::loss::{LossConfig, LossKind};
+use crate::optim::schedule::Decay;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// One path or several.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Paths {
+    /// A single file or directory.
+    One(PathBuf),
+    /// Several, concatenated in order.
+    Many(Vec<PathBuf>),
+}
+
+impl Paths {
+    /// The paths as a list.
+    pub fn list(&self) -> Vec<PathBuf> {
+        match self {
+            Paths::One(p) => vec![p.clone()],
+            Paths::Many(v) => v.clone(),
+        }
+    }
+}
+
+/// `[data]`: where the structures come from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// Training structures (files or directories).
+    pub train: Paths,
+    /// Test (validation) structures; if absent, `validation_fraction` of the
+    /// training set is held out.
+    #[serde(default)]
+    pub test: Option<Paths>,
+    /// Fraction of the training structures held out for validation when no
+    /// test set is given (0 = none).
+    #[serde(default)]
+    pub validation_fraction: f64,
+    /// File format (extxyz, deepmd, xsf) when it cannot be told from the path.
+    #[serde(default)]
+    pub format: Option<String>,
+}
+
+/// `[model]`: NEP hyperparameters with GPUMD's names and defaults.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Element symbols in type order (default: the elements of the training
+    /// set, by atomic number).
+    #[serde(default, rename = "type")]
+    pub species: Option<Vec<String>>,
+    /// NEP version (3 or 4).
+    #[serde(default = "default_version")]
+    pub version: u32,
+    /// Radial and angular cutoffs, Å.
+    #[serde(default = "default_cutoff")]
+    pub cutoff: [f64; 2],
+    /// Radial and angular n_max.
+    #[serde(default = "default_n_max")]
+    pub n_max: [usize; 2],
+    /// Radial and angular Chebyshev basis sizes.
+    #[serde(default = "default_basis")]
+    pub basis_size: [usize; 2],
+    /// l_max for the 3-body, 4-body (0 or 2) and 5-body (0 or 1) terms.
+    #[serde(default = "default_l_max")]
+    pub l_max: [usize; 3],
+    /// Hidden neurons.
+    #[serde(default = "default_neuron")]
+    pub neuron: usize,
+    /// Outer ZBL cutoff (inner = half of it); absent: no ZBL.
+    #[serde(default)]
+    pub zbl: Option<f64>,
+    /// Start from the parameters of this nep.txt instead of random ones
+    /// (its hyperparameters must match).
+    #[serde(default)]
+    pub init: Option<PathBuf>,
+}
+
+/// `[loss]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LossSection {
+    /// Energy weight.
+    #[serde(default = "one")]
+    pub lambda_e: f64,
+    /// Force weight.
+    #[serde(default = "one")]
+    pub lambda_f: f64,
+    /// Virial weight.
+    #[serde(default = "default_lambda_v")]
+    pub lambda_v: f64,
+    /// L1 regularisation weight.
+    #[serde(default)]
+    pub lambda_1: f64,
+    /// L2 regularisation weight.
+    #[serde(default)]
+    pub lambda_2: f64,
+    /// "rmse" (sum of root mean squared errors, GPUMD) or "mse".
+    #[serde(default = "default_kind")]
+    pub kind: LossKind,
+    /// Fraction of the atoms whose forces enter each step (chosen at random).
+    #[serde(default = "one")]
+    pub force_fraction: f64,
+}
+
+/// Optimizer choice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    /// Adam.
+    Adam,
+    /// Adam with decoupled weight decay.
+    Adamw,
+    /// GPUMD's derivative-free SNES (baseline).
+    Snes,
+}
+
+/// `[optimizer]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptimizerConfig {
+    /// adam, adamw or snes.
+    #[serde(rename = "type", default = "default_optimizer")]
+    pub kind: OptimizerKind,
+    /// Peak learning rate (Adam).
+    #[serde(default = "default_lr")]
+    pub lr: f64,
+    /// Final learning rate of the decay.
+    #[serde(default = "default_lr_min")]
+    pub lr_min: f64,
+    /// Linear warm-up, in optimizer steps.
+    #[serde(default)]
+    pub warmup_steps: usize,
+    /// none, cosine or exponential.
+    #[serde(default = "default_decay")]
+    pub decay: Decay,
+    /// AdamW's decoupled weight decay.
+    #[serde(default)]
+    pub weight_decay: f64,
+    /// Structures per optimizer step.
+    #[serde(default = "default_batch")]
+    pub batch_size: usize,
+    /// SNES population size.
+    #[serde(default = "default_population")]
+    pub population: usize,
+    /// SNES initial spread.
+    #[serde(default = "default_sigma0")]
+    pub sigma0: f64,
+}
+
+/// `[train]`: the loop.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoopConfig {
+    /// Passes over the training set (ignored when `steps` is set).
+    #[serde(default = "default_epochs")]
+    pub epochs: usize,
+    /// Total optimizer steps (GPUMD's `generation`); overrides `epochs`.
+    #[serde(default)]
+    pub steps: Option<usize>,
+    /// Stop after this many seconds of wall time and write every output.
+    #[serde(default)]
+    pub time_limit: Option<f64>,
+    /// Random seed (initial parameters, shuffling, force fractions, SNES).
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Output directory.
+    #[serde(default = "default_output")]
+    pub output_dir: PathBuf,
+    /// Write a checkpoint every this many epochs (and on Ctrl-C).
+    #[serde(default = "default_checkpoint_every")]
+    pub checkpoint_every: usize,
+    /// Evaluate the validation set every this many epochs.
+    #[serde(default = "one_usize")]
+    pub validate_every: usize,
+    /// Worker threads (default: all cores).
+    #[serde(default)]
+    pub threads: Option<usize>,
+}
+
+/// The whole configuration file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// `[data]`
+    pub data: DataConfig,
+    /// `[model]`
+    #[serde(default)]
+    pub model: ModelConfig,
+    /// `[loss]`
+    #[serde(default)]
+    pub loss: LossSection,
+    /// `[optimizer]`
+    #[serde(default)]
+    pub optimizer: OptimizerConfig,
+    /// `[train]`
+    #[serde(default, rename = "train")]
+    pub run: LoopConfig,
+}
+
+fn default_version() -> u32 {
+    4
+}
+fn default_cutoff() -> [f64; 2] {
+    [8.0, 4.0]
+}
+fn default_n_max() -> [usize; 2] {
+    [4, 4]
+}
+fn default_basis() -> [usize; 2] {
+    [8, 8]
+}
+fn default_l_max() -> [usize; 3] {
+    [4, 2, 0]
+}
+fn default_neuron() -> usize {
+    30
+}
+fn one() -> f64 {
+    1.0
+}
+fn one_usize() -> usize {
+    1
+}
+fn default_lambda_v() -> f64 {
+    0.1
+}
+fn default_kind() -> LossKind {
+    LossKind::Rmse
+}
+fn default_optimizer() -> OptimizerKind {
+    OptimizerKind::Adam
+}
+fn default_lr() -> f64 {
+    2e-3
+}
+fn default_lr_min() -> f64 {
+    2e-5
+}
+fn default_decay() -> Decay {
+    Decay::Cosine
+}
+fn default_batch() -> usize {
+    8
+}
+fn default_population() -> usize {
+    50
+}
+fn default_sigma0() -> f64 {
+    0.1
+}
+fn default_epochs() -> usize {
+    300
+}
+fn default_seed() -> u64 {
+    42
+}
+fn default_output() -> PathBuf {
+    PathBuf::from("forcefit-out")
+}
+fn default_checkpoint_every() -> usize {
+    10
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            species: None,
+            version: default_version(),
+            cutoff: default_cutoff(),
+            n_max: default_n_max(),
+            basis_size: default_basis(),
+            l_max: default_l_max(),
+            neuron: default_neuron(),
+            zbl: None,
+            init: None,
+        }
+    }
+}
+
+impl Default for LossSection {
+    fn default() -> Self {
+        LossSection {
+            lambda_e: 1.0,
+            lambda_f: 1.0,
+            lambda_v: default_lambda_v(),
+            lambda_1: 0.0,
+            lambda_2: 0.0,
+            kind: default_kind(),
+            force_fraction: 1.0,
+        }
+    }
+}
+
+impl Default for OptimizerConfig {
+    fn default() -> Self {
+        OptimizerConfig {
+            kind: default_optimizer(),
+            lr: default_lr(),
+            lr_min: default_lr_min(),
+            warmup_steps: 0,
+            decay: default_decay(),
+            weight_decay: 0.0,
+            batch_size: default_batch(),
+            population: default_population(),
+            sigma0: default_sigma0(),
+        }
+    }
+}
+
+impl Default for LoopConfig {
+    fn default() -> Self {
+        LoopConfig {
+            epochs: default_epochs(),
+            steps: None,
+            time_limit: None,
+            seed: default_seed(),
+            output_dir: default_output(),
+            checkpoint_every: default_checkpoint_every(),
+            validate_every: 1,
+            threads: None,
+        }
+    }
+}
+
+impl LossSection {
+    /// The loss weights as the loss module takes them.
+    pub fn weights(&self) -> LossConfig {
+        LossConfig {
+            lambda_e: self.lambda_e,
+            lambda_f: self.lambda_f,
+            lambda_v: self.lambda_v,
+            lambda_1: self.lambda_1,
+            lambda_2: self.lambda_2,
+            kind: self.kind,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Reads and validates a TOML file; relative data, init and output
+    /// paths are taken relative to the file's directory.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let mut config = Self::from_toml(&text, path)?;
+        let base = path.parent().unwrap_or(Path::new(""));
+        config.resolve_paths(base);
+        Ok(config)
+    }
+
+    /// Parses and validates TOML text (`path` only names the source in errors).
+    pub fn from_toml(text: &str, path: &Path) -> Result<Self> {
+        let config: TrainConfig = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+                .unwrap_or(0);
+            Error::parse(path, line, e.message().to_string())
+        })?;
+        config.validate().map_err(|m| Error::file(path, m))?;
+        Ok(config)
+    }
+
+    fn resolve_paths(&mut self, base: &Path) {
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        let fix_all = |paths: &mut Paths| match paths {
+            Paths::One(p) => fix(p),
+            Paths::Many(v) => v.iter_mut().for_each(fix),
+        };
+        fix_all(&mut self.data.train);
+        if let Some(t) = &mut self.data.test {
+            fix_all(t);
+        }
+        if let Some(p) = &mut self.model.init {
+            fix(p);
+        }
+        fix(&mut self.run.output_dir);
+    }
+
+    /// Checks every value; the message names the offending key.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        let m = &self.model;
+        let positive = |v: f64, key: &str| {
+            if v.is_finite() && v > 0.0 { Ok(()) } else { Err(format!("{key} must be a positive number, got {v}")) }
+        };
+        let non_negative = |v: f64, key: &str| {
+            if v.is_finite() && v >= 0.0 { Ok(()) } else { Err(format!("{key} must be a non-negative number, got {v}")) }
+        };
+        if !(0.0..1.0).contains(&self.data.validation_fraction) {
+            return Err(format!(
+                "data.validation_fraction must be in [0, 1), got {}",
+                self.data.validation_fraction
+            ));
+        }
+        if m.version != 3 && m.version != 4 {
+            return Err(format!("model.version must be 3 or 4, got {}", m.version));
+        }
+        positive(m.cutoff[0], "model.cutoff (radial)")?;
+        positive(m.cutoff[1], "model.cutoff (angular)")?;
+        if m.cutoff[1] > m.cutoff[0] {
+            return Err(format!(
+                "model.cutoff: the angular cutoff {} must not exceed the radial cutoff {}",
+                m.cutoff[1], m.cutoff[0]
+            ));
+        }
+        if m.cutoff[0] > 20.0 {
+            return Err(format!("model.cutoff: radial cutoff {} Å is larger than allowed (20 Å)", m.cutoff[0]));
+        }
+        if m.n_max[0] > 19 || m.n_max[1] > 19 {
+            return Err(format!("model.n_max must be at most 19, got {:?}", m.n_max));
+        }
+        if m.basis_size[0] > 19 || m.basis_size[1] > 19 {
+            return Err(format!("model.basis_size must be at most 19, got {:?}", m.basis_size));
+        }
+        if m.l_max[0] > 4 || !(m.l_max[1] == 0 || m.l_max[1] == 2) || m.l_max[2] > 1 {
+            return Err(format!(
+                "model.l_max must be [0..=4, 0 or 2, 0 or 1], got {:?}",
+                m.l_max
+            ));
+        }
+        if m.l_max[1] == 2 && m.l_max[0] < 2 {
+            return Err("model.l_max: the 4-body term needs a 3-body l_max of at least 2".into());
+        }
+        if m.neuron == 0 || m.neuron > 200 {
+            return Err(format!("model.neuron must be in 1..=200, got {}", m.neuron));
+        }
+        if let Some(z) = m.zbl {
+            positive(z, "model.zbl")?;
+            if z > m.cutoff[1] {
+                return Err(format!("model.zbl: outer cutoff {z} must not exceed the angular cutoff {}", m.cutoff[1]));
+            }
+        }
+        let l = &self.loss;
+        non_negative(l.lambda_e, "loss.lambda_e")?;
+        non_negative(l.lambda_f, "loss.lambda_f")?;
+        non_negative(l.lambda_v, "loss.lambda_v")?;
+        non_negative(l.lambda_1, "loss.lambda_1")?;
+        non_negative(l.lambda_2, "loss.lambda_2")?;
+        if l.lambda_e + l.lambda_f + l.lambda_v == 0.0 {
+            return Err("loss: lambda_e, lambda_f and lambda_v are all zero: nothing to fit".into());
+        }
+        if !(l.force_fraction > 0.0 && l.force_fraction <= 1.0) {
+            return Err(format!("loss.force_fraction must be in (0, 1], got {}", l.force_fraction));
+        }
+        let o = &self.optimizer;
+        positive(o.lr, "optimizer.lr")?;
+        non_negative(o.lr_min, "optimizer.lr_min")?;
+        if o.lr_min > o.lr {
+            return Err(format!("optimizer.lr_min {} exceeds optimizer.lr {}", o.lr_min, o.lr));
+        }
+        if o.decay == Decay::Exponential && o.lr_min == 0.0 {
+            return Err("optimizer.lr_min must be positive for exponential decay".into());
+        }
+        non_negative(o.weight_decay, "optimizer.weight_decay")?;
+        if o.batch_size == 0 {
+            return Err("optimizer.batch_size must be at least 1".into());
+        }
+        if o.population < 2 {
+            return Err(format!("optimizer.population must be at least 2, got {}", o.population));
+        }
+        positive(o.sigma0, "optimizer.sigma0")?;
+        let r = &self.run;
+        if r.epochs == 0 && r.steps.is_none() {
+            return Err("train.epochs must be at least 1".into());
+        }
+        if r.steps == Some(0) {
+            return Err("train.steps must be at least 1".into());
+        }
+        if let Some(t) = r.time_limit {
+            positive(t, "train.time_limit")?;
+        }
+        if r.checkpoint_every == 0 {
+            return Err("train.checkpoint_every must be at least 1".into());
+        }
+        if r.validate_every == 0 {
+            return Err("train.validate_every must be at least 1".into());
+        }
+        if r.threads == Some(0) {
+            return Err("train.threads must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(text: &str) -> String {
+        TrainConfig::from_toml(text, Path::new("run.toml")).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn defaults_follow_gpumd() {
+        let c = TrainConfig::from_toml("[data]\ntrain = \"train.xyz\"\n", Path::new("x.toml")).unwrap();
+        assert_eq!(c.model.cutoff, [8.0, 4.0]);
+        assert_eq!(c.model.n_max, [4, 4]);
+        assert_eq!(c.model.basis_size, [8, 8]);
+        assert_eq!(c.model.l_max, [4, 2, 0]);
+        assert_eq!(c.model.neuron, 30);
+        assert_eq!((c.loss.lambda_e, c.loss.lambda_f, c.loss.lambda_v), (1.0, 1.0, 0.1));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_the_key() {
+        let e = error("[data]\ntrain = \"a.xyz\"\n[model]\ncutof = [6, 4]\n");
+        assert!(e.contains("run.toml:4") && e.contains("unknown field `cutof`"), "{e}");
+        let e = error("[data]\ntrain = \"a.xyz\"\n[model]\nneuron = \"many\"\n");
+        assert!(e.contains("run.toml:4") && e.contains("invalid type"), "{e}");
+        let e = error("[data]\ntrain = \"a.xyz\"\n[model]\ncutoff = [4, 6]\n");
+        assert!(e.contains("model.cutoff") && e.contains("must not exceed the radial cutoff"), "{e}");
+        let e = error("[data]\ntrain = \"a.xyz\"\n[model]\ncutoff = [40, 6]\n");
+        assert!(e.contains("larger than allowed"), "{e}");
+        let e = error("[data]\ntrain = \"a.xyz\"\n[optimizer]\nlr = -1\n");
+        assert!(e.contains("optimizer.lr must be a positive number"), "{e}");
+        let e = error("[data]\ntrain = \"a.xyz\"\n[loss]\nforce_fraction = 0\n");
+        assert!(e.contains("loss.force_fraction"), "{e}");
+        let e = error("[data]\ntrain = \"a.xyz\"\n[optimizer]\ntype = \"sgd\"\n");
+        assert!(e.contains("unknown variant `sgd`"), "{e}");
+        let e = error("[model]\nneuron = 3\n");
+        assert!(e.contains("missing field `data`"), "{e}");
+        let e = error("[data]\ntrain = \"a.xyz\"\n[train]\nepochs = 0\n");
+        assert!(e.contains("train.epochs"), "{e}");
+    }
+}

@@ -1,0 +1,65 @@
+//! One evaluation of the loss and its exact gradient over a batch of
+//! prepared structures, parallel over structures with a reduction in a
+//! fixed order: the result does not depend on the number of threads.
+
+use crate::loss::{self, LossConfig, LossParts};
+use crate::model::{Adjoint, Model, Prediction, Prepared};
+use rayon::prelude::*;
+
+/// Structures per parallel work item: the gradient of each chunk is summed
+/// sequentially, then the chunks in order, so results are bit-identical
+/// for any thread count.
+const CHUNK: usize = 4;
+
+/// Predictions of a batch, in order.
+pub fn predict(model: &dyn Model, batch: &[&Prepared]) -> Vec<Prediction> {
+    batch
+        .par_iter()
+        .map(|s| {
+            let mut p = Prediction::default();
+            model.predict(s, &mut p);
+            p
+        })
+        .collect()
+}
+
+/// The data loss of a batch (no gradient).
+pub fn loss(model: &dyn Model, batch: &[&Prepared], config: &LossConfig, force_used: impl Fn(usize, usize) -> bool) -> LossParts {
+    let predictions = predict(model, batch);
+    let pairs: Vec<_> = batch.iter().map(|s| &s.structure).zip(&predictions).collect();
+    loss::evaluate(config, &pairs, force_used, &mut Vec::new())
+}
+
+/// The data loss of a batch and its gradient with respect to every
+/// parameter (written to `grad`, overwritten).
+pub fn loss_and_gradient(
+    model: &dyn Model,
+    batch: &[&Prepared],
+    config: &LossConfig,
+    force_used: impl Fn(usize, usize) -> bool,
+    grad: &mut [f64],
+) -> LossParts {
+    let predictions = predict(model, batch);
+    let pairs: Vec<_> = batch.iter().map(|s| &s.structure).zip(&predictions).collect();
+    let mut adjoints: Vec<Adjoint> = Vec::with_capacity(batch.len());
+    let parts = loss::evaluate(config, &pairs, force_used, &mut adjoints);
+    let n = grad.len();
+    let partial: Vec<Vec<f64>> = batch
+        .par_chunks(CHUNK)
+        .zip(adjoints.par_chunks(CHUNK))
+        .map(|(structures, adjs)| {
+            let mut g = vec![0.0; n];
+            for (s, a) in structures.iter().zip(adjs) {
+                model.vjp(s, a, &mut g);
+            }
+            g
+        })
+        .collect();
+    grad.fill(0.0);
+    for g in &partial {
+        for (acc, x) in grad.iter_mut().zip(g) {
+            *acc += x;
+        }
+    }
+    parts
+}
