@@ -34,9 +34,23 @@ pub const CSV_HEADER: &str = "epoch,step,time_s,lr,loss,train_energy_rmse_mev_pe
 pub fn to_csv(rows: &[LogRow]) -> String {
     let mut out = String::from(CSV_HEADER);
     out.push('\n');
-    let num = |x: f64| if x.is_finite() { format!("{x}") } else { String::new() };
+    let num = |x: f64| {
+        if x.is_finite() {
+            format!("{x}")
+        } else {
+            String::new()
+        }
+    };
     for r in rows {
-        let _ = write!(out, "{},{},{:.3},{},{}", r.epoch, r.step, r.time_s, r.lr, num(r.loss));
+        let _ = write!(
+            out,
+            "{},{},{:.3},{},{}",
+            r.epoch,
+            r.step,
+            r.time_s,
+            r.lr,
+            num(r.loss)
+        );
         for x in r.train_rmse {
             let _ = write!(out, ",{}", num(x));
         }

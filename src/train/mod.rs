@@ -1,5 +1,8 @@
 //! Training: the loop over epochs and batches, and what it needs.
 
+pub mod checkpoint;
 pub mod config;
+pub mod data;
 pub mod log;
+pub mod run;
 pub mod step;

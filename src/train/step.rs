@@ -24,9 +24,18 @@ pub fn predict(model: &dyn Model, batch: &[&Prepared]) -> Vec<Prediction> {
 }
 
 /// The data loss of a batch (no gradient).
-pub fn loss(model: &dyn Model, batch: &[&Prepared], config: &LossConfig, force_used: impl Fn(usize, usize) -> bool) -> LossParts {
+pub fn loss(
+    model: &dyn Model,
+    batch: &[&Prepared],
+    config: &LossConfig,
+    force_used: impl Fn(usize, usize) -> bool,
+) -> LossParts {
     let predictions = predict(model, batch);
-    let pairs: Vec<_> = batch.iter().map(|s| &s.structure).zip(&predictions).collect();
+    let pairs: Vec<_> = batch
+        .iter()
+        .map(|s| &s.structure)
+        .zip(&predictions)
+        .collect();
     loss::evaluate(config, &pairs, force_used, &mut Vec::new())
 }
 
@@ -40,7 +49,11 @@ pub fn loss_and_gradient(
     grad: &mut [f64],
 ) -> LossParts {
     let predictions = predict(model, batch);
-    let pairs: Vec<_> = batch.iter().map(|s| &s.structure).zip(&predictions).collect();
+    let pairs: Vec<_> = batch
+        .iter()
+        .map(|s| &s.structure)
+        .zip(&predictions)
+        .collect();
     let mut adjoints: Vec<Adjoint> = Vec::with_capacity(batch.len());
     let parts = loss::evaluate(config, &pairs, force_used, &mut adjoints);
     let n = grad.len();

@@ -276,6 +276,19 @@ impl Nep {
         &self.q_scaler
     }
 
+    /// Replaces the descriptor scales (length must be `dim`).
+    pub fn set_q_scaler(&mut self, q_scaler: Vec<f64>) -> Result<()> {
+        if q_scaler.len() != self.hyper.dim() {
+            return Err(Error::Invalid(format!(
+                "NEP needs {} descriptor scales, got {}",
+                self.hyper.dim(),
+                q_scaler.len()
+            )));
+        }
+        self.q_scaler = q_scaler;
+        Ok(())
+    }
+
     /// The scaled descriptors q · q_scaler of every atom, row-major
     /// (n_atoms × dim), as NEP_CPU's `find_descriptor` reports them.
     pub fn descriptors(&self, s: &Prepared) -> Vec<f64> {
