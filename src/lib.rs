@@ -12,6 +12,7 @@ pub mod io;
 pub mod metrics;
 pub mod model;
 pub mod neighbors;
+pub mod potentials;
 pub mod structure;
 
 pub use error::{Error, Result};
