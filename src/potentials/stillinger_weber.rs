@@ -178,6 +178,11 @@ impl Model for StillingerWeber {
         Vec::new()
     }
 
+    /// The potential has no trainable parameters: the gradient is empty.
+    fn vjp(&self, _s: &Prepared, _adj: &crate::model::Adjoint, grad: &mut [f64]) {
+        debug_assert!(grad.is_empty());
+    }
+
     fn predict(&self, s: &Prepared, out: &mut Prediction) {
         let sw = &self.parameters;
         let n_atoms = s.structure.n_atoms();
