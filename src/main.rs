@@ -6,8 +6,12 @@ use clap::{Args, Parser, Subcommand};
 use forcefit::io::{self, Format};
 use forcefit::metrics::{ErrorStats, write_gpumd_outputs};
 use forcefit::model::{self, Model, Prediction, Prepared};
+use forcefit::train::config::TrainConfig;
+use forcefit::train::run::RunOptions;
 use forcefit::{batch, structure::Structure};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Train and evaluate machine-learning interatomic potentials (NEP) on DFT data.
 #[derive(Parser)]
@@ -23,6 +27,23 @@ enum Command {
     Predict(PredictArgs),
     /// Compare a model's predictions with the labels in the input files.
     Eval(EvalArgs),
+    /// Train a NEP model as a TOML configuration describes (see docs/training.md).
+    Train(TrainArgs),
+}
+
+#[derive(Args)]
+struct TrainArgs {
+    /// The configuration file.
+    config: PathBuf,
+    /// Continue from the checkpoint in the output directory.
+    #[arg(long)]
+    resume: bool,
+    /// Worker threads (default: all cores; overrides train.threads).
+    #[arg(long, short = 'j')]
+    threads: Option<usize>,
+    /// No progress bar or per-validation lines.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 /// Options shared by every command that reads structures.
@@ -70,6 +91,7 @@ fn main() {
     let result = match cli.command {
         Command::Predict(args) => predict(args),
         Command::Eval(args) => eval(args),
+        Command::Train(args) => train(args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");
@@ -84,8 +106,8 @@ struct Loaded {
     inputs: Vec<(PathBuf, Vec<Prepared>)>,
 }
 
-fn load(common: &Common) -> Result<Loaded> {
-    if let Some(n) = common.threads {
+fn set_threads(threads: Option<usize>) -> Result<()> {
+    if let Some(n) = threads {
         if n == 0 {
             bail!("--threads must be at least 1");
         }
@@ -94,6 +116,11 @@ fn load(common: &Common) -> Result<Loaded> {
             .build_global()
             .context("setting up the thread pool")?;
     }
+    Ok(())
+}
+
+fn load(common: &Common) -> Result<Loaded> {
+    set_threads(common.threads)?;
     let model = model::load(&common.model)?;
     let mut inputs = Vec::new();
     for path in &common.inputs {
@@ -178,4 +205,43 @@ fn labelled(s: &Structure, p: Prediction) -> (Structure, Vec<f64>) {
     out.labels.forces = Some(p.forces);
     out.labels.virial = Some(p.virial);
     (out, p.atomic_energies)
+}
+
+fn train(args: TrainArgs) -> Result<()> {
+    let text = std::fs::read_to_string(&args.config)
+        .with_context(|| format!("reading {}", args.config.display()))?;
+    let config = TrainConfig::from_file(&args.config)?;
+    set_threads(args.threads.or(config.run.threads))?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            // A second Ctrl-C: give up at once.
+            std::process::exit(130);
+        }
+        eprintln!("\nstopping after this step (Ctrl-C again to abort)...");
+    })
+    .context("installing the Ctrl-C handler")?;
+    let options = RunOptions {
+        resume: args.resume,
+        stop,
+        quiet: args.quiet,
+    };
+    let outcome = forcefit::train::run::run(&config, &text, &options)?;
+    forcefit::train::outputs::write(&outcome)?;
+    if let Some(why) = &outcome.stopped {
+        eprintln!("stopped early: {why}");
+    }
+    println!(
+        "trained {} epochs ({} steps); best model from epoch {} written to {}",
+        outcome.epochs,
+        outcome.steps,
+        outcome.best_epoch,
+        outcome.output_dir.join("nep.txt").display()
+    );
+    println!("\ntraining set:\n{}", outcome.train.to_table());
+    if let Some(v) = &outcome.validation {
+        println!("test set:\n{}", v.to_table());
+    }
+    Ok(())
 }

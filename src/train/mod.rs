@@ -4,5 +4,6 @@ pub mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod log;
+pub mod outputs;
 pub mod run;
 pub mod step;

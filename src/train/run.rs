@@ -324,6 +324,7 @@ pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Res
     let mut snapshot = (state.model.params().to_vec(), state.optimizer.clone());
     let mut reference_loss = f64::INFINITY;
     let mut stopped = None;
+    let mut last_line = f64::NEG_INFINITY;
     let mut candidates: Vec<Vec<f64>> = Vec::new();
     let mut work = state.model.clone();
 
@@ -456,7 +457,9 @@ pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Res
         }
         let message = progress_message(&row);
         bar.set_message(message.clone());
-        if plain_lines && row.val_rmse.is_some() {
+        // Without a terminal (logs, nohup), a line every few seconds.
+        if plain_lines && (row.time_s - last_line >= 5.0 || finished) {
+            last_line = row.time_s;
             eprintln!("{message}");
         }
         state.log.push(row);
@@ -479,6 +482,11 @@ pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Res
 
     let mut best = state.model.clone();
     best.params_mut().copy_from_slice(&state.best_params);
+    // Report what nep.txt will hold: GPUMD's format keeps 8 significant digits.
+    let best = crate::model::nep::file::parse(
+        &crate::model::nep::file::to_string(&best),
+        &out_dir.join("nep.txt"),
+    )?;
     let train = summarize(&best, &train_data);
     let validation = (!validation_data.is_empty()).then(|| summarize(&best, &validation_data));
     Ok(Outcome {

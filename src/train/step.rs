@@ -8,8 +8,9 @@ use rayon::prelude::*;
 
 /// Structures per parallel work item: the gradient of each chunk is summed
 /// sequentially, then the chunks in order, so results are bit-identical
-/// for any thread count.
-const CHUNK: usize = 4;
+/// for any thread count. One structure per item keeps small batches
+/// parallel too.
+const CHUNK: usize = 1;
 
 /// Predictions of a batch, in order.
 pub fn predict(model: &dyn Model, batch: &[&Prepared]) -> Vec<Prediction> {
