@@ -233,6 +233,7 @@ pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Res
     if config.model.init.is_none() {
         model.scale_descriptors(&train_data);
         model.center_energy(&train_data);
+        model.set_max_neighbors_from(&train_data);
     }
     let n_params = model.params().len();
     let weights: LossConfig = config.loss.weights();
