@@ -5,7 +5,7 @@
 //! Run: `cargo bench --bench train`.
 
 use forcefit::loss::LossConfig;
-use forcefit::model::{Model, Prepared};
+use forcefit::model::Prepared;
 use forcefit::structure::Structure;
 use forcefit::train::step;
 use forcefit::{batch, io, model};
@@ -38,7 +38,9 @@ fn ratio(name: &str, dir: &Path) {
     let mut grad = vec![0.0; model.params().len()];
     let config = LossConfig::default();
     let t_predict = best_of(5, || step::predict(model.as_ref(), &refs));
-    let t_step = best_of(5, || step::loss_and_gradient(model.as_ref(), &refs, &config, |_, _| true, &mut grad));
+    let t_step = best_of(5, || {
+        step::loss_and_gradient(model.as_ref(), &refs, &config, |_, _| true, &mut grad)
+    });
     let rss1 = peak_rss_kib();
     println!(
         "{name}: {n_atoms} atoms, {} threads: predict {:.1} ms ({:.0} atoms/s), train step {:.1} ms ({:.0} atoms/s), ratio {:.2}",
@@ -50,7 +52,10 @@ fn ratio(name: &str, dir: &Path) {
         t_step / t_predict
     );
     if let (Some(a), Some(b)) = (rss0, rss1) {
-        println!("{name}: peak memory growth for prepared data + step: {:.1} KiB per training atom", (b.saturating_sub(a)) as f64 / n_atoms as f64);
+        println!(
+            "{name}: peak memory growth for prepared data + step: {:.1} KiB per training atom",
+            (b.saturating_sub(a)) as f64 / n_atoms as f64
+        );
     }
 }
 
@@ -64,8 +69,11 @@ fn supercell(s: &Structure, n: usize) -> Structure {
         for b in 0..n {
             for c in 0..n {
                 for (p, sp) in s.positions.iter().zip(&s.species) {
-                    let shift: [f64; 3] = std::array::from_fn(|k| a as f64 * cell[0][k] + b as f64 * cell[1][k] + c as f64 * cell[2][k]);
-                    out.positions.push([p[0] + shift[0], p[1] + shift[1], p[2] + shift[2]]);
+                    let shift: [f64; 3] = std::array::from_fn(|k| {
+                        a as f64 * cell[0][k] + b as f64 * cell[1][k] + c as f64 * cell[2][k]
+                    });
+                    out.positions
+                        .push([p[0] + shift[0], p[1] + shift[1], p[2] + shift[2]]);
                     out.species.push(sp.clone());
                 }
             }
@@ -73,14 +81,22 @@ fn supercell(s: &Structure, n: usize) -> Structure {
     }
     out.cell = Some(cell.map(|r| r.map(|x| x * n as f64)));
     out.labels.energy = s.labels.energy.map(|e| e * (n * n * n) as f64);
-    out.labels.forces = s.labels.forces.as_ref().map(|f| f.iter().cycle().take(f.len() * n * n * n).copied().collect());
+    out.labels.forces = s.labels.forces.as_ref().map(|f| {
+        f.iter()
+            .cycle()
+            .take(f.len() * n * n * n)
+            .copied()
+            .collect()
+    });
     out.labels.virial = None;
     out
 }
 
 fn scaling(dir: &Path) {
     let model = model::load(&dir.join("nep.txt")).expect("model");
-    let s = io::read(&dir.join("train.xyz"), None).expect("data").remove(0);
+    let s = io::read(&dir.join("train.xyz"), None)
+        .expect("data")
+        .remove(0);
     let config = LossConfig::default();
     let mut grad = vec![0.0; model.params().len()];
     for n in 1..=3 {
@@ -88,8 +104,14 @@ fn scaling(dir: &Path) {
         let atoms = big.n_atoms();
         let prepared = batch::prepare_all(model.as_ref(), vec![big]).unwrap();
         let refs: Vec<&Prepared> = prepared.iter().collect();
-        let t = best_of(3, || step::loss_and_gradient(model.as_ref(), &refs, &config, |_, _| true, &mut grad));
-        println!("PbTe {n}x{n}x{n}: {atoms} atoms, train step {:.1} ms, {:.2} µs/atom", t * 1e3, t * 1e6 / atoms as f64);
+        let t = best_of(3, || {
+            step::loss_and_gradient(model.as_ref(), &refs, &config, |_, _| true, &mut grad)
+        });
+        println!(
+            "PbTe {n}x{n}x{n}: {atoms} atoms, train step {:.1} ms, {:.2} µs/atom",
+            t * 1e3,
+            t * 1e6 / atoms as f64
+        );
     }
 }
 
@@ -100,12 +122,18 @@ fn main() {
         return;
     }
     for threads in [1, 2] {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
         pool.install(|| {
             ratio("MoSi2N4", &root.join("mosi2n4"));
             ratio("PbTe", &root.join("pbte"));
         });
     }
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
     pool.install(|| scaling(&root.join("pbte")));
 }
