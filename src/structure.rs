@@ -117,8 +117,9 @@ impl Structure {
                     return Err(self.error("cell has a non-finite component"));
                 }
                 let v = det3(c).abs();
-                let scale = c.iter().map(|r| norm(r)).product::<f64>();
-                if !(v > 1e-8 * scale.max(1e-300)) && self.pbc.iter().any(|&p| p) {
+                let scale = c.iter().map(norm).product::<f64>();
+                let flat = v.is_nan() || v <= 1e-8 * scale.max(1e-300);
+                if flat && self.pbc.iter().any(|&p| p) {
                     return Err(self.error(format!(
                         "cell has zero volume ({v:.3e} Å³) but the structure is periodic"
                     )));
