@@ -189,6 +189,15 @@ pub fn evaluate(
     parts
 }
 
+/// The two regularisation terms, [λ1 Σ|θ|/n, λ2 √(Σθ²/n)], whose sum
+/// [`regularization`] adds to the loss (GPUMD's `L_1` and `L_2` columns).
+pub fn regularization_terms(config: &LossConfig, params: &[f64]) -> [f64; 2] {
+    let n = params.len().max(1) as f64;
+    let l1: f64 = params.iter().map(|x| x.abs()).sum();
+    let rms = (params.iter().map(|x| x * x).sum::<f64>() / n).sqrt();
+    [config.lambda_1 * l1 / n, config.lambda_2 * rms]
+}
+
 /// Adds GPUMD's regularisation λ1 Σ|θ|/n + λ2 √(Σθ²/n) to the loss and
 /// its gradient to `grad`; returns the regularisation value.
 pub fn regularization(config: &LossConfig, params: &[f64], grad: &mut [f64]) -> f64 {

@@ -5,9 +5,11 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use forcefit::io::{self, Format};
 use forcefit::metrics::{ErrorStats, write_gpumd_outputs};
+use forcefit::model::nep::Nep;
 use forcefit::model::{self, Model, Prediction, Prepared};
 use forcefit::train::config::TrainConfig;
-use forcefit::train::run::RunOptions;
+use forcefit::train::gpumd_input::{self, NepInput};
+use forcefit::train::run::{Outcome, RunOptions};
 use forcefit::{batch, structure::Structure};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -29,6 +31,26 @@ enum Command {
     Eval(EvalArgs),
     /// Train a NEP model as a TOML configuration describes (see docs/training.md).
     Train(TrainArgs),
+    /// GPUMD drop-in: train (or, with `prediction 1`, evaluate) as DIR/nep.in
+    /// says, reading DIR/train.xyz and DIR/test.xyz and writing GPUMD's
+    /// outputs to DIR (see docs/nep-command.md).
+    Nep(NepArgs),
+}
+
+#[derive(Args)]
+struct NepArgs {
+    /// The directory holding nep.in, train.xyz and (optionally) test.xyz.
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    /// Continue from the checkpoint in DIR.
+    #[arg(long)]
+    resume: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long, short = 'j')]
+    threads: Option<usize>,
+    /// No progress bar or per-validation lines.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(Args)]
@@ -92,6 +114,7 @@ fn main() {
         Command::Predict(args) => predict(args),
         Command::Eval(args) => eval(args),
         Command::Train(args) => train(args),
+        Command::Nep(args) => nep(args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");
@@ -212,6 +235,20 @@ fn train(args: TrainArgs) -> Result<()> {
         .with_context(|| format!("reading {}", args.config.display()))?;
     let config = TrainConfig::from_file(&args.config)?;
     set_threads(args.threads.or(config.run.threads))?;
+    let options = RunOptions {
+        resume: args.resume,
+        stop: stop_on_ctrl_c()?,
+        quiet: args.quiet,
+    };
+    let outcome = forcefit::train::run::run(&config, &text, &options)?;
+    forcefit::train::outputs::write(&outcome)?;
+    report(&outcome);
+    Ok(())
+}
+
+/// A flag that the first Ctrl-C sets (the run stops after the current
+/// step and writes everything); a second one exits at once.
+fn stop_on_ctrl_c() -> Result<Arc<AtomicBool>> {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     ctrlc::set_handler(move || {
@@ -222,13 +259,11 @@ fn train(args: TrainArgs) -> Result<()> {
         eprintln!("\nstopping after this step (Ctrl-C again to abort)...");
     })
     .context("installing the Ctrl-C handler")?;
-    let options = RunOptions {
-        resume: args.resume,
-        stop,
-        quiet: args.quiet,
-    };
-    let outcome = forcefit::train::run::run(&config, &text, &options)?;
-    forcefit::train::outputs::write(&outcome)?;
+    Ok(stop)
+}
+
+/// Prints how a training run ended and the errors of its best model.
+fn report(outcome: &Outcome) {
     if let Some(why) = &outcome.stopped {
         eprintln!("stopped early: {why}");
     }
@@ -243,5 +278,71 @@ fn train(args: TrainArgs) -> Result<()> {
     if let Some(v) = &outcome.validation {
         println!("test set:\n{}", v.to_table());
     }
+}
+
+fn nep(args: NepArgs) -> Result<()> {
+    let input = gpumd_input::read(&args.dir)?;
+    for w in &input.warnings {
+        eprintln!("warning: {w}");
+    }
+    set_threads(args.threads)?;
+    if input.prediction {
+        return nep_predict(&args.dir, &input);
+    }
+    let options = RunOptions {
+        resume: args.resume,
+        stop: stop_on_ctrl_c()?,
+        quiet: args.quiet,
+    };
+    let text = input.config_text()?;
+    let outcome = forcefit::train::run::run(&input.config, &text, &options)?;
+    forcefit::train::outputs::write(&outcome)?;
+    let loss = forcefit::train::log::to_gpumd_loss(&outcome.log);
+    io::write_atomic(&outcome.output_dir.join("loss.out"), |w| {
+        w.write_all(loss.as_bytes())
+    })?;
+    report(&outcome);
+    Ok(())
+}
+
+/// `prediction 1`: GPUMD-layout predictions of DIR/nep.txt on train.xyz
+/// (and test.xyz), and their errors.
+fn nep_predict(dir: &Path, input: &NepInput) -> Result<()> {
+    let model_path = dir.join("nep.txt");
+    let model = Nep::from_file(&model_path)?;
+    for w in input.check_model(model.hyper(), &model_path)? {
+        eprintln!("warning: {w}");
+    }
+    let mut sets: Vec<(&str, PathBuf)> = input
+        .config
+        .data
+        .train
+        .list()
+        .into_iter()
+        .map(|p| ("train", p))
+        .collect();
+    if let Some(test) = &input.config.data.test {
+        sets.extend(test.list().into_iter().map(|p| ("test", p)));
+    }
+    for (suffix, path) in sets {
+        let structures = io::read(&path, None)?;
+        let prepared = batch::prepare_all(&model, structures)?;
+        let predictions = batch::predict_all(&model, &prepared);
+        let items: Vec<(&Structure, &Prediction)> = prepared
+            .iter()
+            .map(|s| &s.structure)
+            .zip(&predictions)
+            .collect();
+        write_gpumd_outputs(dir, suffix, &items)?;
+        let mut stats = ErrorStats::new();
+        for (s, p) in &items {
+            stats.add(s, p);
+        }
+        println!("{}:\n{}", path.display(), stats.summary().to_table());
+    }
+    println!(
+        "wrote energy_*.out, force_*.out, virial_*.out and stress_*.out to {}",
+        dir.display()
+    );
     Ok(())
 }

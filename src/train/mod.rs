@@ -3,6 +3,7 @@
 pub mod checkpoint;
 pub mod config;
 pub mod data;
+pub mod gpumd_input;
 pub mod log;
 pub mod outputs;
 pub mod run;

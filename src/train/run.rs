@@ -437,6 +437,7 @@ pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Res
             train_rmse: rmse_mev(&mean, presence_train),
             val_rmse: None,
             val_loss: None,
+            regularization: loss::regularization_terms(&weights, state.model.params()),
         };
         let selection = if validation_data.is_empty() {
             Some(mean.total)
