@@ -109,6 +109,11 @@ pub struct LossSection {
     /// Fraction of the atoms whose forces enter each step (chosen at random).
     #[serde(default = "one")]
     pub force_fraction: f64,
+    /// Down-weights strongly distorted structures: each training
+    /// structure's weight is multiplied by 1 / (1 + F_rms / force_scale),
+    /// F_rms the RMS of its reference force components (eV/Å). Absent: off.
+    #[serde(default)]
+    pub force_scale: Option<f64>,
 }
 
 /// Optimizer choice.
@@ -294,6 +299,7 @@ impl Default for LossSection {
             lambda_2: 0.0,
             kind: default_kind(),
             force_fraction: 1.0,
+            force_scale: None,
         }
     }
 }
@@ -474,6 +480,9 @@ impl TrainConfig {
             return Err(
                 "loss: lambda_e, lambda_f and lambda_v are all zero: nothing to fit".into(),
             );
+        }
+        if let Some(f) = l.force_scale {
+            positive(f, "loss.force_scale")?;
         }
         if !(l.force_fraction > 0.0 && l.force_fraction <= 1.0) {
             return Err(format!(
