@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod model;
 pub mod neighbors;
 pub mod optim;
+pub mod potentials;
 pub mod structure;
 pub mod train;
 

@@ -43,7 +43,7 @@ pub struct LossConfig {
     pub lambda_v: f64,
     /// L1 regularisation weight (on Σ|θ| / n_params).
     pub lambda_1: f64,
-    /// L2 regularisation weight (on Σθ² / n_params).
+    /// L2 regularisation weight (on √(Σθ² / n_params)).
     pub lambda_2: f64,
     /// MSE or RMSE combination.
     pub kind: LossKind,
@@ -189,21 +189,33 @@ pub fn evaluate(
     parts
 }
 
-/// Adds λ1 Σ|θ|/n + λ2 Σθ²/n to the loss and its gradient to `grad`;
-/// returns the regularisation value.
+/// The two regularisation terms, [λ1 Σ|θ|/n, λ2 √(Σθ²/n)], whose sum
+/// [`regularization`] adds to the loss (GPUMD's `L_1` and `L_2` columns).
+pub fn regularization_terms(config: &LossConfig, params: &[f64]) -> [f64; 2] {
+    let n = params.len().max(1) as f64;
+    let l1: f64 = params.iter().map(|x| x.abs()).sum();
+    let rms = (params.iter().map(|x| x * x).sum::<f64>() / n).sqrt();
+    [config.lambda_1 * l1 / n, config.lambda_2 * rms]
+}
+
+/// Adds GPUMD's regularisation λ1 Σ|θ|/n + λ2 √(Σθ²/n) to the loss and
+/// its gradient to `grad`; returns the regularisation value.
 pub fn regularization(config: &LossConfig, params: &[f64], grad: &mut [f64]) -> f64 {
     if config.lambda_1 == 0.0 && config.lambda_2 == 0.0 {
         return 0.0;
     }
     let n = params.len().max(1) as f64;
-    let (mut l1, mut l2) = (0.0, 0.0);
+    let l1: f64 = params.iter().map(|x| x.abs()).sum();
+    let rms = (params.iter().map(|x| x * x).sum::<f64>() / n).sqrt();
     for (g, &x) in grad.iter_mut().zip(params) {
-        l1 += x.abs();
-        l2 += x * x;
-        *g +=
-            config.lambda_1 * x.signum() * f64::from(x != 0.0) / n + 2.0 * config.lambda_2 * x / n;
+        if x != 0.0 {
+            *g += config.lambda_1 * x.signum() / n;
+        }
+        if rms > 0.0 {
+            *g += config.lambda_2 * x / (n * rms);
+        }
     }
-    config.lambda_1 * l1 / n + config.lambda_2 * l2 / n
+    config.lambda_1 * l1 / n + config.lambda_2 * rms
 }
 
 #[cfg(test)]
@@ -313,7 +325,7 @@ mod tests {
         let params = [0.5, -1.2, 0.05, 2.0];
         let mut grad = [0.0; 4];
         let value = regularization(&config, &params, &mut grad);
-        let expected = 0.3 * 3.75 / 4.0 + 0.2 * (0.25 + 1.44 + 0.0025 + 4.0) / 4.0;
+        let expected = 0.3 * 3.75 / 4.0 + 0.2 * ((0.25 + 1.44 + 0.0025 + 4.0) / 4.0f64).sqrt();
         assert!((value - expected).abs() < 1e-12);
         for k in 0..4 {
             let h = 1e-6;

@@ -5,9 +5,15 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use forcefit::io::{self, Format};
 use forcefit::metrics::{ErrorStats, write_gpumd_outputs};
+use forcefit::model::nep::Nep;
 use forcefit::model::{self, Model, Prediction, Prepared};
+use forcefit::train::config::TrainConfig;
+use forcefit::train::gpumd_input::{self, NepInput};
+use forcefit::train::run::{Outcome, RunOptions};
 use forcefit::{batch, structure::Structure};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Train and evaluate machine-learning interatomic potentials (NEP) on DFT data.
 #[derive(Parser)]
@@ -23,6 +29,43 @@ enum Command {
     Predict(PredictArgs),
     /// Compare a model's predictions with the labels in the input files.
     Eval(EvalArgs),
+    /// Train a NEP model as a TOML configuration describes (see docs/training.md).
+    Train(TrainArgs),
+    /// GPUMD drop-in: train (or, with `prediction 1`, evaluate) as DIR/nep.in
+    /// says, reading DIR/train.xyz and DIR/test.xyz and writing GPUMD's
+    /// outputs to DIR (see docs/nep-command.md).
+    Nep(NepArgs),
+}
+
+#[derive(Args)]
+struct NepArgs {
+    /// The directory holding nep.in, train.xyz and (optionally) test.xyz.
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    /// Continue from the checkpoint in DIR.
+    #[arg(long)]
+    resume: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long, short = 'j')]
+    threads: Option<usize>,
+    /// No progress bar or per-validation lines.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+struct TrainArgs {
+    /// The configuration file.
+    config: PathBuf,
+    /// Continue from the checkpoint in the output directory.
+    #[arg(long)]
+    resume: bool,
+    /// Worker threads (default: all cores; overrides train.threads).
+    #[arg(long, short = 'j')]
+    threads: Option<usize>,
+    /// No progress bar or per-validation lines.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 /// Options shared by every command that reads structures.
@@ -70,6 +113,8 @@ fn main() {
     let result = match cli.command {
         Command::Predict(args) => predict(args),
         Command::Eval(args) => eval(args),
+        Command::Train(args) => train(args),
+        Command::Nep(args) => nep(args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");
@@ -84,8 +129,8 @@ struct Loaded {
     inputs: Vec<(PathBuf, Vec<Prepared>)>,
 }
 
-fn load(common: &Common) -> Result<Loaded> {
-    if let Some(n) = common.threads {
+fn set_threads(threads: Option<usize>) -> Result<()> {
+    if let Some(n) = threads {
         if n == 0 {
             bail!("--threads must be at least 1");
         }
@@ -94,6 +139,11 @@ fn load(common: &Common) -> Result<Loaded> {
             .build_global()
             .context("setting up the thread pool")?;
     }
+    Ok(())
+}
+
+fn load(common: &Common) -> Result<Loaded> {
+    set_threads(common.threads)?;
     let model = model::load(&common.model)?;
     let mut inputs = Vec::new();
     for path in &common.inputs {
@@ -178,4 +228,121 @@ fn labelled(s: &Structure, p: Prediction) -> (Structure, Vec<f64>) {
     out.labels.forces = Some(p.forces);
     out.labels.virial = Some(p.virial);
     (out, p.atomic_energies)
+}
+
+fn train(args: TrainArgs) -> Result<()> {
+    let text = std::fs::read_to_string(&args.config)
+        .with_context(|| format!("reading {}", args.config.display()))?;
+    let config = TrainConfig::from_file(&args.config)?;
+    set_threads(args.threads.or(config.run.threads))?;
+    let options = RunOptions {
+        resume: args.resume,
+        stop: stop_on_ctrl_c()?,
+        quiet: args.quiet,
+    };
+    let outcome = forcefit::train::run::run(&config, &text, &options)?;
+    forcefit::train::outputs::write(&outcome)?;
+    report(&outcome);
+    Ok(())
+}
+
+/// A flag that the first Ctrl-C sets (the run stops after the current
+/// step and writes everything); a second one exits at once.
+fn stop_on_ctrl_c() -> Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            // A second Ctrl-C: give up at once.
+            std::process::exit(130);
+        }
+        eprintln!("\nstopping after this step (Ctrl-C again to abort)...");
+    })
+    .context("installing the Ctrl-C handler")?;
+    Ok(stop)
+}
+
+/// Prints how a training run ended and the errors of its best model.
+fn report(outcome: &Outcome) {
+    if let Some(why) = &outcome.stopped {
+        eprintln!("stopped early: {why}");
+    }
+    println!(
+        "trained {} epochs ({} steps); best model from epoch {} written to {}",
+        outcome.epochs,
+        outcome.steps,
+        outcome.best_epoch,
+        outcome.output_dir.join("nep.txt").display()
+    );
+    println!("\ntraining set:\n{}", outcome.train.to_table());
+    if let Some(v) = &outcome.validation {
+        println!("test set:\n{}", v.to_table());
+    }
+}
+
+fn nep(args: NepArgs) -> Result<()> {
+    let input = gpumd_input::read(&args.dir)?;
+    for w in &input.warnings {
+        eprintln!("warning: {w}");
+    }
+    set_threads(args.threads)?;
+    if input.prediction {
+        return nep_predict(&args.dir, &input);
+    }
+    let options = RunOptions {
+        resume: args.resume,
+        stop: stop_on_ctrl_c()?,
+        quiet: args.quiet,
+    };
+    let text = input.config_text()?;
+    let outcome = forcefit::train::run::run(&input.config, &text, &options)?;
+    forcefit::train::outputs::write(&outcome)?;
+    let loss = forcefit::train::log::to_gpumd_loss(&outcome.log);
+    io::write_atomic(&outcome.output_dir.join("loss.out"), |w| {
+        w.write_all(loss.as_bytes())
+    })?;
+    report(&outcome);
+    Ok(())
+}
+
+/// `prediction 1`: GPUMD-layout predictions of DIR/nep.txt on train.xyz
+/// (and test.xyz), and their errors.
+fn nep_predict(dir: &Path, input: &NepInput) -> Result<()> {
+    let model_path = dir.join("nep.txt");
+    let model = Nep::from_file(&model_path)?;
+    for w in input.check_model(model.hyper(), &model_path)? {
+        eprintln!("warning: {w}");
+    }
+    let mut sets: Vec<(&str, PathBuf)> = input
+        .config
+        .data
+        .train
+        .list()
+        .into_iter()
+        .map(|p| ("train", p))
+        .collect();
+    if let Some(test) = &input.config.data.test {
+        sets.extend(test.list().into_iter().map(|p| ("test", p)));
+    }
+    for (suffix, path) in sets {
+        let structures = io::read(&path, None)?;
+        let prepared = batch::prepare_all(&model, structures)?;
+        let predictions = batch::predict_all(&model, &prepared);
+        let items: Vec<(&Structure, &Prediction)> = prepared
+            .iter()
+            .map(|s| &s.structure)
+            .zip(&predictions)
+            .collect();
+        write_gpumd_outputs(dir, suffix, &items)?;
+        let mut stats = ErrorStats::new();
+        for (s, p) in &items {
+            stats.add(s, p);
+        }
+        println!("{}:\n{}", path.display(), stats.summary().to_table());
+    }
+    println!(
+        "wrote energy_*.out, force_*.out, virial_*.out and stress_*.out to {}",
+        dir.display()
+    );
+    Ok(())
 }

@@ -109,6 +109,11 @@ pub struct LossSection {
     /// Fraction of the atoms whose forces enter each step (chosen at random).
     #[serde(default = "one")]
     pub force_fraction: f64,
+    /// Down-weights strongly distorted structures: each training
+    /// structure's weight is multiplied by 1 / (1 + F_rms / force_scale),
+    /// F_rms the RMS of its reference force components (eV/Å). Absent: off.
+    #[serde(default)]
+    pub force_scale: Option<f64>,
 }
 
 /// Optimizer choice.
@@ -178,9 +183,10 @@ pub struct LoopConfig {
     /// Write a checkpoint every this many epochs (and on Ctrl-C).
     #[serde(default = "default_checkpoint_every")]
     pub checkpoint_every: usize,
-    /// Evaluate the validation set every this many epochs.
-    #[serde(default = "one_usize")]
-    pub validate_every: usize,
+    /// Evaluate the validation set every this many epochs (default: so
+    /// that validation costs about a quarter of the training time).
+    #[serde(default)]
+    pub validate_every: Option<usize>,
     /// Worker threads (default: all cores).
     #[serde(default)]
     pub threads: Option<usize>,
@@ -226,9 +232,6 @@ fn default_neuron() -> usize {
 }
 fn one() -> f64 {
     1.0
-}
-fn one_usize() -> usize {
-    1
 }
 fn default_lambda_v() -> f64 {
     0.1
@@ -296,6 +299,7 @@ impl Default for LossSection {
             lambda_2: 0.0,
             kind: default_kind(),
             force_fraction: 1.0,
+            force_scale: None,
         }
     }
 }
@@ -325,7 +329,7 @@ impl Default for LoopConfig {
             seed: default_seed(),
             output_dir: default_output(),
             checkpoint_every: default_checkpoint_every(),
-            validate_every: 1,
+            validate_every: None,
             threads: None,
         }
     }
@@ -342,6 +346,13 @@ impl LossSection {
             lambda_2: self.lambda_2,
             kind: self.kind,
         }
+    }
+}
+
+impl LoopConfig {
+    /// `validate_every`, or `auto()` when not set.
+    pub fn validate_every_or(&self, auto: impl FnOnce() -> usize) -> usize {
+        self.validate_every.unwrap_or_else(auto)
     }
 }
 
@@ -393,10 +404,18 @@ impl TrainConfig {
     pub fn validate(&self) -> std::result::Result<(), String> {
         let m = &self.model;
         let positive = |v: f64, key: &str| {
-            if v.is_finite() && v > 0.0 { Ok(()) } else { Err(format!("{key} must be a positive number, got {v}")) }
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(format!("{key} must be a positive number, got {v}"))
+            }
         };
         let non_negative = |v: f64, key: &str| {
-            if v.is_finite() && v >= 0.0 { Ok(()) } else { Err(format!("{key} must be a non-negative number, got {v}")) }
+            if v.is_finite() && v >= 0.0 {
+                Ok(())
+            } else {
+                Err(format!("{key} must be a non-negative number, got {v}"))
+            }
         };
         if !(0.0..1.0).contains(&self.data.validation_fraction) {
             return Err(format!(
@@ -416,13 +435,19 @@ impl TrainConfig {
             ));
         }
         if m.cutoff[0] > 20.0 {
-            return Err(format!("model.cutoff: radial cutoff {} Å is larger than allowed (20 Å)", m.cutoff[0]));
+            return Err(format!(
+                "model.cutoff: radial cutoff {} Å is larger than allowed (20 Å)",
+                m.cutoff[0]
+            ));
         }
         if m.n_max[0] > 19 || m.n_max[1] > 19 {
             return Err(format!("model.n_max must be at most 19, got {:?}", m.n_max));
         }
         if m.basis_size[0] > 19 || m.basis_size[1] > 19 {
-            return Err(format!("model.basis_size must be at most 19, got {:?}", m.basis_size));
+            return Err(format!(
+                "model.basis_size must be at most 19, got {:?}",
+                m.basis_size
+            ));
         }
         if m.l_max[0] > 4 || !(m.l_max[1] == 0 || m.l_max[1] == 2) || m.l_max[2] > 1 {
             return Err(format!(
@@ -439,7 +464,10 @@ impl TrainConfig {
         if let Some(z) = m.zbl {
             positive(z, "model.zbl")?;
             if z > m.cutoff[1] {
-                return Err(format!("model.zbl: outer cutoff {z} must not exceed the angular cutoff {}", m.cutoff[1]));
+                return Err(format!(
+                    "model.zbl: outer cutoff {z} must not exceed the angular cutoff {}",
+                    m.cutoff[1]
+                ));
             }
         }
         let l = &self.loss;
@@ -449,16 +477,27 @@ impl TrainConfig {
         non_negative(l.lambda_1, "loss.lambda_1")?;
         non_negative(l.lambda_2, "loss.lambda_2")?;
         if l.lambda_e + l.lambda_f + l.lambda_v == 0.0 {
-            return Err("loss: lambda_e, lambda_f and lambda_v are all zero: nothing to fit".into());
+            return Err(
+                "loss: lambda_e, lambda_f and lambda_v are all zero: nothing to fit".into(),
+            );
+        }
+        if let Some(f) = l.force_scale {
+            positive(f, "loss.force_scale")?;
         }
         if !(l.force_fraction > 0.0 && l.force_fraction <= 1.0) {
-            return Err(format!("loss.force_fraction must be in (0, 1], got {}", l.force_fraction));
+            return Err(format!(
+                "loss.force_fraction must be in (0, 1], got {}",
+                l.force_fraction
+            ));
         }
         let o = &self.optimizer;
         positive(o.lr, "optimizer.lr")?;
         non_negative(o.lr_min, "optimizer.lr_min")?;
         if o.lr_min > o.lr {
-            return Err(format!("optimizer.lr_min {} exceeds optimizer.lr {}", o.lr_min, o.lr));
+            return Err(format!(
+                "optimizer.lr_min {} exceeds optimizer.lr {}",
+                o.lr_min, o.lr
+            ));
         }
         if o.decay == Decay::Exponential && o.lr_min == 0.0 {
             return Err("optimizer.lr_min must be positive for exponential decay".into());
@@ -468,7 +507,10 @@ impl TrainConfig {
             return Err("optimizer.batch_size must be at least 1".into());
         }
         if o.population < 2 {
-            return Err(format!("optimizer.population must be at least 2, got {}", o.population));
+            return Err(format!(
+                "optimizer.population must be at least 2, got {}",
+                o.population
+            ));
         }
         positive(o.sigma0, "optimizer.sigma0")?;
         let r = &self.run;
@@ -484,7 +526,7 @@ impl TrainConfig {
         if r.checkpoint_every == 0 {
             return Err("train.checkpoint_every must be at least 1".into());
         }
-        if r.validate_every == 0 {
+        if r.validate_every == Some(0) {
             return Err("train.validate_every must be at least 1".into());
         }
         if r.threads == Some(0) {
@@ -499,28 +541,43 @@ mod tests {
     use super::*;
 
     fn error(text: &str) -> String {
-        TrainConfig::from_toml(text, Path::new("run.toml")).unwrap_err().to_string()
+        TrainConfig::from_toml(text, Path::new("run.toml"))
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
     fn defaults_follow_gpumd() {
-        let c = TrainConfig::from_toml("[data]\ntrain = \"train.xyz\"\n", Path::new("x.toml")).unwrap();
+        let c =
+            TrainConfig::from_toml("[data]\ntrain = \"train.xyz\"\n", Path::new("x.toml")).unwrap();
         assert_eq!(c.model.cutoff, [8.0, 4.0]);
         assert_eq!(c.model.n_max, [4, 4]);
         assert_eq!(c.model.basis_size, [8, 8]);
         assert_eq!(c.model.l_max, [4, 2, 0]);
         assert_eq!(c.model.neuron, 30);
-        assert_eq!((c.loss.lambda_e, c.loss.lambda_f, c.loss.lambda_v), (1.0, 1.0, 0.1));
+        assert_eq!(
+            (c.loss.lambda_e, c.loss.lambda_f, c.loss.lambda_v),
+            (1.0, 1.0, 0.1)
+        );
     }
 
     #[test]
     fn unknown_keys_and_bad_values_name_the_key() {
         let e = error("[data]\ntrain = \"a.xyz\"\n[model]\ncutof = [6, 4]\n");
-        assert!(e.contains("run.toml:4") && e.contains("unknown field `cutof`"), "{e}");
+        assert!(
+            e.contains("run.toml:4") && e.contains("unknown field `cutof`"),
+            "{e}"
+        );
         let e = error("[data]\ntrain = \"a.xyz\"\n[model]\nneuron = \"many\"\n");
-        assert!(e.contains("run.toml:4") && e.contains("invalid type"), "{e}");
+        assert!(
+            e.contains("run.toml:4") && e.contains("invalid type"),
+            "{e}"
+        );
         let e = error("[data]\ntrain = \"a.xyz\"\n[model]\ncutoff = [4, 6]\n");
-        assert!(e.contains("model.cutoff") && e.contains("must not exceed the radial cutoff"), "{e}");
+        assert!(
+            e.contains("model.cutoff") && e.contains("must not exceed the radial cutoff"),
+            "{e}"
+        );
         let e = error("[data]\ntrain = \"a.xyz\"\n[model]\ncutoff = [40, 6]\n");
         assert!(e.contains("larger than allowed"), "{e}");
         let e = error("[data]\ntrain = \"a.xyz\"\n[optimizer]\nlr = -1\n");

@@ -1,6 +1,11 @@
 //! Training: the loop over epochs and batches, and what it needs.
 
+pub mod checkpoint;
 pub mod config;
+pub mod data;
+pub mod gpumd_input;
 pub mod log;
+pub mod outputs;
 pub mod plots;
+pub mod run;
 pub mod step;

@@ -712,6 +712,7 @@ mod tests {
             train_rmse: [40.0 / (1.0 + t), 300.0 / (1.0 + t).sqrt(), f64::NAN],
             val_rmse: val.then(|| [45.0 / (1.0 + t), 320.0 / (1.0 + t).sqrt(), f64::NAN]),
             val_loss: val.then(|| 5.5 / (1.0 + t)),
+            regularization: [0.0; 2],
         }
     }
 

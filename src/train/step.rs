@@ -8,8 +8,9 @@ use rayon::prelude::*;
 
 /// Structures per parallel work item: the gradient of each chunk is summed
 /// sequentially, then the chunks in order, so results are bit-identical
-/// for any thread count.
-const CHUNK: usize = 4;
+/// for any thread count. One structure per item keeps small batches
+/// parallel too.
+const CHUNK: usize = 1;
 
 /// Predictions of a batch, in order.
 pub fn predict(model: &dyn Model, batch: &[&Prepared]) -> Vec<Prediction> {
@@ -24,9 +25,18 @@ pub fn predict(model: &dyn Model, batch: &[&Prepared]) -> Vec<Prediction> {
 }
 
 /// The data loss of a batch (no gradient).
-pub fn loss(model: &dyn Model, batch: &[&Prepared], config: &LossConfig, force_used: impl Fn(usize, usize) -> bool) -> LossParts {
+pub fn loss(
+    model: &dyn Model,
+    batch: &[&Prepared],
+    config: &LossConfig,
+    force_used: impl Fn(usize, usize) -> bool,
+) -> LossParts {
     let predictions = predict(model, batch);
-    let pairs: Vec<_> = batch.iter().map(|s| &s.structure).zip(&predictions).collect();
+    let pairs: Vec<_> = batch
+        .iter()
+        .map(|s| &s.structure)
+        .zip(&predictions)
+        .collect();
     loss::evaluate(config, &pairs, force_used, &mut Vec::new())
 }
 
@@ -40,7 +50,11 @@ pub fn loss_and_gradient(
     grad: &mut [f64],
 ) -> LossParts {
     let predictions = predict(model, batch);
-    let pairs: Vec<_> = batch.iter().map(|s| &s.structure).zip(&predictions).collect();
+    let pairs: Vec<_> = batch
+        .iter()
+        .map(|s| &s.structure)
+        .zip(&predictions)
+        .collect();
     let mut adjoints: Vec<Adjoint> = Vec::with_capacity(batch.len());
     let parts = loss::evaluate(config, &pairs, force_used, &mut adjoints);
     let n = grad.len();

@@ -54,7 +54,11 @@ impl Nep {
         self.q_scaler = (0..dim)
             .map(|d| {
                 let range = hi[d] - lo[d];
-                if range.is_finite() && range > 1e-12 { 1.0 / range } else { 1.0 }
+                if range.is_finite() && range > 1e-12 {
+                    1.0 / range
+                } else {
+                    1.0
+                }
             })
             .collect();
         let _ = saved;

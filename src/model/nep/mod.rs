@@ -276,6 +276,42 @@ impl Nep {
         &self.q_scaler
     }
 
+    /// Sets the neighbour-count hints written to `nep.txt` (GPUMD sizes its
+    /// neighbour lists from them) to the largest radial and angular counts
+    /// in `data` plus a 25 % margin.
+    pub fn set_max_neighbors_from(&mut self, data: &[Prepared]) {
+        let (mut max_r, mut max_a) = (0usize, 0usize);
+        for s in data {
+            for i in 0..s.structure.n_atoms() {
+                let (index, vector) = s.neighbors.of(i);
+                let (mut nr, mut na) = (0, 0);
+                for (&j, r) in index.iter().zip(vector) {
+                    let pair = &self.pairs[s.types[i] * self.hyper.n_types() + s.types[j as usize]];
+                    let d = (r[0] * r[0] + r[1] * r[1] + r[2] * r[2]).sqrt();
+                    nr += usize::from(d < pair.rc_radial);
+                    na += usize::from(d < pair.rc_angular);
+                }
+                max_r = max_r.max(nr);
+                max_a = max_a.max(na);
+            }
+        }
+        let margin = |n: usize| (n as f64 * 1.25).ceil() as usize + 1;
+        self.hyper.max_neighbors = Some((margin(max_r), margin(max_a)));
+    }
+
+    /// Replaces the descriptor scales (length must be `dim`).
+    pub fn set_q_scaler(&mut self, q_scaler: Vec<f64>) -> Result<()> {
+        if q_scaler.len() != self.hyper.dim() {
+            return Err(Error::Invalid(format!(
+                "NEP needs {} descriptor scales, got {}",
+                self.hyper.dim(),
+                q_scaler.len()
+            )));
+        }
+        self.q_scaler = q_scaler;
+        Ok(())
+    }
+
     /// The scaled descriptors q · q_scaler of every atom, row-major
     /// (n_atoms × dim), as NEP_CPU's `find_descriptor` reports them.
     pub fn descriptors(&self, s: &Prepared) -> Vec<f64> {

@@ -1,84 +1,13 @@
-//! Periodic neighbour lists for triclinic cells of any shape and size.
-//!
-//! For every atom i the list holds each neighbour j (j may equal i in
-//! another image) with the vector r_ij = r_j + shift - r_i, |r_ij| < cutoff.
-//! Cells thinner than the cutoff are handled by looping over as many images
-//! as the cell's perpendicular heights require, so a 2-atom cell with an
-//! 8 Å cutoff sees all of its hundreds of images.
+//! The brute-force reference: every pair of atoms, every image within reach.
 
+use super::{MIN_DISTANCE, NeighborList, check_cutoff, inverse3, too_close, too_thin};
 use crate::error::Result;
 use crate::structure::{Structure, det3};
 
-/// Atoms closer than this (Å) are rejected as unphysical input.
-pub const MIN_DISTANCE: f64 = 0.1;
-
-/// Compressed neighbour list: the neighbours of atom i are
-/// `index[start[i]..start[i + 1]]` with vectors `vector[..]` (Å).
-#[derive(Clone, Debug, Default)]
-pub struct NeighborList {
-    cutoff: f64,
-    start: Vec<usize>,
-    /// Neighbour atom index j of each pair.
-    pub index: Vec<u32>,
-    /// r_ij = r_j + shift - r_i of each pair, Å.
-    pub vector: Vec<[f64; 3]>,
-}
-
-impl NeighborList {
-    /// Builds the list of all pairs closer than `cutoff`.
-    ///
-    /// Errors when two atoms are closer than [`MIN_DISTANCE`], or when the
-    /// cell would need an unreasonable number of images.
-    pub fn build(s: &Structure, cutoff: f64) -> Result<Self> {
-        brute_force(s, cutoff)
-    }
-
-    /// The cutoff radius the list was built with, Å.
-    pub fn cutoff(&self) -> f64 {
-        self.cutoff
-    }
-
-    /// Number of atoms.
-    pub fn n_atoms(&self) -> usize {
-        self.start.len().saturating_sub(1)
-    }
-
-    /// Total number of (i, j) pairs.
-    pub fn n_pairs(&self) -> usize {
-        self.index.len()
-    }
-
-    /// Range of atom i's pairs in `index` and `vector`.
-    pub fn range(&self, i: usize) -> std::ops::Range<usize> {
-        self.start[i]..self.start[i + 1]
-    }
-
-    /// Neighbour indices and vectors of atom i.
-    pub fn of(&self, i: usize) -> (&[u32], &[[f64; 3]]) {
-        let r = self.range(i);
-        (&self.index[r.clone()], &self.vector[r])
-    }
-}
-
-/// Inverse of a 3x3 matrix given as rows.
-#[allow(clippy::needless_range_loop)]
-fn inverse3(m: &[[f64; 3]; 3]) -> [[f64; 3]; 3] {
-    let d = det3(m);
-    let mut inv = [[0.0; 3]; 3];
-    for i in 0..3 {
-        for j in 0..3 {
-            let (a, b) = ((j + 1) % 3, (j + 2) % 3);
-            let (c, e) = ((i + 1) % 3, (i + 2) % 3);
-            inv[i][j] = (m[a][c] * m[b][e] - m[a][e] * m[b][c]) / d;
-        }
-    }
-    inv
-}
-
 /// Reference implementation: every pair, every image within reach.
-/// O(N² · images); the tests compare faster builds against it.
-#[allow(clippy::needless_range_loop)]
+/// O(N² · images); the tests compare [`NeighborList::build`] against it.
 pub fn brute_force(s: &Structure, cutoff: f64) -> Result<NeighborList> {
+    check_cutoff(cutoff)?;
     let n = s.n_atoms();
     let (cell, images) = match s.cell {
         Some(c) => {
@@ -100,9 +29,7 @@ pub fn brute_force(s: &Structure, cutoff: f64) -> Result<NeighborList> {
             }
             let count: i64 = images.iter().map(|k| 2 * k + 1).product();
             if count > 2_000_000 {
-                return Err(s.error(format!(
-                    "cell is too thin for cutoff {cutoff} Å: {count} periodic images would be needed"
-                )));
+                return Err(too_thin(s, cutoff, count as f64));
             }
             (c, images)
         }
@@ -123,10 +50,7 @@ pub fn brute_force(s: &Structure, cutoff: f64) -> Result<NeighborList> {
     list.start.push(0);
     for i in 0..n {
         for j in 0..n {
-            let mut d = [0.0; 3];
-            for k in 0..3 {
-                d[k] = s.positions[j][k] - s.positions[i][k];
-            }
+            let mut d: [f64; 3] = std::array::from_fn(|k| s.positions[j][k] - s.positions[i][k]);
             // Wrap the difference into the cell around zero along periodic axes.
             if let Some(inv) = &inv {
                 let mut f = [0.0; 3];
@@ -157,10 +81,7 @@ pub fn brute_force(s: &Structure, cutoff: f64) -> Result<NeighborList> {
                         let r2 = r[0] * r[0] + r[1] * r[1] + r[2] * r[2];
                         if r2 < cut2 {
                             if r2 < MIN_DISTANCE * MIN_DISTANCE {
-                                return Err(s.error(format!(
-                                    "atoms {i} and {j} are {:.4} Å apart (closer than {MIN_DISTANCE} Å)",
-                                    r2.sqrt()
-                                )));
+                                return Err(too_close(s, i, j, r2));
                             }
                             list.index.push(j as u32);
                             list.vector.push(r);

@@ -1,0 +1,139 @@
+//! Training-step cost on the shared data sets: one step (loss + exact
+//! gradient, forces and virial included) over the whole training set
+//! against one energy+force+virial prediction of the same structures;
+//! epoch time against system size; peak memory per training atom.
+//! Run: `cargo bench --bench train`.
+
+use forcefit::loss::LossConfig;
+use forcefit::model::Prepared;
+use forcefit::structure::Structure;
+use forcefit::train::step;
+use forcefit::{batch, io, model};
+use std::path::Path;
+use std::time::Instant;
+
+fn best_of<T>(reps: usize, mut f: impl FnMut() -> T) -> f64 {
+    let mut best = f64::INFINITY;
+    for _ in 0..reps {
+        let t = Instant::now();
+        std::hint::black_box(f());
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    best
+}
+
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn ratio(name: &str, dir: &Path) {
+    let model = model::load(&dir.join("nep.txt")).expect("model");
+    let structures = io::read(&dir.join("train.xyz"), None).expect("data");
+    let n_atoms: usize = structures.iter().map(|s| s.n_atoms()).sum();
+    let rss0 = peak_rss_kib();
+    let prepared: Vec<Prepared> = batch::prepare_all(model.as_ref(), structures).unwrap();
+    let refs: Vec<&Prepared> = prepared.iter().collect();
+    let mut grad = vec![0.0; model.params().len()];
+    let config = LossConfig::default();
+    let t_predict = best_of(5, || step::predict(model.as_ref(), &refs));
+    let t_step = best_of(5, || {
+        step::loss_and_gradient(model.as_ref(), &refs, &config, |_, _| true, &mut grad)
+    });
+    let rss1 = peak_rss_kib();
+    println!(
+        "{name}: {n_atoms} atoms, {} threads: predict {:.1} ms ({:.0} atoms/s), train step {:.1} ms ({:.0} atoms/s), ratio {:.2}",
+        rayon::current_num_threads(),
+        t_predict * 1e3,
+        n_atoms as f64 / t_predict,
+        t_step * 1e3,
+        n_atoms as f64 / t_step,
+        t_step / t_predict
+    );
+    if let (Some(a), Some(b)) = (rss0, rss1) {
+        println!(
+            "{name}: peak memory growth for prepared data + step: {:.1} KiB per training atom",
+            (b.saturating_sub(a)) as f64 / n_atoms as f64
+        );
+    }
+}
+
+/// Replicates a structure n×n×n.
+fn supercell(s: &Structure, n: usize) -> Structure {
+    let cell = s.cell.expect("periodic");
+    let mut out = s.clone();
+    out.positions.clear();
+    out.species.clear();
+    for a in 0..n {
+        for b in 0..n {
+            for c in 0..n {
+                for (p, sp) in s.positions.iter().zip(&s.species) {
+                    let shift: [f64; 3] = std::array::from_fn(|k| {
+                        a as f64 * cell[0][k] + b as f64 * cell[1][k] + c as f64 * cell[2][k]
+                    });
+                    out.positions
+                        .push([p[0] + shift[0], p[1] + shift[1], p[2] + shift[2]]);
+                    out.species.push(sp.clone());
+                }
+            }
+        }
+    }
+    out.cell = Some(cell.map(|r| r.map(|x| x * n as f64)));
+    out.labels.energy = s.labels.energy.map(|e| e * (n * n * n) as f64);
+    out.labels.forces = s.labels.forces.as_ref().map(|f| {
+        f.iter()
+            .cycle()
+            .take(f.len() * n * n * n)
+            .copied()
+            .collect()
+    });
+    out.labels.virial = None;
+    out
+}
+
+fn scaling(dir: &Path) {
+    let model = model::load(&dir.join("nep.txt")).expect("model");
+    let s = io::read(&dir.join("train.xyz"), None)
+        .expect("data")
+        .remove(0);
+    let config = LossConfig::default();
+    let mut grad = vec![0.0; model.params().len()];
+    for n in 1..=3 {
+        let big = supercell(&s, n);
+        let atoms = big.n_atoms();
+        let prepared = batch::prepare_all(model.as_ref(), vec![big]).unwrap();
+        let refs: Vec<&Prepared> = prepared.iter().collect();
+        let t = best_of(3, || {
+            step::loss_and_gradient(model.as_ref(), &refs, &config, |_, _| true, &mut grad)
+        });
+        println!(
+            "PbTe {n}x{n}x{n}: {atoms} atoms, train step {:.1} ms, {:.2} µs/atom",
+            t * 1e3,
+            t * 1e6 / atoms as f64
+        );
+    }
+}
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets");
+    if !root.exists() {
+        eprintln!("skipping: {} not found", root.display());
+        return;
+    }
+    for threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            ratio("MoSi2N4", &root.join("mosi2n4"));
+            ratio("PbTe", &root.join("pbte"));
+        });
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    pool.install(|| scaling(&root.join("pbte")));
+}

@@ -1,0 +1,668 @@
+//! GPUMD's `nep.in` read into a [`TrainConfig`], so that `forcefit nep DIR`
+//! can stand in for GPUMD's `nep` executable (see `docs/nep-command.md`).
+//!
+//! # Format
+//!
+//! One keyword per line, followed by its parameters, separated by
+//! whitespace. Everything from `#` to the end of a line is a comment; blank
+//! lines are skipped. Keywords may come in any order, each at most once.
+//! Keywords are case-sensitive, as in GPUMD. The data are `DIR/train.xyz`
+//! and, if present, `DIR/test.xyz` (without it there is no validation); the
+//! outputs go to `DIR`.
+//!
+//! # Keywords
+//!
+//! Defaults are GPUMD's documented ones (`cutoff 8 4`, `n_max 4 4`,
+//! `basis_size 8 8`, `l_max 4 2 0`, `neuron 30`, `lambda_e 1`,
+//! `lambda_f 1`, `lambda_v 0.1`, `batch 1000`, `population 50`,
+//! `generation 100000`), except `lambda_1` and `lambda_2` (below).
+//!
+//! | keyword | status | meaning in forcefit |
+//! |---|---|---|
+//! | `type N El1 … ElN` | supported, required | `model.type` |
+//! | `version 3\|4` | supported | `model.version` (NEP2 is refused) |
+//! | `cutoff rc_R rc_A` | supported | `model.cutoff`; GPUMD's per-element form (2·N numbers) only when all elements have the same pair |
+//! | `n_max R A`, `basis_size R A` | supported | `model.n_max`, `model.basis_size` |
+//! | `l_max L3 [L4 [L5]]` | supported | `model.l_max`; missing values are 0; a 4-body value of 1 (newer GPUMD's flag) means 2; a 4th and 5th number must be 0 |
+//! | `neuron N [0]` | supported | `model.neuron`; a second hidden layer is refused |
+//! | `zbl R` | supported | universal ZBL, outer cutoff R; a `zbl.in` (flexible ZBL) is refused |
+//! | `lambda_1`, `lambda_2` | supported | default 0 (GPUMD: automatic, √(N_par·10⁻⁶/N_types)) |
+//! | `lambda_e`, `lambda_f`, `lambda_v` | supported | `loss.*` |
+//! | `batch N [0]` | supported | `optimizer.batch_size`; effective full batch (`batch N 1`) is refused |
+//! | `population N`, `sigma0 X` | supported | SNES population and initial spread (SNES only) |
+//! | `generation N` | supported | `train.steps`: N optimizer updates |
+//! | `prediction 0\|1` | supported | 1: evaluate `DIR/nep.txt`, no training |
+//! | `seed N` | supported | `train.seed` |
+//! | `optimizer adam\|adamw\|snes` | forcefit only | `optimizer.type` (default adam) |
+//! | `lr X`, `lr_min X`, `time_limit S` | forcefit only | `optimizer.lr`, `optimizer.lr_min`, `train.time_limit` |
+//! | `output_descriptor`, `save_potential`, `checkpoint`, `output_interval`, `lambda_q`, `lambda_z` | warned | no effect on the model; ignored with a warning |
+//! | `model_type`/`mode`/`train_mode 0`, `charge_mode 0`, `atomic_v 0`, `lambda_shear 1`, `force_delta 0`, `lambda_d 0`, `loss_mode 0`, `type_weight 1 … 1` | accepted at GPUMD's default | any other value is refused |
+//! | `use_typewise_cutoff`, `use_typewise_cutoff_zbl`, `fine_tune`, `initial_para`, `q_scaler`, `sigma_e`, `sigma_f`, `sigma_s`, `sigma_L1`, `sigma_L2` | refused | error naming the line |
+//!
+//! Anything else is an unknown keyword. Every error names `nep.in:LINE`.
+
+use super::config::{OptimizerKind, Paths, TrainConfig};
+use crate::elements;
+use crate::error::{Error, Result};
+use crate::model::nep::{NepHyper, Zbl};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+/// GPUMD's default batch size.
+pub const DEFAULT_BATCH: usize = 1000;
+/// GPUMD's default number of generations.
+pub const DEFAULT_GENERATION: usize = 100_000;
+
+/// A parsed `nep.in`.
+#[derive(Clone, Debug)]
+pub struct NepInput {
+    /// The training it describes: data from DIR, outputs to DIR.
+    pub config: TrainConfig,
+    /// `prediction 1`: evaluate `DIR/nep.txt` instead of training.
+    pub prediction: bool,
+    /// Keywords accepted without effect, one message each (for stderr).
+    pub warnings: Vec<String>,
+    /// The `nep.in` file.
+    pub path: PathBuf,
+    /// Line of each keyword given.
+    lines: BTreeMap<String, usize>,
+}
+
+/// One keyword line.
+struct Line<'a> {
+    number: usize,
+    keyword: &'a str,
+    args: Vec<&'a str>,
+}
+
+impl Line<'_> {
+    fn error(&self, path: &Path, msg: impl std::fmt::Display) -> Error {
+        Error::parse(path, self.number, format!("{}: {msg}", self.keyword))
+    }
+
+    /// Checks that the number of parameters is in `allowed`.
+    fn count(&self, path: &Path, allowed: std::ops::RangeInclusive<usize>) -> Result<()> {
+        if allowed.contains(&self.args.len()) {
+            return Ok(());
+        }
+        let (lo, hi) = (*allowed.start(), *allowed.end());
+        let expected = match (lo == hi, hi) {
+            (true, 1) => "1 parameter".to_string(),
+            (true, _) => format!("{lo} parameters"),
+            (false, _) => format!("{lo} to {hi} parameters"),
+        };
+        Err(self.error(
+            path,
+            format!("expected {expected}, got {}", self.args.len()),
+        ))
+    }
+
+    fn parsed<T: FromStr>(&self, path: &Path, i: usize, kind: &str) -> Result<T> {
+        let token = self.args.get(i).copied().unwrap_or("");
+        token
+            .parse()
+            .map_err(|_| self.error(path, format!("`{token}` is not {kind}")))
+    }
+
+    /// Parameter `i` as a non-negative integer.
+    fn int(&self, path: &Path, i: usize) -> Result<usize> {
+        self.parsed(path, i, "a non-negative integer")
+    }
+
+    /// Parameter `i` as a finite number.
+    fn real(&self, path: &Path, i: usize) -> Result<f64> {
+        let x: f64 = self.parsed(path, i, "a number")?;
+        if x.is_finite() {
+            Ok(x)
+        } else {
+            Err(self.error(path, format!("`{}` is not a finite number", self.args[i])))
+        }
+    }
+
+    fn non_negative(&self, path: &Path) -> Result<f64> {
+        self.count(path, 1..=1)?;
+        let x = self.real(path, 0)?;
+        if x < 0.0 {
+            return Err(self.error(path, format!("must not be negative, got {x}")));
+        }
+        Ok(x)
+    }
+
+    fn positive(&self, path: &Path) -> Result<f64> {
+        let x = self.non_negative(path)?;
+        if x == 0.0 {
+            return Err(self.error(path, "must be positive, got 0"));
+        }
+        Ok(x)
+    }
+}
+
+/// How forcefit treats a GPUMD keyword it does not map.
+enum Treatment {
+    /// Accepted with a warning: no effect on the model.
+    Warned(&'static str),
+    /// Accepted when every parameter equals this (GPUMD's default, which
+    /// changes nothing); otherwise refused for the reason given.
+    DefaultOnly(f64, &'static str),
+    /// Refused for the reason given.
+    Refused(&'static str),
+}
+
+fn treatment(keyword: &str) -> Option<Treatment> {
+    use Treatment::*;
+    Some(match keyword {
+        "output_descriptor" => Warned("writes descriptor.out in GPUMD; forcefit does not"),
+        "save_potential" | "checkpoint" => Warned(
+            "writes time-stamped copies of nep.txt in GPUMD; forcefit keeps checkpoint.json instead",
+        ),
+        "output_interval" => Warned("forcefit writes one loss.out line per epoch"),
+        "lambda_q" | "lambda_z" => Warned("only used by charge models (charge_mode)"),
+        "model_type" | "mode" | "train_mode" => DefaultOnly(
+            0.0,
+            "forcefit trains potentials only (model_type 0), not dipole, polarizability or temperature models",
+        ),
+        "charge_mode" => DefaultOnly(0.0, "charge models (qNEP) are not supported"),
+        "atomic_v" => DefaultOnly(0.0, "atomic tensors are for dipole/polarizability models"),
+        "lambda_shear" => DefaultOnly(1.0, "separate weights for shear virials are not supported"),
+        "force_delta" => DefaultOnly(0.0, "the force_delta loss modification is not supported"),
+        "lambda_d" => DefaultOnly(0.0, "energy-difference losses (ediff.in) are not supported"),
+        "loss_mode" => DefaultOnly(
+            0.0,
+            "only GPUMD's default RMSE loss is available here (use `forcefit train` with loss.kind = \"mse\")",
+        ),
+        "type_weight" => DefaultOnly(1.0, "per-element force weights are not supported"),
+        "use_typewise_cutoff" | "use_typewise_cutoff_zbl" => {
+            Refused("typewise cutoffs cannot be trained by forcefit yet")
+        }
+        "fine_tune" => Refused("fine-tuning a foundation model is not supported"),
+        "initial_para" => Refused("forcefit initialises the parameters its own way"),
+        "q_scaler" => Refused("forcefit scales the descriptors from the training data"),
+        "sigma_e" | "sigma_f" | "sigma_s" | "sigma_L1" | "sigma_L2" => {
+            Refused("these belong to loss_mode 1, which is not supported")
+        }
+        _ => return None,
+    })
+}
+
+/// The configuration a `nep.in` without keywords (but `type`) describes.
+fn gpumd_defaults(dir: &Path) -> TrainConfig {
+    let mut config = TrainConfig {
+        data: super::config::DataConfig {
+            train: Paths::One(dir.join("train.xyz")),
+            test: None,
+            validation_fraction: 0.0,
+            format: None,
+        },
+        model: Default::default(),
+        loss: Default::default(),
+        optimizer: Default::default(),
+        run: Default::default(),
+    };
+    config.optimizer.batch_size = DEFAULT_BATCH;
+    config.run.steps = Some(DEFAULT_GENERATION);
+    config.run.output_dir = dir.to_path_buf();
+    config
+}
+
+/// `nep.in` keyword for each TOML key the configuration's validation
+/// names; longer keys first so that replacing them is unambiguous.
+const KEYS: [(&str, &str); 19] = [
+    ("model.version", "version"),
+    ("model.cutoff", "cutoff"),
+    ("model.n_max", "n_max"),
+    ("model.basis_size", "basis_size"),
+    ("model.l_max", "l_max"),
+    ("model.neuron", "neuron"),
+    ("model.zbl", "zbl"),
+    ("loss.lambda_e", "lambda_e"),
+    ("loss.lambda_f", "lambda_f"),
+    ("loss.lambda_v", "lambda_v"),
+    ("loss.lambda_1", "lambda_1"),
+    ("loss.lambda_2", "lambda_2"),
+    ("optimizer.lr_min", "lr_min"),
+    ("optimizer.lr", "lr"),
+    ("optimizer.batch_size", "batch"),
+    ("optimizer.population", "population"),
+    ("optimizer.sigma0", "sigma0"),
+    ("train.steps", "generation"),
+    ("train.time_limit", "time_limit"),
+];
+
+/// A validation message of [`TrainConfig::validate`] in `nep.in` words, at
+/// the line of the first keyword it names (or the whole file).
+fn validation_error(msg: &str, path: &Path, lines: &BTreeMap<String, usize>) -> Error {
+    let mut text = msg.to_string();
+    let mut first: Option<(usize, usize)> = None; // (position in msg, line)
+    for (key, keyword) in KEYS {
+        if let Some(pos) = text.find(key) {
+            if let Some(&line) = lines.get(keyword)
+                && first.is_none_or(|(p, _)| pos < p)
+            {
+                first = Some((pos, line));
+            }
+            text = text.replace(key, keyword);
+        }
+    }
+    match first {
+        Some((_, line)) => Error::parse(path, line, text),
+        None => Error::file(path, text),
+    }
+}
+
+/// Parses `nep.in` text (`path` names it in errors; `dir` holds the data
+/// and receives the outputs). The test set is not looked for: see [`read`].
+pub fn parse(text: &str, path: &Path, dir: &Path) -> Result<NepInput> {
+    let mut lines: Vec<Line> = Vec::new();
+    let mut given: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, raw) in text.lines().enumerate() {
+        let content = raw.split('#').next().unwrap_or("");
+        let mut tokens = content.split_whitespace();
+        let Some(keyword) = tokens.next() else {
+            continue;
+        };
+        let line = Line {
+            number: i + 1,
+            keyword,
+            args: tokens.collect(),
+        };
+        if let Some(first) = given.insert(keyword.to_string(), line.number) {
+            return Err(line.error(path, format!("given twice (first on line {first})")));
+        }
+        lines.push(line);
+    }
+    let Some(type_line) = lines.iter().find(|l| l.keyword == "type") else {
+        return Err(Error::file(
+            path,
+            "the `type` keyword is missing: nep.in must list the elements, e.g. `type 2 Pb Te`",
+        ));
+    };
+    let species = parse_type(type_line, path)?;
+    let n_types = species.len();
+
+    let mut config = gpumd_defaults(dir);
+    config.model.species = Some(species);
+    let mut prediction = false;
+    let mut warnings = Vec::new();
+    for line in &lines {
+        let model = &mut config.model;
+        match line.keyword {
+            "type" => {}
+            "prediction" => {
+                line.count(path, 1..=1)?;
+                prediction = match line.int(path, 0)? {
+                    0 => false,
+                    1 => true,
+                    v => {
+                        return Err(
+                            line.error(path, format!("must be 0 (train) or 1 (predict), got {v}"))
+                        );
+                    }
+                };
+            }
+            "version" => {
+                line.count(path, 1..=1)?;
+                let v = line.int(path, 0)?;
+                if v != 3 && v != 4 {
+                    return Err(line.error(
+                        path,
+                        format!("forcefit trains NEP3 and NEP4 (3 or 4), got {v}"),
+                    ));
+                }
+                model.version = v as u32;
+            }
+            "cutoff" => model.cutoff = parse_cutoff(line, path, n_types)?,
+            "n_max" => {
+                line.count(path, 2..=2)?;
+                model.n_max = [line.int(path, 0)?, line.int(path, 1)?];
+            }
+            "basis_size" => {
+                line.count(path, 2..=2)?;
+                model.basis_size = [line.int(path, 0)?, line.int(path, 1)?];
+            }
+            "l_max" => model.l_max = parse_l_max(line, path)?,
+            "neuron" => {
+                line.count(path, 1..=2)?;
+                model.neuron = line.int(path, 0)?;
+                if line.args.len() == 2 && line.int(path, 1)? != 0 {
+                    return Err(line.error(path, "a second hidden layer is not supported"));
+                }
+            }
+            "zbl" => model.zbl = Some(line.positive(path)?),
+            "lambda_1" => config.loss.lambda_1 = line.non_negative(path)?,
+            "lambda_2" => config.loss.lambda_2 = line.non_negative(path)?,
+            "lambda_e" => config.loss.lambda_e = line.non_negative(path)?,
+            "lambda_f" => config.loss.lambda_f = line.non_negative(path)?,
+            "lambda_v" => config.loss.lambda_v = line.non_negative(path)?,
+            "batch" => {
+                line.count(path, 1..=2)?;
+                config.optimizer.batch_size = line.int(path, 0)?;
+                if line.args.len() == 2 && line.int(path, 1)? != 0 {
+                    return Err(line.error(
+                        path,
+                        "effective full batch (second parameter 1) is not supported",
+                    ));
+                }
+            }
+            "population" => {
+                line.count(path, 1..=1)?;
+                config.optimizer.population = line.int(path, 0)?;
+            }
+            "sigma0" => config.optimizer.sigma0 = line.positive(path)?,
+            "generation" => {
+                line.count(path, 1..=1)?;
+                config.run.steps = Some(line.int(path, 0)?);
+            }
+            "seed" => {
+                line.count(path, 1..=1)?;
+                config.run.seed = line.parsed(path, 0, "a non-negative integer")?;
+            }
+            "optimizer" => {
+                line.count(path, 1..=1)?;
+                config.optimizer.kind = match line.args[0] {
+                    "adam" => OptimizerKind::Adam,
+                    "adamw" => OptimizerKind::Adamw,
+                    "snes" => OptimizerKind::Snes,
+                    other => {
+                        return Err(
+                            line.error(path, format!("`{other}` is not adam, adamw or snes"))
+                        );
+                    }
+                };
+            }
+            "lr" => config.optimizer.lr = line.positive(path)?,
+            "lr_min" => config.optimizer.lr_min = line.non_negative(path)?,
+            "time_limit" => config.run.time_limit = Some(line.positive(path)?),
+            other => match treatment(other) {
+                Some(Treatment::Warned(why)) => warnings.push(format!(
+                    "{}:{}: `{other}` is ignored: {why}",
+                    path.display(),
+                    line.number
+                )),
+                Some(Treatment::DefaultOnly(default, why)) => {
+                    check_default(line, path, default, n_types, why)?
+                }
+                Some(Treatment::Refused(why)) => {
+                    return Err(line.error(
+                        path,
+                        format!("this GPUMD keyword is not supported by forcefit: {why}"),
+                    ));
+                }
+                None => {
+                    return Err(Error::parse(
+                        path,
+                        line.number,
+                        format!(
+                            "unknown keyword `{other}` (docs/nep-command.md lists the keywords forcefit reads)"
+                        ),
+                    ));
+                }
+            },
+        }
+    }
+    config
+        .validate()
+        .map_err(|msg| validation_error(&msg, path, &given))?;
+    Ok(NepInput {
+        config,
+        prediction,
+        warnings,
+        path: path.to_path_buf(),
+        lines: given,
+    })
+}
+
+fn parse_type(line: &Line, path: &Path) -> Result<Vec<String>> {
+    if line.args.len() < 2 {
+        return Err(line.error(
+            path,
+            "expected the number of types and the elements, e.g. `type 2 Pb Te`",
+        ));
+    }
+    let n = line.int(path, 0)?;
+    if n == 0 || line.args.len() != n + 1 {
+        return Err(line.error(
+            path,
+            format!("announces {n} types but lists {}", line.args.len() - 1),
+        ));
+    }
+    let species: Vec<String> = line.args[1..].iter().map(|s| s.to_string()).collect();
+    for (i, s) in species.iter().enumerate() {
+        if elements::atomic_number(s).is_none() {
+            return Err(line.error(path, format!("`{s}` is not an element symbol")));
+        }
+        if species[..i].contains(s) {
+            return Err(line.error(path, format!("{s} is listed twice")));
+        }
+    }
+    Ok(species)
+}
+
+/// `cutoff rc_R rc_A`, or GPUMD's per-element `rc_R1 rc_A1 … rc_RN rc_AN`
+/// when every element has the same pair.
+fn parse_cutoff(line: &Line, path: &Path, n_types: usize) -> Result<[f64; 2]> {
+    let n = line.args.len();
+    if n != 2 && n != 2 * n_types {
+        return Err(line.error(
+            path,
+            format!(
+                "expected 2 parameters (radial and angular cutoff) or 2 per type ({}), got {n}",
+                2 * n_types
+            ),
+        ));
+    }
+    let values = (0..n)
+        .map(|i| line.real(path, i))
+        .collect::<Result<Vec<f64>>>()?;
+    let pair = [values[0], values[1]];
+    if values.chunks(2).any(|c| c != pair) {
+        return Err(line.error(
+            path,
+            "per-element cutoffs are not supported by forcefit: give one radial and one angular cutoff",
+        ));
+    }
+    Ok(pair)
+}
+
+/// `l_max L3 [L4 [L5 [0 [0]]]]`: newer GPUMD versions take the 4-body
+/// term as a 0/1 flag, older ones as 0/2; both mean the same.
+fn parse_l_max(line: &Line, path: &Path) -> Result<[usize; 3]> {
+    line.count(path, 1..=5)?;
+    let mut l = [0; 5];
+    for (i, v) in l.iter_mut().enumerate().take(line.args.len()) {
+        *v = line.int(path, i)?;
+    }
+    if l[3] != 0 || l[4] != 0 {
+        return Err(line.error(
+            path,
+            "the q_112 and q_1122 invariants (4th and 5th numbers) are not supported",
+        ));
+    }
+    let four_body = match l[1] {
+        0 => 0,
+        1 | 2 => 2,
+        v => return Err(line.error(path, format!("the 4-body l_max must be 0 or 2, got {v}"))),
+    };
+    Ok([l[0], four_body, l[2]])
+}
+
+fn check_default(line: &Line, path: &Path, default: f64, n_types: usize, why: &str) -> Result<()> {
+    let expected = if line.keyword == "type_weight" {
+        n_types
+    } else {
+        1
+    };
+    line.count(path, expected..=expected)?;
+    for i in 0..expected {
+        if line.real(path, i)? != default {
+            return Err(line.error(
+                path,
+                format!("only GPUMD's default {default} is accepted: {why}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Reads `DIR/nep.in` and checks that the files it implies exist:
+/// `train.xyz` (always), `nep.txt` (prediction). `test.xyz` is used when
+/// present. A `zbl.in` beside a `zbl` keyword (GPUMD's flexible ZBL) is
+/// refused.
+pub fn read(dir: &Path) -> Result<NepInput> {
+    let path = dir.join("nep.in");
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    let mut input = parse(&text, &path, dir)?;
+    let train = dir.join("train.xyz");
+    if !train.is_file() {
+        return Err(Error::file(
+            &train,
+            "not found: GPUMD's nep reads the training structures from train.xyz beside nep.in",
+        ));
+    }
+    let test = dir.join("test.xyz");
+    if test.is_file() {
+        input.config.data.test = Some(Paths::One(test));
+    }
+    if input.prediction {
+        let model = dir.join("nep.txt");
+        if !model.is_file() {
+            return Err(Error::file(
+                &model,
+                "not found: `prediction 1` evaluates this model",
+            ));
+        }
+    } else if let Some(&line) = input.lines.get("zbl")
+        && dir.join("zbl.in").exists()
+    {
+        return Err(Error::parse(
+            &path,
+            line,
+            "zbl: zbl.in is present, which makes GPUMD train a flexible ZBL; forcefit \
+             trains the universal ZBL only (remove zbl.in)",
+        ));
+    }
+    Ok(input)
+}
+
+impl NepInput {
+    /// The configuration as TOML, as `forcefit train` would read it (stored
+    /// in checkpoints to check `--resume`).
+    pub fn config_text(&self) -> Result<String> {
+        toml::to_string(&self.config).map_err(|e| {
+            Error::Invalid(format!(
+                "{}: cannot serialise the configuration: {e}",
+                self.path.display()
+            ))
+        })
+    }
+
+    /// Line of a keyword, if given.
+    pub fn line_of(&self, keyword: &str) -> Option<usize> {
+        self.lines.get(keyword).copied()
+    }
+
+    /// In prediction mode the model is `nep.txt` as it is: checks it
+    /// against `nep.in`. Different elements are an error; hyperparameters
+    /// that `nep.in` sets explicitly to other values than `nep.txt` has
+    /// come back as warnings (GPUMD would refuse or misread the file;
+    /// forcefit uses `nep.txt`'s header).
+    pub fn check_model(&self, hyper: &NepHyper, model_path: &Path) -> Result<Vec<String>> {
+        let mut warnings = Vec::new();
+        let here = |keyword: &str| {
+            format!(
+                "{}:{}",
+                self.path.display(),
+                self.line_of(keyword).unwrap_or(0)
+            )
+        };
+        let m = &self.config.model;
+        if let Some(species) = &m.species {
+            let mut a = species.clone();
+            let mut b = hyper.species.clone();
+            a.sort();
+            b.sort();
+            if a != b {
+                return Err(Error::parse(
+                    &self.path,
+                    self.line_of("type").unwrap_or(0),
+                    format!(
+                        "type: lists {} but {} is a model of {}",
+                        species.join(" "),
+                        model_path.display(),
+                        hyper.species.join(" ")
+                    ),
+                ));
+            }
+            if *species != hyper.species {
+                warnings.push(format!(
+                    "{}: type order {} differs from {}'s {}; forcefit matches elements by symbol",
+                    here("type"),
+                    species.join(" "),
+                    model_path.display(),
+                    hyper.species.join(" ")
+                ));
+            }
+        }
+        let a = &hyper.angular;
+        let zbl_outer = match &hyper.zbl {
+            Some(Zbl::Universal { outer, .. }) => format!("{outer}"),
+            Some(Zbl::Flexible(_)) => "flexible".into(),
+            None => "none".into(),
+        };
+        let pairs = [
+            (
+                "version",
+                format!("{}", m.version),
+                format!("{}", hyper.version),
+            ),
+            (
+                "cutoff",
+                format!("{} {}", m.cutoff[0], m.cutoff[1]),
+                format!("{} {}", hyper.rc_radial, hyper.rc_angular),
+            ),
+            (
+                "n_max",
+                format!("{} {}", m.n_max[0], m.n_max[1]),
+                format!("{} {}", hyper.n_max_radial, hyper.n_max_angular),
+            ),
+            (
+                "basis_size",
+                format!("{} {}", m.basis_size[0], m.basis_size[1]),
+                format!("{} {}", hyper.basis_size_radial, hyper.basis_size_angular),
+            ),
+            (
+                "l_max",
+                format!("{} {} {}", m.l_max[0], m.l_max[1], m.l_max[2]),
+                format!(
+                    "{} {} {}",
+                    a.l_max,
+                    if a.four_body { 2 } else { 0 },
+                    usize::from(a.five_body)
+                ),
+            ),
+            (
+                "neuron",
+                format!("{}", m.neuron),
+                format!("{}", hyper.neurons),
+            ),
+            (
+                "zbl",
+                m.zbl.map_or("none".into(), |z| format!("{z}")),
+                zbl_outer,
+            ),
+        ];
+        for (keyword, ours, theirs) in pairs {
+            if self.line_of(keyword).is_some() && ours != theirs {
+                warnings.push(format!(
+                    "{}: {keyword} {ours} differs from {}'s {theirs}; the model file's value is used",
+                    here(keyword),
+                    model_path.display()
+                ));
+            }
+        }
+        Ok(warnings)
+    }
+}
+
+#[cfg(test)]
+mod tests;

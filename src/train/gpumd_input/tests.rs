@@ -1,0 +1,219 @@
+//! Unit tests of the nep.in reader.
+
+use super::*;
+
+fn parse_ok(text: &str) -> NepInput {
+    parse(text, Path::new("d/nep.in"), Path::new("d")).unwrap()
+}
+
+fn error(text: &str) -> String {
+    parse(text, Path::new("d/nep.in"), Path::new("d"))
+        .unwrap_err()
+        .to_string()
+}
+
+#[test]
+fn defaults_are_gpumd_s() {
+    let input = parse_ok("type 1 Si\n");
+    let c = &input.config;
+    assert!(!input.prediction);
+    assert_eq!(c.model.species, Some(vec!["Si".to_string()]));
+    assert_eq!(c.model.version, 4);
+    assert_eq!(c.model.cutoff, [8.0, 4.0]);
+    assert_eq!(c.model.n_max, [4, 4]);
+    assert_eq!(c.model.basis_size, [8, 8]);
+    assert_eq!(c.model.l_max, [4, 2, 0]);
+    assert_eq!(c.model.neuron, 30);
+    assert_eq!(c.model.zbl, None);
+    assert_eq!(
+        (c.loss.lambda_e, c.loss.lambda_f, c.loss.lambda_v),
+        (1.0, 1.0, 0.1)
+    );
+    assert_eq!((c.loss.lambda_1, c.loss.lambda_2), (0.0, 0.0));
+    assert_eq!(c.optimizer.batch_size, 1000);
+    assert_eq!(c.optimizer.population, 50);
+    assert_eq!(c.optimizer.kind, OptimizerKind::Adam);
+    assert_eq!(c.run.steps, Some(100_000));
+    assert_eq!(c.run.output_dir, PathBuf::from("d"));
+    assert_eq!(c.data.train, Paths::One(PathBuf::from("d/train.xyz")));
+    assert_eq!(c.data.test, None);
+}
+
+#[test]
+fn every_supported_keyword_maps() {
+    let input = parse_ok(
+        "# comment line\n\
+         type 2 Pb Te   # trailing comment\n\
+         version 3\ncutoff 6 4.5\nn_max 5 3\nbasis_size 10 7\nl_max 4 1\nneuron 12 0\n\
+         zbl 2\nlambda_1 0.01\nlambda_2 0.02\nlambda_e 2\nlambda_f 3\nlambda_v 0\n\
+         batch 16 0\npopulation 20\nsigma0 0.05\ngeneration 77\nseed 9\nprediction 0\n\
+         optimizer snes\nlr 0.01\nlr_min 0.001\ntime_limit 60\n\
+         model_type 0\nforce_delta 0\nlambda_shear 1\ntype_weight 1 1.0\n\
+         output_descriptor 1\n",
+    );
+    let c = &input.config;
+    assert_eq!(c.model.version, 3);
+    assert_eq!(c.model.cutoff, [6.0, 4.5]);
+    assert_eq!(c.model.n_max, [5, 3]);
+    assert_eq!(c.model.basis_size, [10, 7]);
+    assert_eq!(c.model.l_max, [4, 2, 0]);
+    assert_eq!(c.model.neuron, 12);
+    assert_eq!(c.model.zbl, Some(2.0));
+    assert_eq!(
+        (
+            c.loss.lambda_1,
+            c.loss.lambda_2,
+            c.loss.lambda_e,
+            c.loss.lambda_f,
+            c.loss.lambda_v
+        ),
+        (0.01, 0.02, 2.0, 3.0, 0.0)
+    );
+    assert_eq!(c.optimizer.batch_size, 16);
+    assert_eq!(c.optimizer.population, 20);
+    assert_eq!(c.optimizer.sigma0, 0.05);
+    assert_eq!(c.optimizer.kind, OptimizerKind::Snes);
+    assert_eq!((c.optimizer.lr, c.optimizer.lr_min), (0.01, 0.001));
+    assert_eq!(c.run.steps, Some(77));
+    assert_eq!(c.run.seed, 9);
+    assert_eq!(c.run.time_limit, Some(60.0));
+    assert_eq!(input.warnings.len(), 1);
+    assert!(
+        input.warnings[0].contains("d/nep.in:29")
+            && input.warnings[0].contains("output_descriptor")
+    );
+    assert_eq!(input.line_of("zbl"), Some(9));
+}
+
+#[test]
+fn l_max_and_cutoff_forms() {
+    assert_eq!(
+        parse_ok("type 1 Si\nl_max 4\n").config.model.l_max,
+        [4, 0, 0]
+    );
+    assert_eq!(
+        parse_ok("type 1 Si\nl_max 4 2 1\n").config.model.l_max,
+        [4, 2, 1]
+    );
+    assert_eq!(
+        parse_ok("type 1 Si\nl_max 4 2 1 0 0\n").config.model.l_max,
+        [4, 2, 1]
+    );
+    let same = parse_ok("type 2 Pb Te\ncutoff 7 4 7 4\n");
+    assert_eq!(same.config.model.cutoff, [7.0, 4.0]);
+    let e = error("type 2 Pb Te\ncutoff 7 4 6 4\n");
+    assert!(e.contains("d/nep.in:2: cutoff: per-element cutoffs"), "{e}");
+    let e = error("type 1 Si\ncutoff 7 4 6\n");
+    assert!(
+        e.contains("d/nep.in:2: cutoff: expected 2 parameters"),
+        "{e}"
+    );
+    let e = error("type 1 Si\nl_max 4 2 0 1\n");
+    assert!(e.contains("d/nep.in:2: l_max: the q_112"), "{e}");
+}
+
+#[test]
+fn errors_name_the_line() {
+    let cases = [
+        (
+            "type 1 Si\ncutof 6 4\n",
+            "d/nep.in:2: unknown keyword `cutof`",
+        ),
+        (
+            "type 1 Si\n\nlambda_shear 2\n",
+            "d/nep.in:3: lambda_shear: only GPUMD's default 1",
+        ),
+        (
+            "type 1 Si\nuse_typewise_cutoff\n",
+            "d/nep.in:2: use_typewise_cutoff: this GPUMD keyword is not supported",
+        ),
+        (
+            "type 1 Si\nfine_tune a b\n",
+            "d/nep.in:2: fine_tune: this GPUMD keyword",
+        ),
+        (
+            "type 1 Si\nmodel_type 1\n",
+            "d/nep.in:2: model_type: only GPUMD's default 0",
+        ),
+        (
+            "type 1 Si\nneuron many\n",
+            "d/nep.in:2: neuron: `many` is not a non-negative integer",
+        ),
+        (
+            "type 1 Si\nneuron 10 10\n",
+            "d/nep.in:2: neuron: a second hidden layer",
+        ),
+        (
+            "type 1 Si\nlambda_e -1\n",
+            "d/nep.in:2: lambda_e: must not be negative",
+        ),
+        (
+            "type 1 Si\nlambda_v x\n",
+            "d/nep.in:2: lambda_v: `x` is not a number",
+        ),
+        (
+            "type 1 Si\nn_max 4\n",
+            "d/nep.in:2: n_max: expected 2 parameters, got 1",
+        ),
+        (
+            "type 1 Si\nbatch 10 1\n",
+            "d/nep.in:2: batch: effective full batch",
+        ),
+        (
+            "type 1 Si\nversion 2\n",
+            "d/nep.in:2: version: forcefit trains NEP3 and NEP4",
+        ),
+        (
+            "type 1 Si\nprediction 2\n",
+            "d/nep.in:2: prediction: must be 0",
+        ),
+        (
+            "type 1 Si\noptimizer sgd\n",
+            "d/nep.in:2: optimizer: `sgd` is not adam",
+        ),
+        ("type 2\n", "d/nep.in:1: type: expected the number"),
+        (
+            "type 3 Si Ge\n",
+            "d/nep.in:1: type: announces 3 types but lists 2",
+        ),
+        ("type 1 Xx\n", "d/nep.in:1: type: `Xx` is not an element"),
+        (
+            "type 1 Si\nn_max 4 4\nn_max 5 5\n",
+            "d/nep.in:3: n_max: given twice (first on line 2)",
+        ),
+        ("n_max 4 4\n", "d/nep.in: the `type` keyword is missing"),
+        // Checks of the whole configuration come back at the keyword's line.
+        (
+            "type 1 Si\ncutoff 4 6\n",
+            "d/nep.in:2: cutoff: the angular cutoff 6",
+        ),
+        (
+            "type 1 Si\n\ngeneration 0\n",
+            "d/nep.in:3: generation must be at least 1",
+        ),
+        (
+            "type 1 Si\nn_max 30 4\n",
+            "d/nep.in:2: n_max must be at most 19",
+        ),
+        (
+            "type 1 Si\nlr 0.001\nlr_min 0.01\n",
+            "d/nep.in:3: lr_min 0.01 exceeds lr 0.001",
+        ),
+        (
+            "type 1 Si\npopulation 1\n",
+            "d/nep.in:2: population must be at least 2",
+        ),
+    ];
+    for (text, expected) in cases {
+        let e = error(text);
+        assert!(e.contains(expected), "{text:?}: {e}");
+    }
+}
+
+#[test]
+fn config_text_round_trips() {
+    let input = parse_ok("type 2 Pb Te\nzbl 2\ncutoff 6 4\ngeneration 10\n");
+    let text = input.config_text().unwrap();
+    let back: TrainConfig = toml::from_str(&text).unwrap();
+    assert_eq!(back, input.config);
+}

@@ -1,0 +1,226 @@
+//! End-to-end training on the built-in silicon example: reproducibility
+//! (same seed → same nep.txt, for any thread count), exact resumption
+//! after SIGKILL, and clear errors for bad configurations.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn forcefit(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_forcefit"))
+        .args(args)
+        .output()
+        .expect("run forcefit")
+}
+
+fn example(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/si")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// A small, quick configuration on the example data.
+fn config(dir: &Path, epochs: usize, extra: &str) -> PathBuf {
+    let text = format!(
+        "[data]\ntrain = \"{}\"\ntest = \"{}\"\n\n[model]\ncutoff = [4.5, 3.8]\nn_max = [3, 3]\nbasis_size = [5, 5]\nneuron = 8\n\n\
+         [optimizer]\nbatch_size = 4\nlr = 0.003\n\n[train]\nepochs = {epochs}\ncheckpoint_every = 1\noutput_dir = \"{}\"\nseed = 7\n{extra}",
+        example("train.xyz"),
+        example("test.xyz"),
+        dir.join("out").display()
+    );
+    let path = dir.join("run.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn nep_txt(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("out/nep.txt")).expect("nep.txt written")
+}
+
+#[test]
+fn same_seed_gives_the_same_model_for_any_thread_count() {
+    let a = common::TempDir::new("train-a");
+    let b = common::TempDir::new("train-b");
+    let ca = config(a.path(), 4, "");
+    let cb = config(b.path(), 4, "");
+    let o = forcefit(&["train", "-q", "-j", "1", ca.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = forcefit(&["train", "-q", "-j", "2", cb.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(nep_txt(a.path()), nep_txt(b.path()));
+    for f in [
+        "loss.csv",
+        "energy_train.out",
+        "force_test.out",
+        "virial_test.out",
+        "summary.json",
+        "checkpoint.json",
+    ] {
+        assert!(a.path().join("out").join(f).is_file(), "{f} missing");
+    }
+    // The written model is a valid nep.txt that reproduces the reported errors.
+    let stdout = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(stdout.contains("test set:"), "{stdout}");
+    let eval = forcefit(&[
+        "eval",
+        "--json",
+        "-m",
+        &a.path().join("out/nep.txt").display().to_string(),
+        &example("test.xyz"),
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(a.path().join("out/summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        v["force_rmse_mev_per_angstrom"],
+        summary["test"]["force_rmse_mev_per_angstrom"]
+    );
+}
+
+#[test]
+fn resume_after_sigkill_finishes_with_the_same_model() {
+    let reference = common::TempDir::new("train-ref");
+    let cfg = config(reference.path(), 30, "");
+    let o = forcefit(&["train", "-q", "-j", "1", cfg.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let killed = common::TempDir::new("train-kill");
+    let cfg = config(killed.path(), 30, "");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_forcefit"))
+        .args(["train", "-q", "-j", "1", cfg.to_str().unwrap()])
+        .spawn()
+        .unwrap();
+    let checkpoint = killed.path().join("out/checkpoint.json");
+    // Kill it (SIGKILL) once a checkpoint from epoch 3 or later exists.
+    let epoch_of = |p: &Path| -> usize {
+        std::fs::read_to_string(p)
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| v["epoch"].as_u64())
+            .unwrap_or(0) as usize
+    };
+    let start = std::time::Instant::now();
+    while epoch_of(&checkpoint) < 3 {
+        assert!(start.elapsed().as_secs() < 120, "no checkpoint appeared");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    let at = epoch_of(&checkpoint);
+    assert!(!status.success(), "the run ended before it could be killed");
+    assert!(at < 30, "killed too late (epoch {at})");
+    assert!(
+        !killed.path().join("out/nep.txt").exists(),
+        "nep.txt should only appear at the end"
+    );
+
+    let o = forcefit(&["train", "-q", "--resume", "-j", "2", cfg.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        nep_txt(killed.path()),
+        nep_txt(reference.path()),
+        "resumed from epoch {at}"
+    );
+    let log = std::fs::read_to_string(killed.path().join("out/loss.csv")).unwrap();
+    assert_eq!(
+        log.lines().count(),
+        31,
+        "one header and 30 epochs in the log"
+    );
+}
+
+#[test]
+fn resume_refuses_changed_settings() {
+    let dir = common::TempDir::new("train-changed");
+    let cfg = config(dir.path(), 2, "");
+    assert!(
+        forcefit(&["train", "-q", cfg.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("neuron = 8", "neuron = 9");
+    std::fs::write(&cfg, text).unwrap();
+    let o = forcefit(&["train", "-q", "--resume", cfg.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("different [data], [model]"));
+}
+
+#[test]
+fn bad_configurations_are_reported() {
+    let dir = common::TempDir::new("train-bad");
+    let run = |extra_model: &str, extra: &str| -> String {
+        let text = std::fs::read_to_string(config(dir.path(), 2, extra))
+            .unwrap()
+            .replace("neuron = 8", &format!("neuron = 8\n{extra_model}"));
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, text).unwrap();
+        let o = forcefit(&["train", "-q", path.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "accepted: {extra_model} {extra}");
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let e = run("colour = \"red\"", "");
+    assert!(
+        e.contains("bad.toml") && e.contains("unknown field `colour`"),
+        "{e}"
+    );
+    let e = run("zbl = \"yes\"", "");
+    assert!(e.contains("invalid type"), "{e}");
+    let e = run("", "time_limit = -3\n");
+    assert!(e.contains("train.time_limit"), "{e}");
+    // A cutoff shorter than every interatomic distance (Si–Si ≥ 1.9 Å here).
+    let text = std::fs::read_to_string(config(dir.path(), 2, ""))
+        .unwrap()
+        .replace("cutoff = [4.5, 3.8]", "cutoff = [1.5, 1.2]");
+    std::fs::write(dir.path().join("short.toml"), text).unwrap();
+    let o = forcefit(&[
+        "train",
+        "-q",
+        dir.path().join("short.toml").to_str().unwrap(),
+    ]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("shorter than the shortest interatomic distance"),
+        "{e}"
+    );
+}
+
+#[test]
+fn data_problems_are_reported() {
+    let dir = common::TempDir::new("train-data");
+    // Training data without forces while lambda_f > 0.
+    let no_forces = dir.file(
+        "noforce.xyz",
+        "2\nLattice=\"5 0 0 0 5 0 0 0 5\" Properties=species:S:1:pos:R:3 energy=-8.0 pbc=\"T T T\"\nSi 0 0 0\nSi 1.3 1.3 1.3\n",
+    );
+    let text = std::fs::read_to_string(config(dir.path(), 2, ""))
+        .unwrap()
+        .replace(&example("train.xyz"), &no_forces.display().to_string());
+    std::fs::write(dir.path().join("a.toml"), &text).unwrap();
+    let o = forcefit(&["train", "-q", dir.path().join("a.toml").to_str().unwrap()]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("lambda_f") && e.contains("have no forces"),
+        "{e}"
+    );
+    // A test set with an element the training set lacks.
+    let ge = dir.file(
+        "ge.xyz",
+        "2\nLattice=\"5 0 0 0 5 0 0 0 5\" Properties=species:S:1:pos:R:3:force:R:3 energy=-8.0 pbc=\"T T T\"\nSi 0 0 0 0 0 0\nGe 1.3 1.3 1.3 0 0 0\n",
+    );
+    let text = std::fs::read_to_string(config(dir.path(), 2, ""))
+        .unwrap()
+        .replace(&example("test.xyz"), &ge.display().to_string());
+    std::fs::write(dir.path().join("b.toml"), &text).unwrap();
+    let o = forcefit(&["train", "-q", dir.path().join("b.toml").to_str().unwrap()]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("ge.xyz") && e.contains("element \"Ge\", which the training set lacks"),
+        "{e}"
+    );
+}
