@@ -72,7 +72,10 @@ pub fn load(config: &TrainConfig) -> Result<DataSets> {
     if let Some(scale) = config.loss.force_scale {
         for s in &mut train {
             if let Some(f) = &s.labels.forces {
-                let sum: f64 = f.iter().map(|v| v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sum();
+                let sum: f64 = f
+                    .iter()
+                    .map(|v| v[0] * v[0] + v[1] * v[1] + v[2] * v[2])
+                    .sum();
                 let rms = (sum / (3 * f.len()).max(1) as f64).sqrt();
                 s.labels.weight /= 1.0 + rms / scale;
             }
