@@ -14,7 +14,8 @@ use crate::error::{Error, Result};
 use crate::loss::{self, LossConfig, LossKind, LossParts};
 use crate::metrics::{ErrorStats, Summary};
 use crate::model::nep::angular::AngularTerms;
-use crate::model::nep::{Nep, NepHyper, Zbl, init::species_of};
+use crate::model::nep::init::{energy_references, species_of};
+use crate::model::nep::{Nep, NepHyper, Zbl};
 use crate::model::{Model, Prepared};
 use crate::optim::schedule::Schedule;
 use crate::optim::{Adam, Snes};
@@ -232,7 +233,26 @@ pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Res
     let validation_data = batch::prepare_all(&model, data.validation)?;
     if config.model.init.is_none() {
         model.scale_descriptors(&train_data);
+        let (references, rank) = energy_references(model.species(), &train_data);
+        model.set_energy_references(&references);
         model.center_energy(&train_data);
+        if !options.quiet {
+            let listed: Vec<String> = model
+                .species()
+                .iter()
+                .zip(&references)
+                .map(|(s, e)| format!("{s} {e:.4}"))
+                .collect();
+            let note = if rank < references.len() {
+                format!(" (the compositions fix only {rank} combination(s); minimum-norm values)")
+            } else {
+                String::new()
+            };
+            eprintln!(
+                "per-element energy references, eV: {}{note}",
+                listed.join(", ")
+            );
+        }
         model.set_max_neighbors_from(&train_data);
     }
     let n_params = model.params().len();
