@@ -29,10 +29,10 @@ fn bench(name: &str, model_path: &str, data: &[&str]) {
             let t = Instant::now();
             let prepared: Vec<Prepared> = batch::prepare_all(model.as_ref(), structures.clone()).unwrap();
             let t_neighbors = t.elapsed().as_secs_f64();
-            // warm-up, then the best of three
+            // warm-up, then the best of seven
             let _ = batch::predict_all(model.as_ref(), &prepared);
             let mut best = f64::INFINITY;
-            for _ in 0..3 {
+            for _ in 0..7 {
                 let t = Instant::now();
                 let out: Vec<Prediction> = batch::predict_all(model.as_ref(), &prepared);
                 best = best.min(t.elapsed().as_secs_f64());

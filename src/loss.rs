@@ -18,9 +18,7 @@
 use crate::model::{Adjoint, Prediction};
 use crate::structure::Structure;
 
-/// The six virial components the loss and the metrics use (row-major indices
-/// of xx yy zz xy yz zx).
-pub const VIRIAL_COMPONENTS: [usize; 6] = [0, 4, 8, 1, 5, 6];
+use crate::structure::VIRIAL_COMPONENTS;
 
 /// How the three error terms are combined.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

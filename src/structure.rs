@@ -7,6 +7,10 @@ use crate::error::{Error, Result};
 use std::fmt;
 use std::path::PathBuf;
 
+/// The six independent virial components as GPUMD lists them (xx yy zz
+/// xy yz zx): row-major indices into the 3x3 virial.
+pub const VIRIAL_COMPONENTS: [usize; 6] = [0, 4, 8, 1, 5, 6];
+
 /// Where a structure came from, for error messages: file, frame, line.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Origin {

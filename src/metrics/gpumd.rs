@@ -42,10 +42,7 @@ pub const EV_PER_CUBIC_ANGSTROM_IN_GPA: f64 = 160.217_663_4;
 /// What GPUMD writes in place of a reference value that does not exist.
 pub const MISSING: f64 = -1e6;
 
-/// The six virial components in GPUMD's order xx yy zz xy yz zx, as indices
-/// into a row-major 3x3 matrix. Off-diagonal components are read from the
-/// entry their name spells (row x column y for xy, and so on).
-pub const VIRIAL_COMPONENTS: [usize; 6] = [0, 4, 8, 1, 5, 6];
+pub use crate::structure::VIRIAL_COMPONENTS;
 
 /// Formats `x` like C's `printf("%g", x)`: 6 significant digits, trailing
 /// zeros removed, exponent form (`1e+06`, `-1.23457e-05`) when the decimal

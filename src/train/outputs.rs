@@ -8,11 +8,11 @@ use super::plots::{self, Parity};
 use super::run::Outcome;
 use crate::batch;
 use crate::error::{Error, Result};
-use crate::loss::VIRIAL_COMPONENTS;
 use crate::metrics::{Summary, write_gpumd_outputs};
 use crate::model::nep::file;
 use crate::model::{Prediction, Prepared};
 use crate::structure::Structure;
+use crate::structure::VIRIAL_COMPONENTS;
 
 /// GPUMD-layout files and a parity plot for one data set.
 fn prediction_files(

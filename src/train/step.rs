@@ -24,12 +24,13 @@ pub fn predict(model: &dyn Model, batch: &[&Prepared]) -> Vec<Prediction> {
         .collect()
 }
 
-/// The data loss of a batch (no gradient).
-pub fn loss(
+/// Predicts a batch and evaluates the loss, filling one adjoint per structure.
+fn evaluate(
     model: &dyn Model,
     batch: &[&Prepared],
     config: &LossConfig,
     force_used: impl Fn(usize, usize) -> bool,
+    adjoints: &mut Vec<Adjoint>,
 ) -> LossParts {
     let predictions = predict(model, batch);
     let pairs: Vec<_> = batch
@@ -37,7 +38,17 @@ pub fn loss(
         .map(|s| &s.structure)
         .zip(&predictions)
         .collect();
-    loss::evaluate(config, &pairs, force_used, &mut Vec::new())
+    loss::evaluate(config, &pairs, force_used, adjoints)
+}
+
+/// The data loss of a batch (no gradient).
+pub fn loss(
+    model: &dyn Model,
+    batch: &[&Prepared],
+    config: &LossConfig,
+    force_used: impl Fn(usize, usize) -> bool,
+) -> LossParts {
+    evaluate(model, batch, config, force_used, &mut Vec::new())
 }
 
 /// The data loss of a batch and its gradient with respect to every
@@ -49,14 +60,8 @@ pub fn loss_and_gradient(
     force_used: impl Fn(usize, usize) -> bool,
     grad: &mut [f64],
 ) -> LossParts {
-    let predictions = predict(model, batch);
-    let pairs: Vec<_> = batch
-        .iter()
-        .map(|s| &s.structure)
-        .zip(&predictions)
-        .collect();
     let mut adjoints: Vec<Adjoint> = Vec::with_capacity(batch.len());
-    let parts = loss::evaluate(config, &pairs, force_used, &mut adjoints);
+    let parts = evaluate(model, batch, config, force_used, &mut adjoints);
     let n = grad.len();
     let partial: Vec<Vec<f64>> = batch
         .par_chunks(CHUNK)
