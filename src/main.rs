@@ -42,21 +42,13 @@ struct NepArgs {
     /// The directory holding nep.in, train.xyz and (optionally) test.xyz.
     #[arg(default_value = ".")]
     dir: PathBuf,
-    /// Continue from the checkpoint in DIR.
-    #[arg(long)]
-    resume: bool,
-    /// Worker threads (default: all cores).
-    #[arg(long, short = 'j')]
-    threads: Option<usize>,
-    /// No progress bar or per-validation lines.
-    #[arg(long, short)]
-    quiet: bool,
+    #[command(flatten)]
+    run: RunFlags,
 }
 
+/// Options of the commands that train.
 #[derive(Args)]
-struct TrainArgs {
-    /// The configuration file.
-    config: PathBuf,
+struct RunFlags {
     /// Continue from the checkpoint in the output directory.
     #[arg(long)]
     resume: bool,
@@ -66,6 +58,24 @@ struct TrainArgs {
     /// No progress bar or per-validation lines.
     #[arg(long, short)]
     quiet: bool,
+}
+
+impl RunFlags {
+    fn options(&self) -> Result<RunOptions> {
+        Ok(RunOptions {
+            resume: self.resume,
+            stop: stop_on_ctrl_c()?,
+            quiet: self.quiet,
+        })
+    }
+}
+
+#[derive(Args)]
+struct TrainArgs {
+    /// The configuration file.
+    config: PathBuf,
+    #[command(flatten)]
+    run: RunFlags,
 }
 
 /// Options shared by every command that reads structures.
@@ -234,12 +244,8 @@ fn train(args: TrainArgs) -> Result<()> {
     let text = std::fs::read_to_string(&args.config)
         .with_context(|| format!("reading {}", args.config.display()))?;
     let config = TrainConfig::from_file(&args.config)?;
-    set_threads(args.threads.or(config.run.threads))?;
-    let options = RunOptions {
-        resume: args.resume,
-        stop: stop_on_ctrl_c()?,
-        quiet: args.quiet,
-    };
+    set_threads(args.run.threads.or(config.run.threads))?;
+    let options = args.run.options()?;
     let outcome = forcefit::train::run::run(&config, &text, &options)?;
     forcefit::train::outputs::write(&outcome)?;
     report(&outcome);
@@ -285,15 +291,11 @@ fn nep(args: NepArgs) -> Result<()> {
     for w in &input.warnings {
         eprintln!("warning: {w}");
     }
-    set_threads(args.threads)?;
+    set_threads(args.run.threads)?;
     if input.prediction {
         return nep_predict(&args.dir, &input);
     }
-    let options = RunOptions {
-        resume: args.resume,
-        stop: stop_on_ctrl_c()?,
-        quiet: args.quiet,
-    };
+    let options = args.run.options()?;
     let text = input.config_text()?;
     let outcome = forcefit::train::run::run(&input.config, &text, &options)?;
     forcefit::train::outputs::write(&outcome)?;
