@@ -323,17 +323,7 @@ pub fn to_string(model: &Nep) -> String {
 /// Writes `model` to `path` atomically (temporary file, then rename).
 pub fn write(model: &Nep, path: &Path) -> Result<()> {
     let text = to_string(model);
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    crate::io::write_atomic(path, |w| w.write_all(text.as_bytes()))
 }
 
 #[cfg(test)]
