@@ -3,6 +3,7 @@
 pub mod checkpoint;
 pub mod config;
 pub mod data;
+pub mod directional;
 pub mod gpumd_input;
 pub mod log;
 pub mod outputs;
