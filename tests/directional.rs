@@ -142,3 +142,34 @@ fn full_gradient_and_proxy() {
     directional::force_gradient(&m, &p, &zero, 1e-5, &mut none);
     assert!(none.iter().all(|&x| x == 0.0));
 }
+
+/// `step::loss_and_gradient` takes the directional path when configured:
+/// close to the exact gradient, but not bit-identical.
+#[test]
+fn training_step_uses_the_configured_method() {
+    use forcefit::loss::{ForceGradient, LossConfig};
+    use forcefit::train::step;
+    let m = model(&["Te", "Pb"], (4, true, false), 4);
+    let prepared: Vec<_> = (0..3)
+        .map(|k| {
+            let mut s = cell(&["Te", "Pb", "Pb", "Te", "Pb"], 40 + k);
+            s.labels.energy = Some(-3.0);
+            s.labels.forces = Some(force_adjoint(s.n_atoms(), 50 + k));
+            s.labels.virial = Some(std::array::from_fn(|c| 0.2 * c as f64));
+            m.prepare(s).unwrap()
+        })
+        .collect();
+    let batch: Vec<_> = prepared.iter().collect();
+    let n = m.params().len();
+    let (mut exact, mut dir) = (vec![0.0; n], vec![0.0; n]);
+    let config = LossConfig::default();
+    let a = step::loss_and_gradient(&m, &batch, &config, |_, _| true, &mut exact);
+    let config = LossConfig {
+        force_gradient: ForceGradient::Directional { epsilon: 1e-5 },
+        ..config
+    };
+    let b = step::loss_and_gradient(&m, &batch, &config, |_, _| true, &mut dir);
+    assert_eq!(a, b, "the loss value does not depend on the method");
+    let e = rel(&dir, &exact);
+    assert!(e < 1e-7 && e > 0.0, "relative difference {e:.2e}");
+}
