@@ -120,7 +120,7 @@ pub fn force_gradient(
 /// The energy and virial parts of the gradient, exactly: [`Model::vjp`]
 /// with the force adjoint zeroed. The directional method cannot give the
 /// virial part (it moves atoms, it does not strain the cell).
-fn virial_part(model: &dyn Model, s: &Prepared, adj: &Adjoint, grad: &mut [f64]) {
+pub(crate) fn virial_part(model: &dyn Model, s: &Prepared, adj: &Adjoint, grad: &mut [f64]) {
     if adj.energy != 0.0 || adj.virial != [0.0; 9] {
         let exact = Adjoint {
             energy: adj.energy,

@@ -5,6 +5,7 @@ pub mod config;
 pub mod data;
 pub mod directional;
 pub mod gpumd_input;
+pub mod gradcheck;
 pub mod log;
 pub mod outputs;
 pub mod plots;
