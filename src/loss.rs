@@ -30,6 +30,21 @@ pub enum LossKind {
     Rmse,
 }
 
+/// How the force part of the loss gradient is computed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ForceGradient {
+    /// The model's exact vector-Jacobian product (`Model::vjp`).
+    #[default]
+    Exact,
+    /// Directional derivatives of ∇θE along the force adjoint (Smith et
+    /// al.; `crate::train::directional`) with relative step `epsilon`.
+    Directional {
+        /// Largest atomic displacement of the step, Å.
+        epsilon: f64,
+    },
+}
+
 /// Loss weights.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LossConfig {
@@ -45,6 +60,10 @@ pub struct LossConfig {
     pub lambda_2: f64,
     /// MSE or RMSE combination.
     pub kind: LossKind,
+    /// How the force part of the gradient is computed (the loss value does
+    /// not depend on it).
+    #[serde(default)]
+    pub force_gradient: ForceGradient,
 }
 
 impl Default for LossConfig {
@@ -56,6 +75,7 @@ impl Default for LossConfig {
             lambda_1: 0.0,
             lambda_2: 0.0,
             kind: LossKind::Rmse,
+            force_gradient: ForceGradient::Exact,
         }
     }
 }

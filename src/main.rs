@@ -35,6 +35,38 @@ enum Command {
     /// says, reading DIR/train.xyz and DIR/test.xyz and writing GPUMD's
     /// outputs to DIR (see docs/nep-command.md).
     Nep(NepArgs),
+    /// Check the directional-derivative force gradient (Smith et al.)
+    /// against the exact one over ε, for a model and a random model with its
+    /// hyperparameters; writes gradcheck.csv and gradcheck.png.
+    Gradcheck(GradcheckArgs),
+}
+
+#[derive(Args)]
+struct GradcheckArgs {
+    /// The model: a GPUMD `nep.txt`.
+    #[arg(long, short)]
+    model: PathBuf,
+    /// Structure file (labels needed: energies and forces).
+    data: PathBuf,
+    /// Hyperparameters (and descriptor scales) of the random model, from
+    /// this nep.txt (default: --model).
+    #[arg(long)]
+    random_like: Option<PathBuf>,
+    /// Use the first N structures.
+    #[arg(long, default_value_t = 5)]
+    structures: usize,
+    /// Seed of the random model.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Where gradcheck.csv and gradcheck.png go.
+    #[arg(long, default_value = ".")]
+    out_dir: PathBuf,
+    /// Input format, when it cannot be told from the path.
+    #[arg(long)]
+    format: Option<Format>,
+    /// Worker threads (default: all cores).
+    #[arg(long, short = 'j')]
+    threads: Option<usize>,
 }
 
 #[derive(Args)]
@@ -125,6 +157,7 @@ fn main() {
         Command::Eval(args) => eval(args),
         Command::Train(args) => train(args),
         Command::Nep(args) => nep(args),
+        Command::Gradcheck(args) => gradcheck(args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");
@@ -345,6 +378,44 @@ fn nep_predict(dir: &Path, input: &NepInput) -> Result<()> {
     println!(
         "wrote energy_*.out, force_*.out, virial_*.out and stress_*.out to {}",
         dir.display()
+    );
+    Ok(())
+}
+
+fn gradcheck(args: GradcheckArgs) -> Result<()> {
+    use forcefit::train::gradcheck;
+    use rand::SeedableRng;
+    set_threads(args.threads)?;
+    if args.structures == 0 {
+        bail!("--structures must be at least 1");
+    }
+    let mut structures: Vec<Structure> = io::read(&args.data, args.format)?;
+    structures.truncate(args.structures);
+    let mut trained = Nep::from_file(&args.model)?;
+    let like = match &args.random_like {
+        Some(p) => Nep::from_file(p)?,
+        None => trained.clone(),
+    };
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(args.seed);
+    let random = Nep::random(like.hyper().clone(), &mut rng)?;
+    // The random weights with the file's descriptor scales: unit scales
+    // would saturate the network on unscaled descriptors.
+    let mut random = Nep::new(
+        like.hyper().clone(),
+        random.params().to_vec(),
+        like.q_scaler().to_vec(),
+    )?;
+    let options = gradcheck::Options::default();
+    let mut report = gradcheck::Report::default();
+    let data = batch::prepare_all(&trained, structures.clone())?;
+    gradcheck::check("trained", &mut trained, &data, &options, &mut report)?;
+    let data = batch::prepare_all(&random, structures)?;
+    gradcheck::check("random", &mut random, &data, &options, &mut report)?;
+    print!("{}", gradcheck::table(&report));
+    gradcheck::write(&report, &args.out_dir)?;
+    eprintln!(
+        "wrote gradcheck.csv and gradcheck.png to {}",
+        args.out_dir.display()
     );
     Ok(())
 }

@@ -5,7 +5,7 @@
 //! `docs/training.md`.
 
 use crate::error::{Error, Result};
-use crate::loss::{LossConfig, LossKind};
+use crate::loss::{ForceGradient, LossConfig, LossKind};
 use crate::optim::schedule::Decay;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -114,6 +114,26 @@ pub struct LossSection {
     /// F_rms the RMS of its reference force components (eV/Å). Absent: off.
     #[serde(default)]
     pub force_scale: Option<f64>,
+    /// "exact" (the model's vjp) or "directional" (Smith et al.'s
+    /// directional derivatives of the energy gradient) for the force part
+    /// of the gradient.
+    #[serde(default)]
+    pub force_gradient: ForceGradientKind,
+    /// Relative step ε of the directional method (largest atomic
+    /// displacement, Å).
+    #[serde(default = "default_directional_epsilon")]
+    pub directional_epsilon: f64,
+}
+
+/// `[loss] force_gradient`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ForceGradientKind {
+    /// The model's exact vector-Jacobian product.
+    #[default]
+    Exact,
+    /// Directional derivatives (see `train::directional`).
+    Directional,
 }
 
 /// Optimizer choice.
@@ -233,6 +253,9 @@ fn default_neuron() -> usize {
 fn one() -> f64 {
     1.0
 }
+fn default_directional_epsilon() -> f64 {
+    1e-5
+}
 fn default_lambda_v() -> f64 {
     0.1
 }
@@ -300,6 +323,8 @@ impl Default for LossSection {
             kind: default_kind(),
             force_fraction: 1.0,
             force_scale: None,
+            force_gradient: ForceGradientKind::Exact,
+            directional_epsilon: default_directional_epsilon(),
         }
     }
 }
@@ -345,6 +370,12 @@ impl LossSection {
             lambda_1: self.lambda_1,
             lambda_2: self.lambda_2,
             kind: self.kind,
+            force_gradient: match self.force_gradient {
+                ForceGradientKind::Exact => ForceGradient::Exact,
+                ForceGradientKind::Directional => ForceGradient::Directional {
+                    epsilon: self.directional_epsilon,
+                },
+            },
         }
     }
 }
@@ -484,6 +515,15 @@ impl TrainConfig {
         if let Some(f) = l.force_scale {
             positive(f, "loss.force_scale")?;
         }
+        if !(l.directional_epsilon.is_finite()
+            && l.directional_epsilon > 0.0
+            && l.directional_epsilon < 1.0)
+        {
+            return Err(format!(
+                "loss.directional_epsilon must be in (0, 1) Å, got {}",
+                l.directional_epsilon
+            ));
+        }
         if !(l.force_fraction > 0.0 && l.force_fraction <= 1.0) {
             return Err(format!(
                 "loss.force_fraction must be in (0, 1], got {}",
@@ -584,6 +624,10 @@ mod tests {
         assert!(e.contains("optimizer.lr must be a positive number"), "{e}");
         let e = error("[data]\ntrain = \"a.xyz\"\n[loss]\nforce_fraction = 0\n");
         assert!(e.contains("loss.force_fraction"), "{e}");
+        let e = error("[data]\ntrain = \"a.xyz\"\n[loss]\ndirectional_epsilon = 0\n");
+        assert!(e.contains("loss.directional_epsilon"), "{e}");
+        let e = error("[data]\ntrain = \"a.xyz\"\n[loss]\nforce_gradient = \"fd\"\n");
+        assert!(e.contains("`fd`") && e.contains("directional"), "{e}");
         let e = error("[data]\ntrain = \"a.xyz\"\n[optimizer]\ntype = \"sgd\"\n");
         assert!(e.contains("unknown variant `sgd`"), "{e}");
         let e = error("[model]\nneuron = 3\n");

@@ -3,7 +3,9 @@
 pub mod checkpoint;
 pub mod config;
 pub mod data;
+pub mod directional;
 pub mod gpumd_input;
+pub mod gradcheck;
 pub mod log;
 pub mod outputs;
 pub mod plots;

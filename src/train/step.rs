@@ -2,7 +2,8 @@
 //! prepared structures, parallel over structures with a reduction in a
 //! fixed order: the result does not depend on the number of threads.
 
-use crate::loss::{self, LossConfig, LossParts};
+use super::directional;
+use crate::loss::{self, ForceGradient, LossConfig, LossParts};
 use crate::model::{Adjoint, Model, Prediction, Prepared};
 use rayon::prelude::*;
 
@@ -52,7 +53,8 @@ pub fn loss(
 }
 
 /// The data loss of a batch and its gradient with respect to every
-/// parameter (written to `grad`, overwritten).
+/// parameter (written to `grad`, overwritten). The force part is exact or
+/// directional as `config.force_gradient` says.
 pub fn loss_and_gradient(
     model: &dyn Model,
     batch: &[&Prepared],
@@ -69,7 +71,12 @@ pub fn loss_and_gradient(
         .map(|(structures, adjs)| {
             let mut g = vec![0.0; n];
             for (s, a) in structures.iter().zip(adjs) {
-                model.vjp(s, a, &mut g);
+                match config.force_gradient {
+                    ForceGradient::Exact => model.vjp(s, a, &mut g),
+                    ForceGradient::Directional { epsilon } => {
+                        directional::gradient(model, s, a, epsilon, &mut g)
+                    }
+                }
             }
             g
         })

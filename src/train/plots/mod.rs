@@ -1,5 +1,6 @@
-//! PNG plots of training results: loss and RMSE curves over epochs, and
-//! parity (predicted vs reference) scatter plots.
+//! PNG plots of training results: loss and RMSE curves over epochs, parity
+//! (predicted vs reference) scatter plots, and log-log line plots
+//! ([`line_plot`]).
 //!
 //! Rendering is pure Rust: `plotters` draws into an RGB buffer, text is
 //! rasterised with `ab_glyph` from the DejaVu Sans font embedded by the
@@ -26,8 +27,11 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 mod axes;
+mod lines;
 #[cfg(test)]
 mod tests;
+
+pub use lines::{Line, line_plot};
 
 use axes::*;
 

@@ -281,3 +281,32 @@ fn number_formats() {
     assert_eq!(format_tick(-1500.0), "-1500");
     assert_eq!(format_tick(1e-5), "1e-5");
 }
+
+#[test]
+fn line_plot_png() {
+    let path = out("lines.png");
+    let lines = [
+        Line {
+            label: "U".into(),
+            points: (1..=9)
+                .map(|k| {
+                    let e = 10f64.powi(-k);
+                    (e, e * e + 1e-16 / e)
+                })
+                .collect(),
+            color: 0,
+            thin: false,
+        },
+        Line {
+            label: "skipped points".into(),
+            points: vec![(1e-3, 0.0), (f64::NAN, 1.0), (1e-2, 1e-5)],
+            color: 1,
+            thin: true,
+        },
+    ];
+    line_plot(&path, "test", "ε", "error", &lines).unwrap();
+    assert_eq!(png_dims(&path), (1000, 700));
+    let empty = out("lines_empty.png");
+    line_plot(&empty, "nothing", "x", "y", &[]).unwrap();
+    assert_eq!(png_dims(&empty), (1000, 700));
+}
