@@ -4,7 +4,7 @@
 //! epoch time against system size; peak memory per training atom.
 //! Run: `cargo bench --bench train`.
 
-use forcefit::loss::LossConfig;
+use forcefit::loss::{ForceGradient, LossConfig};
 use forcefit::model::Prepared;
 use forcefit::structure::Structure;
 use forcefit::train::step;
@@ -42,6 +42,13 @@ fn ratio(name: &str, dir: &Path) {
         step::loss_and_gradient(model.as_ref(), &refs, &config, |_, _| true, &mut grad)
     });
     let rss1 = peak_rss_kib();
+    let directional = LossConfig {
+        force_gradient: ForceGradient::Directional { epsilon: 1e-5 },
+        ..config.clone()
+    };
+    let t_dir = best_of(3, || {
+        step::loss_and_gradient(model.as_ref(), &refs, &directional, |_, _| true, &mut grad)
+    });
     println!(
         "{name}: {n_atoms} atoms, {} threads: predict {:.1} ms ({:.0} atoms/s), train step {:.1} ms ({:.0} atoms/s), ratio {:.2}",
         rayon::current_num_threads(),
@@ -50,6 +57,12 @@ fn ratio(name: &str, dir: &Path) {
         t_step * 1e3,
         n_atoms as f64 / t_step,
         t_step / t_predict
+    );
+    println!(
+        "{name}: directional force gradient step {:.1} ms, ratio to prediction {:.2}, to the exact step {:.2}",
+        t_dir * 1e3,
+        t_dir / t_predict,
+        t_dir / t_step
     );
     if let (Some(a), Some(b)) = (rss0, rss1) {
         println!(
