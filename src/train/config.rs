@@ -47,6 +47,10 @@ pub struct DataConfig {
     /// File format (extxyz, deepmd, xsf) when it cannot be told from the path.
     #[serde(default)]
     pub format: Option<String>,
+    /// Seed of the held-out split (default: `train.seed`), so that runs with
+    /// different training seeds can share one split.
+    #[serde(default)]
+    pub split_seed: Option<u64>,
 }
 
 /// `[model]`: NEP hyperparameters with GPUMD's names and defaults.

@@ -50,7 +50,8 @@ pub fn load(config: &TrainConfig) -> Result<DataSets> {
         Some(t) => (read_all(&t.list(), format)?, false),
         None if data.validation_fraction > 0.0 => {
             // A fixed permutation by seed: the same split on every run and resume.
-            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(config.run.seed ^ 0x5eed_da7a);
+            let split_seed = data.split_seed.unwrap_or(config.run.seed);
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(split_seed ^ 0x5eed_da7a);
             let mut order: Vec<usize> = (0..train.len()).collect();
             order.shuffle(&mut rng);
             let n_val = ((train.len() as f64 * data.validation_fraction).round() as usize)

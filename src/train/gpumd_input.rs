@@ -193,6 +193,7 @@ fn gpumd_defaults(dir: &Path) -> TrainConfig {
             test: None,
             validation_fraction: 0.0,
             format: None,
+            split_seed: None,
         },
         model: Default::default(),
         loss: Default::default(),
