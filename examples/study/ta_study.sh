@@ -40,7 +40,7 @@ lr = 0.002
 batch_size = 8
 
 [train]
-epochs = 300
+epochs = 1000
 seed = $seed
 output_dir = "$name"
 TOML
