@@ -6,36 +6,13 @@
 mod common;
 
 use common::{Rng, random_structure};
-use forcefit::model::nep::angular::AngularTerms;
-use forcefit::model::nep::{Nep, NepHyper};
+use forcefit::model::nep::Nep;
 use forcefit::model::{Adjoint, Model, Prediction};
 use forcefit::structure::Structure;
 use forcefit::train::directional::{self, StepScale};
 
 fn model(species: &[&str], l: (usize, bool, bool), seed: u64) -> Nep {
-    let h = NepHyper {
-        version: 4,
-        species: species.iter().map(|s| s.to_string()).collect(),
-        rc_radial: 4.4,
-        rc_angular: 3.6,
-        max_neighbors: None,
-        typewise: None,
-        n_max_radial: 3,
-        n_max_angular: 2,
-        basis_size_radial: 4,
-        basis_size_angular: 3,
-        angular: AngularTerms {
-            l_max: l.0,
-            four_body: l.1,
-            five_body: l.2,
-        },
-        neurons: 5,
-        zbl: None,
-    };
-    let mut rng = Rng(seed);
-    let params = (0..h.n_params()).map(|_| rng.range(-0.6, 0.6)).collect();
-    let q_scaler = (0..h.dim()).map(|_| rng.range(0.3, 1.5)).collect();
-    Nep::new(h, params, q_scaler).unwrap()
+    common::random_nep(species, l, None, seed)
 }
 
 fn cell(species: &[&str], seed: u64) -> Structure {

@@ -5,35 +5,12 @@
 mod common;
 
 use common::{Rng, check_vjp, random_structure};
-use forcefit::model::nep::angular::AngularTerms;
-use forcefit::model::nep::{Nep, NepHyper, TypewiseCutoff, Zbl};
+use forcefit::model::nep::{Nep, TypewiseCutoff, Zbl};
 use forcefit::model::{Adjoint, Model};
 use forcefit::structure::Structure;
 
 fn model(species: &[&str], l: (usize, bool, bool), zbl: Option<Zbl>, seed: u64) -> Nep {
-    let h = NepHyper {
-        version: 4,
-        species: species.iter().map(|s| s.to_string()).collect(),
-        rc_radial: 4.4,
-        rc_angular: 3.6,
-        max_neighbors: None,
-        typewise: None,
-        n_max_radial: 3,
-        n_max_angular: 2,
-        basis_size_radial: 4,
-        basis_size_angular: 3,
-        angular: AngularTerms {
-            l_max: l.0,
-            four_body: l.1,
-            five_body: l.2,
-        },
-        neurons: 5,
-        zbl,
-    };
-    let mut rng = Rng(seed);
-    let params = (0..h.n_params()).map(|_| rng.range(-0.6, 0.6)).collect();
-    let q_scaler = (0..h.dim()).map(|_| rng.range(0.3, 1.5)).collect();
-    Nep::new(h, params, q_scaler).unwrap()
+    common::random_nep(species, l, zbl, seed)
 }
 
 fn cell(species: &[&str], seed: u64) -> Structure {

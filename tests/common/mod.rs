@@ -325,3 +325,39 @@ pub fn check_vjp<M: Model + Clone>(
     );
     rel
 }
+
+/// A small NEP4 with random parameters (cutoffs 4.4/3.6 Å, n_max 3 2,
+/// basis 4 3, 5 neurons) for gradient tests: `l` = (3-body l_max, 4-body,
+/// 5-body).
+pub fn random_nep(
+    species: &[&str],
+    l: (usize, bool, bool),
+    zbl: Option<forcefit::model::nep::Zbl>,
+    seed: u64,
+) -> forcefit::model::nep::Nep {
+    use forcefit::model::nep::angular::AngularTerms;
+    use forcefit::model::nep::{Nep, NepHyper};
+    let h = NepHyper {
+        version: 4,
+        species: species.iter().map(|s| s.to_string()).collect(),
+        rc_radial: 4.4,
+        rc_angular: 3.6,
+        max_neighbors: None,
+        typewise: None,
+        n_max_radial: 3,
+        n_max_angular: 2,
+        basis_size_radial: 4,
+        basis_size_angular: 3,
+        angular: AngularTerms {
+            l_max: l.0,
+            four_body: l.1,
+            five_body: l.2,
+        },
+        neurons: 5,
+        zbl,
+    };
+    let mut rng = Rng(seed);
+    let params = (0..h.n_params()).map(|_| rng.range(-0.6, 0.6)).collect();
+    let q_scaler = (0..h.dim()).map(|_| rng.range(0.3, 1.5)).collect();
+    Nep::new(h, params, q_scaler).unwrap()
+}
