@@ -207,13 +207,19 @@ pub fn evaluate(
     parts
 }
 
-/// The two regularisation terms, [λ1 Σ|θ|/n, λ2 √(Σθ²/n)], whose sum
-/// [`regularization`] adds to the loss (GPUMD's `L_1` and `L_2` columns).
-pub fn regularization_terms(config: &LossConfig, params: &[f64]) -> [f64; 2] {
+/// Mean absolute value and root mean square of the parameters.
+fn parameter_norms(params: &[f64]) -> (f64, f64) {
     let n = params.len().max(1) as f64;
     let l1: f64 = params.iter().map(|x| x.abs()).sum();
     let rms = (params.iter().map(|x| x * x).sum::<f64>() / n).sqrt();
-    [config.lambda_1 * l1 / n, config.lambda_2 * rms]
+    (l1 / n, rms)
+}
+
+/// The two regularisation terms, [λ1 Σ|θ|/n, λ2 √(Σθ²/n)], whose sum
+/// [`regularization`] adds to the loss (GPUMD's `L_1` and `L_2` columns).
+pub fn regularization_terms(config: &LossConfig, params: &[f64]) -> [f64; 2] {
+    let (mean_abs, rms) = parameter_norms(params);
+    [config.lambda_1 * mean_abs, config.lambda_2 * rms]
 }
 
 /// Adds GPUMD's regularisation λ1 Σ|θ|/n + λ2 √(Σθ²/n) to the loss and
@@ -223,8 +229,7 @@ pub fn regularization(config: &LossConfig, params: &[f64], grad: &mut [f64]) -> 
         return 0.0;
     }
     let n = params.len().max(1) as f64;
-    let l1: f64 = params.iter().map(|x| x.abs()).sum();
-    let rms = (params.iter().map(|x| x * x).sum::<f64>() / n).sqrt();
+    let (mean_abs, rms) = parameter_norms(params);
     for (g, &x) in grad.iter_mut().zip(params) {
         if x != 0.0 {
             *g += config.lambda_1 * x.signum() / n;
@@ -233,7 +238,7 @@ pub fn regularization(config: &LossConfig, params: &[f64], grad: &mut [f64]) -> 
             *g += config.lambda_2 * x / (n * rms);
         }
     }
-    config.lambda_1 * l1 / n + config.lambda_2 * rms
+    config.lambda_1 * mean_abs + config.lambda_2 * rms
 }
 
 #[cfg(test)]

@@ -4,25 +4,19 @@
 //! After changing the potential, regenerate them with
 //! `cargo run --release --example make_si_dataset`.
 
+mod common;
+
 use forcefit::io;
 use forcefit::model::{Model, Prediction};
 use forcefit::potentials::StillingerWeber;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 const TOLERANCE: f64 = 1e-9;
-
-fn example(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples")
-        .join("si")
-        .join(name)
-}
 
 /// Reads `name`, checks the counts per config_type, and compares every
 /// label with the potential's prediction.
 fn check(name: &str, n_structures: usize, n_atoms: usize, kinds: &[(&str, usize)]) {
-    let path = example(name);
+    let path = common::example(name);
     let structures = io::read(&path, None).expect("read the example data");
     assert_eq!(structures.len(), n_structures, "{name}: structures");
     let atoms: usize = structures.iter().map(|s| s.n_atoms()).sum();
@@ -98,7 +92,11 @@ fn test_set_matches_the_potential() {
 fn example_files_stay_small() {
     let bytes: u64 = ["train.xyz", "test.xyz", "README.md"]
         .iter()
-        .map(|n| std::fs::metadata(example(n)).expect("example file").len())
+        .map(|n| {
+            std::fs::metadata(common::example(n))
+                .expect("example file")
+                .len()
+        })
         .sum();
     assert!(bytes < 400 * 1024, "examples/si holds {bytes} bytes");
 }

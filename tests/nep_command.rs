@@ -9,7 +9,7 @@ use common::TempDir;
 use forcefit::model::nep::Nep;
 use forcefit::train::config::{OptimizerKind, Paths};
 use forcefit::train::gpumd_input;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 fn nep(dir: &Path, args: &[&str]) -> Output {
@@ -31,12 +31,6 @@ fn columns(path: &Path) -> Vec<Vec<f64>> {
         .lines()
         .map(|l| l.split_whitespace().map(|x| x.parse().unwrap()).collect())
         .collect()
-}
-
-fn example(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples/si")
-        .join(name)
 }
 
 #[test]
@@ -119,7 +113,7 @@ fn mosi2n4_nep_in_is_a_training_input() {
 fn tiny_training_run_writes_gpumd_s_files() {
     let dir = TempDir::new("nep-train");
     for name in ["train.xyz", "test.xyz"] {
-        std::fs::copy(example(name), dir.path().join(name)).unwrap();
+        std::fs::copy(common::example(name), dir.path().join(name)).unwrap();
     }
     dir.file(
         "nep.in",
@@ -216,7 +210,7 @@ fn bad_input_exits_with_2_and_names_file_and_line() {
     ];
     for (text, expected) in cases {
         let dir = TempDir::new("nep-bad");
-        std::fs::copy(example("train.xyz"), dir.path().join("train.xyz")).unwrap();
+        std::fs::copy(common::example("train.xyz"), dir.path().join("train.xyz")).unwrap();
         dir.file("nep.in", text);
         let o = nep(dir.path(), &[]);
         assert_eq!(o.status.code(), Some(2), "{text:?}");
@@ -240,7 +234,10 @@ fn bad_input_exits_with_2_and_names_file_and_line() {
         "{}",
         stderr(&o)
     );
-    dir.file("train.xyz", std::fs::read(example("train.xyz")).unwrap());
+    dir.file(
+        "train.xyz",
+        std::fs::read(common::example("train.xyz")).unwrap(),
+    );
     dir.file("nep.in", "type 1 Si\nprediction 1\n");
     let o = nep(dir.path(), &["."]);
     assert_eq!(o.status.code(), Some(2));

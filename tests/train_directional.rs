@@ -7,20 +7,12 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn example(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples/si")
-        .join(name)
-        .display()
-        .to_string()
-}
-
 fn config(dir: &Path, extra: &str) -> PathBuf {
     let text = format!(
         "[data]\ntrain = \"{}\"\ntest = \"{}\"\n\n[model]\ncutoff = [4.5, 3.8]\nn_max = [3, 3]\nbasis_size = [5, 5]\nneuron = 8\n\n\
          [loss]\n{extra}\n[optimizer]\nbatch_size = 4\nlr = 0.003\n\n[train]\nepochs = 8\noutput_dir = \"{}\"\nseed = 11\n",
-        example("train.xyz"),
-        example("test.xyz"),
+        common::example("train.xyz").display(),
+        common::example("test.xyz").display(),
         dir.join("out").display()
     );
     let path = dir.join("run.toml");

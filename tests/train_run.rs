@@ -14,21 +14,13 @@ fn forcefit(args: &[&str]) -> Output {
         .expect("run forcefit")
 }
 
-fn example(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples/si")
-        .join(name)
-        .display()
-        .to_string()
-}
-
 /// A small, quick configuration on the example data.
 fn config(dir: &Path, epochs: usize, extra: &str) -> PathBuf {
     let text = format!(
         "[data]\ntrain = \"{}\"\ntest = \"{}\"\n\n[model]\ncutoff = [4.5, 3.8]\nn_max = [3, 3]\nbasis_size = [5, 5]\nneuron = 8\n\n\
          [optimizer]\nbatch_size = 4\nlr = 0.003\n\n[train]\nepochs = {epochs}\ncheckpoint_every = 1\noutput_dir = \"{}\"\nseed = 7\n{extra}",
-        example("train.xyz"),
-        example("test.xyz"),
+        common::example("train.xyz").display(),
+        common::example("test.xyz").display(),
         dir.join("out").display()
     );
     let path = dir.join("run.toml");
@@ -69,7 +61,7 @@ fn same_seed_gives_the_same_model_for_any_thread_count() {
         "--json",
         "-m",
         &a.path().join("out/nep.txt").display().to_string(),
-        &example("test.xyz"),
+        common::example("test.xyz").to_str().unwrap(),
     ]);
     let v: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
     let summary: serde_json::Value =
@@ -200,7 +192,10 @@ fn data_problems_are_reported() {
     );
     let text = std::fs::read_to_string(config(dir.path(), 2, ""))
         .unwrap()
-        .replace(&example("train.xyz"), &no_forces.display().to_string());
+        .replace(
+            &common::example("train.xyz").display().to_string(),
+            &no_forces.display().to_string(),
+        );
     std::fs::write(dir.path().join("a.toml"), &text).unwrap();
     let o = forcefit(&["train", "-q", dir.path().join("a.toml").to_str().unwrap()]);
     let e = String::from_utf8_lossy(&o.stderr);
@@ -215,7 +210,10 @@ fn data_problems_are_reported() {
     );
     let text = std::fs::read_to_string(config(dir.path(), 2, ""))
         .unwrap()
-        .replace(&example("test.xyz"), &ge.display().to_string());
+        .replace(
+            common::example("test.xyz").to_str().unwrap(),
+            &ge.display().to_string(),
+        );
     std::fs::write(dir.path().join("b.toml"), &text).unwrap();
     let o = forcefit(&["train", "-q", dir.path().join("b.toml").to_str().unwrap()]);
     let e = String::from_utf8_lossy(&o.stderr);

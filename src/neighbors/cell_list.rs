@@ -82,13 +82,7 @@ pub(super) fn build(s: &Structure, cutoff: f64) -> Result<NeighborList> {
         return Err(s.error(format!("{n} atoms: more than a neighbour list can index")));
     }
     let frame = Frame::new(s)?;
-    let mut list = NeighborList {
-        cutoff,
-        start: Vec::with_capacity(n + 1),
-        index: Vec::new(),
-        vector: Vec::new(),
-    };
-    list.start.push(0);
+    let mut list = NeighborList::empty(cutoff, n);
     if n == 0 {
         return Ok(list);
     }

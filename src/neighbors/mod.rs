@@ -41,6 +41,19 @@ pub struct NeighborList {
 }
 
 impl NeighborList {
+    /// A list with no pairs yet, for builders to fill atom by atom
+    /// (`start` holds the leading 0).
+    fn empty(cutoff: f64, n_atoms: usize) -> Self {
+        let mut start = Vec::with_capacity(n_atoms + 1);
+        start.push(0);
+        NeighborList {
+            cutoff,
+            start,
+            index: Vec::new(),
+            vector: Vec::new(),
+        }
+    }
+
     /// Builds the list of all pairs closer than `cutoff` (Å) with a cell
     /// list: O(N) for large cells, exact for any triclinic cell, any
     /// periodicity and positions outside the cell. The neighbours of each

@@ -41,13 +41,7 @@ pub fn brute_force(s: &Structure, cutoff: f64) -> Result<NeighborList> {
         None
     };
     let cut2 = cutoff * cutoff;
-    let mut list = NeighborList {
-        cutoff,
-        start: Vec::with_capacity(n + 1),
-        index: Vec::new(),
-        vector: Vec::new(),
-    };
-    list.start.push(0);
+    let mut list = NeighborList::empty(cutoff, n);
     for i in 0..n {
         for j in 0..n {
             let mut d: [f64; 3] = std::array::from_fn(|k| s.positions[j][k] - s.positions[i][k]);

@@ -393,16 +393,14 @@ pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Res
                     for c in &candidates {
                         work.params_mut().copy_from_slice(c);
                         let p = step::loss(&work, &batch, &weights, used);
-                        fitness.push(
-                            p.total + loss::regularization(&weights, c, &mut vec![0.0; n_params]),
-                        );
+                        let [l1, l2] = loss::regularization_terms(&weights, c);
+                        fitness.push(p.total + l1 + l2);
                     }
                     snes.tell(&fitness);
                     state.model.params_mut().copy_from_slice(&snes.mu);
                     let parts = step::loss(&state.model, &batch, &weights, used);
-                    let total = parts.total
-                        + loss::regularization(&weights, state.model.params(), &mut grad);
-                    (parts, total)
+                    let [l1, l2] = loss::regularization_terms(&weights, state.model.params());
+                    (parts, parts.total + l1 + l2)
                 }
             };
             if !total.is_finite() || total > 100.0 * reference_loss {

@@ -361,3 +361,10 @@ pub fn random_nep(
     let q_scaler = (0..h.dim()).map(|_| rng.range(0.3, 1.5)).collect();
     Nep::new(h, params, q_scaler).unwrap()
 }
+
+/// A file of the built-in silicon example, `examples/si/<name>`.
+pub fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/si")
+        .join(name)
+}

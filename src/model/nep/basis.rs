@@ -50,6 +50,18 @@ pub fn chebyshev(r: f64, rc: f64, value: &mut [f64], deriv: &mut [f64]) {
     }
 }
 
+/// Contracts basis values and derivatives with coefficients:
+/// returns (Σ_k c_k f_k, Σ_k c_k f_k'), the radial function g_n and g_n'.
+#[inline]
+pub fn contract(c: &[f64], value: &[f64], deriv: &[f64]) -> (f64, f64) {
+    let (mut g, mut gp) = (0.0, 0.0);
+    for k in 0..c.len() {
+        g += c[k] * value[k];
+        gp += c[k] * deriv[k];
+    }
+    (g, gp)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

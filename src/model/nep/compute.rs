@@ -7,7 +7,7 @@
 //! W −= r_ij ⊗ f_ij (GPUMD's convention).
 
 use super::angular::{N_HARMONICS, harmonics, harmonics_grad};
-use super::basis::chebyshev;
+use super::basis::{chebyshev, contract};
 use super::{Nep, zbl};
 use crate::model::{Prediction, Prepared};
 
@@ -128,11 +128,7 @@ impl Nep {
                 chebyshev(d, rc, &mut w.basis[..kr], &mut w.basis_deriv[..kr]);
                 for n in 0..nr {
                     let c = &w.c_radial[(pair * nr + n) * kr..(pair * nr + n + 1) * kr];
-                    let (mut g, mut gp) = (0.0, 0.0);
-                    for k in 0..kr {
-                        g += c[k] * w.basis[k];
-                        gp += c[k] * w.basis_deriv[k];
-                    }
+                    let (g, gp) = contract(c, &w.basis[..kr], &w.basis_deriv[..kr]);
                     w.q[n] += g;
                     w.radial_deriv.push(gp);
                 }
@@ -153,11 +149,7 @@ impl Nep {
                 w.angular_g.resize(start + 2 * na, 0.0);
                 for n in 0..na {
                     let c = &w.c_angular[(pair * na + n) * ka..(pair * na + n + 1) * ka];
-                    let (mut g, mut gp) = (0.0, 0.0);
-                    for k in 0..ka {
-                        g += c[k] * w.basis[k];
-                        gp += c[k] * w.basis_deriv[k];
-                    }
+                    let (g, gp) = contract(c, &w.basis[..ka], &w.basis_deriv[..ka]);
                     w.angular_g[start + n] = g;
                     w.angular_g[start + na + n] = gp;
                     let sn = &mut w.s[n * N_HARMONICS..n * N_HARMONICS + n_comp];

@@ -10,7 +10,7 @@
 
 use super::Nep;
 use super::angular::{N_HARMONICS, harmonics, harmonics_grad};
-use super::basis::chebyshev;
+use super::basis::{chebyshev, contract};
 use crate::model::{Adjoint, Prepared};
 
 /// Per-pair values stored during the forward pass of one atom.
@@ -111,11 +111,7 @@ impl Nep {
                     chebyshev(d, settings.rc_radial, value, deriv);
                     for n in 0..nr {
                         let c = &c_radial[(pair * nr + n) * kr..(pair * nr + n + 1) * kr];
-                        let (mut gn, mut gp) = (0.0, 0.0);
-                        for k in 0..kr {
-                            gn += c[k] * value[k];
-                            gp += c[k] * deriv[k];
-                        }
+                        let (gn, gp) = contract(c, value, deriv);
                         q[n] += gn;
                         q_dot[n] += gp * d_dot;
                     }
@@ -141,11 +137,7 @@ impl Nep {
                     }
                     for n in 0..na {
                         let c = &c_angular[(pair * na + n) * ka..(pair * na + n + 1) * ka];
-                        let (mut gn, mut gp) = (0.0, 0.0);
-                        for k in 0..ka {
-                            gn += c[k] * value[k];
-                            gp += c[k] * deriv[k];
-                        }
+                        let (gn, gp) = contract(c, value, deriv);
                         let row = n * N_HARMONICS;
                         for c in 0..n_comp {
                             sums[row + c] += gn * y[c];

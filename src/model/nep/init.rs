@@ -40,7 +40,8 @@ impl Nep {
     /// the current descriptor coefficients.
     pub fn scale_descriptors(&mut self, data: &[Prepared]) {
         let dim = self.hyper.dim();
-        let saved = std::mem::replace(&mut self.q_scaler, vec![1.0; dim]);
+        // Descriptors are measured unscaled.
+        self.q_scaler = vec![1.0; dim];
         let (mut lo, mut hi) = (vec![f64::INFINITY; dim], vec![f64::NEG_INFINITY; dim]);
         for s in data {
             let q = self.descriptors(s);
@@ -61,7 +62,6 @@ impl Nep {
                 }
             })
             .collect();
-        let _ = saved;
     }
 
     /// Sets the output bias so that the mean predicted energy per atom over
