@@ -317,6 +317,13 @@ fn report(outcome: &Outcome) {
     if let Some(v) = &outcome.validation {
         println!("test set:\n{}", v.to_table());
     }
+    if let Some(k) = &outcome.kalman {
+        let [p, v, kf] = k.timing.per_step_ms();
+        println!(
+            "Kalman filter: {} updates ({} skipped), λ = {:.5}; per step {:.1} ms prediction, {:.1} ms vjp, {:.1} ms Kalman update",
+            k.updates, k.skipped, k.lambda, p, v, kf
+        );
+    }
 }
 
 fn nep(args: NepArgs) -> Result<()> {

@@ -3,14 +3,9 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn forcefit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_forcefit"))
-        .args(args)
-        .output()
-        .expect("run forcefit")
-}
+use common::forcefit;
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()

@@ -94,7 +94,7 @@ fn mosi2n4_nep_in_is_a_training_input() {
         (1.0, 1.0, 0.1)
     );
     assert_eq!((c.loss.lambda_1, c.loss.lambda_2), (0.0, 0.0));
-    assert_eq!(c.optimizer.batch_size, 2000);
+    assert_eq!(c.optimizer.batch_size, Some(2000));
     assert_eq!(c.optimizer.population, 50);
     assert_eq!(c.optimizer.kind, OptimizerKind::Adam);
     assert_eq!(c.run.steps, Some(300_000));

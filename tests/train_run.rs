@@ -5,27 +5,12 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn forcefit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_forcefit"))
-        .args(args)
-        .output()
-        .expect("run forcefit")
-}
+use common::forcefit;
 
-/// A small, quick configuration on the example data.
+/// A small, quick Adam configuration on the example data.
 fn config(dir: &Path, epochs: usize, extra: &str) -> PathBuf {
-    let text = format!(
-        "[data]\ntrain = \"{}\"\ntest = \"{}\"\n\n[model]\ncutoff = [4.5, 3.8]\nn_max = [3, 3]\nbasis_size = [5, 5]\nneuron = 8\n\n\
-         [optimizer]\nbatch_size = 4\nlr = 0.003\n\n[train]\nepochs = {epochs}\ncheckpoint_every = 1\noutput_dir = \"{}\"\nseed = 7\n{extra}",
-        common::example("train.xyz").display(),
-        common::example("test.xyz").display(),
-        dir.join("out").display()
-    );
-    let path = dir.join("run.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+    common::si_config(dir, epochs, "batch_size = 4\nlr = 0.003", extra)
 }
 
 fn nep_txt(dir: &Path) -> String {
@@ -82,33 +67,7 @@ fn resume_after_sigkill_finishes_with_the_same_model() {
 
     let killed = common::TempDir::new("train-kill");
     let cfg = config(killed.path(), 30, "");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_forcefit"))
-        .args(["train", "-q", "-j", "1", cfg.to_str().unwrap()])
-        .spawn()
-        .unwrap();
-    let checkpoint = killed.path().join("out/checkpoint.json");
-    // Kill it (SIGKILL) once a checkpoint from epoch 3 or later exists.
-    let epoch_of = |p: &Path| -> usize {
-        std::fs::read_to_string(p)
-            .ok()
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-            .and_then(|v| v["epoch"].as_u64())
-            .unwrap_or(0) as usize
-    };
-    let start = std::time::Instant::now();
-    while epoch_of(&checkpoint) < 3 {
-        assert!(start.elapsed().as_secs() < 120, "no checkpoint appeared");
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    child.kill().unwrap();
-    let status = child.wait().unwrap();
-    let at = epoch_of(&checkpoint);
-    assert!(!status.success(), "the run ended before it could be killed");
-    assert!(at < 30, "killed too late (epoch {at})");
-    assert!(
-        !killed.path().join("out/nep.txt").exists(),
-        "nep.txt should only appear at the end"
-    );
+    let at = common::kill_mid_run(&cfg, killed.path(), 30);
 
     let o = forcefit(&["train", "-q", "--resume", "-j", "2", cfg.to_str().unwrap()]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

@@ -2,10 +2,14 @@
 //! descriptor scales, optimizer state, the random generator's position,
 //! the epoch and step counters, the best model so far and the log.
 //! Written atomically as versioned JSON (floats round-trip bit for bit).
+//! A Kalman filter's covariances, too large for JSON, go to a `.npy` file
+//! beside it, named after the step and tied to the JSON by a checksum: the
+//! new file is written before the JSON that names it and older ones are
+//! removed after, so a crash at any moment leaves a consistent pair.
 
 use super::log::LogRow;
 use crate::error::{Error, Result};
-use crate::optim::{Adam, Snes};
+use crate::optim::{Adam, Kalman, Snes};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -20,6 +24,28 @@ pub enum OptimizerState {
     Adam(Adam),
     /// SNES.
     Snes(Snes),
+    /// FEKF or RLEKF (covariances in the side file).
+    Kalman(Kalman),
+}
+
+impl OptimizerState {
+    /// A copy without the Kalman covariances (all of it for Adam and SNES):
+    /// what a snapshot or the checkpoint JSON keeps.
+    pub fn light_copy(&self) -> Self {
+        match self {
+            OptimizerState::Kalman(k) => OptimizerState::Kalman(k.without_covariance()),
+            other => other.clone(),
+        }
+    }
+}
+
+/// The side file holding a Kalman filter's covariances.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CovarianceFile {
+    /// File name, in the checkpoint's directory.
+    pub file: String,
+    /// Checksum of its values.
+    pub checksum: u64,
 }
 
 /// A training state on disk.
@@ -50,6 +76,9 @@ pub struct Checkpoint {
     pub q_scaler: Vec<f64>,
     /// Optimizer state.
     pub optimizer: OptimizerState,
+    /// Where the Kalman covariances are, for the Kalman optimizers.
+    #[serde(default)]
+    pub covariance: Option<CovarianceFile>,
     /// Parameters of the best model so far.
     pub best_params: Vec<f64>,
     /// Its selection loss.
@@ -69,10 +98,32 @@ impl Checkpoint {
         self.version = VERSION;
     }
 
-    /// Writes the checkpoint atomically.
-    pub fn save(&self, path: &Path) -> Result<()> {
+    /// Writes the checkpoint atomically; `kalman` (the live filter, whose
+    /// covariances the JSON does not hold) goes to the side file first.
+    pub fn save(&mut self, path: &Path, kalman: Option<&Kalman>) -> Result<()> {
+        let prefix = side_prefix(path);
+        let dir = path.parent().unwrap_or(Path::new("."));
+        if let Some(k) = kalman {
+            let file = format!("{prefix}{}.npy", self.step);
+            let checksum = k.write_covariance(&dir.join(&file))?;
+            self.covariance = Some(CovarianceFile { file, checksum });
+        }
         let text = serde_json::to_string(self).map_err(|e| Error::file(path, e.to_string()))?;
-        crate::io::write_atomic(path, |w| w.write_all(text.as_bytes()))
+        crate::io::write_atomic(path, |w| w.write_all(text.as_bytes()))?;
+        // Older side files are now unreferenced; failing to remove one is harmless.
+        let keep = self.covariance.as_ref().map(|c| c.file.as_str());
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.starts_with(&prefix)
+                    && name.ends_with(".npy")
+                    && Some(name.as_str()) != keep
+                {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Reads a checkpoint, checking its format and version.
@@ -89,6 +140,23 @@ impl Checkpoint {
                 ),
             ));
         }
+        let mut c = c;
+        if let OptimizerState::Kalman(k) = &mut c.optimizer {
+            let side = c.covariance.as_ref().ok_or_else(|| {
+                Error::file(
+                    path,
+                    "a Kalman-filter checkpoint without its covariance file",
+                )
+            })?;
+            let dir = path.parent().unwrap_or(Path::new("."));
+            k.read_covariance(&dir.join(&side.file), side.checksum)?;
+        }
         Ok(c)
     }
+}
+
+/// Side files of `checkpoint.json` are `checkpoint-kalman-<step>.npy`.
+fn side_prefix(path: &Path) -> String {
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+    format!("{}-kalman-", stem.unwrap_or_else(|| "checkpoint".into()))
 }

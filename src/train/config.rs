@@ -150,13 +150,24 @@ pub enum OptimizerKind {
     Adamw,
     /// GPUMD's derivative-free SNES (baseline).
     Snes,
+    /// Multi-sample Extended Kalman Filter (Hu et al. 2024).
+    Fekf,
+    /// Reorganized layer-wise EKF: FEKF with one structure per step.
+    Rlekf,
+}
+
+impl OptimizerKind {
+    /// Whether this is one of the Kalman-filter optimizers.
+    pub fn is_kalman(self) -> bool {
+        matches!(self, OptimizerKind::Fekf | OptimizerKind::Rlekf)
+    }
 }
 
 /// `[optimizer]`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OptimizerConfig {
-    /// adam, adamw or snes.
+    /// adam, adamw, fekf, rlekf or snes.
     #[serde(rename = "type", default = "default_optimizer")]
     pub kind: OptimizerKind,
     /// Peak learning rate (Adam).
@@ -174,15 +185,75 @@ pub struct OptimizerConfig {
     /// AdamW's decoupled weight decay.
     #[serde(default)]
     pub weight_decay: f64,
-    /// Structures per optimizer step.
-    #[serde(default = "default_batch")]
-    pub batch_size: usize,
+    /// Structures per optimizer step (default 8 for Adam, 32 for FEKF, 1
+    /// for RLEKF; see [`OptimizerConfig::batch_size`]).
+    #[serde(default)]
+    pub batch_size: Option<usize>,
     /// SNES population size.
     #[serde(default = "default_population")]
     pub population: usize,
     /// SNES initial spread.
     #[serde(default = "default_sigma0")]
     pub sigma0: f64,
+    /// FEKF: largest covariance block, in parameters.
+    #[serde(default = "default_block_size")]
+    pub block_size: usize,
+    /// FEKF: initial covariance diagonal.
+    #[serde(default = "one")]
+    pub p0: f64,
+    /// FEKF: cap on the covariance diagonal against wind-up (default: p0).
+    #[serde(default)]
+    pub p_max: Option<f64>,
+    /// FEKF: initial memory factor (default 0.98; 0.90 above 1024 structures per batch).
+    #[serde(default)]
+    pub lambda0: Option<f64>,
+    /// FEKF: memory-factor decay (default 0.9987; 0.996 above 1024 structures per batch).
+    #[serde(default)]
+    pub nu: Option<f64>,
+    /// FEKF: force updates per step.
+    #[serde(default = "default_force_updates")]
+    pub force_updates: usize,
+    /// FEKF: atoms per structure in each force update.
+    #[serde(default = "default_atoms_per_update")]
+    pub atoms_per_update: usize,
+    /// FEKF: energy-update prefactor.
+    #[serde(default = "one")]
+    pub pref_e: f64,
+    /// FEKF: force-update prefactor.
+    #[serde(default = "one")]
+    pub pref_f: f64,
+    /// FEKF: virial-update prefactor (0: no virial update).
+    #[serde(default = "one")]
+    pub pref_v: f64,
+    /// FEKF: refuse covariances larger than this, GiB (default: half the RAM).
+    #[serde(default)]
+    pub memory_budget: Option<f64>,
+}
+
+/// Batches above this size get the paper's large-batch λ0 and ν.
+const LARGE_BATCH: usize = 1024;
+
+impl OptimizerConfig {
+    /// Structures per step: the configured value or the optimizer's default.
+    pub fn batch_size(&self) -> usize {
+        self.batch_size.unwrap_or(match self.kind {
+            OptimizerKind::Fekf => 32,
+            OptimizerKind::Rlekf => 1,
+            _ => 8,
+        })
+    }
+
+    /// The Kalman filter's settings.
+    pub fn kalman_settings(&self) -> crate::optim::KalmanSettings {
+        let large = self.batch_size() > LARGE_BATCH;
+        crate::optim::KalmanSettings {
+            p0: self.p0,
+            lambda0: self.lambda0.unwrap_or(if large { 0.90 } else { 0.98 }),
+            nu: self.nu.unwrap_or(if large { 0.996 } else { 0.9987 }),
+            block_size: self.block_size,
+            p_max: Some(self.p_max.unwrap_or(self.p0)),
+        }
+    }
 }
 
 /// `[train]`: the loop.
@@ -278,8 +349,14 @@ fn default_lr_min() -> f64 {
 fn default_decay() -> Decay {
     Decay::Cosine
 }
-fn default_batch() -> usize {
-    8
+fn default_block_size() -> usize {
+    10240
+}
+fn default_force_updates() -> usize {
+    4
+}
+fn default_atoms_per_update() -> usize {
+    6
 }
 fn default_population() -> usize {
     50
@@ -342,9 +419,20 @@ impl Default for OptimizerConfig {
             warmup_steps: 0,
             decay: default_decay(),
             weight_decay: 0.0,
-            batch_size: default_batch(),
+            batch_size: None,
             population: default_population(),
             sigma0: default_sigma0(),
+            block_size: default_block_size(),
+            p0: 1.0,
+            p_max: None,
+            lambda0: None,
+            nu: None,
+            force_updates: default_force_updates(),
+            atoms_per_update: default_atoms_per_update(),
+            pref_e: 1.0,
+            pref_f: 1.0,
+            pref_v: 1.0,
+            memory_budget: None,
         }
     }
 }
@@ -392,6 +480,69 @@ impl LoopConfig {
 }
 
 impl TrainConfig {
+    /// The FEKF/RLEKF options, and how they combine with `[loss]`.
+    fn validate_kalman(&self) -> std::result::Result<(), String> {
+        let (o, l) = (&self.optimizer, &self.loss);
+        if o.kind == OptimizerKind::Rlekf && o.batch_size.is_some_and(|b| b != 1) {
+            return Err(format!(
+                "optimizer.batch_size is {} but RLEKF uses one structure per step; use type = \"fekf\" for batches",
+                o.batch_size.unwrap_or(1)
+            ));
+        }
+        if o.block_size == 0 {
+            return Err("optimizer.block_size must be at least 1".into());
+        }
+        positive(o.p0, "optimizer.p0")?;
+        if let Some(m) = o.p_max {
+            positive(m, "optimizer.p_max")?;
+        }
+        let k = o.kalman_settings();
+        for (x, name) in [(k.lambda0, "optimizer.lambda0"), (k.nu, "optimizer.nu")] {
+            if !(x > 0.0 && x <= 1.0) {
+                return Err(format!("{name} must be in (0, 1], got {x}"));
+            }
+        }
+        if o.atoms_per_update == 0 {
+            return Err("optimizer.atoms_per_update must be at least 1".into());
+        }
+        for (x, name) in [
+            (o.pref_e, "pref_e"),
+            (o.pref_f, "pref_f"),
+            (o.pref_v, "pref_v"),
+        ] {
+            non_negative(x, &format!("optimizer.{name}"))?;
+        }
+        if let Some(m) = o.memory_budget {
+            positive(m, "optimizer.memory_budget")?;
+        }
+        let s = self.fekf_settings();
+        if s.pref_e == 0.0 && (s.pref_f == 0.0 || s.force_updates == 0) && s.pref_v == 0.0 {
+            return Err("FEKF would measure nothing: every update is switched off by optimizer.pref_e/pref_f/pref_v, optimizer.force_updates or loss.lambda_e/lambda_f/lambda_v".into());
+        }
+        if l.lambda_1 > 0.0 || l.lambda_2 > 0.0 {
+            return Err("loss.lambda_1/lambda_2 (regularisation) apply to adam and snes; the Kalman filter's prior (optimizer.p0) plays that role for fekf/rlekf".into());
+        }
+        if l.force_fraction < 1.0 {
+            return Err("loss.force_fraction applies to adam and snes; fekf/rlekf sample optimizer.atoms_per_update atoms per force update".into());
+        }
+        Ok(())
+    }
+
+    /// What each FEKF step measures: an update is on when both its `[loss]`
+    /// weight and its `[optimizer]` prefactor are positive.
+    pub fn fekf_settings(&self) -> super::fekf::FekfSettings {
+        let (o, l) = (&self.optimizer, &self.loss);
+        let on = |lambda: f64, pref: f64| if lambda > 0.0 { pref } else { 0.0 };
+        super::fekf::FekfSettings {
+            pref_e: on(l.lambda_e, o.pref_e),
+            pref_f: on(l.lambda_f, o.pref_f),
+            pref_v: on(l.lambda_v, o.pref_v),
+            force_updates: o.force_updates,
+            atoms_per_update: o.atoms_per_update,
+            force_gradient: l.weights().force_gradient,
+        }
+    }
+
     /// Reads and validates a TOML file; relative data, init and output
     /// paths are taken relative to the file's directory.
     pub fn from_file(path: &Path) -> Result<Self> {
@@ -438,20 +589,6 @@ impl TrainConfig {
     /// Checks every value; the message names the offending key.
     pub fn validate(&self) -> std::result::Result<(), String> {
         let m = &self.model;
-        let positive = |v: f64, key: &str| {
-            if v.is_finite() && v > 0.0 {
-                Ok(())
-            } else {
-                Err(format!("{key} must be a positive number, got {v}"))
-            }
-        };
-        let non_negative = |v: f64, key: &str| {
-            if v.is_finite() && v >= 0.0 {
-                Ok(())
-            } else {
-                Err(format!("{key} must be a non-negative number, got {v}"))
-            }
-        };
         if !(0.0..1.0).contains(&self.data.validation_fraction) {
             return Err(format!(
                 "data.validation_fraction must be in [0, 1), got {}",
@@ -547,8 +684,11 @@ impl TrainConfig {
             return Err("optimizer.lr_min must be positive for exponential decay".into());
         }
         non_negative(o.weight_decay, "optimizer.weight_decay")?;
-        if o.batch_size == 0 {
+        if o.batch_size == Some(0) {
             return Err("optimizer.batch_size must be at least 1".into());
+        }
+        if o.kind.is_kalman() {
+            self.validate_kalman()?;
         }
         if o.population < 2 {
             return Err(format!(
@@ -577,6 +717,22 @@ impl TrainConfig {
             return Err("train.threads must be at least 1".into());
         }
         Ok(())
+    }
+}
+
+fn positive(v: f64, key: &str) -> std::result::Result<(), String> {
+    if v.is_finite() && v > 0.0 {
+        Ok(())
+    } else {
+        Err(format!("{key} must be a positive number, got {v}"))
+    }
+}
+
+fn non_negative(v: f64, key: &str) -> std::result::Result<(), String> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(())
+    } else {
+        Err(format!("{key} must be a non-negative number, got {v}"))
     }
 }
 

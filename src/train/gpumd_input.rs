@@ -33,7 +33,7 @@
 //! | `generation N` | supported | `train.steps`: N optimizer updates |
 //! | `prediction 0\|1` | supported | 1: evaluate `DIR/nep.txt`, no training |
 //! | `seed N` | supported | `train.seed` |
-//! | `optimizer adam\|adamw\|snes` | forcefit only | `optimizer.type` (default adam) |
+//! | `optimizer adam\|adamw\|fekf\|rlekf\|snes` | forcefit only | `optimizer.type` (default adam); for fekf `batch` is the filter's batch (default 32) |
 //! | `lr X`, `lr_min X`, `time_limit S` | forcefit only | `optimizer.lr`, `optimizer.lr_min`, `train.time_limit` |
 //! | `output_descriptor`, `save_potential`, `checkpoint`, `output_interval`, `lambda_q`, `lambda_z` | warned | no effect on the model; ignored with a warning |
 //! | `model_type`/`mode`/`train_mode 0`, `charge_mode 0`, `atomic_v 0`, `lambda_shear 1`, `force_delta 0`, `lambda_d 0`, `loss_mode 0`, `type_weight 1 … 1` | accepted at GPUMD's default | any other value is refused |
@@ -200,7 +200,6 @@ fn gpumd_defaults(dir: &Path) -> TrainConfig {
         optimizer: Default::default(),
         run: Default::default(),
     };
-    config.optimizer.batch_size = DEFAULT_BATCH;
     config.run.steps = Some(DEFAULT_GENERATION);
     config.run.output_dir = dir.to_path_buf();
     config
@@ -337,7 +336,7 @@ pub fn parse(text: &str, path: &Path, dir: &Path) -> Result<NepInput> {
             "lambda_v" => config.loss.lambda_v = line.non_negative(path)?,
             "batch" => {
                 line.count(path, 1..=2)?;
-                config.optimizer.batch_size = line.int(path, 0)?;
+                config.optimizer.batch_size = Some(line.int(path, 0)?);
                 if line.args.len() == 2 && line.int(path, 1)? != 0 {
                     return Err(line.error(
                         path,
@@ -364,10 +363,13 @@ pub fn parse(text: &str, path: &Path, dir: &Path) -> Result<NepInput> {
                     "adam" => OptimizerKind::Adam,
                     "adamw" => OptimizerKind::Adamw,
                     "snes" => OptimizerKind::Snes,
+                    "fekf" => OptimizerKind::Fekf,
+                    "rlekf" => OptimizerKind::Rlekf,
                     other => {
-                        return Err(
-                            line.error(path, format!("`{other}` is not adam, adamw or snes"))
-                        );
+                        return Err(line.error(
+                            path,
+                            format!("`{other}` is not adam, adamw, fekf, rlekf or snes"),
+                        ));
                     }
                 };
             }
@@ -400,6 +402,11 @@ pub fn parse(text: &str, path: &Path, dir: &Path) -> Result<NepInput> {
                 }
             },
         }
+    }
+    // GPUMD's batch default (1000) is for SNES; the Kalman filters keep
+    // their own (32 for FEKF, 1 for RLEKF) unless `batch` says otherwise.
+    if config.optimizer.batch_size.is_none() && !config.optimizer.kind.is_kalman() {
+        config.optimizer.batch_size = Some(DEFAULT_BATCH);
     }
     config
         .validate()

@@ -4,6 +4,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod directional;
+pub mod fekf;
 pub mod gpumd_input;
 pub mod gradcheck;
 pub mod log;

@@ -113,6 +113,7 @@ pub fn write(outcome: &Outcome) -> Result<()> {
         "stopped": outcome.stopped,
         "train": outcome.train,
         "test": outcome.validation,
+        "kalman": outcome.kalman,
     });
     let text = serde_json::to_string_pretty(&summary).map_err(|e| Error::Invalid(e.to_string()))?;
     crate::io::write_atomic(&dir.join("summary.json"), |w| w.write_all(text.as_bytes()))?;

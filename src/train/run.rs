@@ -7,6 +7,7 @@
 use super::checkpoint::{Checkpoint, OptimizerState};
 use super::config::{OptimizerKind, TrainConfig};
 use super::data::{self, DataSets};
+use super::fekf::{FekfStep, Timing};
 use super::log::LogRow;
 use super::step;
 use crate::batch;
@@ -18,7 +19,7 @@ use crate::model::nep::init::{energy_references, species_of};
 use crate::model::nep::{Nep, NepHyper, Zbl};
 use crate::model::{Model, Prepared};
 use crate::optim::schedule::Schedule;
-use crate::optim::{Adam, Snes};
+use crate::optim::{Adam, Kalman, Snes};
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -63,6 +64,25 @@ pub struct Outcome {
     pub train_data: Vec<Prepared>,
     /// Validation data, prepared.
     pub validation_data: Vec<Prepared>,
+    /// Where the time of the Kalman-filter steps went (FEKF/RLEKF only).
+    pub kalman: Option<KalmanReport>,
+}
+
+/// Cost figures of a Kalman-filter run.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct KalmanReport {
+    /// Time split of this session's steps.
+    pub timing: Timing,
+    /// Covariance blocks (parameters in each).
+    pub blocks: Vec<usize>,
+    /// Covariance memory, bytes.
+    pub covariance_bytes: usize,
+    /// Kalman updates applied and skipped (non-finite measurements), whole run.
+    pub updates: u64,
+    /// Skipped measurements.
+    pub skipped: u64,
+    /// Final memory factor λ.
+    pub lambda: f64,
 }
 
 /// Builds the model the configuration describes: from `model.init`, or
@@ -155,6 +175,18 @@ struct State {
 }
 
 impl State {
+    fn kalman(&self) -> Option<&Kalman> {
+        match &self.optimizer {
+            OptimizerState::Kalman(k) => Some(k),
+            _ => None,
+        }
+    }
+
+    fn save(&self, config_text: &str, elapsed: f64, path: &std::path::Path) -> Result<()> {
+        self.checkpoint(config_text, elapsed)
+            .save(path, self.kalman())
+    }
+
     fn checkpoint(&self, config_text: &str, elapsed: f64) -> Checkpoint {
         let mut c = Checkpoint {
             format: String::new(),
@@ -168,7 +200,8 @@ impl State {
             rng_word_pos: self.rng.get_word_pos().to_string(),
             params: self.model.params().to_vec(),
             q_scaler: self.model.q_scaler().to_vec(),
-            optimizer: self.optimizer.clone(),
+            optimizer: self.optimizer.light_copy(),
+            covariance: None,
             best_params: self.best_params.clone(),
             best_loss: self.best_loss,
             best_epoch: self.best_epoch,
@@ -266,6 +299,9 @@ pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Res
             opt.sigma0,
             opt.population,
         )),
+        OptimizerKind::Fekf | OptimizerKind::Rlekf => {
+            OptimizerState::Kalman(new_kalman(config, &model, options.quiet)?)
+        }
     };
     let mut state = State {
         best_params: model.params().to_vec(),
@@ -307,7 +343,7 @@ pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Res
         }
     }
 
-    let batch_size = opt.batch_size.min(train_data.len());
+    let batch_size = opt.batch_size().min(train_data.len());
     let steps_per_epoch = train_data.len().div_ceil(batch_size);
     let total_steps = config
         .run
@@ -342,7 +378,10 @@ pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Res
     let plain_lines = !options.quiet && !std::io::IsTerminal::is_terminal(&std::io::stderr());
     let mut order: Vec<usize> = (0..train_data.len()).collect();
     let mut grad = vec![0.0; n_params];
-    let mut snapshot = (state.model.params().to_vec(), state.optimizer.clone());
+    let mut snapshot = (state.model.params().to_vec(), state.optimizer.light_copy());
+    let fekf_settings = config.fekf_settings();
+    let mut fekf = FekfStep::new(n_params);
+    let mut skipped_seen = state.kalman().map_or(0, |k| k.skipped);
     let mut reference_loss = f64::INFINITY;
     let mut stopped = None;
     let mut last_line = f64::NEG_INFINITY;
@@ -402,17 +441,56 @@ pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Res
                     let [l1, l2] = loss::regularization_terms(&weights, state.model.params());
                     (parts, parts.total + l1 + l2)
                 }
+                OptimizerState::Kalman(kalman) => {
+                    let parts = fekf.run(
+                        &mut state.model,
+                        kalman,
+                        &batch,
+                        &fekf_settings,
+                        &weights,
+                        &mut state.rng,
+                    );
+                    if kalman.skipped > skipped_seen {
+                        let new = kalman.skipped - skipped_seen;
+                        skipped_seen = kalman.skipped;
+                        bar.suspend(|| {
+                            eprintln!(
+                                "warning: step {}: skipped {new} Kalman update(s) with a non-finite measurement ({} so far)",
+                                state.step, kalman.skipped
+                            )
+                        });
+                    }
+                    (parts, parts.total)
+                }
             };
             if !total.is_finite() || total > 100.0 * reference_loss {
                 state.recoveries += 1;
                 if state.recoveries > 20 {
+                    let advice = match &state.optimizer {
+                        OptimizerState::Kalman(_) => {
+                            "lower optimizer.p_max or raise optimizer.lambda0".to_string()
+                        }
+                        _ => format!("lower optimizer.lr (now {lr:.3e})"),
+                    };
                     return Err(Error::Invalid(format!(
-                        "training diverged {} times; lower optimizer.lr (now {:.3e})",
-                        state.recoveries, lr
+                        "training diverged {} times; {advice}",
+                        state.recoveries
                     )));
                 }
                 state.model.params_mut().copy_from_slice(&snapshot.0);
                 state.optimizer = snapshot.1.clone();
+                if let OptimizerState::Kalman(k) = &mut state.optimizer {
+                    // The snapshot keeps no covariance: restart the filter.
+                    k.restart();
+                    skipped_seen = k.skipped;
+                    bar.suspend(|| {
+                        eprintln!(
+                            "warning: loss {total:.3e} at step {} (epoch reference {reference_loss:.3e}): restored the last good parameters and restarted the Kalman filter",
+                            state.step
+                        )
+                    });
+                    continue;
+                }
                 state.lr_scale *= 0.5;
                 bar.suspend(|| {
                     eprintln!(
@@ -483,11 +561,9 @@ pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Res
             eprintln!("{message}");
         }
         state.log.push(row);
-        snapshot = (state.model.params().to_vec(), state.optimizer.clone());
+        snapshot = (state.model.params().to_vec(), state.optimizer.light_copy());
         if state.epoch.is_multiple_of(config.run.checkpoint_every) || finished {
-            state
-                .checkpoint(config_text, elapsed(&state))
-                .save(&checkpoint_path)?;
+            state.save(config_text, elapsed(&state), &checkpoint_path)?;
         }
         if finished {
             break;
@@ -495,10 +571,16 @@ pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Res
     }
     bar.finish_and_clear();
     if state.log.last().is_none_or(|r| r.step != state.step) || stopped.is_some() {
-        state
-            .checkpoint(config_text, elapsed(&state))
-            .save(&checkpoint_path)?;
+        state.save(config_text, elapsed(&state), &checkpoint_path)?;
     }
+    let kalman = state.kalman().map(|k| KalmanReport {
+        timing: fekf.timing.clone(),
+        blocks: k.blocks().iter().map(|b| b.len()).collect(),
+        covariance_bytes: Kalman::memory_bytes(k.blocks()),
+        updates: k.updates,
+        skipped: k.skipped,
+        lambda: k.lambda,
+    });
 
     let mut best = state.model.clone();
     best.params_mut().copy_from_slice(&state.best_params);
@@ -521,7 +603,56 @@ pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Res
         output_dir: out_dir,
         train_data,
         validation_data,
+        kalman,
     })
+}
+
+/// A fresh Kalman filter over the model's layer blocks, after checking its
+/// covariance fits the memory budget.
+fn new_kalman(config: &TrainConfig, model: &Nep, quiet: bool) -> Result<Kalman> {
+    let opt = &config.optimizer;
+    let n = model.params().len();
+    let blocks = Kalman::blocks_from_groups(&model.param_groups(), n, opt.block_size);
+    let bytes = Kalman::memory_bytes(&blocks);
+    let gib = |b: f64| b / (1u64 << 30) as f64;
+    let budget = opt
+        .memory_budget
+        .map(|g| g * (1u64 << 30) as f64)
+        .or_else(|| total_memory().map(|m| 0.5 * m));
+    if let Some(budget) = budget
+        && bytes as f64 > budget
+    {
+        return Err(Error::Invalid(format!(
+            "the Kalman covariance of {n} parameters in blocks of up to {} needs {:.2} GiB, above the memory budget of {:.2} GiB \
+             (optimizer.memory_budget; default half the machine's RAM): lower optimizer.block_size — memory grows with its square",
+            opt.block_size,
+            gib(bytes as f64),
+            gib(budget)
+        )));
+    }
+    if !quiet {
+        let sizes: Vec<String> = blocks.iter().map(|b| b.len().to_string()).collect();
+        eprintln!(
+            "{}: {n} parameters in {} covariance block(s) [{}], {:.1} MiB",
+            if opt.kind == OptimizerKind::Rlekf {
+                "RLEKF"
+            } else {
+                "FEKF"
+            },
+            blocks.len(),
+            sizes.join(", "),
+            bytes as f64 / (1u64 << 20) as f64
+        );
+    }
+    Ok(Kalman::new(opt.kalman_settings(), blocks))
+}
+
+/// The machine's RAM in bytes (Linux `/proc/meminfo`), if known.
+fn total_memory() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024.0)
 }
 
 /// Random force masks for a batch when training on a fraction of forces.

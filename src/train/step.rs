@@ -64,6 +64,20 @@ pub fn loss_and_gradient(
 ) -> LossParts {
     let mut adjoints: Vec<Adjoint> = Vec::with_capacity(batch.len());
     let parts = evaluate(model, batch, config, force_used, &mut adjoints);
+    gradient(model, batch, &adjoints, config.force_gradient, grad);
+    parts
+}
+
+/// Σ_s ∇θ [adjoint_s · prediction_s] over a batch (written to `grad`,
+/// overwritten): one `vjp` per structure, exact or directional in its force
+/// part. Structures with an all-zero adjoint are skipped.
+pub fn gradient(
+    model: &dyn Model,
+    batch: &[&Prepared],
+    adjoints: &[Adjoint],
+    force_gradient: ForceGradient,
+    grad: &mut [f64],
+) {
     let n = grad.len();
     let partial: Vec<Vec<f64>> = batch
         .par_chunks(CHUNK)
@@ -71,7 +85,10 @@ pub fn loss_and_gradient(
         .map(|(structures, adjs)| {
             let mut g = vec![0.0; n];
             for (s, a) in structures.iter().zip(adjs) {
-                match config.force_gradient {
+                if a.energy == 0.0 && a.energy_only() {
+                    continue;
+                }
+                match force_gradient {
                     ForceGradient::Exact => model.vjp(s, a, &mut g),
                     ForceGradient::Directional { epsilon } => {
                         directional::gradient(model, s, a, epsilon, &mut g)
@@ -87,5 +104,4 @@ pub fn loss_and_gradient(
             *acc += x;
         }
     }
-    parts
 }

@@ -368,3 +368,62 @@ pub fn example(name: &str) -> PathBuf {
         .join("examples/si")
         .join(name)
 }
+
+/// Runs the `forcefit` binary with `args`, capturing its output.
+pub fn forcefit(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_forcefit"))
+        .args(args)
+        .output()
+        .expect("run forcefit")
+}
+
+/// A small, quick training configuration on the built-in silicon example
+/// (written to `dir/run.toml`, outputs in `dir/out`): `optimizer` is the
+/// body of `[optimizer]`, `extra` goes to the end of `[train]`.
+pub fn si_config(dir: &Path, epochs: usize, optimizer: &str, extra: &str) -> PathBuf {
+    let text = format!(
+        "[data]\ntrain = \"{}\"\ntest = \"{}\"\n\n[model]\ncutoff = [4.5, 3.8]\nn_max = [3, 3]\nbasis_size = [5, 5]\nneuron = 8\n\n\
+         [optimizer]\n{optimizer}\n\n[train]\nepochs = {epochs}\ncheckpoint_every = 1\noutput_dir = \"{}\"\nseed = 7\n{extra}",
+        example("train.xyz").display(),
+        example("test.xyz").display(),
+        dir.join("out").display()
+    );
+    let path = dir.join("run.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Starts `forcefit train -q -j 1 config`, kills it (SIGKILL) once
+/// `dir/out/checkpoint.json` is from epoch 3 or later, checks that it was
+/// killed mid-run (before `epochs` and before nep.txt), and returns the
+/// epoch of the checkpoint it left.
+pub fn kill_mid_run(config: &Path, dir: &Path, epochs: usize) -> usize {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_forcefit"))
+        .args(["train", "-q", "-j", "1", config.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let checkpoint = dir.join("out/checkpoint.json");
+    let epoch_of = |p: &Path| -> usize {
+        std::fs::read_to_string(p)
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| v["epoch"].as_u64())
+            .unwrap_or(0) as usize
+    };
+    let start = std::time::Instant::now();
+    while epoch_of(&checkpoint) < 3 {
+        assert!(start.elapsed().as_secs() < 120, "no checkpoint appeared");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    let at = epoch_of(&checkpoint);
+    assert!(!status.success(), "the run ended before it could be killed");
+    assert!(at < epochs, "killed too late (epoch {at})");
+    assert!(
+        !dir.join("out/nep.txt").exists(),
+        "nep.txt should only appear at the end"
+    );
+    at
+}

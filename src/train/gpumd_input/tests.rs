@@ -30,7 +30,7 @@ fn defaults_are_gpumd_s() {
         (1.0, 1.0, 0.1)
     );
     assert_eq!((c.loss.lambda_1, c.loss.lambda_2), (0.0, 0.0));
-    assert_eq!(c.optimizer.batch_size, 1000);
+    assert_eq!(c.optimizer.batch_size, Some(1000));
     assert_eq!(c.optimizer.population, 50);
     assert_eq!(c.optimizer.kind, OptimizerKind::Adam);
     assert_eq!(c.run.steps, Some(100_000));
@@ -69,7 +69,7 @@ fn every_supported_keyword_maps() {
         ),
         (0.01, 0.02, 2.0, 3.0, 0.0)
     );
-    assert_eq!(c.optimizer.batch_size, 16);
+    assert_eq!(c.optimizer.batch_size, Some(16));
     assert_eq!(c.optimizer.population, 20);
     assert_eq!(c.optimizer.sigma0, 0.05);
     assert_eq!(c.optimizer.kind, OptimizerKind::Snes);
