@@ -193,7 +193,7 @@ fn blocks_gather_layers_and_split_large_ones() {
         vec![0..n]
     );
     // Memory: packed triangle plus scratch.
-    assert_eq!(Kalman::memory_bytes(&[0..100]), 8 * (5050 + 100 * 17));
+    assert_eq!(Kalman::memory_bytes(&[0..100]), 8 * (5050 + 100 * 26));
 }
 
 #[test]

@@ -124,9 +124,10 @@ pub struct Kalman {
     /// Measurements skipped because they were not finite.
     pub skipped: u64,
     /// Packed lower triangle B of each block's stored covariance (row i
-    /// holds B[i][0..=i] at offset i(i+1)/2). Saved beside the checkpoint.
+    /// holds B[i][0..=i] at offset i(i+1)/2), the blocks one after another
+    /// — the layout of the side file, so loading it needs no copy.
     #[serde(skip)]
-    p: Vec<Vec<f64>>,
+    p: Vec<f64>,
     /// P = scale·(B − Σ_r alphas[r]·k_r k_rᵀ); scale 1 and no terms after a flush.
     #[serde(skip)]
     scale: f64,
@@ -209,7 +210,8 @@ impl Kalman {
             .iter()
             .map(|b| {
                 let n = b.len();
-                8 * (packed_len(n) + n * (ROW_CHUNKS + 1))
+                // triangle; K, partial sums, pending gains, cap
+                8 * (packed_len(n) + n * (1 + ROW_CHUNKS + DEFERRED + 1))
             })
             .sum()
     }
@@ -234,18 +236,15 @@ impl Kalman {
     /// Restarts the filter from P = p0·I and λ = λ0 (keeps the counters).
     pub fn restart(&mut self) {
         self.lambda = self.settings.lambda0;
-        self.p = self
-            .blocks
-            .iter()
-            .map(|b| {
-                let n = b.len();
-                let mut p = vec![0.0; packed_len(n)];
-                for i in 0..n {
-                    p[packed_len(i) + i] = self.settings.p0;
-                }
-                p
-            })
-            .collect();
+        self.p = vec![0.0; self.packed_total()];
+        let mut at = 0;
+        for b in &self.blocks {
+            let n = b.len();
+            for i in 0..n {
+                self.p[at + packed_len(i) + i] = self.settings.p0;
+            }
+            at += packed_len(n);
+        }
         self.allocate_work();
     }
 
@@ -273,7 +272,17 @@ impl Kalman {
 
     /// Whether the covariances are present.
     pub fn has_covariance(&self) -> bool {
-        self.p.len() == self.blocks.len()
+        self.p.len() == self.packed_total() && self.work.len() == self.blocks.len()
+    }
+
+    /// Values in all packed triangles.
+    fn packed_total(&self) -> usize {
+        self.blocks.iter().map(|b| packed_len(b.len())).sum()
+    }
+
+    /// Where block `b`'s triangle starts in `p`.
+    fn offset(&self, b: usize) -> usize {
+        self.blocks[..b].iter().map(|r| packed_len(r.len())).sum()
     }
 
     /// Parameter range of each block.
@@ -300,7 +309,7 @@ impl Kalman {
     fn element(&self, b: usize, i: usize, j: usize) -> f64 {
         let n = self.blocks[b].len();
         let pending = &self.work[b].pending;
-        let mut x = self.p[b][packed_len(i) + j];
+        let mut x = self.p[self.offset(b) + packed_len(i) + j];
         for (r, alpha) in self.alphas.iter().enumerate() {
             x -= alpha * pending[r * n + i] * pending[r * n + j];
         }
@@ -314,10 +323,13 @@ impl Kalman {
         if self.alphas.is_empty() && self.scale == 1.0 && self.settings.p_max.is_none() {
             return;
         }
-        for (p, work) in self.p.iter_mut().zip(&mut self.work) {
+        let mut rest = self.p.as_mut_slice();
+        for work in &mut self.work {
+            let n = work.k.len();
+            let (p, tail) = std::mem::take(&mut rest).split_at_mut(packed_len(n));
+            rest = tail;
             let mut capped = false;
             if let Some(p_max) = self.settings.p_max {
-                let n = work.k.len();
                 for i in 0..n {
                     let mut d = p[packed_len(i) + i];
                     for (r, alpha) in self.alphas.iter().enumerate() {
@@ -352,8 +364,11 @@ impl Kalman {
             return Err(Skip::NotFinite);
         }
         let mut denominator = self.blocks.len() as f64 * self.lambda;
-        for ((block, p), work) in self.blocks.iter().zip(&self.p).zip(&mut self.work) {
+        let mut at = 0;
+        for (block, work) in self.blocks.iter().zip(&mut self.work) {
             let hb = &h[block.clone()];
+            let p = &self.p[at..at + packed_len(hb.len())];
+            at += p.len();
             symmetric_product(p, hb, work);
             // K = c·(B·h − Σ_r α_r k_r (k_rᵀ h))
             let n = hb.len();
@@ -408,19 +423,16 @@ impl Kalman {
             self.alphas.is_empty() && self.scale == 1.0,
             "flush the Kalman filter before writing its covariance"
         );
-        let total: usize = self.p.iter().map(Vec::len).sum();
         crate::io::write_atomic(path, |w| {
             let mut writer = npyz::WriteOptions::<f64>::new()
                 .default_dtype()
-                .shape(&[total as u64])
+                .shape(&[self.p.len() as u64])
                 .writer(w)
                 .begin_nd()?;
-            for p in &self.p {
-                writer.extend(p.iter().copied())?;
-            }
+            writer.extend(self.p.iter().copied())?;
             writer.finish()
         })?;
-        Ok(checksum(self.p.iter().flatten()))
+        Ok(checksum(self.p.iter()))
     }
 
     /// Reads covariances written by [`Kalman::write_covariance`], checking
@@ -432,14 +444,13 @@ impl Kalman {
         let data: Vec<f64> = npy
             .into_vec()
             .map_err(|e| Error::file(path, format!("not a float64 covariance file: {e}")))?;
-        let sizes: Vec<usize> = self.blocks.iter().map(|b| packed_len(b.len())).collect();
-        if data.len() != sizes.iter().sum::<usize>() {
+        let total = self.packed_total();
+        if data.len() != total {
             return Err(Error::file(
                 path,
                 format!(
-                    "holds {} values, the checkpoint's blocks need {}",
-                    data.len(),
-                    sizes.iter().sum::<usize>()
+                    "holds {} values, the checkpoint's blocks need {total}",
+                    data.len()
                 ),
             ));
         }
@@ -449,15 +460,7 @@ impl Kalman {
                 "checksum differs from the checkpoint's: the file belongs to another checkpoint",
             ));
         }
-        let mut rest = data.as_slice();
-        self.p = sizes
-            .iter()
-            .map(|&n| {
-                let (a, b) = rest.split_at(n);
-                rest = b;
-                a.to_vec()
-            })
-            .collect();
+        self.p = data;
         self.allocate_work();
         Ok(())
     }

@@ -300,7 +300,13 @@ pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Res
             opt.population,
         )),
         OptimizerKind::Fekf | OptimizerKind::Rlekf => {
-            OptimizerState::Kalman(new_kalman(config, &model, options.quiet)?)
+            let kalman = new_kalman(config, &model, options.quiet)?;
+            // On resume the checkpoint brings the covariance: do not hold two.
+            OptimizerState::Kalman(if options.resume {
+                kalman.without_covariance()
+            } else {
+                kalman
+            })
         }
     };
     let mut state = State {
