@@ -81,7 +81,8 @@ pub struct Checkpoint {
     pub covariance: Option<CovarianceFile>,
     /// Parameters of the best model so far.
     pub best_params: Vec<f64>,
-    /// Its selection loss.
+    /// Its selection loss (+∞ before the first selection).
+    #[serde(deserialize_with = "super::log::missing::or_infinity")]
     pub best_loss: f64,
     /// Epoch at which it was reached.
     pub best_epoch: usize,

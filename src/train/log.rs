@@ -14,14 +14,18 @@ pub struct LogRow {
     pub step: usize,
     /// Wall time since the start of training, s (continues across resumes).
     pub time_s: f64,
-    /// Learning rate of the last step.
+    /// Learning rate of the last step (NaN for the Kalman filters).
+    #[serde(deserialize_with = "missing::number")]
     pub lr: f64,
     /// Mean training loss of the epoch's steps (regularisation included).
+    #[serde(deserialize_with = "missing::number")]
     pub loss: f64,
     /// Training RMSEs over the epoch's batches: energy (meV/atom), force
     /// (meV/Å), virial (meV/atom); NaN where the data have no such label.
+    #[serde(deserialize_with = "missing::triple")]
     pub train_rmse: [f64; 3],
     /// Validation RMSEs, when validated this epoch.
+    #[serde(deserialize_with = "missing::optional_triple")]
     pub val_rmse: Option<[f64; 3]>,
     /// Validation loss, when validated this epoch.
     pub val_loss: Option<f64>,
@@ -29,6 +33,32 @@ pub struct LogRow {
     /// parameters at the end of the epoch; zero without regularisation.
     #[serde(default)]
     pub regularization: [f64; 2],
+}
+
+/// JSON has no NaN: serde_json writes NaN as `null`, and these read it
+/// back as NaN (checkpoints keep the log).
+pub(crate) mod missing {
+    use serde::{Deserialize, Deserializer};
+
+    /// A number, `null` meaning NaN.
+    pub fn number<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
+
+    /// Three numbers, each `null` meaning NaN.
+    pub fn triple<'de, D: Deserializer<'de>>(d: D) -> Result<[f64; 3], D::Error> {
+        Ok(<[Option<f64>; 3]>::deserialize(d)?.map(|x| x.unwrap_or(f64::NAN)))
+    }
+
+    /// Optionally three numbers, each `null` meaning NaN.
+    pub fn optional_triple<'de, D: Deserializer<'de>>(d: D) -> Result<Option<[f64; 3]>, D::Error> {
+        Ok(Option::<[Option<f64>; 3]>::deserialize(d)?.map(|t| t.map(|x| x.unwrap_or(f64::NAN))))
+    }
+
+    /// A number, `null` meaning +∞ (a best loss not yet set).
+    pub fn or_infinity<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::INFINITY))
+    }
 }
 
 /// The CSV header matching [`to_csv`].
@@ -52,7 +82,7 @@ pub fn to_csv(rows: &[LogRow]) -> String {
             r.epoch,
             r.step,
             r.time_s,
-            r.lr,
+            num(r.lr),
             num(r.loss)
         );
         for x in r.train_rmse {
@@ -154,5 +184,27 @@ mod tests {
         for l in lines {
             assert_eq!(l.split_whitespace().count(), 10);
         }
+    }
+
+    /// Rows go into checkpoints as JSON, which has no NaN: missing values
+    /// (no virial labels, no learning rate) must survive the round trip.
+    #[test]
+    fn rows_with_missing_values_round_trip_through_json() {
+        let row = LogRow {
+            epoch: 3,
+            step: 30,
+            time_s: 1.5,
+            lr: f64::NAN,
+            loss: 0.1,
+            train_rmse: [1.0, 2.0, f64::NAN],
+            val_rmse: Some([f64::NAN, 3.0, 4.0]),
+            val_loss: Some(0.2),
+            regularization: [0.0, 0.0],
+        };
+        let text = serde_json::to_string(&row).unwrap();
+        let back: LogRow = serde_json::from_str(&text).unwrap();
+        assert!(back.lr.is_nan() && back.train_rmse[2].is_nan());
+        assert!(back.val_rmse.unwrap()[0].is_nan());
+        assert_eq!(back.train_rmse[..2], row.train_rmse[..2]);
     }
 }

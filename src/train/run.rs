@@ -416,7 +416,11 @@ pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Res
             let batch: Vec<&Prepared> = chunk.iter().map(|&i| &train_data[i]).collect();
             let masks = force_masks(&batch, config.loss.force_fraction, &mut state.rng);
             let used = |k: usize, i: usize| masks.as_ref().is_none_or(|m| m[k][i]);
-            lr = schedule.at(state.step) * state.lr_scale;
+            // The Kalman filters have no learning rate: NaN in loss.csv.
+            lr = match state.optimizer {
+                OptimizerState::Kalman(_) => f64::NAN,
+                _ => schedule.at(state.step) * state.lr_scale,
+            };
             let (parts, total) = match &mut state.optimizer {
                 OptimizerState::Adam(adam) => {
                     let parts =
