@@ -20,7 +20,7 @@
 
 use super::step;
 use crate::loss::{self, ForceGradient, LossConfig, LossParts};
-use crate::model::{Adjoint, Model, Prepared};
+use crate::model::{Adjoint, Model, Prediction, Prepared};
 use crate::optim::kalman::Kalman;
 use crate::structure::VIRIAL_COMPONENTS;
 use rand::RngExt;
@@ -75,6 +75,21 @@ pub struct FekfStep {
     pub timing: Timing,
 }
 
+/// The weighted absolute errors of one measurement.
+#[derive(Default)]
+struct Errors {
+    sum: f64,
+    count: usize,
+    structures: usize,
+}
+
+impl Errors {
+    fn add(&mut self, weight: f64, e: f64) {
+        self.sum += weight * e.abs();
+        self.count += 1;
+    }
+}
+
 fn sign(e: f64) -> f64 {
     if e < 0.0 { -1.0 } else { 1.0 }
 }
@@ -109,77 +124,20 @@ impl FekfStep {
             .zip(&predictions)
             .collect();
         let parts = loss::evaluate(weights, &pairs, |_, _| true, &mut self.adjoints);
-        drop(pairs);
 
         if settings.pref_e > 0.0 {
-            let (mut sum, mut count) = (0.0, 0usize);
-            self.reset_adjoints(batch, false);
-            for ((s, p), adj) in batch.iter().zip(&predictions).zip(&mut self.adjoints) {
-                let labels = &s.structure.labels;
-                if let Some(reference) = labels.energy {
-                    let n = s.structure.n_atoms() as f64;
-                    let e = (reference - p.energy) / n;
-                    let w = labels.weight * settings.pref_e;
-                    adj.energy = w * sign(e) / n;
-                    sum += w * e.abs();
-                    count += 1;
-                }
-            }
-            self.measure(model, kalman, batch, sum, count, count, settings);
+            self.energy_update(model, kalman, batch, &predictions, settings);
         }
-
         let with_forces = batch.iter().any(|s| s.structure.labels.forces.is_some());
         if settings.pref_f > 0.0 && settings.force_updates > 0 && with_forces {
             self.choose_atoms(batch, settings, rng);
             for u in 0..settings.force_updates {
-                let predictions = self.predict(model, batch);
-                self.reset_adjoints(batch, true);
-                let (mut sum, mut components, mut structures) = (0.0, 0usize, 0usize);
-                for (k, (s, p)) in batch.iter().zip(&predictions).enumerate() {
-                    let Some(reference) = &s.structure.labels.forces else {
-                        continue;
-                    };
-                    let chosen = &self.atoms[k];
-                    let take = settings.atoms_per_update.min(chosen.len());
-                    let w = s.structure.labels.weight * settings.pref_f;
-                    let per_component = w / (3 * take) as f64;
-                    let adj = &mut self.adjoints[k];
-                    for a in 0..take {
-                        let i = chosen[(u * take + a) % chosen.len()];
-                        for c in 0..3 {
-                            let e = reference[i][c] - p.forces[i][c];
-                            adj.forces[i][c] = per_component * sign(e);
-                            sum += w * e.abs();
-                        }
-                    }
-                    components += 3 * take;
-                    structures += 1;
-                }
-                self.measure(model, kalman, batch, sum, components, structures, settings);
+                self.force_update(model, kalman, batch, u, settings);
             }
         }
-
         let with_virials = batch.iter().any(|s| s.structure.labels.virial.is_some());
         if settings.pref_v > 0.0 && with_virials {
-            let predictions = self.predict(model, batch);
-            self.reset_adjoints(batch, false);
-            let (mut sum, mut components, mut structures) = (0.0, 0usize, 0usize);
-            for ((s, p), adj) in batch.iter().zip(&predictions).zip(&mut self.adjoints) {
-                let labels = &s.structure.labels;
-                let Some(reference) = &labels.virial else {
-                    continue;
-                };
-                let n = s.structure.n_atoms() as f64;
-                let w = labels.weight * settings.pref_v;
-                for c in VIRIAL_COMPONENTS {
-                    let e = (reference[c] - p.virial[c]) / n;
-                    adj.virial[c] = w * sign(e) / (6.0 * n);
-                    sum += w * e.abs();
-                }
-                components += 6;
-                structures += 1;
-            }
-            self.measure(model, kalman, batch, sum, components, structures, settings);
+            self.virial_update(model, kalman, batch, settings);
         }
         let t = Instant::now();
         kalman.flush();
@@ -187,7 +145,94 @@ impl FekfStep {
         parts
     }
 
-    fn predict(&mut self, model: &dyn Model, batch: &[&Prepared]) -> Vec<crate::model::Prediction> {
+    /// The energy update, on the step's first prediction.
+    fn energy_update(
+        &mut self,
+        model: &mut dyn Model,
+        kalman: &mut Kalman,
+        batch: &[&Prepared],
+        predictions: &[Prediction],
+        settings: &FekfSettings,
+    ) {
+        let mut errors = Errors::default();
+        self.reset_adjoints(batch, false);
+        for ((s, p), adj) in batch.iter().zip(predictions).zip(&mut self.adjoints) {
+            let labels = &s.structure.labels;
+            if let Some(reference) = labels.energy {
+                let n = s.structure.n_atoms() as f64;
+                let e = (reference - p.energy) / n;
+                let w = labels.weight * settings.pref_e;
+                adj.energy = w * sign(e) / n;
+                errors.add(w, e);
+                errors.structures += 1;
+            }
+        }
+        self.measure(model, kalman, batch, &errors, settings);
+    }
+
+    /// Force update `u` of the step, on a fresh prediction.
+    fn force_update(
+        &mut self,
+        model: &mut dyn Model,
+        kalman: &mut Kalman,
+        batch: &[&Prepared],
+        u: usize,
+        settings: &FekfSettings,
+    ) {
+        let predictions = self.predict(model, batch);
+        self.reset_adjoints(batch, true);
+        let mut errors = Errors::default();
+        for (k, (s, p)) in batch.iter().zip(&predictions).enumerate() {
+            let Some(reference) = &s.structure.labels.forces else {
+                continue;
+            };
+            let chosen = &self.atoms[k];
+            let take = settings.atoms_per_update.min(chosen.len());
+            let w = s.structure.labels.weight * settings.pref_f;
+            let per_component = w / (3 * take) as f64;
+            let adj = &mut self.adjoints[k];
+            for a in 0..take {
+                let i = chosen[(u * take + a) % chosen.len()];
+                for c in 0..3 {
+                    let e = reference[i][c] - p.forces[i][c];
+                    adj.forces[i][c] = per_component * sign(e);
+                    errors.add(w, e);
+                }
+            }
+            errors.structures += 1;
+        }
+        self.measure(model, kalman, batch, &errors, settings);
+    }
+
+    /// The virial update, on a fresh prediction.
+    fn virial_update(
+        &mut self,
+        model: &mut dyn Model,
+        kalman: &mut Kalman,
+        batch: &[&Prepared],
+        settings: &FekfSettings,
+    ) {
+        let predictions = self.predict(model, batch);
+        self.reset_adjoints(batch, false);
+        let mut errors = Errors::default();
+        for ((s, p), adj) in batch.iter().zip(&predictions).zip(&mut self.adjoints) {
+            let labels = &s.structure.labels;
+            let Some(reference) = &labels.virial else {
+                continue;
+            };
+            let n = s.structure.n_atoms() as f64;
+            let w = labels.weight * settings.pref_v;
+            for c in VIRIAL_COMPONENTS {
+                let e = (reference[c] - p.virial[c]) / n;
+                adj.virial[c] = w * sign(e) / (6.0 * n);
+                errors.add(w, e);
+            }
+            errors.structures += 1;
+        }
+        self.measure(model, kalman, batch, &errors, settings);
+    }
+
+    fn predict(&mut self, model: &dyn Model, batch: &[&Prepared]) -> Vec<Prediction> {
         let t = Instant::now();
         let p = step::predict(model, batch);
         self.timing.predict_s += t.elapsed().as_secs_f64();
@@ -226,19 +271,16 @@ impl FekfStep {
     }
 
     /// The measurement gradient of the current adjoints, and one Kalman
-    /// update with error (sum / count)·√structures.
-    #[allow(clippy::too_many_arguments)]
+    /// update with error mean(w|e|)·√structures.
     fn measure(
         &mut self,
         model: &mut dyn Model,
         kalman: &mut Kalman,
         batch: &[&Prepared],
-        sum: f64,
-        count: usize,
-        structures: usize,
+        errors: &Errors,
         settings: &FekfSettings,
     ) {
-        if count == 0 {
+        if errors.count == 0 {
             return;
         }
         let t = Instant::now();
@@ -250,7 +292,7 @@ impl FekfStep {
             &mut self.grad,
         );
         self.timing.vjp_s += t.elapsed().as_secs_f64();
-        let error = sum / count as f64 * (structures as f64).sqrt();
+        let error = errors.sum / errors.count as f64 * (errors.structures as f64).sqrt();
         let t = Instant::now();
         // A skipped update is counted in the filter; the caller reports it.
         let _ = kalman.update(model.params_mut(), &self.grad, error);
