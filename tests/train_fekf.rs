@@ -320,7 +320,7 @@ fn kalman_defaults_depend_on_optimizer_and_batch_size() {
     let c = parse_config("type = \"fekf\"").unwrap();
     assert_eq!(c.optimizer.batch_size, None);
     assert_eq!(c.optimizer.batch_size(), 32);
-    let k = c.optimizer.kalman_settings();
+    let k = c.optimizer.kalman_settings(usize::MAX);
     assert_eq!(
         (k.p0, k.lambda0, k.nu, k.block_size),
         (1.0, 0.98, 0.9987, 10240)
@@ -350,20 +350,26 @@ fn kalman_defaults_depend_on_optimizer_and_batch_size() {
     let k = parse_config("type = \"fekf\"\nbatch_size = 2048")
         .unwrap()
         .optimizer
-        .kalman_settings();
+        .kalman_settings(usize::MAX);
     assert_eq!((k.lambda0, k.nu), (0.90, 0.996));
     // ... up to and including 1024 the small-batch ones ...
     let k = parse_config("type = \"fekf\"\nbatch_size = 1024")
         .unwrap()
         .optimizer
-        .kalman_settings();
+        .kalman_settings(usize::MAX);
     assert_eq!((k.lambda0, k.nu), (0.98, 0.9987));
     // ... and explicit values win.
     let k = parse_config("type = \"fekf\"\nbatch_size = 2048\nlambda0 = 0.95\nnu = 0.999")
         .unwrap()
         .optimizer
-        .kalman_settings();
+        .kalman_settings(usize::MAX);
     assert_eq!((k.lambda0, k.nu), (0.95, 0.999));
+    // The effective batch counts: 2048 on 300 structures is a batch of 300.
+    let k = parse_config("type = \"fekf\"\nbatch_size = 2048")
+        .unwrap()
+        .optimizer
+        .kalman_settings(300);
+    assert_eq!((k.lambda0, k.nu), (0.98, 0.9987));
 
     // An update is on when both its prefactor and its [loss] weight are.
     let text = "[data]\ntrain = \"t.xyz\"\n[loss]\nlambda_v = 0\n[optimizer]\ntype = \"fekf\"\npref_e = 0.5\n";

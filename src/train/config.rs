@@ -243,9 +243,11 @@ impl OptimizerConfig {
         })
     }
 
-    /// The Kalman filter's settings.
-    pub fn kalman_settings(&self) -> crate::optim::KalmanSettings {
-        let large = self.batch_size() > LARGE_BATCH;
+    /// The Kalman filter's settings for a training set of `n_train`
+    /// structures: the large-batch λ0 and ν apply when the effective batch
+    /// (at most the whole set) exceeds 1024.
+    pub fn kalman_settings(&self, n_train: usize) -> crate::optim::KalmanSettings {
+        let large = self.batch_size().min(n_train) > LARGE_BATCH;
         crate::optim::KalmanSettings {
             p0: self.p0,
             lambda0: self.lambda0.unwrap_or(if large { 0.90 } else { 0.98 }),
@@ -496,7 +498,7 @@ impl TrainConfig {
         if let Some(m) = o.p_max {
             positive(m, "optimizer.p_max")?;
         }
-        let k = o.kalman_settings();
+        let k = o.kalman_settings(usize::MAX);
         for (x, name) in [(k.lambda0, "optimizer.lambda0"), (k.nu, "optimizer.nu")] {
             if !(x > 0.0 && x <= 1.0) {
                 return Err(format!("{name} must be in (0, 1], got {x}"));

@@ -300,7 +300,7 @@ pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Res
             opt.population,
         )),
         OptimizerKind::Fekf | OptimizerKind::Rlekf => {
-            let kalman = new_kalman(config, &model, options.quiet)?;
+            let kalman = new_kalman(config, &model, train_data.len(), options.quiet)?;
             // On resume the checkpoint brings the covariance: do not hold two.
             OptimizerState::Kalman(if options.resume {
                 kalman.without_covariance()
@@ -619,7 +619,7 @@ pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Res
 
 /// A fresh Kalman filter over the model's layer blocks, after checking its
 /// covariance fits the memory budget.
-fn new_kalman(config: &TrainConfig, model: &Nep, quiet: bool) -> Result<Kalman> {
+fn new_kalman(config: &TrainConfig, model: &Nep, n_train: usize, quiet: bool) -> Result<Kalman> {
     let opt = &config.optimizer;
     let n = model.params().len();
     let blocks = Kalman::blocks_from_groups(&model.param_groups(), n, opt.block_size);
@@ -654,7 +654,7 @@ fn new_kalman(config: &TrainConfig, model: &Nep, quiet: bool) -> Result<Kalman> 
             bytes as f64 / (1u64 << 20) as f64
         );
     }
-    Ok(Kalman::new(opt.kalman_settings(), blocks))
+    Ok(Kalman::new(opt.kalman_settings(n_train), blocks))
 }
 
 /// The machine's RAM in bytes (Linux `/proc/meminfo`), if known.
