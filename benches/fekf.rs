@@ -10,16 +10,11 @@ use forcefit::optim::{Kalman, KalmanSettings};
 use forcefit::train::fekf::{FekfSettings, FekfStep};
 use forcefit::train::step;
 use forcefit::{batch, io, model};
+
+mod common;
 use rand::SeedableRng;
 use std::path::Path;
 use std::time::Instant;
-
-fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
-}
 
 fn run(name: &str, dir: &Path, batch_size: usize, steps: usize) {
     let mut model = model::load(&dir.join("nep.txt")).expect("model");
@@ -93,23 +88,20 @@ fn run(name: &str, dir: &Path, batch_size: usize, steps: usize) {
         adam * 1e3,
         wall / adam
     );
-    if let Some(m) = peak_rss_mib() {
-        println!("{name}:   peak resident memory so far {m:.0} MiB");
+    if let Some(kib) = common::peak_rss_kib() {
+        println!(
+            "{name}:   peak resident memory so far {:.0} MiB",
+            kib as f64 / 1024.0
+        );
     }
 }
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets");
-    if !root.exists() {
-        eprintln!("skipping: {} not found", root.display());
+    let Some(root) = common::datasets() else {
         return;
-    }
+    };
     for threads in [1, 2] {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| {
+        common::with_threads(threads, || {
             run("MoSi2N4", &root.join("mosi2n4"), 32, 9);
             run("PbTe", &root.join("pbte"), 8, 3);
         });

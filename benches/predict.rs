@@ -4,11 +4,11 @@
 
 use forcefit::model::{Prediction, Prepared};
 use forcefit::{batch, io, model};
-use std::path::Path;
 use std::time::Instant;
 
-fn bench(name: &str, model_path: &str, data: &[&str]) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets");
+mod common;
+
+fn bench(root: &std::path::Path, name: &str, model_path: &str, data: &[&str]) {
     let model_path = root.join(model_path);
     if !model_path.exists() {
         eprintln!("skipping {name}: {} not found", model_path.display());
@@ -21,23 +21,16 @@ fn bench(name: &str, model_path: &str, data: &[&str]) {
     }
     let n_atoms: usize = structures.iter().map(|s| s.n_atoms()).sum();
     for threads in [1, 2] {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| {
+        common::with_threads(threads, || {
             let t = Instant::now();
-            let prepared: Vec<Prepared> = batch::prepare_all(model.as_ref(), structures.clone()).unwrap();
+            let prepared: Vec<Prepared> =
+                batch::prepare_all(model.as_ref(), structures.clone()).unwrap();
             let t_neighbors = t.elapsed().as_secs_f64();
             // warm-up, then the best of seven
             let _ = batch::predict_all(model.as_ref(), &prepared);
-            let mut best = f64::INFINITY;
-            for _ in 0..7 {
-                let t = Instant::now();
-                let out: Vec<Prediction> = batch::predict_all(model.as_ref(), &prepared);
-                best = best.min(t.elapsed().as_secs_f64());
-                std::hint::black_box(out);
-            }
+            let best = common::best_of(7, || -> Vec<Prediction> {
+                batch::predict_all(model.as_ref(), &prepared)
+            });
             println!(
                 "{name:<10} {threads} thread(s): {n_atoms} atoms, neighbours {:.3} s ({:.0} atoms/s), \
                  E+F+W {:.3} s ({:.0} atoms/s)",
@@ -51,8 +44,12 @@ fn bench(name: &str, model_path: &str, data: &[&str]) {
 }
 
 fn main() {
-    bench("PbTe", "pbte/nep.txt", &["pbte/train.xyz"]);
+    let Some(root) = common::datasets() else {
+        return;
+    };
+    bench(&root, "PbTe", "pbte/nep.txt", &["pbte/train.xyz"]);
     bench(
+        &root,
         "MoSi2N4",
         "mosi2n4/nep.txt",
         &["mosi2n4/train.xyz", "mosi2n4/test.xyz"],

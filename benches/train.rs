@@ -9,30 +9,16 @@ use forcefit::model::Prepared;
 use forcefit::structure::Structure;
 use forcefit::train::step;
 use forcefit::{batch, io, model};
+
+mod common;
+use common::best_of;
 use std::path::Path;
-use std::time::Instant;
-
-fn best_of<T>(reps: usize, mut f: impl FnMut() -> T) -> f64 {
-    let mut best = f64::INFINITY;
-    for _ in 0..reps {
-        let t = Instant::now();
-        std::hint::black_box(f());
-        best = best.min(t.elapsed().as_secs_f64());
-    }
-    best
-}
-
-fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
 
 fn ratio(name: &str, dir: &Path) {
     let model = model::load(&dir.join("nep.txt")).expect("model");
     let structures = io::read(&dir.join("train.xyz"), None).expect("data");
     let n_atoms: usize = structures.iter().map(|s| s.n_atoms()).sum();
-    let rss0 = peak_rss_kib();
+    let rss0 = common::peak_rss_kib();
     let prepared: Vec<Prepared> = batch::prepare_all(model.as_ref(), structures).unwrap();
     let refs: Vec<&Prepared> = prepared.iter().collect();
     let mut grad = vec![0.0; model.params().len()];
@@ -41,7 +27,7 @@ fn ratio(name: &str, dir: &Path) {
     let t_step = best_of(5, || {
         step::loss_and_gradient(model.as_ref(), &refs, &config, |_, _| true, &mut grad)
     });
-    let rss1 = peak_rss_kib();
+    let rss1 = common::peak_rss_kib();
     let directional = LossConfig {
         force_gradient: ForceGradient::Directional { epsilon: 1e-5 },
         ..config.clone()
@@ -129,24 +115,14 @@ fn scaling(dir: &Path) {
 }
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets");
-    if !root.exists() {
-        eprintln!("skipping: {} not found", root.display());
+    let Some(root) = common::datasets() else {
         return;
-    }
+    };
     for threads in [1, 2] {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| {
+        common::with_threads(threads, || {
             ratio("MoSi2N4", &root.join("mosi2n4"));
             ratio("PbTe", &root.join("pbte"));
         });
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()
-        .unwrap();
-    pool.install(|| scaling(&root.join("pbte")));
+    common::with_threads(1, || scaling(&root.join("pbte")));
 }
