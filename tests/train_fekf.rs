@@ -33,9 +33,7 @@ fn train(args: &[&str], config: &Path) -> Output {
     o
 }
 
-fn nep_txt(dir: &Path) -> String {
-    std::fs::read_to_string(dir.join("out/nep.txt")).expect("nep.txt written")
-}
+use common::nep_txt;
 
 fn summary(dir: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(dir.join("out/summary.json")).expect("summary.json");
@@ -145,28 +143,8 @@ fn fekf_gives_the_same_model_for_any_thread_count() {
 
 #[test]
 fn fekf_resume_after_sigkill_finishes_with_the_same_model() {
-    let epochs = 30;
-    let reference = common::TempDir::new("fekf-ref");
-    let cfg = config(reference.path(), epochs, FEKF, "");
-    train(&["-q", "-j", "1"], &cfg);
-
-    let killed = common::TempDir::new("fekf-kill");
-    let cfg = config(killed.path(), epochs, FEKF, "");
-    let at = common::kill_mid_run(&cfg, killed.path(), epochs);
+    let (reference, killed) = common::resume_after_kill_matches("fekf", FEKF, 30);
     let checkpoint = killed.path().join("out/checkpoint.json");
-
-    train(&["-q", "--resume", "-j", "2"], &cfg);
-    assert_eq!(
-        nep_txt(killed.path()),
-        nep_txt(reference.path()),
-        "resumed from epoch {at}"
-    );
-    let log = std::fs::read_to_string(killed.path().join("out/loss.csv")).unwrap();
-    assert_eq!(
-        log.lines().count(),
-        epochs + 1,
-        "one header and every epoch"
-    );
 
     // Exactly one covariance file is left, the one checkpoint.json names,
     // and it equals the uninterrupted run's.

@@ -8,14 +8,14 @@ use std::path::{Path, PathBuf};
 
 use common::forcefit;
 
+const ADAM: &str = "batch_size = 4\nlr = 0.003";
+
 /// A small, quick Adam configuration on the example data.
 fn config(dir: &Path, epochs: usize, extra: &str) -> PathBuf {
-    common::si_config(dir, epochs, "batch_size = 4\nlr = 0.003", extra)
+    common::si_config(dir, epochs, ADAM, extra)
 }
 
-fn nep_txt(dir: &Path) -> String {
-    std::fs::read_to_string(dir.join("out/nep.txt")).expect("nep.txt written")
-}
+use common::nep_txt;
 
 #[test]
 fn same_seed_gives_the_same_model_for_any_thread_count() {
@@ -60,28 +60,7 @@ fn same_seed_gives_the_same_model_for_any_thread_count() {
 
 #[test]
 fn resume_after_sigkill_finishes_with_the_same_model() {
-    let reference = common::TempDir::new("train-ref");
-    let cfg = config(reference.path(), 30, "");
-    let o = forcefit(&["train", "-q", "-j", "1", cfg.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-
-    let killed = common::TempDir::new("train-kill");
-    let cfg = config(killed.path(), 30, "");
-    let at = common::kill_mid_run(&cfg, killed.path(), 30);
-
-    let o = forcefit(&["train", "-q", "--resume", "-j", "2", cfg.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(
-        nep_txt(killed.path()),
-        nep_txt(reference.path()),
-        "resumed from epoch {at}"
-    );
-    let log = std::fs::read_to_string(killed.path().join("out/loss.csv")).unwrap();
-    assert_eq!(
-        log.lines().count(),
-        31,
-        "one header and 30 epochs in the log"
-    );
+    common::resume_after_kill_matches("train", ADAM, 30);
 }
 
 #[test]

@@ -427,3 +427,45 @@ pub fn kill_mid_run(config: &Path, dir: &Path, epochs: usize) -> usize {
     );
     at
 }
+
+/// `dir/out/nep.txt`, which a finished run must have written.
+pub fn nep_txt(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("out/nep.txt")).expect("nep.txt written")
+}
+
+/// Trains with `optimizer` (the body of `[optimizer]`) on the silicon
+/// example for `epochs` epochs twice: uninterrupted on one thread, and
+/// killed mid-run then resumed with `--resume` on two threads. Checks that
+/// both end with the same nep.txt and the resumed log has every epoch;
+/// returns the two run directories (reference, resumed) for further checks.
+pub fn resume_after_kill_matches(tag: &str, optimizer: &str, epochs: usize) -> (TempDir, TempDir) {
+    let train = |args: &[&str], cfg: &Path| {
+        let mut all = vec!["train", "-q"];
+        all.extend_from_slice(args);
+        all.push(cfg.to_str().unwrap());
+        let o = forcefit(&all);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    let reference = TempDir::new(&format!("{tag}-ref"));
+    train(
+        &["-j", "1"],
+        &si_config(reference.path(), epochs, optimizer, ""),
+    );
+
+    let killed = TempDir::new(&format!("{tag}-kill"));
+    let cfg = si_config(killed.path(), epochs, optimizer, "");
+    let at = kill_mid_run(&cfg, killed.path(), epochs);
+    train(&["--resume", "-j", "2"], &cfg);
+    assert_eq!(
+        nep_txt(killed.path()),
+        nep_txt(reference.path()),
+        "resumed from epoch {at}"
+    );
+    let log = std::fs::read_to_string(killed.path().join("out/loss.csv")).unwrap();
+    assert_eq!(
+        log.lines().count(),
+        epochs + 1,
+        "one header and {epochs} epochs in the log"
+    );
+    (reference, killed)
+}
