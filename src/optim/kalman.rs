@@ -280,11 +280,6 @@ impl Kalman {
         self.blocks.iter().map(|b| packed_len(b.len())).sum()
     }
 
-    /// Where block `b`'s triangle starts in `p`.
-    fn offset(&self, b: usize) -> usize {
-        self.blocks[..b].iter().map(|r| packed_len(r.len())).sum()
-    }
-
     /// Parameter range of each block.
     pub fn blocks(&self) -> &[Range<usize>] {
         &self.blocks
@@ -294,26 +289,18 @@ impl Kalman {
     /// diagnostics).
     pub fn covariance(&self, b: usize) -> Vec<f64> {
         let n = self.blocks[b].len();
+        let offset: usize = self.blocks[..b].iter().map(|r| packed_len(r.len())).sum();
+        let pending = &self.work[b].pending;
         let mut full = vec![0.0; n * n];
         for i in 0..n {
             for j in 0..=i {
-                let x = self.element(b, i, j);
+                let stored = self.p[offset + packed_len(i) + j];
+                let x = with_pending(stored, pending, &self.alphas, self.scale, n, i, j);
                 full[i * n + j] = x;
                 full[j * n + i] = x;
             }
         }
         full
-    }
-
-    /// P_b[i][j] for j ≤ i, pending terms included.
-    fn element(&self, b: usize, i: usize, j: usize) -> f64 {
-        let n = self.blocks[b].len();
-        let pending = &self.work[b].pending;
-        let mut x = self.p[self.offset(b) + packed_len(i) + j];
-        for (r, alpha) in self.alphas.iter().enumerate() {
-            x -= alpha * pending[r * n + i] * pending[r * n + j];
-        }
-        self.scale * x
     }
 
     /// Folds the pending rank-1 updates into the stored covariances. Called
@@ -331,11 +318,8 @@ impl Kalman {
             let mut capped = false;
             if let Some(p_max) = self.settings.p_max {
                 for i in 0..n {
-                    let mut d = p[packed_len(i) + i];
-                    for (r, alpha) in self.alphas.iter().enumerate() {
-                        d -= alpha * work.pending[r * n + i].powi(2);
-                    }
-                    d *= self.scale;
+                    let stored = p[packed_len(i) + i];
+                    let d = with_pending(stored, &work.pending, &self.alphas, self.scale, n, i, i);
                     work.cap[i] = if d > p_max { (p_max / d).sqrt() } else { 1.0 };
                     capped |= d > p_max;
                 }
@@ -464,6 +448,24 @@ impl Kalman {
         self.allocate_work();
         Ok(())
     }
+}
+
+/// P[i][j] = c·(B[i][j] − Σ_r α_r k_r[i] k_r[j]): a stored value with the
+/// pending rank-1 terms applied (`pending` holds k_r at r·n).
+fn with_pending(
+    stored: f64,
+    pending: &[f64],
+    alphas: &[f64],
+    scale: f64,
+    n: usize,
+    i: usize,
+    j: usize,
+) -> f64 {
+    let mut x = stored;
+    for (r, alpha) in alphas.iter().enumerate() {
+        x -= alpha * (pending[r * n + i] * pending[r * n + j]);
+    }
+    scale * x
 }
 
 /// FNV-1a over the bit patterns of the values, word by word.
