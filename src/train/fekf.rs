@@ -106,7 +106,8 @@ impl FekfStep {
     }
 
     /// One FEKF step on `batch`. Returns the batch loss (under `weights`,
-    /// for the log) of the prediction made before the first update.
+    /// for the log) of the prediction made before the first update, and the
+    /// number of measurements the filter skipped in this step.
     pub fn run(
         &mut self,
         model: &mut dyn Model,
@@ -115,8 +116,9 @@ impl FekfStep {
         settings: &FekfSettings,
         weights: &LossConfig,
         rng: &mut ChaCha8Rng,
-    ) -> LossParts {
+    ) -> (LossParts, u64) {
         self.timing.steps += 1;
+        let skipped_before = kalman.skipped;
         let predictions = self.predict(model, batch);
         let pairs: Vec<_> = batch
             .iter()
@@ -142,7 +144,7 @@ impl FekfStep {
         let t = Instant::now();
         kalman.flush();
         self.timing.kalman_s += t.elapsed().as_secs_f64();
-        parts
+        (parts, kalman.skipped - skipped_before)
     }
 
     /// The energy update, on the step's first prediction.

@@ -387,7 +387,6 @@ pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Res
     let mut snapshot = (state.model.params().to_vec(), state.optimizer.light_copy());
     let fekf_settings = config.fekf_settings();
     let mut fekf = FekfStep::new(n_params);
-    let mut skipped_seen = state.kalman().map_or(0, |k| k.skipped);
     let mut reference_loss = f64::INFINITY;
     let mut stopped = None;
     let mut last_line = f64::NEG_INFINITY;
@@ -452,7 +451,7 @@ pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Res
                     (parts, parts.total + l1 + l2)
                 }
                 OptimizerState::Kalman(kalman) => {
-                    let parts = fekf.run(
+                    let (parts, skipped) = fekf.run(
                         &mut state.model,
                         kalman,
                         &batch,
@@ -460,12 +459,10 @@ pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Res
                         &weights,
                         &mut state.rng,
                     );
-                    if kalman.skipped > skipped_seen {
-                        let new = kalman.skipped - skipped_seen;
-                        skipped_seen = kalman.skipped;
+                    if skipped > 0 {
                         bar.suspend(|| {
                             eprintln!(
-                                "warning: step {}: skipped {new} Kalman update(s) with a non-finite measurement ({} so far)",
+                                "warning: step {}: skipped {skipped} Kalman update(s) with a non-finite measurement ({} so far)",
                                 state.step, kalman.skipped
                             )
                         });
@@ -492,7 +489,6 @@ pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Res
                 if let OptimizerState::Kalman(k) = &mut state.optimizer {
                     // The snapshot keeps no covariance: restart the filter.
                     k.restart();
-                    skipped_seen = k.skipped;
                     bar.suspend(|| {
                         eprintln!(
                             "warning: loss {total:.3e} at step {} (epoch reference {reference_loss:.3e}): restored the last good parameters and restarted the Kalman filter",
