@@ -218,7 +218,15 @@ impl Kalman {
 
     /// A fresh filter: P_b = p0·I, λ = λ0.
     pub fn new(settings: KalmanSettings, blocks: Vec<Range<usize>>) -> Self {
-        let mut k = Kalman {
+        let mut k = Self::unallocated(settings, blocks);
+        k.restart();
+        k
+    }
+
+    /// A filter over `blocks` with λ = λ0 but no covariances yet:
+    /// [`Kalman::restart`] or [`Kalman::read_covariance`] provides them.
+    pub fn unallocated(settings: KalmanSettings, blocks: Vec<Range<usize>>) -> Self {
+        Kalman {
             lambda: settings.lambda0,
             settings,
             blocks,
@@ -228,9 +236,7 @@ impl Kalman {
             scale: 1.0,
             alphas: Vec::new(),
             work: Vec::new(),
-        };
-        k.restart();
-        k
+        }
     }
 
     /// Restarts the filter from P = p0·I and λ = λ0 (keeps the counters).
@@ -258,15 +264,10 @@ impl Kalman {
     /// (cheap to keep as a snapshot or to serialise).
     pub fn without_covariance(&self) -> Self {
         Kalman {
-            settings: self.settings.clone(),
-            blocks: self.blocks.clone(),
             lambda: self.lambda,
             updates: self.updates,
             skipped: self.skipped,
-            p: Vec::new(),
-            scale: 1.0,
-            alphas: Vec::new(),
-            work: Vec::new(),
+            ..Self::unallocated(self.settings.clone(), self.blocks.clone())
         }
     }
 

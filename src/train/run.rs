@@ -300,13 +300,7 @@ pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Res
             opt.population,
         )),
         OptimizerKind::Fekf | OptimizerKind::Rlekf => {
-            let kalman = new_kalman(config, &model, train_data.len(), options.quiet)?;
-            // On resume the checkpoint brings the covariance: do not hold two.
-            OptimizerState::Kalman(if options.resume {
-                kalman.without_covariance()
-            } else {
-                kalman
-            })
+            OptimizerState::Kalman(new_kalman(config, &model, train_data.len(), options)?)
         }
     };
     let mut state = State {
@@ -615,7 +609,12 @@ pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Res
 
 /// A fresh Kalman filter over the model's layer blocks, after checking its
 /// covariance fits the memory budget.
-fn new_kalman(config: &TrainConfig, model: &Nep, n_train: usize, quiet: bool) -> Result<Kalman> {
+fn new_kalman(
+    config: &TrainConfig,
+    model: &Nep,
+    n_train: usize,
+    options: &RunOptions,
+) -> Result<Kalman> {
     let opt = &config.optimizer;
     let n = model.params().len();
     let blocks = Kalman::blocks_from_groups(&model.param_groups(), n, opt.block_size);
@@ -636,7 +635,7 @@ fn new_kalman(config: &TrainConfig, model: &Nep, n_train: usize, quiet: bool) ->
             gib(budget)
         )));
     }
-    if !quiet {
+    if !options.quiet {
         let sizes: Vec<String> = blocks.iter().map(|b| b.len().to_string()).collect();
         eprintln!(
             "{}: {n} parameters in {} covariance block(s) [{}], {:.1} MiB",
@@ -650,7 +649,13 @@ fn new_kalman(config: &TrainConfig, model: &Nep, n_train: usize, quiet: bool) ->
             bytes as f64 / (1u64 << 20) as f64
         );
     }
-    Ok(Kalman::new(opt.kalman_settings(n_train), blocks))
+    let settings = opt.kalman_settings(n_train);
+    // On resume the checkpoint brings the covariance: do not build a second.
+    Ok(if options.resume {
+        Kalman::unallocated(settings, blocks)
+    } else {
+        Kalman::new(settings, blocks)
+    })
 }
 
 /// The machine's RAM in bytes (Linux `/proc/meminfo`), if known.
