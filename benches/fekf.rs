@@ -5,7 +5,7 @@
 //! Run: `cargo bench --bench fekf`.
 
 use forcefit::loss::{ForceGradient, LossConfig};
-use forcefit::model::Prepared;
+use forcefit::model::{Model, Prepared};
 use forcefit::optim::{Kalman, KalmanSettings};
 use forcefit::train::fekf::{FekfSettings, FekfStep};
 use forcefit::train::step;
@@ -19,7 +19,7 @@ use std::time::Instant;
 fn run(name: &str, dir: &Path, batch_size: usize, steps: usize) {
     let mut model = model::load(&dir.join("nep.txt")).expect("model");
     let structures = io::read(&dir.join("train.xyz"), None).expect("data");
-    let prepared: Vec<Prepared> = batch::prepare_all(model.as_ref(), structures).unwrap();
+    let prepared: Vec<Prepared> = batch::prepare_all(&model, structures).unwrap();
     let n = model.params().len();
     let blocks = Kalman::blocks_from_groups(&model.param_groups(), n, 10240);
     let settings = KalmanSettings {
@@ -53,7 +53,7 @@ fn run(name: &str, dir: &Path, batch_size: usize, steps: usize) {
         .sum();
     // One warm-up step, then the timed ones.
     step_state.run(
-        model.as_mut(),
+        &mut model,
         &mut kalman,
         &batches[0],
         &fekf,
@@ -63,13 +63,13 @@ fn run(name: &str, dir: &Path, batch_size: usize, steps: usize) {
     step_state.timing = Default::default();
     let t = Instant::now();
     for b in &batches {
-        step_state.run(model.as_mut(), &mut kalman, b, &fekf, &weights, &mut rng);
+        step_state.run(&mut model, &mut kalman, b, &fekf, &weights, &mut rng);
     }
     let wall = t.elapsed().as_secs_f64() / batches.len() as f64;
     let mut grad = vec![0.0; n];
     let t = Instant::now();
     for b in &batches {
-        step::loss_and_gradient(model.as_ref(), b, &weights, |_, _| true, &mut grad);
+        step::loss_and_gradient(&model, b, &weights, |_, _| true, &mut grad);
     }
     let adam = t.elapsed().as_secs_f64() / batches.len() as f64;
     let [p, v, k] = step_state.timing.per_step_ms();

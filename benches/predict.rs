@@ -23,13 +23,12 @@ fn bench(root: &std::path::Path, name: &str, model_path: &str, data: &[&str]) {
     for threads in [1, 2] {
         common::with_threads(threads, || {
             let t = Instant::now();
-            let prepared: Vec<Prepared> =
-                batch::prepare_all(model.as_ref(), structures.clone()).unwrap();
+            let prepared: Vec<Prepared> = batch::prepare_all(&model, structures.clone()).unwrap();
             let t_neighbors = t.elapsed().as_secs_f64();
             // warm-up, then the best of seven
-            let _ = batch::predict_all(model.as_ref(), &prepared);
+            let _ = batch::predict_all(&model, &prepared);
             let best = common::best_of(7, || -> Vec<Prediction> {
-                batch::predict_all(model.as_ref(), &prepared)
+                batch::predict_all(&model, &prepared)
             });
             println!(
                 "{name:<10} {threads} thread(s): {n_atoms} atoms, neighbours {:.3} s ({:.0} atoms/s), \

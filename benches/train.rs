@@ -5,7 +5,7 @@
 //! Run: `cargo bench --bench train`.
 
 use forcefit::loss::{ForceGradient, LossConfig};
-use forcefit::model::Prepared;
+use forcefit::model::{Model, Prepared};
 use forcefit::structure::Structure;
 use forcefit::train::step;
 use forcefit::{batch, io, model};
@@ -19,13 +19,13 @@ fn ratio(name: &str, dir: &Path) {
     let structures = io::read(&dir.join("train.xyz"), None).expect("data");
     let n_atoms: usize = structures.iter().map(|s| s.n_atoms()).sum();
     let rss0 = common::peak_rss_kib();
-    let prepared: Vec<Prepared> = batch::prepare_all(model.as_ref(), structures).unwrap();
+    let prepared: Vec<Prepared> = batch::prepare_all(&model, structures).unwrap();
     let refs: Vec<&Prepared> = prepared.iter().collect();
     let mut grad = vec![0.0; model.params().len()];
     let config = LossConfig::default();
-    let t_predict = best_of(5, || step::predict(model.as_ref(), &refs));
+    let t_predict = best_of(5, || step::predict(&model, &refs));
     let t_step = best_of(5, || {
-        step::loss_and_gradient(model.as_ref(), &refs, &config, |_, _| true, &mut grad)
+        step::loss_and_gradient(&model, &refs, &config, |_, _| true, &mut grad)
     });
     let rss1 = common::peak_rss_kib();
     let directional = LossConfig {
@@ -33,7 +33,7 @@ fn ratio(name: &str, dir: &Path) {
         ..config.clone()
     };
     let t_dir = best_of(3, || {
-        step::loss_and_gradient(model.as_ref(), &refs, &directional, |_, _| true, &mut grad)
+        step::loss_and_gradient(&model, &refs, &directional, |_, _| true, &mut grad)
     });
     println!(
         "{name}: {n_atoms} atoms, {} threads: predict {:.1} ms ({:.0} atoms/s), train step {:.1} ms ({:.0} atoms/s), ratio {:.2}",
@@ -101,10 +101,10 @@ fn scaling(dir: &Path) {
     for n in 1..=3 {
         let big = supercell(&s, n);
         let atoms = big.n_atoms();
-        let prepared = batch::prepare_all(model.as_ref(), vec![big]).unwrap();
+        let prepared = batch::prepare_all(&model, vec![big]).unwrap();
         let refs: Vec<&Prepared> = prepared.iter().collect();
         let t = best_of(3, || {
-            step::loss_and_gradient(model.as_ref(), &refs, &config, |_, _| true, &mut grad)
+            step::loss_and_gradient(&model, &refs, &config, |_, _| true, &mut grad)
         });
         println!(
             "PbTe {n}x{n}x{n}: {atoms} atoms, train step {:.1} ms, {:.2} µs/atom",

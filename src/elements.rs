@@ -25,6 +25,20 @@ pub fn symbol(z: u32) -> Option<&'static str> {
     SYMBOLS.get((z as usize).wrapping_sub(1)).copied()
 }
 
+/// Chemical species present in `structures`, sorted by atomic number.
+pub fn species_of(structures: &[crate::structure::Structure]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in structures {
+        for sp in &s.species {
+            if !out.contains(sp) {
+                out.push(sp.clone());
+            }
+        }
+    }
+    out.sort_by_key(|s| atomic_number(s).unwrap_or(0));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

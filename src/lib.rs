@@ -17,5 +17,6 @@ pub mod optim;
 pub mod potentials;
 pub mod structure;
 pub mod train;
+pub mod validate;
 
 pub use error::{Error, Result};

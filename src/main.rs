@@ -5,8 +5,9 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use forcefit::io::{self, Format};
 use forcefit::metrics::{ErrorStats, write_gpumd_outputs};
+use forcefit::model::AnyModel;
 use forcefit::model::nep::Nep;
-use forcefit::model::{self, Model, Prediction, Prepared};
+use forcefit::model::{self, Prediction, Prepared};
 use forcefit::train::config::TrainConfig;
 use forcefit::train::gpumd_input::{self, NepInput};
 use forcefit::train::run::{Outcome, RunOptions};
@@ -167,7 +168,7 @@ fn main() {
 
 /// Sets the thread count, loads the model and reads and prepares every input.
 struct Loaded {
-    model: Box<dyn Model>,
+    model: AnyModel,
     /// Prepared structures of each input file, in order.
     inputs: Vec<(PathBuf, Vec<Prepared>)>,
 }
@@ -191,7 +192,7 @@ fn load(common: &Common) -> Result<Loaded> {
     let mut inputs = Vec::new();
     for path in &common.inputs {
         let structures: Vec<Structure> = io::read(path, common.format)?;
-        let prepared = batch::prepare_all(model.as_ref(), structures)?;
+        let prepared = batch::prepare_all(&model, structures)?;
         inputs.push((path.clone(), prepared));
     }
     Ok(Loaded { model, inputs })
@@ -201,7 +202,7 @@ fn predict(args: PredictArgs) -> Result<()> {
     let loaded = load(&args.common)?;
     let mut frames = Vec::new();
     for (_, prepared) in &loaded.inputs {
-        let predictions = batch::predict_all(loaded.model.as_ref(), prepared);
+        let predictions = batch::predict_all(&loaded.model, prepared);
         for (s, p) in prepared.iter().zip(predictions) {
             frames.push(labelled(&s.structure, p));
         }
@@ -225,7 +226,7 @@ fn eval(args: EvalArgs) -> Result<()> {
     let mut total = ErrorStats::new();
     let mut per_file = Vec::new();
     for (path, prepared) in &loaded.inputs {
-        let predictions = batch::predict_all(loaded.model.as_ref(), prepared);
+        let predictions = batch::predict_all(&loaded.model, prepared);
         let mut stats = ErrorStats::new();
         for (s, p) in prepared.iter().zip(&predictions) {
             stats.add(&s.structure, p);
@@ -311,7 +312,7 @@ fn report(outcome: &Outcome) {
         outcome.epochs,
         outcome.steps,
         outcome.best_epoch,
-        outcome.output_dir.join("nep.txt").display()
+        outcome.output_dir.join(outcome.model.file_name()).display()
     );
     println!("\ntraining set:\n{}", outcome.train.to_table());
     if let Some(v) = &outcome.validation {
@@ -391,27 +392,20 @@ fn nep_predict(dir: &Path, input: &NepInput) -> Result<()> {
 
 fn gradcheck(args: GradcheckArgs) -> Result<()> {
     use forcefit::train::gradcheck;
-    use rand::SeedableRng;
     set_threads(args.threads)?;
     if args.structures == 0 {
         bail!("--structures must be at least 1");
     }
     let mut structures: Vec<Structure> = io::read(&args.data, args.format)?;
     structures.truncate(args.structures);
-    let mut trained = Nep::from_file(&args.model)?;
+    let mut trained = model::load(&args.model)?;
     let like = match &args.random_like {
-        Some(p) => Nep::from_file(p)?,
+        Some(p) => model::load(p)?,
         None => trained.clone(),
     };
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(args.seed);
-    let random = Nep::random(like.hyper().clone(), &mut rng)?;
-    // The random weights with the file's descriptor scales: unit scales
-    // would saturate the network on unscaled descriptors.
-    let mut random = Nep::new(
-        like.hyper().clone(),
-        random.params().to_vec(),
-        like.q_scaler().to_vec(),
-    )?;
+    // Random weights with the file's data-dependent state (NEP's descriptor
+    // scales: unit scales would saturate the network).
+    let mut random = like.with_random_params(args.seed)?;
     let options = gradcheck::Options::default();
     let mut report = gradcheck::Report::default();
     let data = batch::prepare_all(&trained, structures.clone())?;

@@ -3,6 +3,7 @@
 
 mod common;
 
+use forcefit::model::Model;
 use std::process::Output;
 
 use common::forcefit;

@@ -29,8 +29,8 @@ fn reproduce(dataset: &str, set: &str, files: &[(&str, f64)]) -> Option<Summary>
     let dir = common::shared(&format!("datasets/{dataset}"))?;
     let model = model::load(&dir.join("nep.txt")).unwrap();
     let structures = io::read(&dir.join(format!("{set}.xyz")), None).unwrap();
-    let prepared: Vec<Prepared> = batch::prepare_all(model.as_ref(), structures).unwrap();
-    let predictions = batch::predict_all(model.as_ref(), &prepared);
+    let prepared: Vec<Prepared> = batch::prepare_all(&model, structures).unwrap();
+    let predictions = batch::predict_all(&model, &prepared);
     let items: Vec<(&Structure, &Prediction)> = prepared
         .iter()
         .map(|p| &p.structure)

@@ -6,6 +6,7 @@
 mod common;
 
 use common::TempDir;
+use forcefit::model::Model;
 use forcefit::model::nep::Nep;
 use forcefit::train::config::{OptimizerKind, Paths};
 use forcefit::train::gpumd_input;
@@ -42,8 +43,11 @@ fn pbte_nep_in_is_a_prediction_input() {
     assert!(input.prediction);
     assert!(input.warnings.is_empty(), "{:?}", input.warnings);
     let c = &input.config;
-    assert_eq!(c.model.species, Some(vec!["Te".into(), "Pb".into()]));
-    assert_eq!(c.model.cutoff, [8.0, 4.0]);
+    assert_eq!(
+        c.model.as_nep().unwrap().species,
+        Some(vec!["Te".into(), "Pb".into()])
+    );
+    assert_eq!(c.model.as_nep().unwrap().cutoff, [8.0, 4.0]);
     assert_eq!(c.data.train, Paths::One(dir.join("train.xyz")));
     assert_eq!(c.data.test, None);
     // Only `type` is given: nep.txt's other hyperparameters raise nothing.
@@ -79,16 +83,16 @@ fn mosi2n4_nep_in_is_a_training_input() {
     assert!(input.warnings.is_empty(), "{:?}", input.warnings);
     let c = &input.config;
     assert_eq!(
-        c.model.species,
+        c.model.as_nep().unwrap().species,
         Some(vec!["Mo".into(), "Si".into(), "N".into()])
     );
-    assert_eq!(c.model.version, 4);
-    assert_eq!(c.model.cutoff, [6.0, 4.0]);
-    assert_eq!(c.model.n_max, [4, 4]);
-    assert_eq!(c.model.basis_size, [12, 12]);
-    assert_eq!(c.model.l_max, [4, 2, 0]);
-    assert_eq!(c.model.neuron, 30);
-    assert_eq!(c.model.zbl, None);
+    assert_eq!(c.model.as_nep().unwrap().version, 4);
+    assert_eq!(c.model.as_nep().unwrap().cutoff, [6.0, 4.0]);
+    assert_eq!(c.model.as_nep().unwrap().n_max, [4, 4]);
+    assert_eq!(c.model.as_nep().unwrap().basis_size, [12, 12]);
+    assert_eq!(c.model.as_nep().unwrap().l_max, [4, 2, 0]);
+    assert_eq!(c.model.as_nep().unwrap().neuron, 30);
+    assert_eq!(c.model.as_nep().unwrap().zbl, None);
     assert_eq!(
         (c.loss.lambda_e, c.loss.lambda_f, c.loss.lambda_v),
         (1.0, 1.0, 0.1)

@@ -160,3 +160,96 @@ fn data_problems_are_reported() {
         "{e}"
     );
 }
+
+/// Trains `epochs` epochs in a fresh directory; returns it and the config.
+fn trained(tag: &str, epochs: usize) -> (common::TempDir, PathBuf) {
+    let dir = common::TempDir::new(tag);
+    let cfg = config(dir.path(), epochs, "");
+    let o = forcefit(&["train", "-q", "-j", "1", cfg.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    (dir, cfg)
+}
+
+fn edit_checkpoint(dir: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let path = dir.join("out/checkpoint.json");
+    let mut c: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    edit(&mut c);
+    std::fs::write(&path, serde_json::to_string(&c).unwrap()).unwrap();
+}
+
+fn resume(cfg: &Path, epochs: usize) -> std::process::Output {
+    let text = std::fs::read_to_string(cfg).unwrap();
+    let text = text.replace("epochs = 2\n", &format!("epochs = {epochs}\n"));
+    std::fs::write(cfg, text).unwrap();
+    forcefit(&["train", "-q", "-j", "1", "--resume", cfg.to_str().unwrap()])
+}
+
+#[test]
+fn version_1_checkpoints_resume_to_the_same_model() {
+    let (reference, reference_cfg) = trained("train-v1-reference", 2);
+    let (dir, cfg) = trained("train-v1", 2);
+    // What forcefit 0.1 wrote: the descriptor scales as `q_scaler`.
+    edit_checkpoint(dir.path(), |c| {
+        let q = c["model_state"]["nep"]["q_scaler"].take();
+        let o = c.as_object_mut().unwrap();
+        o.remove("model_state");
+        o.insert("q_scaler".into(), q);
+        o.insert("version".into(), 1.into());
+    });
+    for c in [&cfg, &reference_cfg] {
+        let o = resume(c, 4);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    assert_eq!(nep_txt(dir.path()), nep_txt(reference.path()));
+}
+
+#[test]
+fn damaged_checkpoints_are_refused_naming_the_field() {
+    type Case = (&'static str, fn(&mut serde_json::Value), &'static str);
+    let cases: [Case; 4] = [
+        (
+            "best",
+            |c| {
+                c["best_params"].as_array_mut().unwrap().pop();
+            },
+            "best_params has",
+        ),
+        (
+            "adam",
+            |c| {
+                c["optimizer"]["Adam"]["m"]
+                    .as_array_mut()
+                    .unwrap()
+                    .truncate(3);
+            },
+            "optimizer (Adam): m has 3",
+        ),
+        (
+            "scales",
+            |c| {
+                c["model_state"]["nep"]["q_scaler"]
+                    .as_array_mut()
+                    .unwrap()
+                    .pop();
+            },
+            "model_state",
+        ),
+        (
+            "family",
+            |c| c["model_state"] = serde_json::json!({ "bp": {} }),
+            "checkpoint.json",
+        ),
+    ];
+    for (tag, edit, needle) in cases {
+        let (dir, cfg) = trained(&format!("train-damaged-{tag}"), 2);
+        edit_checkpoint(dir.path(), edit);
+        let o = resume(&cfg, 3);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{tag}: {err}");
+        assert!(
+            err.contains(needle) && err.contains("checkpoint.json"),
+            "{tag}: {err}"
+        );
+    }
+}

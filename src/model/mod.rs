@@ -1,9 +1,12 @@
 //! Models: the one [`Model`] trait, the prepared input it consumes and the
 //! prediction it fills. One folder per model family.
 
+pub mod family;
 pub mod nep;
 
-use crate::error::{Error, Result};
+pub use family::{AnyModel, Family, FamilyState, ModelConfig};
+
+use crate::error::Result;
 use crate::neighbors::NeighborList;
 use crate::structure::Structure;
 use std::path::Path;
@@ -109,20 +112,7 @@ pub trait Model: Send + Sync {
     }
 }
 
-/// Loads a model file, recognising the family from its first word
-/// (`nep3`, `nep4`, `nep4_zbl`, … for NEP).
-pub fn load(path: &Path) -> Result<Box<dyn Model>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let first = text.split_whitespace().next().unwrap_or("");
-    if first.starts_with("nep") {
-        Ok(Box::new(nep::file::parse(&text, path)?))
-    } else {
-        Err(Error::parse(
-            path,
-            1,
-            format!(
-                "unknown model format (first word `{first}`); forcefit reads GPUMD nep.txt files"
-            ),
-        ))
-    }
+/// Loads a model file of any family, recognising the family by content.
+pub fn load(path: &Path) -> Result<AnyModel> {
+    AnyModel::load(path)
 }

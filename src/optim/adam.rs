@@ -37,6 +37,21 @@ impl Adam {
         }
     }
 
+    /// Checks restored state against a model of `n` parameters.
+    pub fn check(&self, n: usize) -> std::result::Result<(), String> {
+        if self.m.len() != n || self.v.len() != n {
+            return Err(format!(
+                "optimizer (Adam): m has {} and v {} values, the model has {n} parameters",
+                self.m.len(),
+                self.v.len()
+            ));
+        }
+        if !self.m.iter().chain(&self.v).all(|x| x.is_finite()) || self.v.iter().any(|&x| x < 0.0) {
+            return Err("optimizer (Adam): m or v has a non-finite (or negative v) value".into());
+        }
+        Ok(())
+    }
+
     /// One update of `params` with gradient `grad` and learning rate `lr`.
     pub fn step(&mut self, params: &mut [f64], grad: &[f64], lr: f64) {
         self.t += 1;

@@ -48,6 +48,23 @@ impl Snes {
         }
     }
 
+    /// Checks restored state against a model of `n` parameters.
+    pub fn check(&self, n: usize) -> std::result::Result<(), String> {
+        let p = self.utility.len();
+        if self.mu.len() != n || self.sigma.len() != n || self.samples.len() != p * n || p < 2 {
+            return Err(format!(
+                "optimizer (SNES): mu has {}, sigma {}, samples {} values; the model has {n} parameters and the population is {p}",
+                self.mu.len(),
+                self.sigma.len(),
+                self.samples.len()
+            ));
+        }
+        if !self.sigma.iter().chain(&self.mu).all(|v| v.is_finite()) {
+            return Err("optimizer (SNES): mu or sigma has a non-finite value".into());
+        }
+        Ok(())
+    }
+
     /// Population size.
     pub fn population(&self) -> usize {
         self.utility.len()

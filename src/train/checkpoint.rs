@@ -9,13 +9,16 @@
 
 use super::log::LogRow;
 use crate::error::{Error, Result};
+use crate::model::FamilyState;
 use crate::optim::{Adam, Kalman, Snes};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// File format tag and version, checked on load.
 const FORMAT: &str = "forcefit-checkpoint";
-const VERSION: u32 = 1;
+/// Version 2 holds the family-tagged model state (`model_state`); version 1
+/// (NEP only) held `q_scaler` and is upgraded on load.
+const VERSION: u32 = 2;
 
 /// Optimizer state.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -29,6 +32,30 @@ pub enum OptimizerState {
 }
 
 impl OptimizerState {
+    /// The optimizer's name, for messages.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            OptimizerState::Adam(_) => "Adam",
+            OptimizerState::Snes(_) => "SNES",
+            OptimizerState::Kalman(_) => "Kalman-filter",
+        }
+    }
+
+    /// Checks restored state against a model of `n` parameters.
+    pub fn check(&self, n: usize) -> std::result::Result<(), String> {
+        match self {
+            OptimizerState::Adam(a) => a.check(n),
+            OptimizerState::Snes(s) => s.check(n),
+            OptimizerState::Kalman(k) => match k.blocks().iter().find(|b| b.end > n) {
+                Some(b) => Err(format!(
+                    "optimizer (Kalman): a covariance block ends at parameter {}, the model has {n}",
+                    b.end
+                )),
+                None => Ok(()),
+            },
+        }
+    }
+
     /// A copy without the Kalman covariances (all of it for Adam and SNES):
     /// what a snapshot or the checkpoint JSON keeps.
     pub fn light_copy(&self) -> Self {
@@ -72,8 +99,9 @@ pub struct Checkpoint {
     pub rng_word_pos: String,
     /// Current parameters.
     pub params: Vec<f64>,
-    /// Descriptor scales.
-    pub q_scaler: Vec<f64>,
+    /// The model family's data-dependent state (NEP's descriptor scales, …),
+    /// tagged with the family.
+    pub model_state: FamilyState,
     /// Optimizer state.
     pub optimizer: OptimizerState,
     /// Where the Kalman covariances are, for the Kalman optimizers.
@@ -130,8 +158,12 @@ impl Checkpoint {
     /// Reads a checkpoint, checking its format and version.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let c: Checkpoint = serde_json::from_str(&text)
-            .map_err(|e| Error::parse(path, e.line(), format!("not a forcefit checkpoint: {e}")))?;
+        let not_ours = |e: serde_json::Error| {
+            Error::parse(path, e.line(), format!("not a forcefit checkpoint: {e}"))
+        };
+        let mut value: serde_json::Value = serde_json::from_str(&text).map_err(not_ours)?;
+        upgrade_v1(&mut value);
+        let c: Checkpoint = serde_json::from_value(value).map_err(not_ours)?;
         if c.format != FORMAT || c.version != VERSION {
             return Err(Error::file(
                 path,
@@ -153,6 +185,23 @@ impl Checkpoint {
             k.read_covariance(&dir.join(&side.file), side.checksum)?;
         }
         Ok(c)
+    }
+}
+
+/// Version 1 (NEP only) stored the descriptor scales as `q_scaler`; version
+/// 2 stores them as the NEP family's state. Everything else is unchanged.
+fn upgrade_v1(value: &mut serde_json::Value) {
+    let Some(object) = value.as_object_mut() else {
+        return;
+    };
+    let is_v1 = object.get("format").and_then(|f| f.as_str()) == Some(FORMAT)
+        && object.get("version").and_then(|v| v.as_u64()) == Some(1);
+    if let (true, Some(q_scaler)) = (is_v1, object.remove("q_scaler")) {
+        object.insert(
+            "model_state".into(),
+            serde_json::json!({ "nep": { "q_scaler": q_scaler } }),
+        );
+        object.insert("version".into(), VERSION.into());
     }
 }
 

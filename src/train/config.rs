@@ -6,7 +6,9 @@
 
 use crate::error::{Error, Result};
 use crate::loss::{ForceGradient, LossConfig, LossKind};
+pub use crate::model::family::ModelConfig;
 use crate::optim::schedule::Decay;
+use crate::validate::{non_negative, positive};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -51,41 +53,6 @@ pub struct DataConfig {
     /// different training seeds can share one split.
     #[serde(default)]
     pub split_seed: Option<u64>,
-}
-
-/// `[model]`: NEP hyperparameters with GPUMD's names and defaults.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ModelConfig {
-    /// Element symbols in type order (default: the elements of the training
-    /// set, by atomic number).
-    #[serde(default, rename = "type")]
-    pub species: Option<Vec<String>>,
-    /// NEP version (3 or 4).
-    #[serde(default = "default_version")]
-    pub version: u32,
-    /// Radial and angular cutoffs, Å.
-    #[serde(default = "default_cutoff")]
-    pub cutoff: [f64; 2],
-    /// Radial and angular n_max.
-    #[serde(default = "default_n_max")]
-    pub n_max: [usize; 2],
-    /// Radial and angular Chebyshev basis sizes.
-    #[serde(default = "default_basis")]
-    pub basis_size: [usize; 2],
-    /// l_max for the 3-body, 4-body (0 or 2) and 5-body (0 or 1) terms.
-    #[serde(default = "default_l_max")]
-    pub l_max: [usize; 3],
-    /// Hidden neurons.
-    #[serde(default = "default_neuron")]
-    pub neuron: usize,
-    /// Outer ZBL cutoff (inner = half of it); absent: no ZBL.
-    #[serde(default)]
-    pub zbl: Option<f64>,
-    /// Start from the parameters of this nep.txt instead of random ones
-    /// (its hyperparameters must match).
-    #[serde(default)]
-    pub init: Option<PathBuf>,
 }
 
 /// `[loss]`.
@@ -309,24 +276,6 @@ pub struct TrainConfig {
     pub run: LoopConfig,
 }
 
-fn default_version() -> u32 {
-    4
-}
-fn default_cutoff() -> [f64; 2] {
-    [8.0, 4.0]
-}
-fn default_n_max() -> [usize; 2] {
-    [4, 4]
-}
-fn default_basis() -> [usize; 2] {
-    [8, 8]
-}
-fn default_l_max() -> [usize; 3] {
-    [4, 2, 0]
-}
-fn default_neuron() -> usize {
-    30
-}
 fn one() -> f64 {
     1.0
 }
@@ -377,22 +326,6 @@ fn default_output() -> PathBuf {
 }
 fn default_checkpoint_every() -> usize {
     10
-}
-
-impl Default for ModelConfig {
-    fn default() -> Self {
-        ModelConfig {
-            species: None,
-            version: default_version(),
-            cutoff: default_cutoff(),
-            n_max: default_n_max(),
-            basis_size: default_basis(),
-            l_max: default_l_max(),
-            neuron: default_neuron(),
-            zbl: None,
-            init: None,
-        }
-    }
 }
 
 impl Default for LossSection {
@@ -562,6 +495,7 @@ impl TrainConfig {
                 .span()
                 .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
                 .unwrap_or(0);
+            let line = model_key_line(text, line, e.message()).unwrap_or(line);
             Error::parse(path, line, e.message().to_string())
         })?;
         config.validate().map_err(|m| Error::file(path, m))?;
@@ -582,7 +516,7 @@ impl TrainConfig {
         if let Some(t) = &mut self.data.test {
             fix_all(t);
         }
-        if let Some(p) = &mut self.model.init {
+        if let Some(p) = self.model.init_mut() {
             fix(p);
         }
         fix(&mut self.run.output_dir);
@@ -590,59 +524,12 @@ impl TrainConfig {
 
     /// Checks every value; the message names the offending key.
     pub fn validate(&self) -> std::result::Result<(), String> {
-        let m = &self.model;
+        self.model.validate()?;
         if !(0.0..1.0).contains(&self.data.validation_fraction) {
             return Err(format!(
                 "data.validation_fraction must be in [0, 1), got {}",
                 self.data.validation_fraction
             ));
-        }
-        if m.version != 3 && m.version != 4 {
-            return Err(format!("model.version must be 3 or 4, got {}", m.version));
-        }
-        positive(m.cutoff[0], "model.cutoff (radial)")?;
-        positive(m.cutoff[1], "model.cutoff (angular)")?;
-        if m.cutoff[1] > m.cutoff[0] {
-            return Err(format!(
-                "model.cutoff: the angular cutoff {} must not exceed the radial cutoff {}",
-                m.cutoff[1], m.cutoff[0]
-            ));
-        }
-        if m.cutoff[0] > 20.0 {
-            return Err(format!(
-                "model.cutoff: radial cutoff {} Å is larger than allowed (20 Å)",
-                m.cutoff[0]
-            ));
-        }
-        if m.n_max[0] > 19 || m.n_max[1] > 19 {
-            return Err(format!("model.n_max must be at most 19, got {:?}", m.n_max));
-        }
-        if m.basis_size[0] > 19 || m.basis_size[1] > 19 {
-            return Err(format!(
-                "model.basis_size must be at most 19, got {:?}",
-                m.basis_size
-            ));
-        }
-        if m.l_max[0] > 4 || !(m.l_max[1] == 0 || m.l_max[1] == 2) || m.l_max[2] > 1 {
-            return Err(format!(
-                "model.l_max must be [0..=4, 0 or 2, 0 or 1], got {:?}",
-                m.l_max
-            ));
-        }
-        if m.l_max[1] == 2 && m.l_max[0] < 2 {
-            return Err("model.l_max: the 4-body term needs a 3-body l_max of at least 2".into());
-        }
-        if m.neuron == 0 || m.neuron > 200 {
-            return Err(format!("model.neuron must be in 1..=200, got {}", m.neuron));
-        }
-        if let Some(z) = m.zbl {
-            positive(z, "model.zbl")?;
-            if z > m.cutoff[1] {
-                return Err(format!(
-                    "model.zbl: outer cutoff {z} must not exceed the angular cutoff {}",
-                    m.cutoff[1]
-                ));
-            }
         }
         let l = &self.loss;
         non_negative(l.lambda_e, "loss.lambda_e")?;
@@ -722,20 +609,28 @@ impl TrainConfig {
     }
 }
 
-fn positive(v: f64, key: &str) -> std::result::Result<(), String> {
-    if v.is_finite() && v > 0.0 {
-        Ok(())
-    } else {
-        Err(format!("{key} must be a positive number, got {v}"))
+/// The `[model]` section is read as a whole (its `family` decides which
+/// keys it takes), so toml points its errors at the section header: the
+/// line of the key the message names, searched from `header` to the next
+/// section.
+fn model_key_line(text: &str, header: usize, message: &str) -> Option<usize> {
+    let key = match message.strip_prefix("model.") {
+        Some(rest) => rest.split([' ', ':']).next()?,
+        None => message.split("unknown field `").nth(1)?.split('`').next()?,
+    };
+    let lines = text.lines().enumerate().skip(header);
+    for (i, line) in lines {
+        let line = line.trim_start();
+        if line.starts_with('[') {
+            return None;
+        }
+        if let Some(rest) = line.strip_prefix(key)
+            && rest.trim_start().starts_with('=')
+        {
+            return Some(i + 1);
+        }
     }
-}
-
-fn non_negative(v: f64, key: &str) -> std::result::Result<(), String> {
-    if v.is_finite() && v >= 0.0 {
-        Ok(())
-    } else {
-        Err(format!("{key} must be a non-negative number, got {v}"))
-    }
+    None
 }
 
 #[cfg(test)]

@@ -128,12 +128,12 @@ fn check_species(
     train: &[Structure],
     validation: &[Structure],
 ) -> Result<()> {
-    let train_species = crate::model::nep::init::species_of(train);
-    if let Some(model_species) = &config.model.species {
+    let train_species = crate::elements::species_of(train);
+    if let Some(model_species) = config.model.species() {
         for s in train {
             if let Some(sp) = s.species.iter().find(|sp| !model_species.contains(sp)) {
                 return Err(s.error(format!(
-                    "element {sp:?} is not in model.type ({})",
+                    "element {sp:?} is not in the model's element list ({})",
                     model_species.join(", ")
                 )));
             }
@@ -153,7 +153,7 @@ fn check_species(
 /// The radial cutoff must reach beyond the shortest distance somewhere in
 /// the data, or the model sees no neighbours at all.
 fn check_cutoff(config: &TrainConfig, train: &[Structure]) -> Result<()> {
-    let rc = config.model.cutoff[0];
+    let (rc, key) = config.model.cutoff();
     let mut shortest = f64::INFINITY;
     for s in train {
         // A 6 Å search finds the nearest neighbour in any condensed phase.
@@ -167,7 +167,7 @@ fn check_cutoff(config: &TrainConfig, train: &[Structure]) -> Result<()> {
         }
     }
     Err(Error::Invalid(format!(
-        "model.cutoff: the radial cutoff {rc} Å is shorter than the shortest interatomic distance in the training data ({}): \
+        "{key}: the cutoff {rc} Å is shorter than the shortest interatomic distance in the training data ({}): \
          no atom would have a neighbour",
         if shortest.is_finite() {
             format!("{shortest:.3} Å")

@@ -44,6 +44,8 @@
 use super::config::{OptimizerKind, Paths, TrainConfig};
 use crate::elements;
 use crate::error::{Error, Result};
+use crate::model::ModelConfig;
+use crate::model::nep::config::NepConfig;
 use crate::model::nep::{NepHyper, Zbl};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -281,11 +283,14 @@ pub fn parse(text: &str, path: &Path, dir: &Path) -> Result<NepInput> {
     let n_types = species.len();
 
     let mut config = gpumd_defaults(dir);
-    config.model.species = Some(species);
+    let mut nep = NepConfig {
+        species: Some(species),
+        ..NepConfig::default()
+    };
     let mut prediction = false;
     let mut warnings = Vec::new();
     for line in &lines {
-        let model = &mut config.model;
+        let model = &mut nep;
         match line.keyword {
             "type" => {}
             "prediction" => {
@@ -403,6 +408,7 @@ pub fn parse(text: &str, path: &Path, dir: &Path) -> Result<NepInput> {
             },
         }
     }
+    config.model = ModelConfig::Nep(nep);
     // GPUMD's batch default (1000) is for SNES; the Kalman filters keep
     // their own (32 for FEKF, 1 for RLEKF) unless `batch` says otherwise.
     if config.optimizer.batch_size.is_none() && !config.optimizer.kind.is_kalman() {
@@ -583,7 +589,10 @@ impl NepInput {
                 self.line_of(keyword).unwrap_or(0)
             )
         };
-        let m = &self.config.model;
+        // `forcefit nep` always configures a NEP.
+        let Some(m) = self.config.model.as_nep() else {
+            return Ok(warnings);
+        };
         if let Some(species) = &m.species {
             let mut a = species.clone();
             let mut b = hyper.species.clone();

@@ -11,4 +11,6 @@ pub mod log;
 pub mod outputs;
 pub mod plots;
 pub mod run;
+pub mod state;
 pub mod step;
+pub mod stepper;

@@ -1,5 +1,5 @@
-//! What a finished run leaves in its output directory: `nep.txt` (the best
-//! model), `loss.csv`, GPUMD-layout `energy_*.out`, `force_*.out`,
+//! What a finished run leaves in its output directory: the best model in
+//! its family's file (`nep.txt`, …), `loss.csv`, GPUMD-layout `energy_*.out`, `force_*.out`,
 //! `virial_*.out`, `stress_*.out` for the training and test sets,
 //! `summary.json`, and the plots `loss.png`, `parity_train.png`, `parity_test.png`.
 
@@ -9,7 +9,6 @@ use super::run::Outcome;
 use crate::batch;
 use crate::error::{Error, Result};
 use crate::metrics::{Summary, write_gpumd_outputs};
-use crate::model::nep::file;
 use crate::model::{Prediction, Prepared};
 use crate::structure::Structure;
 use crate::structure::VIRIAL_COMPONENTS;
@@ -95,7 +94,7 @@ fn push(a: &mut Vec<f64>, b: &mut Vec<f64>, x: f64, y: f64) {
 /// Writes every output of `outcome`.
 pub fn write(outcome: &Outcome) -> Result<()> {
     let dir = &outcome.output_dir;
-    file::write(&outcome.model, &dir.join("nep.txt"))?;
+    outcome.model.write(&dir.join(outcome.model.file_name()))?;
     let csv = log::to_csv(&outcome.log);
     crate::io::write_atomic(&dir.join("loss.csv"), |w| w.write_all(csv.as_bytes()))?;
     prediction_files(outcome, &outcome.train_data, "train", Some(&outcome.train))?;
@@ -114,6 +113,7 @@ pub fn write(outcome: &Outcome) -> Result<()> {
         "train": outcome.train,
         "test": outcome.validation,
         "kalman": outcome.kalman,
+        "model": outcome.model.hyper_json(),
     });
     let text = serde_json::to_string_pretty(&summary).map_err(|e| Error::Invalid(e.to_string()))?;
     crate::io::write_atomic(&dir.join("summary.json"), |w| w.write_all(text.as_bytes()))?;

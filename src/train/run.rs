@@ -7,21 +7,20 @@
 use super::checkpoint::{Checkpoint, OptimizerState};
 use super::config::{OptimizerKind, TrainConfig};
 use super::data::{self, DataSets};
-use super::fekf::{FekfStep, Timing};
+use super::fekf::Timing;
 use super::log::LogRow;
+use super::state::State;
 use super::step;
+use super::stepper::{Recovery, Stepper};
 use crate::batch;
 use crate::error::{Error, Result};
 use crate::loss::{self, LossConfig, LossKind, LossParts};
 use crate::metrics::{ErrorStats, Summary};
-use crate::model::nep::angular::AngularTerms;
-use crate::model::nep::init::{energy_references, species_of};
-use crate::model::nep::{Nep, NepHyper, Zbl};
-use crate::model::{Model, Prepared};
+use crate::model::{AnyModel, Model, Prepared};
 use crate::optim::schedule::Schedule;
 use crate::optim::{Adam, Kalman, Snes};
+use rand::RngExt;
 use rand::seq::SliceRandom;
-use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -42,8 +41,9 @@ pub struct RunOptions {
 
 /// What a finished run produced.
 pub struct Outcome {
-    /// The best model (by validation loss, or training loss without validation).
-    pub model: Nep,
+    /// The best model (by validation loss, or training loss without
+    /// validation), as its model file holds it.
+    pub model: AnyModel,
     /// Epoch of the best model.
     pub best_epoch: usize,
     /// Epochs and steps completed.
@@ -86,40 +86,47 @@ pub struct KalmanReport {
 }
 
 /// Builds the model the configuration describes: from `model.init`, or
-/// random with descriptor scales and energy offset from the training data.
-fn build_model(config: &TrainConfig, data: &DataSets) -> Result<Nep> {
+/// random (seeded by `train.seed`) with its data-dependent state fitted to
+/// the training set.
+fn build_model(
+    config: &TrainConfig,
+    data: DataSets,
+    quiet: bool,
+) -> Result<(AnyModel, Vec<Prepared>, Vec<Prepared>)> {
     let m = &config.model;
-    if let Some(path) = &m.init {
-        return Nep::from_file(path);
-    }
-    let species = m.species.clone().unwrap_or_else(|| species_of(&data.train));
-    let hyper = NepHyper {
-        version: m.version,
-        species,
-        rc_radial: m.cutoff[0],
-        rc_angular: m.cutoff[1],
-        max_neighbors: Some((1000, 1000)),
-        typewise: None,
-        n_max_radial: m.n_max[0],
-        n_max_angular: m.n_max[1],
-        basis_size_radial: m.basis_size[0],
-        basis_size_angular: m.basis_size[1],
-        angular: AngularTerms {
-            l_max: m.l_max[0],
-            four_body: m.l_max[1] == 2,
-            five_body: m.l_max[2] == 1,
-        },
-        neurons: m.neuron,
-        zbl: m.zbl.map(|outer| Zbl::Universal {
-            inner: 0.5 * outer,
-            outer,
-        }),
+    let mut model = match m.init() {
+        Some(path) => {
+            let model = AnyModel::load(path)?;
+            if model.family() != m.family() {
+                return Err(Error::file(
+                    path,
+                    format!(
+                        "model.init is a {} model but model.family is {}",
+                        model.family(),
+                        m.family()
+                    ),
+                ));
+            }
+            model
+        }
+        None => {
+            let species = m
+                .species()
+                .map(|s| s.to_vec())
+                .unwrap_or_else(|| crate::elements::species_of(&data.train));
+            AnyModel::random(m, species, config.run.seed)?
+        }
     };
-    hyper
-        .validate()
-        .map_err(|e| Error::Invalid(format!("model: {e}")))?;
-    let mut rng = ChaCha8Rng::seed_from_u64(config.run.seed);
-    Nep::random(hyper, &mut rng)
+    let train = batch::prepare_all(&model, data.train)?;
+    let validation = batch::prepare_all(&model, data.validation)?;
+    if m.init().is_none() {
+        for note in model.fit_data(&train) {
+            if !quiet {
+                eprintln!("{note}");
+            }
+        }
+    }
+    Ok((model, train, validation))
 }
 
 /// RMSEs in meV from loss parts (NaN where there was no such label).
@@ -158,91 +165,6 @@ fn auto_validate_every(train: &[Prepared], validation: &[Prepared]) -> usize {
     (ratio.ceil() as usize).max(1)
 }
 
-/// The mutable state of a run, all of which a checkpoint saves.
-struct State {
-    model: Nep,
-    optimizer: OptimizerState,
-    rng: ChaCha8Rng,
-    epoch: usize,
-    step: usize,
-    lr_scale: f64,
-    elapsed_before: f64,
-    best_params: Vec<f64>,
-    best_loss: f64,
-    best_epoch: usize,
-    recoveries: usize,
-    log: Vec<LogRow>,
-}
-
-impl State {
-    fn kalman(&self) -> Option<&Kalman> {
-        match &self.optimizer {
-            OptimizerState::Kalman(k) => Some(k),
-            _ => None,
-        }
-    }
-
-    fn save(&self, config_text: &str, elapsed: f64, path: &std::path::Path) -> Result<()> {
-        self.checkpoint(config_text, elapsed)
-            .save(path, self.kalman())
-    }
-
-    fn checkpoint(&self, config_text: &str, elapsed: f64) -> Checkpoint {
-        let mut c = Checkpoint {
-            format: String::new(),
-            version: 0,
-            config: config_text.to_string(),
-            epoch: self.epoch,
-            step: self.step,
-            lr_scale: self.lr_scale,
-            elapsed_s: elapsed,
-            rng_seed: self.rng.get_seed(),
-            rng_word_pos: self.rng.get_word_pos().to_string(),
-            params: self.model.params().to_vec(),
-            q_scaler: self.model.q_scaler().to_vec(),
-            optimizer: self.optimizer.light_copy(),
-            covariance: None,
-            best_params: self.best_params.clone(),
-            best_loss: self.best_loss,
-            best_epoch: self.best_epoch,
-            recoveries: self.recoveries,
-            log: self.log.clone(),
-        };
-        c.stamp();
-        c
-    }
-
-    fn restore(&mut self, c: Checkpoint) -> Result<()> {
-        if c.params.len() != self.model.params().len() {
-            return Err(Error::Invalid(format!(
-                "the checkpoint has {} parameters, the configured model {}",
-                c.params.len(),
-                self.model.params().len()
-            )));
-        }
-        self.model.params_mut().copy_from_slice(&c.params);
-        self.model.set_q_scaler(c.q_scaler)?;
-        self.optimizer = c.optimizer;
-        let mut rng = ChaCha8Rng::from_seed(c.rng_seed);
-        let pos: u128 = c
-            .rng_word_pos
-            .parse()
-            .map_err(|_| Error::Invalid("checkpoint: bad rng_word_pos".into()))?;
-        rng.set_word_pos(pos);
-        self.rng = rng;
-        self.epoch = c.epoch;
-        self.step = c.step;
-        self.lr_scale = c.lr_scale;
-        self.elapsed_before = c.elapsed_s;
-        self.best_params = c.best_params;
-        self.best_loss = c.best_loss;
-        self.best_epoch = c.best_epoch;
-        self.recoveries = c.recoveries;
-        self.log = c.log;
-        Ok(())
-    }
-}
-
 /// The settings that must not change between a run and its resumption.
 fn resume_key(text: &str) -> Result<TrainConfig> {
     let mut c: TrainConfig =
@@ -261,334 +183,29 @@ pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Res
     std::fs::create_dir_all(&out_dir).map_err(|e| Error::io(&out_dir, e))?;
     let checkpoint_path = out_dir.join("checkpoint.json");
     let data = data::load(config)?;
-    let mut model = build_model(config, &data)?;
-    let train_data = batch::prepare_all(&model, data.train)?;
-    let validation_data = batch::prepare_all(&model, data.validation)?;
-    if config.model.init.is_none() {
-        model.scale_descriptors(&train_data);
-        let (references, rank) = energy_references(model.species(), &train_data);
-        model.set_energy_references(&references);
-        model.center_energy(&train_data);
-        if !options.quiet {
-            let listed: Vec<String> = model
-                .species()
-                .iter()
-                .zip(&references)
-                .map(|(s, e)| format!("{s} {e:.4}"))
-                .collect();
-            let note = if rank < references.len() {
-                format!(" (the compositions fix only {rank} combination(s); minimum-norm values)")
-            } else {
-                String::new()
-            };
-            eprintln!(
-                "per-element energy references, eV: {}{note}",
-                listed.join(", ")
-            );
-        }
-        model.set_max_neighbors_from(&train_data);
-    }
-    let n_params = model.params().len();
-    let weights: LossConfig = config.loss.weights();
-    let opt = &config.optimizer;
-    let optimizer = match opt.kind {
-        OptimizerKind::Adam => OptimizerState::Adam(Adam::new(n_params, 0.0)),
-        OptimizerKind::Adamw => OptimizerState::Adam(Adam::new(n_params, opt.weight_decay)),
-        OptimizerKind::Snes => OptimizerState::Snes(Snes::new(
-            model.params().to_vec(),
-            opt.sigma0,
-            opt.population,
-        )),
-        OptimizerKind::Fekf | OptimizerKind::Rlekf => {
-            OptimizerState::Kalman(new_kalman(config, &model, train_data.len(), options)?)
-        }
-    };
-    let mut state = State {
-        best_params: model.params().to_vec(),
-        model,
-        optimizer,
-        rng: ChaCha8Rng::seed_from_u64(config.run.seed.wrapping_add(1)),
-        epoch: 0,
-        step: 0,
-        lr_scale: 1.0,
-        elapsed_before: 0.0,
-        best_loss: f64::INFINITY,
-        best_epoch: 0,
-        recoveries: 0,
-        log: Vec::new(),
-    };
+    let (model, train_data, validation_data) = build_model(config, data, options.quiet)?;
+    let optimizer = new_optimizer(config, &model, train_data.len(), options)?;
+    let mut state = State::new(model, optimizer, config.run.seed);
     if options.resume {
-        let c = Checkpoint::load(&checkpoint_path)?;
-        let (old, new) = (resume_key(&c.config)?, resume_key(config_text)?);
-        if old.data != new.data
-            || old.model != new.model
-            || old.loss != new.loss
-            || old.optimizer != new.optimizer
-            || old.run.seed != new.run.seed
-        {
-            return Err(Error::file(
-                &checkpoint_path,
-                "the checkpoint was written with different [data], [model], [loss], [optimizer] or seed settings; \
-                 only the run length (epochs, steps, time_limit) and threads may change on --resume",
-            ));
-        }
-        state.restore(c)?;
-        if !options.quiet {
-            eprintln!(
-                "resuming from {} at epoch {}, step {}",
-                checkpoint_path.display(),
-                state.epoch,
-                state.step
-            );
-        }
+        resume(&mut state, config_text, &checkpoint_path, options.quiet)?;
     }
-
-    let batch_size = opt.batch_size().min(train_data.len());
-    let steps_per_epoch = train_data.len().div_ceil(batch_size);
-    let total_steps = config
-        .run
-        .steps
-        .unwrap_or(config.run.epochs * steps_per_epoch);
-    let schedule = Schedule {
-        lr: opt.lr,
-        lr_min: opt.lr_min,
-        warmup_steps: opt.warmup_steps,
-        decay: opt.decay,
-        total_steps,
-    };
-    let validate_every = config
-        .run
-        .validate_every_or(|| auto_validate_every(&train_data, &validation_data));
-    let presence_train = label_presence(&train_data);
-    let presence_val = label_presence(&validation_data);
-    let selection_weights = LossConfig {
-        kind: LossKind::Rmse,
-        lambda_1: 0.0,
-        lambda_2: 0.0,
-        ..weights.clone()
-    };
-    let start = Instant::now();
-    let elapsed = |s: &State| s.elapsed_before + start.elapsed().as_secs_f64();
-    let bar = if options.quiet {
-        indicatif::ProgressBar::hidden()
-    } else {
-        progress_bar(total_steps)
-    };
-    bar.set_position(state.step as u64);
-    let plain_lines = !options.quiet && !std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let mut order: Vec<usize> = (0..train_data.len()).collect();
-    let mut grad = vec![0.0; n_params];
-    let mut snapshot = (state.model.params().to_vec(), state.optimizer.light_copy());
-    let fekf_settings = config.fekf_settings();
-    let mut fekf = FekfStep::new(n_params);
-    let mut reference_loss = f64::INFINITY;
-    let mut stopped = None;
-    let mut last_line = f64::NEG_INFINITY;
-    let mut candidates: Vec<Vec<f64>> = Vec::new();
-    let mut work = state.model.clone();
-
-    'epochs: while state.step < total_steps {
-        order.sort_unstable();
-        order.shuffle(&mut state.rng);
-        let (mut sum_loss, mut sums, mut n_steps) = (0.0, LossParts::default(), 0usize);
-        let mut lr = 0.0;
-        for chunk in order.chunks(batch_size) {
-            if state.step >= total_steps {
-                break;
-            }
-            if options.stop.load(Ordering::Relaxed) {
-                stopped = Some("interrupted".to_string());
-                break;
-            }
-            if let Some(limit) = config.run.time_limit
-                && elapsed(&state) >= limit
-            {
-                stopped = Some(format!("time limit of {limit} s reached"));
-                break;
-            }
-            let batch: Vec<&Prepared> = chunk.iter().map(|&i| &train_data[i]).collect();
-            let masks = force_masks(&batch, config.loss.force_fraction, &mut state.rng);
-            let used = |k: usize, i: usize| masks.as_ref().is_none_or(|m| m[k][i]);
-            // The Kalman filters have no learning rate: NaN in loss.csv.
-            lr = match state.optimizer {
-                OptimizerState::Kalman(_) => f64::NAN,
-                _ => schedule.at(state.step) * state.lr_scale,
-            };
-            let (parts, total) = match &mut state.optimizer {
-                OptimizerState::Adam(adam) => {
-                    let parts =
-                        step::loss_and_gradient(&state.model, &batch, &weights, used, &mut grad);
-                    let total = parts.total
-                        + loss::regularization(&weights, state.model.params(), &mut grad);
-                    if total.is_finite()
-                        && grad.iter().all(|g| g.is_finite())
-                        && total <= 100.0 * reference_loss
-                    {
-                        adam.step(state.model.params_mut(), &grad, lr);
-                    }
-                    (parts, total)
-                }
-                OptimizerState::Snes(snes) => {
-                    candidates.resize(snes.population(), Vec::new());
-                    snes.ask(&mut state.rng, &mut candidates);
-                    let mut fitness = Vec::with_capacity(candidates.len());
-                    for c in &candidates {
-                        work.params_mut().copy_from_slice(c);
-                        let p = step::loss(&work, &batch, &weights, used);
-                        let [l1, l2] = loss::regularization_terms(&weights, c);
-                        fitness.push(p.total + l1 + l2);
-                    }
-                    snes.tell(&fitness);
-                    state.model.params_mut().copy_from_slice(&snes.mu);
-                    let parts = step::loss(&state.model, &batch, &weights, used);
-                    let [l1, l2] = loss::regularization_terms(&weights, state.model.params());
-                    (parts, parts.total + l1 + l2)
-                }
-                OptimizerState::Kalman(kalman) => {
-                    let (parts, skipped) = fekf.run(
-                        &mut state.model,
-                        kalman,
-                        &batch,
-                        &fekf_settings,
-                        &weights,
-                        &mut state.rng,
-                    );
-                    if skipped > 0 {
-                        bar.suspend(|| {
-                            eprintln!(
-                                "warning: step {}: skipped {skipped} Kalman update(s) with a non-finite measurement ({} so far)",
-                                state.step, kalman.skipped
-                            )
-                        });
-                    }
-                    (parts, parts.total)
-                }
-            };
-            if !total.is_finite() || total > 100.0 * reference_loss {
-                state.recoveries += 1;
-                if state.recoveries > 20 {
-                    let advice = match &state.optimizer {
-                        OptimizerState::Kalman(_) => {
-                            "lower optimizer.p_max or raise optimizer.lambda0".to_string()
-                        }
-                        _ => format!("lower optimizer.lr (now {lr:.3e})"),
-                    };
-                    return Err(Error::Invalid(format!(
-                        "training diverged {} times; {advice}",
-                        state.recoveries
-                    )));
-                }
-                state.model.params_mut().copy_from_slice(&snapshot.0);
-                state.optimizer = snapshot.1.clone();
-                if let OptimizerState::Kalman(k) = &mut state.optimizer {
-                    // The snapshot keeps no covariance: restart the filter.
-                    k.restart();
-                    bar.suspend(|| {
-                        eprintln!(
-                            "warning: loss {total:.3e} at step {} (epoch reference {reference_loss:.3e}): restored the last good parameters and restarted the Kalman filter",
-                            state.step
-                        )
-                    });
-                    continue;
-                }
-                state.lr_scale *= 0.5;
-                bar.suspend(|| {
-                    eprintln!(
-                        "warning: loss {total:.3e} at step {} (epoch reference {reference_loss:.3e}): restored the last good state and halved the learning rate to {:.3e}",
-                        state.step,
-                        schedule.at(state.step) * state.lr_scale
-                    )
-                });
-                continue;
-            }
-            sum_loss += total;
-            sums.energy_mse += parts.energy_mse;
-            sums.force_mse += parts.force_mse;
-            sums.virial_mse += parts.virial_mse;
-            n_steps += 1;
-            state.step += 1;
-            bar.inc(1);
-        }
-        if n_steps == 0 {
-            break 'epochs;
-        }
-        let k = n_steps as f64;
-        let mean = LossParts {
-            energy_mse: sums.energy_mse / k,
-            force_mse: sums.force_mse / k,
-            virial_mse: sums.virial_mse / k,
-            total: sum_loss / k,
-        };
-        reference_loss = mean.total;
-        let finished = stopped.is_some() || state.step >= total_steps;
-        if stopped.is_none() {
-            state.epoch += 1;
-        }
-        let mut row = LogRow {
-            epoch: state.epoch,
-            step: state.step,
-            time_s: elapsed(&state),
-            lr,
-            loss: mean.total,
-            train_rmse: rmse_mev(&mean, presence_train),
-            val_rmse: None,
-            val_loss: None,
-            regularization: loss::regularization_terms(&weights, state.model.params()),
-        };
-        let selection = if validation_data.is_empty() {
-            Some(mean.total)
-        } else if state.epoch.is_multiple_of(validate_every) || finished {
-            let refs: Vec<&Prepared> = validation_data.iter().collect();
-            let parts = step::loss(&state.model, &refs, &selection_weights, |_, _| true);
-            row.val_rmse = Some(rmse_mev(&parts, presence_val));
-            row.val_loss = Some(parts.total);
-            Some(parts.total)
-        } else {
-            None
-        };
-        if let Some(sel) = selection
-            && sel < state.best_loss
-        {
-            state.best_loss = sel;
-            state.best_epoch = state.epoch;
-            state.best_params.copy_from_slice(state.model.params());
-        }
-        let message = progress_message(&row);
-        bar.set_message(message.clone());
-        // Without a terminal (logs, nohup), a line every few seconds.
-        if plain_lines && (row.time_s - last_line >= 5.0 || finished) {
-            last_line = row.time_s;
-            eprintln!("{message}");
-        }
-        state.log.push(row);
-        snapshot = (state.model.params().to_vec(), state.optimizer.light_copy());
-        if state.epoch.is_multiple_of(config.run.checkpoint_every) || finished {
-            state.save(config_text, elapsed(&state), &checkpoint_path)?;
-        }
-        if finished {
-            break;
-        }
-    }
-    bar.finish_and_clear();
-    if state.log.last().is_none_or(|r| r.step != state.step) || stopped.is_some() {
-        state.save(config_text, elapsed(&state), &checkpoint_path)?;
-    }
+    let data = [train_data.as_slice(), validation_data.as_slice()];
+    let mut driver = Driver::new(config, config_text, options, data, &state.model);
+    driver.checkpoint_path = checkpoint_path;
+    let stopped = driver.train(&mut state)?;
     let kalman = state.kalman().map(|k| KalmanReport {
-        timing: fekf.timing.clone(),
+        timing: driver.stepper.fekf.timing.clone(),
         blocks: k.blocks().iter().map(|b| b.len()).collect(),
         covariance_bytes: Kalman::memory_bytes(k.blocks()),
         updates: k.updates,
         skipped: k.skipped,
         lambda: k.lambda,
     });
-
+    drop(driver);
     let mut best = state.model.clone();
     best.params_mut().copy_from_slice(&state.best_params);
-    // Report what nep.txt will hold: GPUMD's format keeps 8 significant digits.
-    let best = crate::model::nep::file::parse(
-        &crate::model::nep::file::to_string(&best),
-        &out_dir.join("nep.txt"),
-    )?;
+    // Report what the model file will hold (nep.txt keeps 8 significant digits).
+    let best = best.as_written()?;
     let train = summarize(&best, &train_data);
     let validation = (!validation_data.is_empty()).then(|| summarize(&best, &validation_data));
     Ok(Outcome {
@@ -607,11 +224,373 @@ pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Res
     })
 }
 
+/// Continues `state` from the checkpoint at `path`, refusing one written
+/// with settings that may not change.
+fn resume(state: &mut State, config_text: &str, path: &std::path::Path, quiet: bool) -> Result<()> {
+    let c = Checkpoint::load(path)?;
+    let (old, new) = (resume_key(&c.config)?, resume_key(config_text)?);
+    if old.data != new.data
+        || old.model != new.model
+        || old.loss != new.loss
+        || old.optimizer != new.optimizer
+        || old.run.seed != new.run.seed
+    {
+        return Err(Error::file(
+            path,
+            "the checkpoint was written with different [data], [model], [loss], [optimizer] or seed settings; \
+             only the run length (epochs, steps, time_limit) and threads may change on --resume",
+        ));
+    }
+    state.restore(c, path)?;
+    if !quiet {
+        eprintln!(
+            "resuming from {} at epoch {}, step {}",
+            path.display(),
+            state.epoch,
+            state.step
+        );
+    }
+    Ok(())
+}
+
+/// The optimizer the configuration asks for, fresh.
+fn new_optimizer(
+    config: &TrainConfig,
+    model: &AnyModel,
+    n_train: usize,
+    options: &RunOptions,
+) -> Result<OptimizerState> {
+    let opt = &config.optimizer;
+    let n_params = model.params().len();
+    Ok(match opt.kind {
+        OptimizerKind::Adam => OptimizerState::Adam(Adam::new(n_params, 0.0)),
+        OptimizerKind::Adamw => OptimizerState::Adam(Adam::new(n_params, opt.weight_decay)),
+        OptimizerKind::Snes => OptimizerState::Snes(Snes::new(
+            model.params().to_vec(),
+            opt.sigma0,
+            opt.population,
+        )),
+        OptimizerKind::Fekf | OptimizerKind::Rlekf => {
+            OptimizerState::Kalman(new_kalman(config, model, n_train, options)?)
+        }
+    })
+}
+
+/// How an epoch ended.
+enum EpochEnd {
+    /// Every batch done (or the step budget reached).
+    Done,
+    /// Stopped from outside or by the time limit, with the reason.
+    Stopped(String),
+}
+
+/// What the loop needs besides the state: settings derived from the
+/// configuration, the data, the step machinery and the progress display.
+struct Driver<'a> {
+    config: &'a TrainConfig,
+    config_text: &'a str,
+    options: &'a RunOptions,
+    train: &'a [Prepared],
+    validation: &'a [Prepared],
+    checkpoint_path: PathBuf,
+    stepper: Stepper,
+    schedule: Schedule,
+    batch_size: usize,
+    validate_every: usize,
+    presence: [[bool; 3]; 2],
+    weights: LossConfig,
+    selection_weights: LossConfig,
+    start: Instant,
+    bar: indicatif::ProgressBar,
+    plain_lines: bool,
+    last_line: f64,
+    /// Mean loss of the last epoch: a step far above it has diverged.
+    reference_loss: f64,
+}
+
+impl<'a> Driver<'a> {
+    fn new(
+        config: &'a TrainConfig,
+        config_text: &'a str,
+        options: &'a RunOptions,
+        [train, validation]: [&'a [Prepared]; 2],
+        model: &AnyModel,
+    ) -> Self {
+        let opt = &config.optimizer;
+        let batch_size = opt.batch_size().min(train.len()).max(1);
+        let steps_per_epoch = train.len().div_ceil(batch_size);
+        let total_steps = config
+            .run
+            .steps
+            .unwrap_or(config.run.epochs * steps_per_epoch);
+        let weights = config.loss.weights();
+        Driver {
+            config,
+            config_text,
+            options,
+            train,
+            validation,
+            checkpoint_path: config.run.output_dir.join("checkpoint.json"),
+            stepper: Stepper::new(model, weights.clone(), config.fekf_settings()),
+            schedule: Schedule {
+                lr: opt.lr,
+                lr_min: opt.lr_min,
+                warmup_steps: opt.warmup_steps,
+                decay: opt.decay,
+                total_steps,
+            },
+            batch_size,
+            validate_every: config
+                .run
+                .validate_every_or(|| auto_validate_every(train, validation)),
+            presence: [label_presence(train), label_presence(validation)],
+            selection_weights: LossConfig {
+                kind: LossKind::Rmse,
+                lambda_1: 0.0,
+                lambda_2: 0.0,
+                ..weights.clone()
+            },
+            weights,
+            start: Instant::now(),
+            bar: if options.quiet {
+                indicatif::ProgressBar::hidden()
+            } else {
+                progress_bar(total_steps)
+            },
+            plain_lines: !options.quiet && !std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            last_line: f64::NEG_INFINITY,
+            reference_loss: f64::INFINITY,
+        }
+    }
+
+    fn elapsed(&self, state: &State) -> f64 {
+        state.elapsed_before + self.start.elapsed().as_secs_f64()
+    }
+
+    /// Epochs until the step budget is spent or the run is stopped; the
+    /// reason for an early stop.
+    fn train(&mut self, state: &mut State) -> Result<Option<String>> {
+        self.bar.set_position(state.step as u64);
+        let mut order: Vec<usize> = (0..self.train.len()).collect();
+        let mut stopped = None;
+        while state.step < self.schedule.total_steps {
+            order.sort_unstable();
+            order.shuffle(&mut state.rng);
+            let (end, sums) = self.epoch(state, &order)?;
+            if let EpochEnd::Stopped(why) = end {
+                stopped = Some(why);
+            }
+            let Some(mean) = sums.mean() else { break };
+            let finished = stopped.is_some() || state.step >= self.schedule.total_steps;
+            self.end_epoch(state, mean, stopped.is_none(), finished)?;
+            if finished {
+                break;
+            }
+        }
+        self.bar.finish_and_clear();
+        if state.log.last().is_none_or(|r| r.step != state.step) || stopped.is_some() {
+            state.save(self.config_text, self.elapsed(state), &self.checkpoint_path)?;
+        }
+        Ok(stopped)
+    }
+
+    /// The batches of one epoch in `order`.
+    fn epoch(&mut self, state: &mut State, order: &[usize]) -> Result<(EpochEnd, EpochSums)> {
+        let mut sums = EpochSums::default();
+        // The state at the start of the epoch: what a diverged step restores.
+        let snapshot = (state.model.params().to_vec(), state.optimizer.light_copy());
+        for chunk in order.chunks(self.batch_size) {
+            if state.step >= self.schedule.total_steps {
+                break;
+            }
+            if self.options.stop.load(Ordering::Relaxed) {
+                return Ok((EpochEnd::Stopped("interrupted".into()), sums));
+            }
+            if let Some(limit) = self.config.run.time_limit
+                && self.elapsed(state) >= limit
+            {
+                return Ok((
+                    EpochEnd::Stopped(format!("time limit of {limit} s reached")),
+                    sums,
+                ));
+            }
+            let batch: Vec<&Prepared> = chunk.iter().map(|&i| &self.train[i]).collect();
+            let masks = force_masks(&batch, self.config.loss.force_fraction, &mut state.rng);
+            let used = |k: usize, i: usize| masks.as_ref().is_none_or(|m| m[k][i]);
+            let lr = if state.optimizer.has_learning_rate() {
+                self.schedule.at(state.step) * state.lr_scale
+            } else {
+                f64::NAN
+            };
+            let report = self.stepper.step(
+                &mut state.optimizer,
+                &mut state.model,
+                &batch,
+                used,
+                lr,
+                self.reference_loss,
+                &mut state.rng,
+            );
+            if report.skipped > 0 {
+                let step = state.step;
+                self.bar.suspend(|| {
+                    eprintln!(
+                        "warning: step {step}: skipped {} Kalman update(s) with a non-finite measurement",
+                        report.skipped
+                    )
+                });
+            }
+            if let Some(why) = &report.diverged {
+                self.recover(state, &snapshot, why, report.lr)?;
+                continue;
+            }
+            sums.add(&report.parts, report.total, report.lr);
+            state.step += 1;
+            self.bar.inc(1);
+        }
+        Ok((EpochEnd::Done, sums))
+    }
+
+    /// Restores the last good state after a diverged step, or gives up
+    /// after 20 recoveries.
+    fn recover(
+        &mut self,
+        state: &mut State,
+        snapshot: &(Vec<f64>, OptimizerState),
+        why: &str,
+        lr: f64,
+    ) -> Result<()> {
+        state.recoveries += 1;
+        if state.recoveries > 20 {
+            return Err(Error::Invalid(format!(
+                "training diverged {} times; {}",
+                state.recoveries,
+                state.optimizer.divergence_advice(lr)
+            )));
+        }
+        state.model.params_mut().copy_from_slice(&snapshot.0);
+        let action = match state.optimizer.recover(&snapshot.1) {
+            Recovery::RestartFilter => "restarted the Kalman filter".to_string(),
+            Recovery::HalveLearningRate => {
+                state.lr_scale *= 0.5;
+                format!(
+                    "halved the learning rate to {:.3e}",
+                    self.schedule.at(state.step) * state.lr_scale
+                )
+            }
+        };
+        let step = state.step;
+        self.bar.suspend(|| {
+            eprintln!("warning: step {step}: {why}: restored the last good state and {action}")
+        });
+        Ok(())
+    }
+
+    /// Logs the epoch, validates, keeps the best model, checkpoints.
+    fn end_epoch(
+        &mut self,
+        state: &mut State,
+        mean: EpochMean,
+        completed: bool,
+        finished: bool,
+    ) -> Result<()> {
+        self.reference_loss = mean.parts.total;
+        if completed {
+            state.epoch += 1;
+        }
+        let mut row = LogRow {
+            epoch: state.epoch,
+            step: state.step,
+            time_s: self.elapsed(state),
+            lr: mean.lr,
+            loss: mean.parts.total,
+            train_rmse: rmse_mev(&mean.parts, self.presence[0]),
+            val_rmse: None,
+            val_loss: None,
+            regularization: loss::regularization_terms(&self.weights, state.model.params()),
+        };
+        let selection = if self.validation.is_empty() {
+            Some(mean.parts.total)
+        } else if state.epoch.is_multiple_of(self.validate_every) || finished {
+            let refs: Vec<&Prepared> = self.validation.iter().collect();
+            let parts = step::loss(&state.model, &refs, &self.selection_weights, |_, _| true);
+            row.val_rmse = Some(rmse_mev(&parts, self.presence[1]));
+            row.val_loss = Some(parts.total);
+            Some(parts.total)
+        } else {
+            None
+        };
+        if let Some(sel) = selection
+            && sel < state.best_loss
+        {
+            state.best_loss = sel;
+            state.best_epoch = state.epoch;
+            state.best_params.copy_from_slice(state.model.params());
+        }
+        let message = progress_message(&row);
+        self.bar.set_message(message.clone());
+        // Without a terminal (logs, nohup), a line every few seconds.
+        if self.plain_lines && (row.time_s - self.last_line >= 5.0 || finished) {
+            self.last_line = row.time_s;
+            eprintln!("{message}");
+        }
+        state.log.push(row);
+        if state.epoch.is_multiple_of(self.config.run.checkpoint_every) || finished {
+            state.save(self.config_text, self.elapsed(state), &self.checkpoint_path)?;
+        }
+        Ok(())
+    }
+}
+
+/// Sums over the steps of an epoch.
+#[derive(Default)]
+struct EpochSums {
+    energy: f64,
+    force: f64,
+    virial: f64,
+    total: f64,
+    lr: f64,
+    steps: usize,
+}
+
+/// Means over the steps of an epoch.
+struct EpochMean {
+    parts: LossParts,
+    /// Learning rate of the last step.
+    lr: f64,
+}
+
+impl EpochSums {
+    fn add(&mut self, parts: &LossParts, total: f64, lr: f64) {
+        self.energy += parts.energy_mse;
+        self.force += parts.force_mse;
+        self.virial += parts.virial_mse;
+        self.total += total;
+        self.lr = lr;
+        self.steps += 1;
+    }
+
+    fn mean(&self) -> Option<EpochMean> {
+        (self.steps > 0).then(|| {
+            let k = self.steps as f64;
+            EpochMean {
+                parts: LossParts {
+                    energy_mse: self.energy / k,
+                    force_mse: self.force / k,
+                    virial_mse: self.virial / k,
+                    total: self.total / k,
+                },
+                lr: self.lr,
+            }
+        })
+    }
+}
+
 /// A fresh Kalman filter over the model's layer blocks, after checking its
 /// covariance fits the memory budget.
 fn new_kalman(
     config: &TrainConfig,
-    model: &Nep,
+    model: &AnyModel,
     n_train: usize,
     options: &RunOptions,
 ) -> Result<Kalman> {

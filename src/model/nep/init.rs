@@ -5,7 +5,6 @@
 use super::{Nep, NepHyper};
 use crate::error::Result;
 use crate::model::{Model, Prepared};
-use crate::structure::Structure;
 use rand::{Rng, RngExt};
 
 impl Nep {
@@ -207,20 +206,6 @@ fn symmetric_eigen(mut a: Vec<Vec<f64>>) -> (Vec<f64>, Vec<Vec<f64>>) {
         }
     }
     ((0..n).map(|i| a[i][i]).collect(), v)
-}
-
-/// Chemical species present in `structures`, sorted by atomic number.
-pub fn species_of(structures: &[Structure]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for s in structures {
-        for sp in &s.species {
-            if !out.contains(sp) {
-                out.push(sp.clone());
-            }
-        }
-    }
-    out.sort_by_key(|s| crate::elements::atomic_number(s).unwrap_or(0));
-    out
 }
 
 #[cfg(test)]

@@ -10,7 +10,9 @@
 pub mod angular;
 pub mod basis;
 mod compute;
+pub mod config;
 mod covalent;
+mod family;
 pub mod file;
 mod gradient;
 pub mod init;

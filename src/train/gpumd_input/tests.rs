@@ -17,14 +17,17 @@ fn defaults_are_gpumd_s() {
     let input = parse_ok("type 1 Si\n");
     let c = &input.config;
     assert!(!input.prediction);
-    assert_eq!(c.model.species, Some(vec!["Si".to_string()]));
-    assert_eq!(c.model.version, 4);
-    assert_eq!(c.model.cutoff, [8.0, 4.0]);
-    assert_eq!(c.model.n_max, [4, 4]);
-    assert_eq!(c.model.basis_size, [8, 8]);
-    assert_eq!(c.model.l_max, [4, 2, 0]);
-    assert_eq!(c.model.neuron, 30);
-    assert_eq!(c.model.zbl, None);
+    assert_eq!(
+        c.model.as_nep().unwrap().species,
+        Some(vec!["Si".to_string()])
+    );
+    assert_eq!(c.model.as_nep().unwrap().version, 4);
+    assert_eq!(c.model.as_nep().unwrap().cutoff, [8.0, 4.0]);
+    assert_eq!(c.model.as_nep().unwrap().n_max, [4, 4]);
+    assert_eq!(c.model.as_nep().unwrap().basis_size, [8, 8]);
+    assert_eq!(c.model.as_nep().unwrap().l_max, [4, 2, 0]);
+    assert_eq!(c.model.as_nep().unwrap().neuron, 30);
+    assert_eq!(c.model.as_nep().unwrap().zbl, None);
     assert_eq!(
         (c.loss.lambda_e, c.loss.lambda_f, c.loss.lambda_v),
         (1.0, 1.0, 0.1)
@@ -52,13 +55,13 @@ fn every_supported_keyword_maps() {
          output_descriptor 1\n",
     );
     let c = &input.config;
-    assert_eq!(c.model.version, 3);
-    assert_eq!(c.model.cutoff, [6.0, 4.5]);
-    assert_eq!(c.model.n_max, [5, 3]);
-    assert_eq!(c.model.basis_size, [10, 7]);
-    assert_eq!(c.model.l_max, [4, 2, 0]);
-    assert_eq!(c.model.neuron, 12);
-    assert_eq!(c.model.zbl, Some(2.0));
+    assert_eq!(c.model.as_nep().unwrap().version, 3);
+    assert_eq!(c.model.as_nep().unwrap().cutoff, [6.0, 4.5]);
+    assert_eq!(c.model.as_nep().unwrap().n_max, [5, 3]);
+    assert_eq!(c.model.as_nep().unwrap().basis_size, [10, 7]);
+    assert_eq!(c.model.as_nep().unwrap().l_max, [4, 2, 0]);
+    assert_eq!(c.model.as_nep().unwrap().neuron, 12);
+    assert_eq!(c.model.as_nep().unwrap().zbl, Some(2.0));
     assert_eq!(
         (
             c.loss.lambda_1,
@@ -88,19 +91,34 @@ fn every_supported_keyword_maps() {
 #[test]
 fn l_max_and_cutoff_forms() {
     assert_eq!(
-        parse_ok("type 1 Si\nl_max 4\n").config.model.l_max,
+        parse_ok("type 1 Si\nl_max 4\n")
+            .config
+            .model
+            .as_nep()
+            .unwrap()
+            .l_max,
         [4, 0, 0]
     );
     assert_eq!(
-        parse_ok("type 1 Si\nl_max 4 2 1\n").config.model.l_max,
+        parse_ok("type 1 Si\nl_max 4 2 1\n")
+            .config
+            .model
+            .as_nep()
+            .unwrap()
+            .l_max,
         [4, 2, 1]
     );
     assert_eq!(
-        parse_ok("type 1 Si\nl_max 4 2 1 0 0\n").config.model.l_max,
+        parse_ok("type 1 Si\nl_max 4 2 1 0 0\n")
+            .config
+            .model
+            .as_nep()
+            .unwrap()
+            .l_max,
         [4, 2, 1]
     );
     let same = parse_ok("type 2 Pb Te\ncutoff 7 4 7 4\n");
-    assert_eq!(same.config.model.cutoff, [7.0, 4.0]);
+    assert_eq!(same.config.model.as_nep().unwrap().cutoff, [7.0, 4.0]);
     let e = error("type 2 Pb Te\ncutoff 7 4 6 4\n");
     assert!(e.contains("d/nep.in:2: cutoff: per-element cutoffs"), "{e}");
     let e = error("type 1 Si\ncutoff 7 4 6\n");

@@ -1,0 +1,95 @@
+//! NEP as a model family: built from `[model]`, fitted to the training
+//! data (descriptor scales, per-element energy references, neighbour-count
+//! hints), saved as `nep.txt`.
+
+use super::config::NepConfig;
+use super::init::energy_references;
+use super::{Nep, file};
+use crate::error::Result;
+use crate::model::family::{Family, FamilyState};
+use crate::model::{Model, Prepared};
+use rand_chacha::ChaCha8Rng;
+use std::path::Path;
+
+impl Family for Nep {
+    const NAME: &'static str = "nep";
+    const FILE_NAME: &'static str = "nep.txt";
+    type Config = NepConfig;
+
+    fn random_for(config: &NepConfig, species: Vec<String>, rng: &mut ChaCha8Rng) -> Result<Self> {
+        let hyper = config.hyper(species);
+        hyper
+            .validate()
+            .map_err(|e| crate::Error::Invalid(format!("model: {e}")))?;
+        Nep::random(hyper, rng)
+    }
+
+    fn fit_data(&mut self, train: &[Prepared]) -> Vec<String> {
+        self.scale_descriptors(train);
+        let (references, rank) = energy_references(self.species(), train);
+        self.set_energy_references(&references);
+        self.center_energy(train);
+        self.set_max_neighbors_from(train);
+        let listed: Vec<String> = self
+            .species()
+            .iter()
+            .zip(&references)
+            .map(|(s, e)| format!("{s} {e:.4}"))
+            .collect();
+        let note = if rank < references.len() {
+            format!(" (the compositions fix only {rank} combination(s); minimum-norm values)")
+        } else {
+            String::new()
+        };
+        vec![format!(
+            "per-element energy references, eV: {}{note}",
+            listed.join(", ")
+        )]
+    }
+
+    fn state(&self) -> FamilyState {
+        FamilyState::Nep {
+            q_scaler: self.q_scaler().to_vec(),
+        }
+    }
+
+    fn restore_state(&mut self, state: FamilyState) -> Result<()> {
+        let FamilyState::Nep { q_scaler } = state;
+        self.set_q_scaler(q_scaler)
+    }
+
+    fn to_file_text(&self) -> Result<String> {
+        Ok(file::to_string(self))
+    }
+
+    fn from_file_text(text: &str, path: &Path) -> Result<Self> {
+        file::parse(text, path)
+    }
+
+    fn hyper_json(&self) -> serde_json::Value {
+        let h = self.hyper();
+        serde_json::json!({
+            "family": Self::NAME,
+            "version": h.version,
+            "type": h.species,
+            "cutoff": [h.rc_radial, h.rc_angular],
+            "n_max": [h.n_max_radial, h.n_max_angular],
+            "basis_size": [h.basis_size_radial, h.basis_size_angular],
+            "l_max": [h.angular.l_max, if h.angular.four_body { 2 } else { 0 }, usize::from(h.angular.five_body)],
+            "neuron": h.neurons,
+            "zbl": h.zbl.is_some(),
+            "parameters": self.params().len(),
+        })
+    }
+
+    fn with_random_params(&self, rng: &mut ChaCha8Rng) -> Result<Self> {
+        let random = Nep::random(self.hyper().clone(), rng)?;
+        // The random weights with this model's descriptor scales: unit
+        // scales would saturate the network on unscaled descriptors.
+        Nep::new(
+            self.hyper().clone(),
+            random.params().to_vec(),
+            self.q_scaler().to_vec(),
+        )
+    }
+}
