@@ -114,7 +114,8 @@ struct TrainArgs {
 /// Options shared by every command that reads structures.
 #[derive(Args)]
 struct Common {
-    /// The model: a GPUMD `nep.txt` (nep3, nep4, with or without ZBL).
+    /// The model file, recognised by content: a GPUMD `nep.txt` (nep3,
+    /// nep4, with or without ZBL).
     #[arg(long, short)]
     model: PathBuf,
     /// Structure files: extended XYZ (.xyz, .extxyz), DeePMD npy systems
@@ -136,6 +137,10 @@ struct PredictArgs {
     /// Output file (extended XYZ with energy, virial, stress, per-atom energies and forces).
     #[arg(long, short)]
     output: PathBuf,
+    /// Also write every atom's descriptor to this text file: one row per
+    /// atom (structure index, atom index, element, components).
+    #[arg(long)]
+    descriptors: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -218,6 +223,35 @@ fn predict(args: PredictArgs) -> Result<()> {
         frames.len(),
         args.output.display()
     );
+    if let Some(path) = &args.descriptors {
+        write_descriptors(path, &loaded)?;
+        eprintln!("wrote the descriptors to {}", path.display());
+    }
+    Ok(())
+}
+
+/// Every atom's descriptor, one text row per atom.
+fn write_descriptors(path: &Path, loaded: &Loaded) -> Result<()> {
+    let dim = loaded.model.descriptor_dim();
+    io::write_atomic(path, |w| {
+        writeln!(
+            w,
+            "# structure atom element descriptor[0..{dim}] ({} model)",
+            loaded.model.family()
+        )?;
+        let structures = loaded.inputs.iter().flat_map(|(_, p)| p);
+        for (k, s) in structures.enumerate() {
+            let d = loaded.model.atom_descriptors(s);
+            for (i, row) in d.chunks(dim.max(1)).enumerate() {
+                write!(w, "{k} {i} {}", s.structure.species[i])?;
+                for x in row {
+                    write!(w, " {x:e}")?;
+                }
+                writeln!(w)?;
+            }
+        }
+        Ok(())
+    })?;
     Ok(())
 }
 

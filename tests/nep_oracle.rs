@@ -16,6 +16,35 @@ fn vec3(v: &Value) -> [f64; 3] {
     ]
 }
 
+/// The structure of an oracle case.
+fn structure_of(case: &Value) -> Structure {
+    let cell = case["cell"].as_array().unwrap();
+    let pbc: Vec<bool> = case["pbc"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_bool().unwrap())
+        .collect();
+    Structure {
+        species: case["symbols"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect(),
+        positions: case["positions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(vec3)
+            .collect(),
+        cell: Some([vec3(&cell[0]), vec3(&cell[1]), vec3(&cell[2])]),
+        pbc: [pbc[0], pbc[1], pbc[2]],
+        labels: Labels::default(),
+        origin: Origin::default(),
+    }
+}
+
 fn check_oracle(file: &str, model_path: &str) {
     let (Some(oracle), Some(model)) = (
         common::shared(&format!("oracle/nep/{file}")),
@@ -29,31 +58,7 @@ fn check_oracle(file: &str, model_path: &str) {
     assert!(!cases.is_empty());
     for case in cases {
         let name = case["name"].as_str().unwrap();
-        let cell = case["cell"].as_array().unwrap();
-        let pbc: Vec<bool> = case["pbc"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|b| b.as_bool().unwrap())
-            .collect();
-        let structure = Structure {
-            species: case["symbols"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|s| s.as_str().unwrap().to_string())
-                .collect(),
-            positions: case["positions"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(vec3)
-                .collect(),
-            cell: Some([vec3(&cell[0]), vec3(&cell[1]), vec3(&cell[2])]),
-            pbc: [pbc[0], pbc[1], pbc[2]],
-            labels: Labels::default(),
-            origin: Origin::default(),
-        };
+        let structure = structure_of(case);
         let n = structure.n_atoms();
         let prepared = nep.prepare(structure).expect("prepare");
         let mut p = Prediction::default();
@@ -131,4 +136,52 @@ fn mosi2n4_matches_nep_cpu() {
 #[test]
 fn pbte_zbl_matches_nep_cpu() {
     check_oracle("pbte_zbl.json", "oracle/nep/pbte_zbl_nep.txt");
+}
+
+/// `forcefit predict --descriptors` writes NEP_CPU's descriptors.
+#[test]
+fn predict_writes_nep_cpu_descriptors() {
+    let (Some(oracle), Some(model)) = (
+        common::shared("oracle/nep/pbte.json"),
+        common::shared("datasets/pbte/nep.txt"),
+    ) else {
+        return;
+    };
+    let data: Value = serde_json::from_str(&std::fs::read_to_string(&oracle).unwrap()).unwrap();
+    let case = &data["cases"][0];
+    let dir = common::TempDir::new("predict-descriptors");
+    let input = dir.path().join("in.xyz");
+    forcefit::io::write_atomic(&input, |w| {
+        forcefit::io::extxyz::write_frame(w, &structure_of(case), None)
+    })
+    .unwrap();
+    let out = dir.path().join("d.txt");
+    let o = common::forcefit(&[
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        input.to_str().unwrap(),
+        "--output",
+        dir.path().join("p.xyz").to_str().unwrap(),
+        "--descriptors",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&out).unwrap();
+    let rows: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+    let reference = case["descriptors"].as_array().unwrap();
+    assert_eq!(rows.len(), reference.len());
+    for (i, (row, r)) in rows.iter().zip(reference).enumerate() {
+        let fields: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(fields[1], i.to_string());
+        let values: Vec<f64> = fields[3..].iter().map(|x| x.parse().unwrap()).collect();
+        let r = r.as_array().unwrap();
+        assert_eq!(values.len(), r.len());
+        for (x, y) in values.iter().zip(r) {
+            assert!(
+                (x - y.as_f64().unwrap()).abs() < 1e-10,
+                "atom {i}: {x} vs {y}"
+            );
+        }
+    }
 }

@@ -45,6 +45,11 @@ pub trait Family: Model + Clone + Sized {
     /// The same model (hyperparameters and data-dependent state) with
     /// random weights.
     fn with_random_params(&self, rng: &mut ChaCha8Rng) -> Result<Self>;
+    /// Length of one atom's descriptor.
+    fn descriptor_dim(&self) -> usize;
+    /// The descriptors of every atom, row-major (n_atoms × dim), as the
+    /// family's reference code reports them.
+    fn atom_descriptors(&self, s: &Prepared) -> Vec<f64>;
 }
 
 /// A family's data-dependent state in a checkpoint, tagged with the family.
@@ -299,6 +304,16 @@ impl AnyModel {
     /// See [`Family::hyper_json`].
     pub fn hyper_json(&self) -> serde_json::Value {
         each!(self, m => m.hyper_json())
+    }
+
+    /// See [`Family::descriptor_dim`].
+    pub fn descriptor_dim(&self) -> usize {
+        each!(self, m => m.descriptor_dim())
+    }
+
+    /// See [`Family::atom_descriptors`].
+    pub fn atom_descriptors(&self, s: &Prepared) -> Vec<f64> {
+        each!(self, m => m.atom_descriptors(s))
     }
 
     /// See [`Family::with_random_params`].

@@ -82,6 +82,14 @@ impl Family for Nep {
         })
     }
 
+    fn descriptor_dim(&self) -> usize {
+        self.hyper().dim()
+    }
+
+    fn atom_descriptors(&self, s: &Prepared) -> Vec<f64> {
+        self.descriptors(s)
+    }
+
     fn with_random_params(&self, rng: &mut ChaCha8Rng) -> Result<Self> {
         let random = Nep::random(self.hyper().clone(), rng)?;
         // The random weights with this model's descriptor scales: unit
