@@ -15,9 +15,9 @@ const ROUNDER: f64 = 6_755_399_441_055_744.0;
 /// log₂e.
 const LOG2E: f64 = std::f64::consts::LOG2_E;
 /// ln2 split so that k·LN2_HI is exact for |k| < 2²⁰ (fdlibm's split).
-const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1;
+const LN2_HI: f64 = 6.931_471_803_691_238e-1;
 /// The rest of ln2.
-const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
 /// Beyond this |x| tanh rounds to ±1 (2/(e⁴⁰ + 1) < ulp(1)/2).
 const SATURATE: f64 = 20.0;
 
