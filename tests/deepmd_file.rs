@@ -40,7 +40,10 @@ fn yaml_and_json_round_trips_keep_every_array() {
     let again = DeepPot::from_file(&yaml).unwrap();
     assert_same_model(&original, &again);
     // writing what was read gives the same text
-    assert_eq!(original.to_yaml_string().unwrap(), again.to_yaml_string().unwrap());
+    assert_eq!(
+        original.to_yaml_string().unwrap(),
+        again.to_yaml_string().unwrap()
+    );
     let json = dir.path().join("c.json");
     original.write(&json).unwrap();
     let json_text = std::fs::read_to_string(&json).unwrap();
@@ -85,7 +88,13 @@ fn predictions_survive_the_round_trip() {
     let b = DeepPot::from_file(&path).unwrap();
     let mut rng = common::Rng(3);
     let cell = [[7.0, 0.0, 0.0], [0.5, 6.5, 0.0], [0.3, -0.4, 7.2]];
-    let s = common::random_structure(&mut rng, &["O", "H", "H", "O", "H", "H"], cell, [true; 3], 0.9);
+    let s = common::random_structure(
+        &mut rng,
+        &["O", "H", "H", "O", "H", "H"],
+        cell,
+        [true; 3],
+        0.9,
+    );
     let (pa, pb) = (a.prepare(s.clone()).unwrap(), b.prepare(s).unwrap());
     let (mut x, mut y) = (Prediction::default(), Prediction::default());
     a.predict(&pa, &mut x);
@@ -100,24 +109,45 @@ fn bad_files_are_refused_naming_the_key() {
     let read = |name: &str, t: &str| DeepPot::from_file(&dir.file(name, t));
     // a missing key
     let t = text.replacen("    rcut_smth: 0.5\n", "", 2);
-    assert_err(read("missing.yaml", &t), &["missing.yaml", "model.descriptor", "rcut_smth"]);
+    assert_err(
+        read("missing.yaml", &t),
+        &["missing.yaml", "model.descriptor", "rcut_smth"],
+    );
     // another descriptor
     let t = text.replace("    type: se_e2_a\n", "    type: se_e2_r\n");
-    assert_err(read("se_r.yaml", &t), &["model.descriptor.type", "se_e2_r", "not supported"]);
+    assert_err(
+        read("se_r.yaml", &t),
+        &["model.descriptor.type", "se_e2_r", "not supported"],
+    );
     // a wrong array shape: sel no longer matches davg
     let t = text.replacen("      - 46\n", "      - 40\n", 2);
-    assert_err(read("shape.yaml", &t), &["model.descriptor.@variables.davg", "shape"]);
+    assert_err(
+        read("shape.yaml", &t),
+        &["model.descriptor.@variables.davg", "shape"],
+    );
     // frame parameters
     let t = text.replace("    numb_fparam: 0\n", "    numb_fparam: 2\n");
-    assert_err(read("fparam.yaml", &t), &["model.fitting.numb_fparam", "not supported"]);
+    assert_err(
+        read("fparam.yaml", &t),
+        &["model.fitting.numb_fparam", "not supported"],
+    );
     // exclusions
-    let t = text.replace("  pair_exclude_types: []\n", "  pair_exclude_types: [[0, 1]]\n");
-    assert_err(read("excl.yaml", &t), &["model.pair_exclude_types", "not supported"]);
+    let t = text.replace(
+        "  pair_exclude_types: []\n",
+        "  pair_exclude_types: [[0, 1]]\n",
+    );
+    assert_err(
+        read("excl.yaml", &t),
+        &["model.pair_exclude_types", "not supported"],
+    );
     // unknown activation
     let t = text.replacen("activation_function: tanh", "activation_function: swish", 1);
     assert_err(read("act.yaml", &t), &["activation_function", "swish"]);
     // not YAML at all
-    assert_err(read("junk.yaml", "model: [unclosed"), &["junk.yaml", "YAML"]);
+    assert_err(
+        read("junk.yaml", "model: [unclosed"),
+        &["junk.yaml", "YAML"],
+    );
     assert!(!looks_like_deepmd("nep4 2 Si O\ncutoff 5 4\n"));
 }
 
@@ -127,6 +157,12 @@ fn an_element_outside_the_type_map_is_an_error() {
     let dir = TempDir::new("deepmd-file-elem");
     let m = DeepPot::from_file(&dir.file("a.yaml", &text)).unwrap();
     let mut rng = common::Rng(5);
-    let s = common::random_structure(&mut rng, &["O", "C"], [[6.0, 0.0, 0.0], [0.0, 6.0, 0.0], [0.0, 0.0, 6.0]], [true; 3], 1.0);
+    let s = common::random_structure(
+        &mut rng,
+        &["O", "C"],
+        [[6.0, 0.0, 0.0], [0.0, 6.0, 0.0], [0.0, 0.0, 6.0]],
+        [true; 3],
+        1.0,
+    );
     assert_err(m.prepare(s), &["element \"C\"", "O, H"]);
 }
