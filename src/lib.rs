@@ -13,6 +13,7 @@ pub mod loss;
 pub mod metrics;
 pub mod model;
 pub mod neighbors;
+pub mod nn;
 pub mod optim;
 pub mod potentials;
 pub mod structure;

@@ -1,0 +1,467 @@
+//! Energy, forces and virial of a DeePMD model: the forward pass and the
+//! backward pass to positions, block of atoms by block of atoms.
+//!
+//! Per block, the neighbour rows are grouped by embedding network so that
+//! each network runs as one batch (one matrix product per layer). The
+//! embedding's input is a scalar, so its derivative G' = dG/dR̃₀ comes from
+//! one tangent pass with unit input tangent alongside the forward pass,
+//! and the traces need not be kept for a backward pass through it:
+//! per row R̄ = (1/Σsel)(GR̄ᵀG + e₀ R̃ᵀ GR̄ᵀ G'), env̄ = R̄ / dstd.
+//! Empty slots are grouped per (centre type, slot) in a small table of
+//! suffix sums ([`PadTable`]), since their rows do not depend on positions.
+
+use super::DeepPot;
+use super::env::EnvGeometry;
+use super::select::Kept;
+use crate::model::{Prediction, Prepared};
+use crate::nn::Trace;
+
+/// Atoms per block: large enough for efficient matrix products, small
+/// enough for the rows' traces to stay in cache.
+pub(super) const BLOCK: usize = 16;
+
+/// The neighbour rows of one embedding network within a block.
+#[derive(Default)]
+pub(super) struct Group {
+    /// Block-local centre of each row.
+    pub atom: Vec<u32>,
+    /// Neighbour atom index.
+    pub j: Vec<u32>,
+    /// Slot of the neighbour.
+    pub slot: Vec<u32>,
+    /// Geometry of each row.
+    pub geom: Vec<EnvGeometry>,
+    /// Normalised rows R̃.
+    pub env: Vec<[f64; 4]>,
+    /// Embedding input R̃₀ per row.
+    pub ss: Vec<f64>,
+    /// G (rows × ng).
+    pub g: Vec<f64>,
+    /// G' = dG/dR̃₀ (rows × ng).
+    pub g_prime: Vec<f64>,
+}
+
+impl Group {
+    fn clear(&mut self) {
+        self.atom.clear();
+        self.j.clear();
+        self.slot.clear();
+        self.geom.clear();
+        self.env.clear();
+        self.ss.clear();
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.atom.len()
+    }
+}
+
+/// Per-call scratch, sized once.
+#[derive(Default)]
+pub(super) struct Workspace {
+    pub groups: Vec<Group>,
+    /// Slots in use per (block atom, neighbour type).
+    pub n_real: Vec<usize>,
+    /// GR per block atom, stored [c][k] (4 × ng).
+    pub gr: Vec<f64>,
+    /// GR̄ per block atom, [c][k].
+    pub gr_bar: Vec<f64>,
+    /// D per block atom.
+    pub d: Vec<f64>,
+    /// D̄ per block atom.
+    pub d_bar: Vec<f64>,
+    /// Fitting input rows of one type, and their adjoints.
+    pub fit_in: Vec<f64>,
+    pub fit_bar: Vec<f64>,
+    /// Block atoms of one type.
+    pub fit_atoms: Vec<usize>,
+    pub kept: Vec<Kept>,
+    pub counts: Vec<usize>,
+    pub trace: Trace,
+    pub ones: Vec<f64>,
+    /// Atoms that lost neighbours to `sel`, and how many they lost.
+    pub truncated_atoms: usize,
+    pub dropped: usize,
+}
+
+/// The empty-slot contributions: for centre type t and slot s of block b,
+/// the sum over slots s..end(b) of G(R̃pad) ⊗ R̃pad, [c][k], unnormalised.
+pub(super) struct PadTable {
+    pub suffix: Vec<f64>,
+    /// R̃ of an empty slot, per (centre type, slot).
+    pub env: Vec<[f64; 4]>,
+}
+
+impl DeepPot {
+    /// Sizes the scratch of one call.
+    pub(super) fn workspace(&self) -> Workspace {
+        let h = &self.hyper;
+        let ng = h.embedding_width();
+        let mut ws = Workspace {
+            groups: (0..h.n_embeddings()).map(|_| Group::default()).collect(),
+            n_real: vec![0; BLOCK * h.n_types()],
+            gr: vec![0.0; BLOCK * 4 * ng],
+            gr_bar: vec![0.0; BLOCK * 4 * ng],
+            d: vec![0.0; BLOCK * h.descriptor_dim()],
+            d_bar: vec![0.0; BLOCK * h.descriptor_dim()],
+            counts: vec![0; h.n_types()],
+            ..Workspace::default()
+        };
+        ws.ones.resize(BLOCK * h.n_slots(), 1.0);
+        ws
+    }
+
+    /// The normalised row of an empty slot.
+    fn pad_env(&self, ti: usize, slot: usize) -> [f64; 4] {
+        let base = (ti * self.hyper.n_slots() + slot) * 4;
+        std::array::from_fn(|c| -self.stats.davg[base + c] / self.stats.dstd[base + c])
+    }
+
+    /// The (centre type, slot) rows whose empty slots embedding network
+    /// `e` evaluates.
+    pub(super) fn pad_rows(&self, e: usize) -> Vec<(usize, usize)> {
+        let nt = self.hyper.n_types();
+        let starts = &self.selector.starts;
+        let mut rows = Vec::new();
+        for ti in 0..nt {
+            for tt in 0..nt {
+                if self.embedding_index(ti, tt) == e {
+                    rows.extend((starts[tt]..starts[tt + 1]).map(|s| (ti, s)));
+                }
+            }
+        }
+        rows
+    }
+
+    /// Evaluates every empty-slot row once and sums them per block suffix.
+    pub(super) fn pad_table(&self, trace: &mut Trace) -> PadTable {
+        let h = &self.hyper;
+        let (nt, ns, ng) = (h.n_types(), h.n_slots(), h.embedding_width());
+        let mut env = vec![[0.0; 4]; nt * ns];
+        for ti in 0..nt {
+            for s in 0..ns {
+                env[ti * ns + s] = self.pad_env(ti, s);
+            }
+        }
+        let mut suffix = vec![0.0; nt * ns * 4 * ng];
+        for e in 0..h.n_embeddings() {
+            let rows = self.pad_rows(e);
+            let x: Vec<f64> = rows.iter().map(|&(t, s)| env[t * ns + s][0]).collect();
+            let p = &self.params[self.net_range(e)];
+            self.embeddings[e].forward(p, &x, rows.len(), trace, false);
+            let g = trace.output();
+            for (r, &(t, s)) in rows.iter().enumerate() {
+                let out = &mut suffix[(t * ns + s) * 4 * ng..(t * ns + s + 1) * 4 * ng];
+                for c in 0..4 {
+                    for k in 0..ng {
+                        out[c * ng + k] = g[r * ng + k] * env[t * ns + s][c];
+                    }
+                }
+            }
+        }
+        // suffix sums within each block, last slot first
+        for t in 0..nt {
+            for b in 0..nt {
+                let (lo, hi) = (self.selector.starts[b], self.selector.starts[b + 1]);
+                for s in (lo..hi.saturating_sub(1)).rev() {
+                    let (head, tail) = suffix.split_at_mut((t * ns + s + 1) * 4 * ng);
+                    let cur = &mut head[(t * ns + s) * 4 * ng..];
+                    for (x, y) in cur.iter_mut().zip(&tail[..4 * ng]) {
+                        *x += y;
+                    }
+                }
+            }
+        }
+        PadTable { suffix, env }
+    }
+
+    /// Selects the neighbours of the block's atoms and fills the rows of
+    /// each embedding group.
+    pub(super) fn fill_rows(
+        &self,
+        s: &Prepared,
+        atoms: std::ops::Range<usize>,
+        ws: &mut Workspace,
+    ) {
+        let nt = self.hyper.n_types();
+        let ns = self.hyper.n_slots();
+        let env = self.env_params();
+        for g in &mut ws.groups {
+            g.clear();
+        }
+        for (a, i) in atoms.enumerate() {
+            let ti = s.types[i];
+            let lost = self.selector.select(s, i, &mut ws.kept, &mut ws.counts);
+            if lost > 0 {
+                ws.truncated_atoms += 1;
+                ws.dropped += lost;
+            }
+            ws.n_real[a * nt..(a + 1) * nt].copy_from_slice(&ws.counts);
+            for k in &ws.kept {
+                let geom = env.geometry(k.r, k.d);
+                let raw = geom.value();
+                let base = (ti * ns + k.slot as usize) * 4;
+                let row: [f64; 4] = std::array::from_fn(|c| {
+                    (raw[c] - self.stats.davg[base + c]) / self.stats.dstd[base + c]
+                });
+                let g = &mut ws.groups[self.embedding_index(ti, k.ty as usize)];
+                g.atom.push(a as u32);
+                g.j.push(k.j);
+                g.slot.push(k.slot);
+                g.geom.push(geom);
+                g.env.push(row);
+                g.ss.push(row[0]);
+            }
+        }
+    }
+
+    /// G and G' of every row of every group.
+    fn embed(&self, ws: &mut Workspace) {
+        let ng = self.hyper.embedding_width();
+        for (e, g) in ws.groups.iter_mut().enumerate() {
+            let rows = g.rows();
+            if rows == 0 {
+                continue;
+            }
+            if ws.ones.len() < rows {
+                ws.ones.resize(rows, 1.0);
+            }
+            let p = &self.params[self.net_range(e)];
+            self.embeddings[e].forward(p, &g.ss, rows, &mut ws.trace, false);
+            self.embeddings[e].tangent(p, &ws.ones[..rows], &mut ws.trace);
+            g.g.clear();
+            g.g.extend_from_slice(&ws.trace.output()[..rows * ng]);
+            g.g_prime.clear();
+            g.g_prime
+                .extend_from_slice(&ws.trace.tangent_output()[..rows * ng]);
+        }
+    }
+
+    /// GR (with the empty slots) and D of the block's atoms.
+    pub(super) fn contract(
+        &self,
+        s: &Prepared,
+        atoms: std::ops::Range<usize>,
+        pad: &PadTable,
+        ws: &mut Workspace,
+    ) {
+        let h = &self.hyper;
+        let (nt, ns, ng, axis) = (h.n_types(), h.n_slots(), h.embedding_width(), h.axis_neuron);
+        let n = atoms.len();
+        ws.gr[..n * 4 * ng].fill(0.0);
+        for g in &ws.groups {
+            for r in 0..g.rows() {
+                let a = g.atom[r] as usize;
+                let gr = &mut ws.gr[a * 4 * ng..(a + 1) * 4 * ng];
+                let gv = &g.g[r * ng..(r + 1) * ng];
+                for c in 0..4 {
+                    let x = g.env[r][c];
+                    for (o, &v) in gr[c * ng..(c + 1) * ng].iter_mut().zip(gv) {
+                        *o += v * x;
+                    }
+                }
+            }
+        }
+        let scale = 1.0 / ns as f64;
+        for (a, i) in atoms.enumerate() {
+            let ti = s.types[i];
+            let gr = &mut ws.gr[a * 4 * ng..(a + 1) * 4 * ng];
+            for tt in 0..nt {
+                let used = ws.n_real[a * nt + tt];
+                if used < h.sel[tt] {
+                    let slot = self.selector.starts[tt] + used;
+                    let p = &pad.suffix[(ti * ns + slot) * 4 * ng..(ti * ns + slot + 1) * 4 * ng];
+                    for (o, v) in gr.iter_mut().zip(p) {
+                        *o += v;
+                    }
+                }
+            }
+            for x in gr.iter_mut() {
+                *x *= scale;
+            }
+            let d = &mut ws.d[a * ng * axis..(a + 1) * ng * axis];
+            descriptor_from_gr(gr, ng, axis, d);
+        }
+    }
+
+    /// The forward and backward passes; see the module docs. Fills
+    /// `descriptors` (n_atoms × dim) when given.
+    pub(super) fn compute(
+        &self,
+        s: &Prepared,
+        out: &mut Prediction,
+        mut descriptors: Option<&mut [f64]>,
+    ) {
+        let n = s.structure.n_atoms();
+        out.reset(n);
+        let dim = self.hyper.descriptor_dim();
+        let mut ws = self.workspace();
+        let pad = self.pad_table(&mut ws.trace);
+        for start in (0..n).step_by(BLOCK) {
+            let atoms = start..(start + BLOCK).min(n);
+            self.fill_rows(s, atoms.clone(), &mut ws);
+            self.embed(&mut ws);
+            self.contract(s, atoms.clone(), &pad, &mut ws);
+            if let Some(d) = descriptors.as_deref_mut() {
+                d[start * dim..atoms.end * dim].copy_from_slice(&ws.d[..atoms.len() * dim]);
+            }
+            self.fit_forward_backward(s, atoms.clone(), &mut ws, out);
+            self.rows_backward(s, atoms, &mut ws, out);
+        }
+        out.energy = out.atomic_energies.iter().sum();
+        self.warn_truncation(s, ws.truncated_atoms, ws.dropped);
+    }
+
+    /// Atomic energies and D̄ = dE_i/dD of the block's atoms.
+    fn fit_forward_backward(
+        &self,
+        s: &Prepared,
+        atoms: std::ops::Range<usize>,
+        ws: &mut Workspace,
+        out: &mut Prediction,
+    ) {
+        let dim = self.hyper.descriptor_dim();
+        let first_fit = self.embeddings.len();
+        for t in 0..self.hyper.n_types() {
+            self.gather_type(s, atoms.clone(), t, ws);
+            let rows = ws.fit_atoms.len();
+            if rows == 0 {
+                continue;
+            }
+            let p = &self.params[self.net_range(first_fit + t)];
+            let net = &self.fittings[t];
+            net.forward(p, &ws.fit_in, rows, &mut ws.trace, false);
+            let bias = self.stats.bias_atom_e[t] + self.stats.out_bias[t];
+            for (r, &a) in ws.fit_atoms.iter().enumerate() {
+                out.atomic_energies[atoms.start + a] = ws.trace.output()[r] + bias;
+            }
+            ws.fit_bar.clear();
+            ws.fit_bar.resize(rows * dim, 0.0);
+            if ws.ones.len() < rows {
+                ws.ones.resize(rows, 1.0);
+            }
+            net.backward(
+                p,
+                &ws.fit_in,
+                &mut ws.trace,
+                &ws.ones[..rows],
+                Some(&mut ws.fit_bar),
+                None,
+            );
+            for (r, &a) in ws.fit_atoms.iter().enumerate() {
+                ws.d_bar[a * dim..(a + 1) * dim]
+                    .copy_from_slice(&ws.fit_bar[r * dim..(r + 1) * dim]);
+            }
+        }
+    }
+
+    /// Collects the block atoms of type `t` and their D rows.
+    pub(super) fn gather_type(
+        &self,
+        s: &Prepared,
+        atoms: std::ops::Range<usize>,
+        t: usize,
+        ws: &mut Workspace,
+    ) {
+        let dim = self.hyper.descriptor_dim();
+        ws.fit_atoms.clear();
+        ws.fit_in.clear();
+        for (a, i) in atoms.enumerate() {
+            if s.types[i] == t {
+                ws.fit_atoms.push(a);
+                ws.fit_in.extend_from_slice(&ws.d[a * dim..(a + 1) * dim]);
+            }
+        }
+    }
+
+    /// GR̄ from D̄, then each row's dE/dr_ij into forces and virial.
+    fn rows_backward(
+        &self,
+        s: &Prepared,
+        atoms: std::ops::Range<usize>,
+        ws: &mut Workspace,
+        out: &mut Prediction,
+    ) {
+        let h = &self.hyper;
+        let (ns, ng, axis) = (h.n_slots(), h.embedding_width(), h.axis_neuron);
+        let n = atoms.len();
+        for a in 0..n {
+            let d_bar = &ws.d_bar[a * ng * axis..(a + 1) * ng * axis];
+            let gr = &ws.gr[a * 4 * ng..(a + 1) * 4 * ng];
+            let gr_bar = &mut ws.gr_bar[a * 4 * ng..(a + 1) * 4 * ng];
+            gr_bar.fill(0.0);
+            gr_adjoint(d_bar, gr, ng, axis, gr_bar);
+        }
+        let scale = 1.0 / ns as f64;
+        for g in &ws.groups {
+            for r in 0..g.rows() {
+                let a = g.atom[r] as usize;
+                let i = atoms.start + a;
+                let ti = s.types[i];
+                let gr_bar = &ws.gr_bar[a * 4 * ng..(a + 1) * 4 * ng];
+                let gv = &g.g[r * ng..(r + 1) * ng];
+                let gp = &g.g_prime[r * ng..(r + 1) * ng];
+                let mut dot_g = [0.0; 4];
+                let mut dot_gp = [0.0; 4];
+                for c in 0..4 {
+                    let row = &gr_bar[c * ng..(c + 1) * ng];
+                    dot_g[c] = dot(row, gv);
+                    dot_gp[c] = dot(row, gp);
+                }
+                let env = g.env[r];
+                let ss_bar: f64 = (0..4).map(|c| env[c] * dot_gp[c]).sum();
+                let base = (ti * ns + g.slot[r] as usize) * 4;
+                let env_bar: [f64; 4] = std::array::from_fn(|c| {
+                    let r_bar = (dot_g[c] + if c == 0 { ss_bar } else { 0.0 }) * scale;
+                    r_bar / self.stats.dstd[base + c]
+                });
+                let geom = &g.geom[r];
+                let grad = geom.gradient(env_bar);
+                let j = g.j[r] as usize;
+                for x in 0..3 {
+                    out.forces[i][x] += grad[x];
+                    out.forces[j][x] -= grad[x];
+                    for y in 0..3 {
+                        out.virial[x * 3 + y] -= geom.r[x] * grad[y];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// a·b.
+#[inline]
+pub(super) fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// D[k·axis + m] = Σ_c GR[c][k]·GR[c][m] for GR stored [c][k].
+pub(super) fn descriptor_from_gr(gr: &[f64], ng: usize, axis: usize, d: &mut [f64]) {
+    for k in 0..ng {
+        for m in 0..axis {
+            d[k * axis + m] = (0..4).map(|c| gr[c * ng + k] * gr[c * ng + m]).sum();
+        }
+    }
+}
+
+/// The adjoint of D = GR·GR<ᵀ carried to one factor:
+/// out[c][k] += Σ_m Ā[k, m]·B[c][m] + [k < axis] Σ_k' Ā[k', k]·B[c][k'],
+/// for Ā ng × axis and B stored [c][k].
+pub(super) fn gr_adjoint(a_bar: &[f64], b: &[f64], ng: usize, axis: usize, out: &mut [f64]) {
+    for c in 0..4 {
+        let bc = &b[c * ng..(c + 1) * ng];
+        let oc = &mut out[c * ng..(c + 1) * ng];
+        for k in 0..ng {
+            let row = &a_bar[k * axis..(k + 1) * axis];
+            let direct = dot(row, &bc[..axis]);
+            // the transposed factor: D[k, m] also depends on GR[m] for m < axis
+            let bk = bc[k];
+            for (o, &am) in oc[..axis].iter_mut().zip(row) {
+                *o += am * bk;
+            }
+            oc[k] += direct;
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! Finite-difference checks of every pass, on networks with all residual
+//! kinds, timesteps, a missing bias and several activations.
+
+use super::*;
+
+/// A deterministic pseudo-random number in [-1, 1).
+fn noise(seed: &mut u64) -> f64 {
+    *seed = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    ((*seed >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+}
+
+fn networks() -> Vec<Network> {
+    let mut nets = vec![
+        Network::hidden(1, &[3, 6, 12], Activation::Tanh, true),
+        Network::hidden(4, &[4, 8, 5], Activation::Gelu, true),
+    ];
+    let mut fit = Network::hidden(5, &[7, 7], Activation::Softplus, true);
+    fit.layers.push(Layer {
+        n_in: 7,
+        n_out: 2,
+        bias: false,
+        timestep: false,
+        resnet: false,
+        activation: Activation::Identity,
+    });
+    nets.push(fit);
+    nets.push(Network::hidden(3, &[3, 6], Activation::Mtanh, false));
+    nets.push(Network::hidden(2, &[4], Activation::Sigmoid, false));
+    nets.push(Network::hidden(2, &[2, 4], Activation::Twist, true));
+    nets
+}
+
+struct Case {
+    net: Network,
+    params: Vec<f64>,
+    x: Vec<f64>,
+    x_dot: Vec<f64>,
+    y_bar: Vec<f64>,
+    y_dot_bar: Vec<f64>,
+    rows: usize,
+}
+
+fn cases() -> Vec<Case> {
+    let mut seed = 42;
+    networks()
+        .into_iter()
+        .map(|net| {
+            let rows = 3;
+            let (ni, no) = (net.n_in(), net.n_out());
+            let mut r =
+                |n: usize, s: f64| -> Vec<f64> { (0..n).map(|_| s * noise(&mut seed)).collect() };
+            Case {
+                params: r(net.n_params(), 0.7),
+                x: r(rows * ni, 1.0),
+                x_dot: r(rows * ni, 1.0),
+                y_bar: r(rows * no, 1.0),
+                y_dot_bar: r(rows * no, 1.0),
+                rows,
+                net,
+            }
+        })
+        .collect()
+}
+
+/// J = ȳ·y + ẏ̄·ẏ at (params, x, ẋ).
+fn objective(c: &Case, params: &[f64], x: &[f64], x_dot: &[f64]) -> f64 {
+    let mut t = Trace::default();
+    c.net.forward(params, x, c.rows, &mut t, false);
+    c.net.tangent(params, x_dot, &mut t);
+    let a: f64 = t.output().iter().zip(&c.y_bar).map(|(y, b)| y * b).sum();
+    let b: f64 = t
+        .tangent_output()
+        .iter()
+        .zip(&c.y_dot_bar)
+        .map(|(y, b)| y * b)
+        .sum();
+    a + b
+}
+
+fn central(f: impl Fn(f64) -> f64) -> f64 {
+    let h = 1e-6;
+    (f(h) - f(-h)) / (2.0 * h)
+}
+
+#[test]
+fn tangent_is_the_directional_derivative() {
+    for c in cases() {
+        let mut t = Trace::default();
+        c.net.forward(&c.params, &c.x, c.rows, &mut t, false);
+        c.net.tangent(&c.params, &c.x_dot, &mut t);
+        let y_dot = t.tangent_output().to_vec();
+        for (k, &yd) in y_dot.iter().enumerate() {
+            let fd = central(|h| {
+                let xs: Vec<f64> = c.x.iter().zip(&c.x_dot).map(|(x, d)| x + h * d).collect();
+                let mut t = Trace::default();
+                c.net.forward(&c.params, &xs, c.rows, &mut t, false);
+                t.output()[k]
+            });
+            assert!((yd - fd).abs() < 1e-8, "ẏ[{k}] {yd} vs {fd}");
+        }
+    }
+}
+
+#[test]
+fn backward_gives_input_and_parameter_gradients() {
+    for c in cases() {
+        let mut t = Trace::default();
+        c.net.forward(&c.params, &c.x, c.rows, &mut t, false);
+        let mut x_bar = vec![0.0; c.x.len()];
+        let mut grad = vec![0.0; c.params.len()];
+        c.net.backward(
+            &c.params,
+            &c.x,
+            &mut t,
+            &c.y_bar,
+            Some(&mut x_bar),
+            Some(&mut grad),
+        );
+        let value = |p: &[f64], x: &[f64]| {
+            let mut t = Trace::default();
+            c.net.forward(p, x, c.rows, &mut t, false);
+            t.output()
+                .iter()
+                .zip(&c.y_bar)
+                .map(|(y, b)| y * b)
+                .sum::<f64>()
+        };
+        for k in 0..c.x.len() {
+            let fd = central(|h| {
+                let mut x = c.x.clone();
+                x[k] += h;
+                value(&c.params, &x)
+            });
+            assert!((x_bar[k] - fd).abs() < 1e-8, "x̄[{k}]");
+        }
+        for k in 0..c.params.len() {
+            let fd = central(|h| {
+                let mut p = c.params.clone();
+                p[k] += h;
+                value(&p, &c.x)
+            });
+            assert!((grad[k] - fd).abs() < 1e-8, "θ̄[{k}] {} vs {fd}", grad[k]);
+        }
+    }
+}
+
+#[test]
+fn backward_tangent_matches_finite_differences() {
+    for c in cases() {
+        let mut t = Trace::default();
+        c.net.forward(&c.params, &c.x, c.rows, &mut t, true);
+        c.net.tangent(&c.params, &c.x_dot, &mut t);
+        let mut grad = vec![0.0; c.params.len()];
+        let mut x_bar = vec![0.0; c.x.len()];
+        let mut x_dot_bar = vec![0.0; c.x.len()];
+        c.net.backward_tangent(
+            &c.params,
+            &c.x,
+            &c.x_dot,
+            &mut t,
+            &c.y_bar,
+            &c.y_dot_bar,
+            &mut grad,
+            Some(&mut x_bar),
+            Some(&mut x_dot_bar),
+        );
+        for k in 0..c.params.len() {
+            let fd = central(|h| {
+                let mut p = c.params.clone();
+                p[k] += h;
+                objective(&c, &p, &c.x, &c.x_dot)
+            });
+            assert!((grad[k] - fd).abs() < 1e-7, "θ̄[{k}] {} vs {fd}", grad[k]);
+        }
+        for k in 0..c.x.len() {
+            let fd = central(|h| {
+                let mut x = c.x.clone();
+                x[k] += h;
+                objective(&c, &c.params, &x, &c.x_dot)
+            });
+            assert!((x_bar[k] - fd).abs() < 1e-7, "x̄[{k}]");
+            let fd = central(|h| {
+                let mut xd = c.x_dot.clone();
+                xd[k] += h;
+                objective(&c, &c.params, &c.x, &xd)
+            });
+            assert!((x_dot_bar[k] - fd).abs() < 1e-7, "ẋ̄[{k}]");
+        }
+    }
+}
