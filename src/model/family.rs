@@ -4,6 +4,7 @@
 //! the families that the code above `model/` holds, so that nothing in
 //! `train/` or `optim/` names a family.
 
+use super::deepmd::{DeepPot, DeepPotStats, DeepmdConfig, looks_like_deepmd};
 use super::nep::Nep;
 use super::nep::config::NepConfig;
 use super::{Adjoint, Model, Prediction, Prepared};
@@ -20,14 +21,17 @@ pub trait Family: Model + Clone + Sized {
     /// File name of the trained model in an output directory.
     const FILE_NAME: &'static str;
 
-    /// A new model with random weights for these elements.
+    /// The family's `[model]` settings.
+    type Config;
+    /// A new model with random weights for these elements (the training
+    /// structures give what the settings leave to the data, such as
+    /// DeePMD's neighbour slots).
     fn random_for(
         config: &Self::Config,
         species: Vec<String>,
+        train: &[Structure],
         rng: &mut ChaCha8Rng,
     ) -> Result<Self>;
-    /// The family's `[model]` settings.
-    type Config;
     /// Fits the data-dependent state that is not trained (descriptor
     /// scales, energy references, …) to the training set; returns lines
     /// worth telling the user.
@@ -61,6 +65,8 @@ pub enum FamilyState {
         /// q_scaler, one per descriptor component.
         q_scaler: Vec<f64>,
     },
+    /// DeePMD: davg/dstd and the energy biases.
+    Deepmd(DeepPotStats),
 }
 
 impl FamilyState {
@@ -68,6 +74,7 @@ impl FamilyState {
     pub fn family(&self) -> &'static str {
         match self {
             FamilyState::Nep { .. } => Nep::NAME,
+            FamilyState::Deepmd(_) => DeepPot::NAME,
         }
     }
 }
@@ -79,6 +86,8 @@ impl FamilyState {
 pub enum ModelConfig {
     /// NEP (GPUMD's names and defaults).
     Nep(NepConfig),
+    /// DeePMD se_e2_a (deepmd-kit's names).
+    Deepmd(DeepmdConfig),
 }
 
 impl Default for ModelConfig {
@@ -88,7 +97,7 @@ impl Default for ModelConfig {
 }
 
 /// The families `[model] family` accepts.
-pub const FAMILIES: &[&str] = &["nep"];
+pub const FAMILIES: &[&str] = &["nep", "deepmd"];
 
 impl<'de> Deserialize<'de> for ModelConfig {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
@@ -118,6 +127,7 @@ impl<'de> Deserialize<'de> for ModelConfig {
         };
         match family.as_str() {
             "nep" => Ok(ModelConfig::Nep(value.try_into().map_err(keys)?)),
+            "deepmd" => Ok(ModelConfig::Deepmd(value.try_into().map_err(keys)?)),
             other => Err(D::Error::custom(format!(
                 "model.family: unknown family {other:?} (forcefit has {})",
                 FAMILIES.join(", ")
@@ -131,6 +141,7 @@ impl ModelConfig {
     pub fn family(&self) -> &'static str {
         match self {
             ModelConfig::Nep(_) => Nep::NAME,
+            ModelConfig::Deepmd(_) => DeepPot::NAME,
         }
     }
 
@@ -138,6 +149,7 @@ impl ModelConfig {
     pub fn validate(&self) -> std::result::Result<(), String> {
         match self {
             ModelConfig::Nep(c) => c.validate(),
+            ModelConfig::Deepmd(c) => c.validate(),
         }
     }
 
@@ -145,6 +157,7 @@ impl ModelConfig {
     pub fn as_nep(&self) -> Option<&NepConfig> {
         match self {
             ModelConfig::Nep(c) => Some(c),
+            ModelConfig::Deepmd(_) => None,
         }
     }
 
@@ -152,6 +165,7 @@ impl ModelConfig {
     pub fn species(&self) -> Option<&[String]> {
         match self {
             ModelConfig::Nep(c) => c.species.as_deref(),
+            ModelConfig::Deepmd(c) => c.type_map.as_deref(),
         }
     }
 
@@ -160,6 +174,7 @@ impl ModelConfig {
     pub fn cutoff(&self) -> (f64, &'static str) {
         match self {
             ModelConfig::Nep(c) => (c.cutoff[0], "model.cutoff"),
+            ModelConfig::Deepmd(c) => (c.rcut, "model.rcut"),
         }
     }
 
@@ -167,6 +182,7 @@ impl ModelConfig {
     pub fn init(&self) -> Option<&Path> {
         match self {
             ModelConfig::Nep(c) => c.init.as_deref(),
+            ModelConfig::Deepmd(c) => c.init.as_deref(),
         }
     }
 
@@ -174,15 +190,20 @@ impl ModelConfig {
     pub fn init_mut(&mut self) -> Option<&mut PathBuf> {
         match self {
             ModelConfig::Nep(c) => c.init.as_mut(),
+            ModelConfig::Deepmd(c) => c.init.as_mut(),
         }
     }
 }
 
 /// A model of any family: what the training driver and the CLI hold.
+// A run holds one model (and a few clones), so the variants' sizes matter not.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum AnyModel {
     /// A NEP.
     Nep(Nep),
+    /// A DeePMD se_e2_a model.
+    Deepmd(DeepPot),
 }
 
 /// Runs `$body` with `$m` bound to the family's model.
@@ -190,6 +211,7 @@ macro_rules! each {
     ($self:expr, $m:ident => $body:expr) => {
         match $self {
             AnyModel::Nep($m) => $body,
+            AnyModel::Deepmd($m) => $body,
         }
     };
 }
@@ -223,11 +245,19 @@ impl Model for AnyModel {
 
 impl AnyModel {
     /// A new model with random weights as `config` describes it.
-    pub fn random(config: &ModelConfig, species: Vec<String>, seed: u64) -> Result<Self> {
+    pub fn random(
+        config: &ModelConfig,
+        species: Vec<String>,
+        train: &[Structure],
+        seed: u64,
+    ) -> Result<Self> {
         use rand::SeedableRng;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         Ok(match config {
-            ModelConfig::Nep(c) => AnyModel::Nep(Nep::random_for(c, species, &mut rng)?),
+            ModelConfig::Nep(c) => AnyModel::Nep(Nep::random_for(c, species, train, &mut rng)?),
+            ModelConfig::Deepmd(c) => {
+                AnyModel::Deepmd(DeepPot::random_for(c, species, train, &mut rng)?)
+            }
         })
     }
 
@@ -238,11 +268,15 @@ impl AnyModel {
         if first.starts_with("nep") {
             return Ok(AnyModel::Nep(Nep::from_file_text(&text, path)?));
         }
+        if looks_like_deepmd(&text) {
+            return Ok(AnyModel::Deepmd(DeepPot::from_file_text(&text, path)?));
+        }
         Err(Error::parse(
             path,
             1,
             format!(
-                "unknown model format (first word `{}`): forcefit reads GPUMD's nep.txt (first word nep3, nep4, nep4_zbl, …)",
+                "unknown model format (first word `{}`): forcefit reads GPUMD's nep.txt (first word nep3, nep4, nep4_zbl, …) \
+                 and deepmd-kit's serialized models (.yaml or .json with a `model` holding a `descriptor`)",
                 first.chars().take(40).collect::<String>()
             ),
         ))
@@ -252,6 +286,7 @@ impl AnyModel {
     pub fn family(&self) -> &'static str {
         match self {
             AnyModel::Nep(_) => Nep::NAME,
+            AnyModel::Deepmd(_) => DeepPot::NAME,
         }
     }
 
@@ -259,6 +294,7 @@ impl AnyModel {
     pub fn file_name(&self) -> &'static str {
         match self {
             AnyModel::Nep(_) => Nep::FILE_NAME,
+            AnyModel::Deepmd(_) => DeepPot::FILE_NAME,
         }
     }
 
@@ -333,5 +369,11 @@ impl AnyModel {
 impl From<Nep> for AnyModel {
     fn from(m: Nep) -> Self {
         AnyModel::Nep(m)
+    }
+}
+
+impl From<DeepPot> for AnyModel {
+    fn from(m: DeepPot) -> Self {
+        AnyModel::Deepmd(m)
     }
 }

@@ -114,7 +114,7 @@ fn build_model(
                 .species()
                 .map(|s| s.to_vec())
                 .unwrap_or_else(|| crate::elements::species_of(&data.train));
-            AnyModel::random(m, species, config.run.seed)?
+            AnyModel::random(m, species, &data.train, config.run.seed)?
         }
     };
     let train = batch::prepare_all(&model, data.train)?;

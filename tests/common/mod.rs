@@ -381,8 +381,25 @@ pub fn forcefit(args: &[&str]) -> std::process::Output {
 /// (written to `dir/run.toml`, outputs in `dir/out`): `optimizer` is the
 /// body of `[optimizer]`, `extra` goes to the end of `[train]`.
 pub fn si_config(dir: &Path, epochs: usize, optimizer: &str, extra: &str) -> PathBuf {
+    si_config_for(dir, epochs, SI_NEP, optimizer, extra)
+}
+
+/// The small NEP of [`si_config`] (the body of `[model]`).
+pub const SI_NEP: &str = "cutoff = [4.5, 3.8]\nn_max = [3, 3]\nbasis_size = [5, 5]\nneuron = 8";
+
+/// A small DeePMD se_e2_a for the silicon example (the body of `[model]`).
+pub const SI_DEEPMD: &str = "family = \"deepmd\"\nrcut = 4.5\nrcut_smth = 2.0\nneuron = [4, 8]\naxis_neuron = 4\nfitting_neuron = [8, 8]";
+
+/// [`si_config`] with `model` as the body of `[model]`.
+pub fn si_config_for(
+    dir: &Path,
+    epochs: usize,
+    model: &str,
+    optimizer: &str,
+    extra: &str,
+) -> PathBuf {
     let text = format!(
-        "[data]\ntrain = \"{}\"\ntest = \"{}\"\n\n[model]\ncutoff = [4.5, 3.8]\nn_max = [3, 3]\nbasis_size = [5, 5]\nneuron = 8\n\n\
+        "[data]\ntrain = \"{}\"\ntest = \"{}\"\n\n[model]\n{model}\n\n\
          [optimizer]\n{optimizer}\n\n[train]\nepochs = {epochs}\ncheckpoint_every = 1\noutput_dir = \"{}\"\nseed = 7\n{extra}",
         example("train.xyz").display(),
         example("test.xyz").display(),
@@ -421,16 +438,23 @@ pub fn kill_mid_run(config: &Path, dir: &Path, epochs: usize) -> usize {
     let at = epoch_of(&checkpoint);
     assert!(!status.success(), "the run ended before it could be killed");
     assert!(at < epochs, "killed too late (epoch {at})");
-    assert!(
-        !dir.join("out/nep.txt").exists(),
-        "nep.txt should only appear at the end"
-    );
+    for model in ["nep.txt", "model.yaml"] {
+        assert!(
+            !dir.join("out").join(model).exists(),
+            "{model} should only appear at the end"
+        );
+    }
     at
 }
 
 /// `dir/out/nep.txt`, which a finished run must have written.
 pub fn nep_txt(dir: &Path) -> String {
-    std::fs::read_to_string(dir.join("out/nep.txt")).expect("nep.txt written")
+    model_file(dir, "nep.txt")
+}
+
+/// `dir/out/<name>`, which a finished run must have written.
+pub fn model_file(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join("out").join(name)).unwrap_or_else(|_| panic!("{name} written"))
 }
 
 /// Trains with `optimizer` (the body of `[optimizer]`) on the silicon
@@ -439,6 +463,18 @@ pub fn nep_txt(dir: &Path) -> String {
 /// both end with the same nep.txt and the resumed log has every epoch;
 /// returns the two run directories (reference, resumed) for further checks.
 pub fn resume_after_kill_matches(tag: &str, optimizer: &str, epochs: usize) -> (TempDir, TempDir) {
+    resume_after_kill_matches_for(tag, SI_NEP, "nep.txt", optimizer, epochs)
+}
+
+/// [`resume_after_kill_matches`] for the model `model` (the body of
+/// `[model]`) whose file is `file`.
+pub fn resume_after_kill_matches_for(
+    tag: &str,
+    model: &str,
+    file: &str,
+    optimizer: &str,
+    epochs: usize,
+) -> (TempDir, TempDir) {
     let train = |args: &[&str], cfg: &Path| {
         let mut all = vec!["train", "-q"];
         all.extend_from_slice(args);
@@ -449,16 +485,16 @@ pub fn resume_after_kill_matches(tag: &str, optimizer: &str, epochs: usize) -> (
     let reference = TempDir::new(&format!("{tag}-ref"));
     train(
         &["-j", "1"],
-        &si_config(reference.path(), epochs, optimizer, ""),
+        &si_config_for(reference.path(), epochs, model, optimizer, ""),
     );
 
     let killed = TempDir::new(&format!("{tag}-kill"));
-    let cfg = si_config(killed.path(), epochs, optimizer, "");
+    let cfg = si_config_for(killed.path(), epochs, model, optimizer, "");
     let at = kill_mid_run(&cfg, killed.path(), epochs);
     train(&["--resume", "-j", "2"], &cfg);
     assert_eq!(
-        nep_txt(killed.path()),
-        nep_txt(reference.path()),
+        model_file(killed.path(), file),
+        model_file(reference.path(), file),
         "resumed from epoch {at}"
     );
     let log = std::fs::read_to_string(killed.path().join("out/loss.csv")).unwrap();

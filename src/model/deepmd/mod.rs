@@ -26,6 +26,7 @@
 mod compute;
 pub mod config;
 pub mod env;
+mod family;
 pub mod file;
 mod gradient;
 mod init;

@@ -8,6 +8,7 @@ use super::{Nep, file};
 use crate::error::Result;
 use crate::model::family::{Family, FamilyState};
 use crate::model::{Model, Prepared};
+use crate::structure::Structure;
 use rand_chacha::ChaCha8Rng;
 use std::path::Path;
 
@@ -16,7 +17,12 @@ impl Family for Nep {
     const FILE_NAME: &'static str = "nep.txt";
     type Config = NepConfig;
 
-    fn random_for(config: &NepConfig, species: Vec<String>, rng: &mut ChaCha8Rng) -> Result<Self> {
+    fn random_for(
+        config: &NepConfig,
+        species: Vec<String>,
+        _train: &[Structure],
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Self> {
         let hyper = config.hyper(species);
         hyper
             .validate()
@@ -54,8 +60,13 @@ impl Family for Nep {
     }
 
     fn restore_state(&mut self, state: FamilyState) -> Result<()> {
-        let FamilyState::Nep { q_scaler } = state;
-        self.set_q_scaler(q_scaler)
+        match state {
+            FamilyState::Nep { q_scaler } => self.set_q_scaler(q_scaler),
+            other => Err(crate::Error::Invalid(format!(
+                "a {} state for a nep model",
+                other.family()
+            ))),
+        }
     }
 
     fn to_file_text(&self) -> Result<String> {
