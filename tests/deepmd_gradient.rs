@@ -91,3 +91,21 @@ fn vjp_cluster_with_empty_slots_and_slot_dependent_statistics() {
     );
     check_all(&model, &s, "cluster");
 }
+
+#[test]
+fn vjp_over_several_blocks() {
+    // 40 atoms: more than one block of the vjp and of the prediction
+    let model = random_deepmd_with_sel(vec![12, 24], true, true, false, 33);
+    let mut rng = Rng(43);
+    let species: Vec<&str> = (0..40)
+        .map(|i| if i % 3 == 0 { "O" } else { "H" })
+        .collect();
+    let s = random_structure(
+        &mut rng,
+        &species,
+        [[7.4, 0.0, 0.0], [0.0, 7.1, 0.0], [0.5, 0.0, 7.6]],
+        [true; 3],
+        1.1,
+    );
+    check_all(&model, &s, "40 atoms");
+}

@@ -17,9 +17,10 @@
 //! summed over the atoms that leave them empty.
 
 use super::DeepPot;
-use super::compute::{BLOCK, Workspace, gr_adjoint};
+use super::compute::{Workspace, gr_adjoint};
 use crate::model::{Adjoint, Prepared};
 use crate::nn::Trace;
+use std::cell::RefCell;
 
 /// Scratch of the tangent quantities, per block.
 #[derive(Default)]
@@ -45,36 +46,62 @@ struct TangentScratch {
     pad_bucket: Vec<f64>,
 }
 
+/// Atoms per block of the vjp: every block keeps its embedding traces
+/// until its reverse pass.
+const BLOCK: usize = 32;
+
+thread_local! {
+    /// Tangent scratch reused by the calls on one thread.
+    static TANGENTS: RefCell<TangentScratch> = RefCell::new(TangentScratch::default());
+}
+
 impl DeepPot {
     /// Accumulates ∇θ [aE·E + Σ a_i·F_i + Ω:W] into `grad`; see the module docs.
     pub(super) fn gradient(&self, s: &Prepared, adj: &Adjoint, grad: &mut [f64]) {
+        self.with_workspace(|ws| {
+            TANGENTS.with(|cell| match cell.try_borrow_mut() {
+                Ok(mut ts) => self.gradient_in(s, adj, grad, ws, &mut ts),
+                Err(_) => self.gradient_in(s, adj, grad, ws, &mut TangentScratch::default()),
+            })
+        })
+    }
+
+    /// [`DeepPot::gradient`] with the scratch given.
+    fn gradient_in(
+        &self,
+        s: &Prepared,
+        adj: &Adjoint,
+        grad: &mut [f64],
+        ws: &mut Workspace,
+        ts: &mut TangentScratch,
+    ) {
         let h = &self.hyper;
         let (nt, ns, ng) = (h.n_types(), h.n_slots(), h.embedding_width());
         let n = s.structure.n_atoms();
-        let mut ws = self.workspace();
-        let mut ts = TangentScratch {
-            env_dot: vec![Vec::new(); h.n_embeddings()],
-            traces: vec![Trace::default(); h.n_embeddings()],
-            gr_dot: vec![0.0; BLOCK * 4 * ng],
-            gr_dot_bar: vec![0.0; BLOCK * 4 * ng],
-            d_dot: vec![0.0; BLOCK * h.descriptor_dim()],
-            d_dot_bar: vec![0.0; BLOCK * h.descriptor_dim()],
-            pad_bucket: vec![0.0; nt * ns * 4 * ng],
-            ..TangentScratch::default()
-        };
-        let pad = self.pad_table(&mut ws.trace);
+        ts.env_dot.resize_with(h.n_embeddings(), Vec::new);
+        ts.traces.resize_with(h.n_embeddings(), Trace::default);
+        for v in [&mut ts.gr_dot, &mut ts.gr_dot_bar] {
+            v.resize(BLOCK * 4 * ng, 0.0);
+        }
+        for v in [&mut ts.d_dot, &mut ts.d_dot_bar] {
+            v.resize(BLOCK * h.descriptor_dim(), 0.0);
+        }
+        ts.pad_bucket.clear();
+        ts.pad_bucket.resize(nt * ns * 4 * ng, 0.0);
+        self.pad_table(&mut ws.trace, &mut ws.pad);
         for start in (0..n).step_by(BLOCK) {
             let atoms = start..(start + BLOCK).min(n);
-            self.fill_rows(s, atoms.clone(), &mut ws);
-            self.row_tangents(s, atoms.clone(), adj, &mut ws, &mut ts);
-            self.embed_keeping_traces(&mut ws, &mut ts);
-            self.contract(s, atoms.clone(), &pad, &mut ws);
-            self.contract_tangent(atoms.len(), &mut ws, &mut ts);
-            self.fit_vjp(s, atoms.clone(), adj.energy, &mut ws, &mut ts, grad);
-            self.descriptor_vjp(s, atoms.clone(), &mut ws, &mut ts);
-            self.embedding_vjp(&mut ws, &mut ts, grad);
+            Self::clear_rows(ws);
+            self.fill_rows(s, atoms.clone(), atoms.start, ws);
+            self.row_tangents(s, atoms.clone(), adj, ws, ts);
+            self.embed_keeping_traces(ws, ts);
+            self.contract(s, atoms.clone(), ws);
+            self.contract_tangent(atoms.len(), ws, ts);
+            self.fit_vjp(s, atoms.clone(), adj.energy, ws, ts, grad);
+            self.descriptor_vjp(s, atoms.clone(), ws, ts);
+            self.embedding_vjp(ws, ts, grad);
         }
-        self.empty_slot_vjp(&pad.env, &mut ws.trace, &mut ts.pad_bucket, grad);
+        self.empty_slot_vjp(&ws.pad.env, &mut ws.trace, &mut ts.pad_bucket, grad);
     }
 
     /// Ṙ of every row: the environment row's derivative along
