@@ -1,4 +1,4 @@
-//! DeePMD se_e2_a through the one training stack: Adam, FEKF and SNES on
+//! DeePMD se_e2_a through the one training stack: FEKF, Adam and SNES on
 //! the silicon example write a deepmd-kit `model.yaml` that `forcefit eval`
 //! loads, the same model for any thread count, exact resumption after
 //! SIGKILL, and the `[model]` keys of the family checked.
@@ -17,9 +17,9 @@ fn train(dir: &TempDir, epochs: usize, optimizer: &str, threads: &str) -> Value 
 }
 
 #[test]
-fn adam_training_lowers_the_errors_and_writes_a_model_yaml_that_eval_reads() {
-    let dir = TempDir::new("deepmd-adam");
-    let summary = train(&dir, 12, "batch_size = 4\nlr = 0.003", "2");
+fn fekf_training_lowers_the_errors_and_writes_a_model_yaml_that_eval_reads() {
+    let dir = TempDir::new("deepmd-fekf");
+    let summary = train(&dir, 8, "type = \"fekf\"\nbatch_size = 4", "2");
     assert_eq!(summary["model"]["family"], "deepmd");
     let log = std::fs::read_to_string(dir.path().join("out/loss.csv")).unwrap();
     let header: Vec<&str> = log.lines().next().unwrap().split(',').collect();

@@ -65,10 +65,19 @@ impl Trace {
     }
 }
 
-/// Resizes `v` to `n` elements without caring about their values.
+/// Resizes `v` to `n` zeros.
 fn sized(v: &mut Vec<f64>, n: usize) {
     v.clear();
     v.resize(n, 0.0);
+}
+
+/// Resizes `v` to `n` elements whose values the caller overwrites.
+fn fit(v: &mut Vec<f64>, n: usize) {
+    if v.len() > n {
+        v.truncate(n);
+    } else {
+        v.resize(n, 0.0);
+    }
 }
 
 /// y += r(x) for a batch (rows × n_in → rows × n_out).
@@ -173,8 +182,8 @@ impl Network {
             let input: &[f64] = if l == 0 { x } else { &done[l - 1].out };
             let t = &mut rest[0];
             let n = rows * layer.n_out;
-            sized(&mut t.act, n);
-            sized(&mut t.d1, n);
+            fit(&mut t.act, n);
+            fit(&mut t.d1, n);
             affine(layer, w, b, input, rows, &mut t.act);
             if layer.activation.is_identity() {
                 t.d1.fill(1.0);
@@ -182,16 +191,16 @@ impl Network {
                     sized(&mut t.d2, n);
                 }
             } else if second {
-                sized(&mut t.d2, n);
+                fit(&mut t.d2, n);
                 layer
                     .activation
                     .apply(&mut t.act, &mut t.d1, Some(&mut t.d2));
             } else {
                 layer.activation.apply(&mut t.act, &mut t.d1, None);
             }
-            t.out.clear();
             match idt {
                 Some(d) => {
+                    t.out.clear();
                     t.out.extend_from_slice(&t.act);
                     for o in t.out.chunks_exact_mut(layer.n_out) {
                         for (ov, dv) in o.iter_mut().zip(d) {
@@ -199,7 +208,8 @@ impl Network {
                         }
                     }
                 }
-                None => t.out.extend_from_slice(&t.act),
+                // φ(z) itself is only needed for the timestep's gradient
+                None => std::mem::swap(&mut t.out, &mut t.act),
             }
             add_residual(layer, input, &mut t.out);
         }
@@ -216,7 +226,7 @@ impl Network {
             let input: &[f64] = if l == 0 { x_dot } else { &done[l - 1].out_dot };
             let t = &mut rest[0];
             let n = rows * layer.n_out;
-            sized(&mut t.z_dot, n);
+            fit(&mut t.z_dot, n);
             affine(layer, w, None, input, rows, &mut t.z_dot);
             t.out_dot.clear();
             t.out_dot
@@ -255,7 +265,7 @@ impl Network {
             let t = &trace.layers[l];
             let input: &[f64] = if l == 0 { x } else { &trace.layers[l - 1].out };
             let n_out = layer.n_out;
-            sized(&mut trace.z_bar, rows * n_out);
+            fit(&mut trace.z_bar, rows * n_out);
             for (r, zb) in trace.z_bar.chunks_exact_mut(n_out).enumerate() {
                 let o = r * n_out..(r + 1) * n_out;
                 for (k, z) in zb.iter_mut().enumerate() {
@@ -282,7 +292,7 @@ impl Network {
             if l == 0 && !want_input {
                 break;
             }
-            sized(&mut trace.bar_in, rows * layer.n_in);
+            fit(&mut trace.bar_in, rows * layer.n_in);
             input_adjoint(layer, w, &trace.z_bar, rows, &mut trace.bar_in);
             add_residual_adjoint(layer, &trace.bar, &mut trace.bar_in);
             std::mem::swap(&mut trace.bar, &mut trace.bar_in);
@@ -376,11 +386,11 @@ impl Network {
             if l == 0 && !want_input {
                 break;
             }
-            sized(&mut trace.bar_in, rows * layer.n_in);
+            fit(&mut trace.bar_in, rows * layer.n_in);
             input_adjoint(layer, w, &trace.z_bar, rows, &mut trace.bar_in);
             add_residual_adjoint(layer, &trace.bar, &mut trace.bar_in);
             std::mem::swap(&mut trace.bar, &mut trace.bar_in);
-            sized(&mut trace.dot_bar_in, rows * layer.n_in);
+            fit(&mut trace.dot_bar_in, rows * layer.n_in);
             input_adjoint(layer, w, &trace.z_dot_bar, rows, &mut trace.dot_bar_in);
             add_residual_adjoint(layer, &trace.dot_bar, &mut trace.dot_bar_in);
             std::mem::swap(&mut trace.dot_bar, &mut trace.dot_bar_in);
@@ -398,8 +408,8 @@ impl Network {
         let n_out = self.layers[l].n_out;
         let rows = trace.rows;
         let t = &trace.layers[l];
-        sized(&mut trace.z_bar, rows * n_out);
-        sized(&mut trace.z_dot_bar, rows * n_out);
+        fit(&mut trace.z_bar, rows * n_out);
+        fit(&mut trace.z_dot_bar, rows * n_out);
         for r in 0..rows {
             let o = r * n_out;
             for k in 0..n_out {

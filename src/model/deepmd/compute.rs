@@ -1,11 +1,14 @@
 //! Energy, forces and virial of a DeePMD model: the forward pass and the
-//! backward pass to positions, block of atoms by block of atoms.
+//! backward pass to positions.
 //!
-//! Per block, the neighbour rows are grouped by embedding network so that
-//! each network runs as one batch (one matrix product per layer). The
-//! embedding's input is a scalar, so its derivative G' = dG/dR̃₀ comes from
-//! one tangent pass with unit input tangent alongside the forward pass,
-//! and the traces need not be kept for a backward pass through it:
+//! Per block of atoms, the neighbour rows are grouped by embedding network
+//! so that each network runs as one batch (one matrix product per layer);
+//! the fitting networks then run over a chunk of several blocks at once, so
+//! that their large weight matrices are packed for the matrix products
+//! once per chunk rather than once per block. The embedding's input is a
+//! scalar, so its derivative G' = dG/dR̃₀ comes from one tangent pass with
+//! unit input tangent alongside the forward pass, and the traces need not
+//! be kept for a backward pass through it:
 //! per row R̄ = (1/Σsel)(GR̄ᵀG + e₀ R̃ᵀ GR̄ᵀ G'), env̄ = R̄ / dstd.
 //! Empty slots are grouped per (centre type, slot) in a small table of
 //! suffix sums ([`PadTable`]), since their rows do not depend on positions.
@@ -15,15 +18,25 @@ use super::env::EnvGeometry;
 use super::select::Kept;
 use crate::model::{Prediction, Prepared};
 use crate::nn::Trace;
+use std::cell::RefCell;
 
-/// Atoms per block: large enough for efficient matrix products, small
-/// enough for the rows' traces to stay in cache.
+/// Atoms per embedding batch: large enough for efficient matrix products,
+/// small enough for the rows' traces to stay in cache.
 pub(super) const BLOCK: usize = 16;
 
-/// The neighbour rows of one embedding network within a block.
+/// Atoms per fitting batch (a multiple of [`BLOCK`]).
+pub(super) const CHUNK: usize = 128;
+
+thread_local! {
+    /// Scratch reused by the calls on one thread (`predict` runs on rayon
+    /// threads, one structure at a time).
+    static WORKSPACE: RefCell<Workspace> = RefCell::new(Workspace::default());
+}
+
+/// The neighbour rows of one embedding network within a chunk.
 #[derive(Default)]
 pub(super) struct Group {
-    /// Block-local centre of each row.
+    /// Chunk-local centre of each row.
     pub atom: Vec<u32>,
     /// Neighbour atom index.
     pub j: Vec<u32>,
@@ -49,6 +62,8 @@ impl Group {
         self.geom.clear();
         self.env.clear();
         self.ss.clear();
+        self.g.clear();
+        self.g_prime.clear();
     }
 
     /// Number of rows.
@@ -57,24 +72,26 @@ impl Group {
     }
 }
 
-/// Per-call scratch, sized once.
+/// Scratch of one call, reused across calls on a thread.
 #[derive(Default)]
 pub(super) struct Workspace {
+    /// The empty-slot table of the current parameters.
+    pub pad: PadTable,
     pub groups: Vec<Group>,
-    /// Slots in use per (block atom, neighbour type).
+    /// Slots in use per (chunk atom, neighbour type).
     pub n_real: Vec<usize>,
-    /// GR per block atom, stored [c][k] (4 × ng).
+    /// GR per chunk atom, stored [c][k] (4 × ng).
     pub gr: Vec<f64>,
-    /// GR̄ per block atom, [c][k].
+    /// GR̄ per chunk atom, [c][k].
     pub gr_bar: Vec<f64>,
-    /// D per block atom.
+    /// D per chunk atom.
     pub d: Vec<f64>,
-    /// D̄ per block atom.
+    /// D̄ per chunk atom.
     pub d_bar: Vec<f64>,
     /// Fitting input rows of one type, and their adjoints.
     pub fit_in: Vec<f64>,
     pub fit_bar: Vec<f64>,
-    /// Block atoms of one type.
+    /// Chunk atoms of one type.
     pub fit_atoms: Vec<usize>,
     pub kept: Vec<Kept>,
     pub counts: Vec<usize>,
@@ -87,6 +104,7 @@ pub(super) struct Workspace {
 
 /// The empty-slot contributions: for centre type t and slot s of block b,
 /// the sum over slots s..end(b) of G(R̃pad) ⊗ R̃pad, [c][k], unnormalised.
+#[derive(Default)]
 pub(super) struct PadTable {
     pub suffix: Vec<f64>,
     /// R̃ of an empty slot, per (centre type, slot).
@@ -94,22 +112,44 @@ pub(super) struct PadTable {
 }
 
 impl DeepPot {
-    /// Sizes the scratch of one call.
-    pub(super) fn workspace(&self) -> Workspace {
+    /// Runs `f` with this thread's scratch, sized for this model (a fresh
+    /// one if the thread's is in use).
+    pub(super) fn with_workspace<R>(&self, f: impl FnOnce(&mut Workspace) -> R) -> R {
+        WORKSPACE.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut ws) => {
+                self.size_workspace(&mut ws);
+                f(&mut ws)
+            }
+            Err(_) => {
+                let mut ws = Workspace::default();
+                self.size_workspace(&mut ws);
+                f(&mut ws)
+            }
+        })
+    }
+
+    /// Sizes the scratch for [`CHUNK`] atoms and clears the counters.
+    fn size_workspace(&self, ws: &mut Workspace) {
         let h = &self.hyper;
         let ng = h.embedding_width();
-        let mut ws = Workspace {
-            groups: (0..h.n_embeddings()).map(|_| Group::default()).collect(),
-            n_real: vec![0; BLOCK * h.n_types()],
-            gr: vec![0.0; BLOCK * 4 * ng],
-            gr_bar: vec![0.0; BLOCK * 4 * ng],
-            d: vec![0.0; BLOCK * h.descriptor_dim()],
-            d_bar: vec![0.0; BLOCK * h.descriptor_dim()],
-            counts: vec![0; h.n_types()],
-            ..Workspace::default()
-        };
-        ws.ones.resize(BLOCK * h.n_slots(), 1.0);
-        ws
+        ws.groups.resize_with(h.n_embeddings(), Group::default);
+        ws.n_real.resize(CHUNK * h.n_types(), 0);
+        for v in [&mut ws.gr, &mut ws.gr_bar] {
+            v.resize(CHUNK * 4 * ng, 0.0);
+        }
+        for v in [&mut ws.d, &mut ws.d_bar] {
+            v.resize(CHUNK * h.descriptor_dim(), 0.0);
+        }
+        ws.counts.resize(h.n_types(), 0);
+        ws.truncated_atoms = 0;
+        ws.dropped = 0;
+    }
+
+    /// Empties every group's rows.
+    pub(super) fn clear_rows(ws: &mut Workspace) {
+        for g in &mut ws.groups {
+            g.clear();
+        }
     }
 
     /// The normalised row of an empty slot.
@@ -135,16 +175,20 @@ impl DeepPot {
     }
 
     /// Evaluates every empty-slot row once and sums them per block suffix.
-    pub(super) fn pad_table(&self, trace: &mut Trace) -> PadTable {
+    pub(super) fn pad_table(&self, trace: &mut Trace, table: &mut PadTable) {
         let h = &self.hyper;
         let (nt, ns, ng) = (h.n_types(), h.n_slots(), h.embedding_width());
-        let mut env = vec![[0.0; 4]; nt * ns];
+        let block = 4 * ng;
+        table.env.clear();
         for ti in 0..nt {
             for s in 0..ns {
-                env[ti * ns + s] = self.pad_env(ti, s);
+                table.env.push(self.pad_env(ti, s));
             }
         }
-        let mut suffix = vec![0.0; nt * ns * 4 * ng];
+        let env = &table.env;
+        let suffix = &mut table.suffix;
+        suffix.clear();
+        suffix.resize(nt * ns * block, 0.0);
         for e in 0..h.n_embeddings() {
             let rows = self.pad_rows(e);
             let x: Vec<f64> = rows.iter().map(|&(t, s)| env[t * ns + s][0]).collect();
@@ -152,7 +196,7 @@ impl DeepPot {
             self.embeddings[e].forward(p, &x, rows.len(), trace, false);
             let g = trace.output();
             for (r, &(t, s)) in rows.iter().enumerate() {
-                let out = &mut suffix[(t * ns + s) * 4 * ng..(t * ns + s + 1) * 4 * ng];
+                let out = &mut suffix[(t * ns + s) * block..(t * ns + s + 1) * block];
                 for c in 0..4 {
                     for k in 0..ng {
                         out[c * ng + k] = g[r * ng + k] * env[t * ns + s][c];
@@ -165,32 +209,30 @@ impl DeepPot {
             for b in 0..nt {
                 let (lo, hi) = (self.selector.starts[b], self.selector.starts[b + 1]);
                 for s in (lo..hi.saturating_sub(1)).rev() {
-                    let (head, tail) = suffix.split_at_mut((t * ns + s + 1) * 4 * ng);
-                    let cur = &mut head[(t * ns + s) * 4 * ng..];
-                    for (x, y) in cur.iter_mut().zip(&tail[..4 * ng]) {
+                    let (head, tail) = suffix.split_at_mut((t * ns + s + 1) * block);
+                    let cur = &mut head[(t * ns + s) * block..];
+                    for (x, y) in cur.iter_mut().zip(&tail[..block]) {
                         *x += y;
                     }
                 }
             }
         }
-        PadTable { suffix, env }
     }
 
-    /// Selects the neighbours of the block's atoms and fills the rows of
-    /// each embedding group.
+    /// Selects the neighbours of the given atoms and appends their rows to
+    /// the embedding groups, numbering atoms from `base`.
     pub(super) fn fill_rows(
         &self,
         s: &Prepared,
         atoms: std::ops::Range<usize>,
+        base: usize,
         ws: &mut Workspace,
     ) {
         let nt = self.hyper.n_types();
         let ns = self.hyper.n_slots();
         let env = self.env_params();
-        for g in &mut ws.groups {
-            g.clear();
-        }
-        for (a, i) in atoms.enumerate() {
+        for i in atoms {
+            let a = i - base;
             let ti = s.types[i];
             let lost = self.selector.select(s, i, &mut ws.kept, &mut ws.counts);
             if lost > 0 {
@@ -201,9 +243,9 @@ impl DeepPot {
             for k in &ws.kept {
                 let geom = env.geometry(k.r, k.d);
                 let raw = geom.value();
-                let base = (ti * ns + k.slot as usize) * 4;
+                let at = (ti * ns + k.slot as usize) * 4;
                 let row: [f64; 4] = std::array::from_fn(|c| {
-                    (raw[c] - self.stats.davg[base + c]) / self.stats.dstd[base + c]
+                    (raw[c] - self.stats.davg[at + c]) / self.stats.dstd[at + c]
                 });
                 let g = &mut ws.groups[self.embedding_index(ti, k.ty as usize)];
                 g.atom.push(a as u32);
@@ -216,11 +258,12 @@ impl DeepPot {
         }
     }
 
-    /// G and G' of every row of every group.
+    /// G and G' of the rows not embedded yet, in every group.
     fn embed(&self, ws: &mut Workspace) {
         let ng = self.hyper.embedding_width();
         for (e, g) in ws.groups.iter_mut().enumerate() {
-            let rows = g.rows();
+            let from = g.g.len() / ng;
+            let rows = g.rows() - from;
             if rows == 0 {
                 continue;
             }
@@ -228,24 +271,17 @@ impl DeepPot {
                 ws.ones.resize(rows, 1.0);
             }
             let p = &self.params[self.net_range(e)];
-            self.embeddings[e].forward(p, &g.ss, rows, &mut ws.trace, false);
+            self.embeddings[e].forward(p, &g.ss[from..], rows, &mut ws.trace, false);
             self.embeddings[e].tangent(p, &ws.ones[..rows], &mut ws.trace);
-            g.g.clear();
             g.g.extend_from_slice(&ws.trace.output()[..rows * ng]);
-            g.g_prime.clear();
             g.g_prime
                 .extend_from_slice(&ws.trace.tangent_output()[..rows * ng]);
         }
     }
 
-    /// GR (with the empty slots) and D of the block's atoms.
-    pub(super) fn contract(
-        &self,
-        s: &Prepared,
-        atoms: std::ops::Range<usize>,
-        pad: &PadTable,
-        ws: &mut Workspace,
-    ) {
+    /// GR (with the empty slots) and D of the given atoms (numbered from
+    /// `atoms.start` in the rows).
+    pub(super) fn contract(&self, s: &Prepared, atoms: std::ops::Range<usize>, ws: &mut Workspace) {
         let h = &self.hyper;
         let (nt, ns, ng, axis) = (h.n_types(), h.n_slots(), h.embedding_width(), h.axis_neuron);
         let n = atoms.len();
@@ -271,7 +307,8 @@ impl DeepPot {
                 let used = ws.n_real[a * nt + tt];
                 if used < h.sel[tt] {
                     let slot = self.selector.starts[tt] + used;
-                    let p = &pad.suffix[(ti * ns + slot) * 4 * ng..(ti * ns + slot + 1) * 4 * ng];
+                    let p =
+                        &ws.pad.suffix[(ti * ns + slot) * 4 * ng..(ti * ns + slot + 1) * 4 * ng];
                     for (o, v) in gr.iter_mut().zip(p) {
                         *o += v;
                     }
@@ -291,23 +328,36 @@ impl DeepPot {
         &self,
         s: &Prepared,
         out: &mut Prediction,
+        descriptors: Option<&mut [f64]>,
+    ) {
+        self.with_workspace(|ws| self.compute_in(s, out, descriptors, ws));
+    }
+
+    /// [`DeepPot::compute`] with the scratch given.
+    fn compute_in(
+        &self,
+        s: &Prepared,
+        out: &mut Prediction,
         mut descriptors: Option<&mut [f64]>,
+        ws: &mut Workspace,
     ) {
         let n = s.structure.n_atoms();
         out.reset(n);
         let dim = self.hyper.descriptor_dim();
-        let mut ws = self.workspace();
-        let pad = self.pad_table(&mut ws.trace);
-        for start in (0..n).step_by(BLOCK) {
-            let atoms = start..(start + BLOCK).min(n);
-            self.fill_rows(s, atoms.clone(), &mut ws);
-            self.embed(&mut ws);
-            self.contract(s, atoms.clone(), &pad, &mut ws);
-            if let Some(d) = descriptors.as_deref_mut() {
-                d[start * dim..atoms.end * dim].copy_from_slice(&ws.d[..atoms.len() * dim]);
+        self.pad_table(&mut ws.trace, &mut ws.pad);
+        for start in (0..n).step_by(CHUNK) {
+            let chunk = start..(start + CHUNK).min(n);
+            Self::clear_rows(ws);
+            for b in chunk.clone().step_by(BLOCK) {
+                self.fill_rows(s, b..(b + BLOCK).min(chunk.end), start, ws);
+                self.embed(ws);
             }
-            self.fit_forward_backward(s, atoms.clone(), &mut ws, out);
-            self.rows_backward(s, atoms, &mut ws, out);
+            self.contract(s, chunk.clone(), ws);
+            if let Some(d) = descriptors.as_deref_mut() {
+                d[start * dim..chunk.end * dim].copy_from_slice(&ws.d[..chunk.len() * dim]);
+            }
+            self.fit_forward_backward(s, chunk.clone(), ws, out);
+            self.rows_backward(s, chunk, ws, out);
         }
         out.energy = out.atomic_energies.iter().sum();
         self.warn_truncation(s, ws.truncated_atoms, ws.dropped);

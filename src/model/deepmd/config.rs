@@ -1,8 +1,9 @@
 //! `[model]` keys of the DeePMD family (`family = "deepmd"`): deepmd-kit's
 //! names for the se_e2_a descriptor and the `ener` fitting, with the
-//! fitting's keys prefixed `fitting_`. Defaults are deepmd-kit's water
-//! example (`examples/water/se_e2_a/input.json`), except `sel`, which is
-//! counted from the training data when absent (deepmd-kit's `"auto"`).
+//! fitting's keys prefixed `fitting_`. Defaults are deepmd-kit's own
+//! (`deepmd/utils/argcheck.py`: `descrpt_se_a_args`, `fitting_ener`), so
+//! that a deepmd-kit input means the same model here; `sel`, when absent,
+//! is counted from the training data (deepmd-kit's `"auto"`).
 
 use super::DeepPotHyper;
 use crate::nn::Activation;
@@ -39,7 +40,7 @@ pub struct DeepmdConfig {
     #[serde(default)]
     pub resnet_dt: bool,
     /// One embedding network per neighbour type (true) or per pair.
-    #[serde(default = "yes")]
+    #[serde(default)]
     pub type_one_side: bool,
     /// Keep davg at zero.
     #[serde(default)]
@@ -72,13 +73,13 @@ fn default_rcut_smth() -> f64 {
     0.5
 }
 fn default_neuron() -> Vec<usize> {
-    vec![25, 50, 100]
+    vec![10, 20, 40]
 }
 fn default_axis_neuron() -> usize {
-    16
+    4
 }
 fn default_fitting_neuron() -> Vec<usize> {
-    vec![240, 240, 240]
+    vec![120, 120, 120]
 }
 fn default_activation() -> String {
     "tanh".into()
@@ -91,74 +92,108 @@ fn yes() -> bool {
 const MAX_WIDTH: usize = 4096;
 /// Largest number of hidden layers accepted.
 const MAX_LAYERS: usize = 16;
+/// Largest number of neighbour slots per type accepted.
+const MAX_SEL: usize = 100_000;
 
 impl DeepmdConfig {
-    /// Checks every value; the message names the offending key.
+    /// Checks every value; the message names each offending key.
     pub fn validate(&self) -> std::result::Result<(), String> {
-        positive(self.rcut, "model.rcut")?;
+        let errors: Vec<String> = self.checks().into_iter().filter_map(|c| c.err()).collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors.join("; "))
+        }
+    }
+
+    fn checks(&self) -> Vec<std::result::Result<(), String>> {
+        let mut out = vec![positive(self.rcut, "model.rcut")];
         if self.rcut > 20.0 {
-            return Err(format!(
+            out.push(Err(format!(
                 "model.rcut: {} Å is larger than allowed (20 Å)",
                 self.rcut
-            ));
+            )));
         }
         if !(self.rcut_smth.is_finite() && self.rcut_smth >= 0.0 && self.rcut_smth < self.rcut) {
-            return Err(format!(
+            out.push(Err(format!(
                 "model.rcut_smth must be in [0, rcut = {}), got {}",
                 self.rcut, self.rcut_smth
-            ));
+            )));
         }
         for (key, widths) in [
             ("model.neuron", &self.neuron),
             ("model.fitting_neuron", &self.fitting_neuron),
         ] {
             if widths.is_empty() || widths.len() > MAX_LAYERS {
-                return Err(format!(
+                out.push(Err(format!(
                     "{key} must list 1 to {MAX_LAYERS} widths, got {widths:?}"
-                ));
+                )));
             }
             if widths.iter().any(|&w| w == 0 || w > MAX_WIDTH) {
-                return Err(format!(
+                out.push(Err(format!(
                     "{key}: widths must be in 1..={MAX_WIDTH}, got {widths:?}"
-                ));
+                )));
             }
         }
         let ng = self.neuron.last().copied().unwrap_or(0);
         if self.axis_neuron == 0 || self.axis_neuron > ng {
-            return Err(format!(
+            out.push(Err(format!(
                 "model.axis_neuron must be in 1..={ng} (the last embedding width), got {}",
                 self.axis_neuron
-            ));
+            )));
         }
         if !(self.env_protection.is_finite() && self.env_protection >= 0.0) {
-            return Err(format!(
+            out.push(Err(format!(
                 "model.env_protection must be a non-negative number, got {}",
                 self.env_protection
-            ));
+            )));
         }
-        for (key, name) in [
-            ("model.activation_function", &self.activation_function),
-            (
-                "model.fitting_activation_function",
+        out.push(activation(&self.activation_function, "model.activation_function").map(|_| ()));
+        out.push(
+            activation(
                 &self.fitting_activation_function,
-            ),
-        ] {
-            activation(name, key)?;
+                "model.fitting_activation_function",
+            )
+            .map(|_| ()),
+        );
+        if let Some(sel) = &self.sel {
+            if sel.iter().any(|&n| n > MAX_SEL) {
+                out.push(Err(format!(
+                    "model.sel: at most {MAX_SEL} slots per type, got {sel:?}"
+                )));
+            }
+            if let Some(types) = &self.type_map
+                && sel.len() != types.len()
+            {
+                out.push(Err(format!(
+                    "model.sel has {} entries for the {} elements of model.type_map",
+                    sel.len(),
+                    types.len()
+                )));
+            }
         }
-        if let (Some(sel), Some(types)) = (&self.sel, &self.type_map)
-            && sel.len() != types.len()
-        {
+        out
+    }
+
+    /// The hyperparameters for training data of elements `species` (in
+    /// that order when `type_map` is absent), with the configured `sel`.
+    pub fn hyper(&self, species: &[String]) -> std::result::Result<DeepPotHyper, String> {
+        let type_map = self.type_map.clone().unwrap_or_else(|| species.to_vec());
+        if let Some(s) = species.iter().find(|s| !type_map.contains(s)) {
             return Err(format!(
-                "model.sel has {} entries for the {} elements of model.type_map",
-                sel.len(),
-                types.len()
+                "model.type_map: the training data has {s}, which type_map ({}) lacks",
+                type_map.join(", ")
             ));
         }
-        Ok(())
+        let sel = self.sel.clone().ok_or_else(|| {
+            "model.sel: not given (forcefit counts it from the training data when training)"
+                .to_string()
+        })?;
+        self.hyper_with(type_map, sel)
     }
 
     /// The hyperparameters of a new model for these elements and slots.
-    pub fn hyper(
+    pub fn hyper_with(
         &self,
         type_map: Vec<String>,
         sel: Vec<usize>,

@@ -36,7 +36,7 @@ impl Family for DeepPot {
             }
             None => auto_sel(&max_neighbor_counts(&species, train, config.rcut)?),
         };
-        let hyper = config.hyper(species, sel).map_err(Error::Invalid)?;
+        let hyper = config.hyper_with(species, sel).map_err(Error::Invalid)?;
         DeepPot::random(hyper, rng)
     }
 

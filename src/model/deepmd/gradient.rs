@@ -1,9 +1,399 @@
-//! The exact parameter gradient of aE·E + Σ_i a_i·F_i + Ω:W.
+//! The exact parameter gradient of J = aE·E + Σ_i a_i·F_i + Ω:W.
+//!
+//! Forces and virial are sums over pairs of g_ij = ∂E/∂r_ij, so the force
+//! and virial terms are Σ_pairs g_ij·δ_ij with δ_ij = a_i − a_j − Ωᵀr_ij:
+//! the directional derivative Ė of the energy when every neighbour vector
+//! moves along its δ_ij. Hence J = Σ_i (aE·E_i + Ė_i), and one forward
+//! pass carrying tangents (Ṙ, Ġ = Ṙ₀·G', GṘ, Ḋ, Ė) followed by one reverse
+//! pass over values and tangents gives ∇θJ; R̃ and Ṙ depend on geometry
+//! only, so nothing flows back to positions. The cost is about twice a
+//! force evaluation.
+//!
+//! Reverse pass per atom: the fitting's tangent vjp (ȳ = aE, ẏ̄ = 1) gives
+//! D̄ and Ḋ̄; then GR̄ = C(D̄, GR) + C(Ḋ̄, GṘ) and GṘ̄ = C(Ḋ̄, GR) with C the
+//! adjoint of D = GR·GR<ᵀ ([`gr_adjoint`]); per row
+//! Ḡ = (GR̄ᵀR̃ + GṘ̄ᵀṘ)/Σsel and, for the unit-tangent output G',
+//! Ḡ' = Ṙ₀·GṘ̄ᵀR̃/Σsel; empty slots (no tangent) get Ḡ = GR̄ᵀR̃pad/Σsel,
+//! summed over the atoms that leave them empty.
 
 use super::DeepPot;
+use super::compute::{Workspace, gr_adjoint};
 use crate::model::{Adjoint, Prepared};
+use crate::nn::Trace;
+use std::cell::RefCell;
+
+/// Scratch of the tangent quantities, per block.
+#[derive(Default)]
+struct TangentScratch {
+    /// Ṙ per row of each group.
+    env_dot: Vec<Vec<[f64; 4]>>,
+    /// One trace per embedding group, kept for its reverse pass.
+    traces: Vec<Trace>,
+    /// GṘ and its adjoint per block atom, [c][k].
+    gr_dot: Vec<f64>,
+    gr_dot_bar: Vec<f64>,
+    /// Ḋ and its adjoint per block atom.
+    d_dot: Vec<f64>,
+    d_dot_bar: Vec<f64>,
+    /// Fitting rows of one type: Ḋ, the energy adjoints, D̄, Ḋ̄.
+    fit_in_dot: Vec<f64>,
+    fit_y_bar: Vec<f64>,
+    fit_bar_dot: Vec<f64>,
+    /// Embedding row adjoints Ḡ and Ḡ'.
+    g_bar: Vec<f64>,
+    g_prime_bar: Vec<f64>,
+    /// Σ GR̄ of the atoms whose first empty slot is (centre type, slot).
+    pad_bucket: Vec<f64>,
+}
+
+/// Atoms per block of the vjp: every block keeps its embedding traces
+/// until its reverse pass.
+const BLOCK: usize = 32;
+
+thread_local! {
+    /// Tangent scratch reused by the calls on one thread.
+    static TANGENTS: RefCell<TangentScratch> = RefCell::new(TangentScratch::default());
+}
 
 impl DeepPot {
-    /// Accumulates ∇θ [aE·E + Σ a_i·F_i + Ω:W] into `grad`.
-    pub(super) fn gradient(&self, _s: &Prepared, _adj: &Adjoint, _grad: &mut [f64]) {}
+    /// Accumulates ∇θ [aE·E + Σ a_i·F_i + Ω:W] into `grad`; see the module docs.
+    pub(super) fn gradient(&self, s: &Prepared, adj: &Adjoint, grad: &mut [f64]) {
+        self.with_workspace(|ws| {
+            TANGENTS.with(|cell| match cell.try_borrow_mut() {
+                Ok(mut ts) => self.gradient_in(s, adj, grad, ws, &mut ts),
+                Err(_) => self.gradient_in(s, adj, grad, ws, &mut TangentScratch::default()),
+            })
+        })
+    }
+
+    /// [`DeepPot::gradient`] with the scratch given.
+    fn gradient_in(
+        &self,
+        s: &Prepared,
+        adj: &Adjoint,
+        grad: &mut [f64],
+        ws: &mut Workspace,
+        ts: &mut TangentScratch,
+    ) {
+        let h = &self.hyper;
+        let (nt, ns, ng) = (h.n_types(), h.n_slots(), h.embedding_width());
+        let n = s.structure.n_atoms();
+        ts.env_dot.resize_with(h.n_embeddings(), Vec::new);
+        ts.traces.resize_with(h.n_embeddings(), Trace::default);
+        for v in [&mut ts.gr_dot, &mut ts.gr_dot_bar] {
+            v.resize(BLOCK * 4 * ng, 0.0);
+        }
+        for v in [&mut ts.d_dot, &mut ts.d_dot_bar] {
+            v.resize(BLOCK * h.descriptor_dim(), 0.0);
+        }
+        ts.pad_bucket.clear();
+        ts.pad_bucket.resize(nt * ns * 4 * ng, 0.0);
+        self.pad_table(&mut ws.trace, &mut ws.pad);
+        for start in (0..n).step_by(BLOCK) {
+            let atoms = start..(start + BLOCK).min(n);
+            Self::clear_rows(ws);
+            self.fill_rows(s, atoms.clone(), atoms.start, ws);
+            self.row_tangents(s, atoms.clone(), adj, ws, ts);
+            self.embed_keeping_traces(ws, ts);
+            self.contract(s, atoms.clone(), ws);
+            self.contract_tangent(atoms.len(), ws, ts);
+            self.fit_vjp(s, atoms.clone(), adj.energy, ws, ts, grad);
+            self.descriptor_vjp(s, atoms.clone(), ws, ts);
+            self.embedding_vjp(ws, ts, grad);
+        }
+        self.empty_slot_vjp(&ws.pad.env, &mut ws.trace, &mut ts.pad_bucket, grad);
+    }
+
+    /// Ṙ of every row: the environment row's derivative along
+    /// δ_ij = a_i − a_j − Ωᵀ r_ij, normalised.
+    fn row_tangents(
+        &self,
+        s: &Prepared,
+        atoms: std::ops::Range<usize>,
+        adj: &Adjoint,
+        ws: &mut Workspace,
+        ts: &mut TangentScratch,
+    ) {
+        let ns = self.hyper.n_slots();
+        let a = |i: usize| adj.forces.get(i).copied().unwrap_or([0.0; 3]);
+        let omega = &adj.virial;
+        for (g, env_dot) in ws.groups.iter().zip(&mut ts.env_dot) {
+            env_dot.clear();
+            for r in 0..g.rows() {
+                let i = atoms.start + g.atom[r] as usize;
+                let (ai, aj) = (a(i), a(g.j[r] as usize));
+                let geom = &g.geom[r];
+                let delta: [f64; 3] = std::array::from_fn(|y| {
+                    ai[y] - aj[y] - (0..3).map(|x| omega[x * 3 + y] * geom.r[x]).sum::<f64>()
+                });
+                let raw = geom.tangent(delta);
+                let base = (s.types[i] * ns + g.slot[r] as usize) * 4;
+                env_dot.push(std::array::from_fn(|c| raw[c] / self.stats.dstd[base + c]));
+            }
+        }
+    }
+
+    /// G and G' of every row, keeping each group's trace (with φ'').
+    fn embed_keeping_traces(&self, ws: &mut Workspace, ts: &mut TangentScratch) {
+        let ng = self.hyper.embedding_width();
+        for (e, g) in ws.groups.iter_mut().enumerate() {
+            let rows = g.rows();
+            if rows == 0 {
+                continue;
+            }
+            if ws.ones.len() < rows {
+                ws.ones.resize(rows, 1.0);
+            }
+            let p = &self.params[self.net_range(e)];
+            let trace = &mut ts.traces[e];
+            self.embeddings[e].forward(p, &g.ss, rows, trace, true);
+            self.embeddings[e].tangent(p, &ws.ones[..rows], trace);
+            g.g.clear();
+            g.g.extend_from_slice(&trace.output()[..rows * ng]);
+            g.g_prime.clear();
+            g.g_prime
+                .extend_from_slice(&trace.tangent_output()[..rows * ng]);
+        }
+    }
+
+    /// GṘ = (1/Σsel) Σ_rows (Ṙ₀ G' ⊗ R̃ + G ⊗ Ṙ) and Ḋ of the block's atoms.
+    fn contract_tangent(&self, n_atoms: usize, ws: &mut Workspace, ts: &mut TangentScratch) {
+        let h = &self.hyper;
+        let (ng, axis) = (h.embedding_width(), h.axis_neuron);
+        ts.gr_dot[..n_atoms * 4 * ng].fill(0.0);
+        for (g, env_dot) in ws.groups.iter().zip(&ts.env_dot) {
+            for r in 0..g.rows() {
+                let a = g.atom[r] as usize;
+                let out = &mut ts.gr_dot[a * 4 * ng..(a + 1) * 4 * ng];
+                let (gv, gp) = (&g.g[r * ng..(r + 1) * ng], &g.g_prime[r * ng..(r + 1) * ng]);
+                let (env, dot_env) = (g.env[r], env_dot[r]);
+                let ss_dot = dot_env[0];
+                for c in 0..4 {
+                    let (x, x_dot) = (env[c] * ss_dot, dot_env[c]);
+                    for ((o, &v), &p) in out[c * ng..(c + 1) * ng].iter_mut().zip(gv).zip(gp) {
+                        *o += p * x + v * x_dot;
+                    }
+                }
+            }
+        }
+        let scale = 1.0 / h.n_slots() as f64;
+        for a in 0..n_atoms {
+            let gr = &ws.gr[a * 4 * ng..(a + 1) * 4 * ng];
+            let gr_dot = &mut ts.gr_dot[a * 4 * ng..(a + 1) * 4 * ng];
+            for x in gr_dot.iter_mut() {
+                *x *= scale;
+            }
+            let d_dot = &mut ts.d_dot[a * ng * axis..(a + 1) * ng * axis];
+            // Ḋ[k, m] = Σ_c GṘ[c][k] GR[c][m] + GR[c][k] GṘ[c][m]
+            for k in 0..ng {
+                for m in 0..axis {
+                    d_dot[k * axis + m] = (0..4)
+                        .map(|c| {
+                            gr_dot[c * ng + k] * gr[c * ng + m]
+                                + gr[c * ng + k] * gr_dot[c * ng + m]
+                        })
+                        .sum();
+                }
+            }
+        }
+    }
+
+    /// The fitting networks' tangent vjp: parameter gradients, D̄ and Ḋ̄.
+    fn fit_vjp(
+        &self,
+        s: &Prepared,
+        atoms: std::ops::Range<usize>,
+        a_energy: f64,
+        ws: &mut Workspace,
+        ts: &mut TangentScratch,
+        grad: &mut [f64],
+    ) {
+        let dim = self.hyper.descriptor_dim();
+        let first_fit = self.embeddings.len();
+        for t in 0..self.hyper.n_types() {
+            self.gather_type(s, atoms.clone(), t, ws);
+            let rows = ws.fit_atoms.len();
+            if rows == 0 {
+                continue;
+            }
+            ts.fit_in_dot.clear();
+            for &a in &ws.fit_atoms {
+                ts.fit_in_dot
+                    .extend_from_slice(&ts.d_dot[a * dim..(a + 1) * dim]);
+            }
+            let range = self.net_range(first_fit + t);
+            let (p, net) = (&self.params[range.clone()], &self.fittings[t]);
+            net.forward(p, &ws.fit_in, rows, &mut ws.trace, true);
+            net.tangent(p, &ts.fit_in_dot, &mut ws.trace);
+            ts.fit_y_bar.clear();
+            ts.fit_y_bar.resize(rows, a_energy);
+            if ws.ones.len() < rows {
+                ws.ones.resize(rows, 1.0);
+            }
+            ws.fit_bar.clear();
+            ws.fit_bar.resize(rows * dim, 0.0);
+            ts.fit_bar_dot.clear();
+            ts.fit_bar_dot.resize(rows * dim, 0.0);
+            net.backward_tangent(
+                p,
+                &ws.fit_in,
+                &ts.fit_in_dot,
+                &mut ws.trace,
+                &ts.fit_y_bar,
+                &ws.ones[..rows],
+                &mut grad[range],
+                Some(&mut ws.fit_bar),
+                Some(&mut ts.fit_bar_dot),
+            );
+            for (r, &a) in ws.fit_atoms.iter().enumerate() {
+                ws.d_bar[a * dim..(a + 1) * dim]
+                    .copy_from_slice(&ws.fit_bar[r * dim..(r + 1) * dim]);
+                ts.d_dot_bar[a * dim..(a + 1) * dim]
+                    .copy_from_slice(&ts.fit_bar_dot[r * dim..(r + 1) * dim]);
+            }
+        }
+    }
+
+    /// GR̄ and GṘ̄ of the block's atoms; their empty slots' share of GR̄
+    /// goes to the bucket of their first empty slot.
+    fn descriptor_vjp(
+        &self,
+        s: &Prepared,
+        atoms: std::ops::Range<usize>,
+        ws: &mut Workspace,
+        ts: &mut TangentScratch,
+    ) {
+        let h = &self.hyper;
+        let (nt, ns, ng, axis) = (h.n_types(), h.n_slots(), h.embedding_width(), h.axis_neuron);
+        for (a, i) in atoms.enumerate() {
+            let q = a * 4 * ng..(a + 1) * 4 * ng;
+            let dq = a * ng * axis..(a + 1) * ng * axis;
+            let gr_bar = &mut ws.gr_bar[q.clone()];
+            gr_bar.fill(0.0);
+            gr_adjoint(&ws.d_bar[dq.clone()], &ws.gr[q.clone()], ng, axis, gr_bar);
+            gr_adjoint(
+                &ts.d_dot_bar[dq.clone()],
+                &ts.gr_dot[q.clone()],
+                ng,
+                axis,
+                gr_bar,
+            );
+            let gr_dot_bar = &mut ts.gr_dot_bar[q.clone()];
+            gr_dot_bar.fill(0.0);
+            gr_adjoint(&ts.d_dot_bar[dq], &ws.gr[q], ng, axis, gr_dot_bar);
+            let ti = s.types[i];
+            for tt in 0..nt {
+                let used = ws.n_real[a * nt + tt];
+                if used < h.sel[tt] {
+                    let slot = self.selector.starts[tt] + used;
+                    let bucket = &mut ts.pad_bucket
+                        [(ti * ns + slot) * 4 * ng..(ti * ns + slot + 1) * 4 * ng];
+                    for (b, g) in bucket.iter_mut().zip(gr_bar.iter()) {
+                        *b += g;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The embedding networks' tangent vjp over the block's rows.
+    fn embedding_vjp(&self, ws: &mut Workspace, ts: &mut TangentScratch, grad: &mut [f64]) {
+        let ng = self.hyper.embedding_width();
+        let scale = 1.0 / self.hyper.n_slots() as f64;
+        for (e, g) in ws.groups.iter().enumerate() {
+            let rows = g.rows();
+            if rows == 0 {
+                continue;
+            }
+            ts.g_bar.clear();
+            ts.g_bar.resize(rows * ng, 0.0);
+            ts.g_prime_bar.clear();
+            ts.g_prime_bar.resize(rows * ng, 0.0);
+            for r in 0..rows {
+                let a = g.atom[r] as usize;
+                let gr_bar = &ws.gr_bar[a * 4 * ng..(a + 1) * 4 * ng];
+                let gr_dot_bar = &ts.gr_dot_bar[a * 4 * ng..(a + 1) * 4 * ng];
+                let (env, env_dot) = (g.env[r], ts.env_dot[e][r]);
+                let gb = &mut ts.g_bar[r * ng..(r + 1) * ng];
+                let gpb = &mut ts.g_prime_bar[r * ng..(r + 1) * ng];
+                for c in 0..4 {
+                    let (rb, rdb) = (
+                        &gr_bar[c * ng..(c + 1) * ng],
+                        &gr_dot_bar[c * ng..(c + 1) * ng],
+                    );
+                    let (x, x_dot) = (env[c] * scale, env_dot[c] * scale);
+                    let xp = env[c] * env_dot[0] * scale;
+                    for k in 0..ng {
+                        gb[k] += rb[k] * x + rdb[k] * x_dot;
+                        gpb[k] += rdb[k] * xp;
+                    }
+                }
+            }
+            let range = self.net_range(e);
+            self.embeddings[e].backward_tangent(
+                &self.params[range.clone()],
+                &g.ss,
+                &ws.ones[..rows],
+                &mut ts.traces[e],
+                &ts.g_bar,
+                &ts.g_prime_bar,
+                &mut grad[range],
+                None,
+                None,
+            );
+        }
+    }
+
+    /// The empty slots' share: an atom whose block b has its first empty
+    /// slot at s leaves slots s..end(b) empty, so slot s' collects the
+    /// buckets of every s ≤ s' in its block (a prefix sum).
+    fn empty_slot_vjp(
+        &self,
+        pad_env: &[[f64; 4]],
+        trace: &mut Trace,
+        bucket: &mut [f64],
+        grad: &mut [f64],
+    ) {
+        let h = &self.hyper;
+        let (nt, ns, ng) = (h.n_types(), h.n_slots(), h.embedding_width());
+        let block = 4 * ng;
+        for t in 0..nt {
+            for b in 0..nt {
+                let (lo, hi) = (self.selector.starts[b], self.selector.starts[b + 1]);
+                for s in lo + 1..hi {
+                    let (head, tail) = bucket.split_at_mut((t * ns + s) * block);
+                    let prev = &head[(t * ns + s - 1) * block..];
+                    for (x, y) in tail[..block].iter_mut().zip(prev) {
+                        *x += y;
+                    }
+                }
+            }
+        }
+        let scale = 1.0 / ns as f64;
+        let mut g_bar = Vec::new();
+        for e in 0..h.n_embeddings() {
+            let rows = self.pad_rows(e);
+            g_bar.clear();
+            g_bar.resize(rows.len() * ng, 0.0);
+            let mut any = false;
+            for (r, &(t, s)) in rows.iter().enumerate() {
+                let acc = &bucket[(t * ns + s) * block..(t * ns + s + 1) * block];
+                let env = pad_env[t * ns + s];
+                for c in 0..4 {
+                    for k in 0..ng {
+                        g_bar[r * ng + k] += acc[c * ng + k] * env[c] * scale;
+                    }
+                }
+                any |= acc.iter().any(|&x| x != 0.0);
+            }
+            if !any {
+                continue;
+            }
+            let x: Vec<f64> = rows.iter().map(|&(t, s)| pad_env[t * ns + s][0]).collect();
+            let range = self.net_range(e);
+            let p = &self.params[range.clone()];
+            self.embeddings[e].forward(p, &x, rows.len(), trace, false);
+            self.embeddings[e].backward(p, &x, trace, &g_bar, None, Some(&mut grad[range]));
+        }
+    }
 }

@@ -153,7 +153,7 @@ impl DeepPotHyper {
             ));
         }
         if self.fitting_neuron.contains(&0) {
-            errors.push("fitting_net.neuron: widths must be positive".to_string());
+            errors.push("fitting_neuron: widths must be positive".to_string());
         }
         if errors.is_empty() {
             Ok(())
