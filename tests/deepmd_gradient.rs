@@ -6,59 +6,13 @@ mod deepmd_common;
 
 use common::{Rng, check_vjp, random_structure};
 use deepmd_common::{random_deepmd, random_deepmd_with_sel};
-use forcefit::model::Adjoint;
 use forcefit::model::deepmd::DeepPot;
 use forcefit::structure::Structure;
 
 const SPECIES: [&str; 6] = ["O", "H", "H", "O", "H", "H"];
 
-fn adjoints(n: usize, rng: &mut Rng) -> Vec<(&'static str, Adjoint)> {
-    let forces: Vec<[f64; 3]> = (0..n)
-        .map(|_| {
-            [
-                rng.range(-1.0, 1.0),
-                rng.range(-1.0, 1.0),
-                rng.range(-1.0, 1.0),
-            ]
-        })
-        .collect();
-    let virial: [f64; 9] = std::array::from_fn(|_| rng.range(-0.5, 0.5));
-    vec![
-        (
-            "energy",
-            Adjoint {
-                energy: 0.7,
-                ..Adjoint::default()
-            },
-        ),
-        (
-            "forces",
-            Adjoint {
-                forces: forces.clone(),
-                ..Adjoint::default()
-            },
-        ),
-        (
-            "virial",
-            Adjoint {
-                virial,
-                ..Adjoint::default()
-            },
-        ),
-        (
-            "all",
-            Adjoint {
-                energy: -1.3,
-                forces,
-                virial,
-            },
-        ),
-    ]
-}
-
 fn check_all(model: &DeepPot, s: &Structure, tag: &str) {
-    let mut rng = Rng(99);
-    for (term, adj) in adjoints(s.n_atoms(), &mut rng) {
+    for (term, adj) in common::term_adjoints(s.n_atoms(), 99) {
         let rel = check_vjp(model, s, &adj, 1e-6, 1e-6);
         eprintln!("{tag} {term}: relative error {rel:.2e}");
     }

@@ -6,7 +6,7 @@ mod common;
 
 use common::{Rng, check_vjp, random_structure};
 use forcefit::model::nep::{Nep, TypewiseCutoff, Zbl};
-use forcefit::model::{Adjoint, Model};
+use forcefit::model::Model;
 use forcefit::structure::Structure;
 
 fn model(species: &[&str], l: (usize, bool, bool), zbl: Option<Zbl>, seed: u64) -> Nep {
@@ -19,54 +19,8 @@ fn cell(species: &[&str], seed: u64) -> Structure {
     random_structure(&mut rng, species, cell, [true; 3], 1.1)
 }
 
-/// Adjoints with one part at a time, then all together.
-fn adjoints(n_atoms: usize, seed: u64) -> Vec<(&'static str, Adjoint)> {
-    let mut rng = Rng(seed);
-    let forces: Vec<[f64; 3]> = (0..n_atoms)
-        .map(|_| {
-            [
-                rng.range(-1.0, 1.0),
-                rng.range(-1.0, 1.0),
-                rng.range(-1.0, 1.0),
-            ]
-        })
-        .collect();
-    let virial: [f64; 9] = std::array::from_fn(|_| rng.range(-0.5, 0.5));
-    vec![
-        (
-            "energy",
-            Adjoint {
-                energy: 0.7,
-                ..Adjoint::default()
-            },
-        ),
-        (
-            "forces",
-            Adjoint {
-                forces: forces.clone(),
-                ..Adjoint::default()
-            },
-        ),
-        (
-            "virial",
-            Adjoint {
-                virial,
-                ..Adjoint::default()
-            },
-        ),
-        (
-            "all",
-            Adjoint {
-                energy: -1.3,
-                forces,
-                virial,
-            },
-        ),
-    ]
-}
-
 fn check_all(m: &Nep, s: &Structure, seed: u64) {
-    for (name, adj) in adjoints(s.n_atoms(), seed) {
+    for (name, adj) in common::term_adjoints(s.n_atoms(), seed) {
         let rel = check_vjp(m, s, &adj, 1e-6, 1e-6);
         eprintln!("{name}: relative error {rel:.2e}");
     }

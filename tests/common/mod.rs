@@ -326,6 +326,54 @@ pub fn check_vjp<M: Model + Clone>(
     rel
 }
 
+/// Adjoints with one part at a time (energy, forces, virial), then all
+/// together, with random force and virial parts for `n_atoms` atoms.
+pub fn term_adjoints(n_atoms: usize, seed: u64) -> Vec<(&'static str, forcefit::model::Adjoint)> {
+    use forcefit::model::Adjoint;
+    let mut rng = Rng(seed);
+    let forces: Vec<[f64; 3]> = (0..n_atoms)
+        .map(|_| {
+            [
+                rng.range(-1.0, 1.0),
+                rng.range(-1.0, 1.0),
+                rng.range(-1.0, 1.0),
+            ]
+        })
+        .collect();
+    let virial: [f64; 9] = std::array::from_fn(|_| rng.range(-0.5, 0.5));
+    vec![
+        (
+            "energy",
+            Adjoint {
+                energy: 0.7,
+                ..Adjoint::default()
+            },
+        ),
+        (
+            "forces",
+            Adjoint {
+                forces: forces.clone(),
+                ..Adjoint::default()
+            },
+        ),
+        (
+            "virial",
+            Adjoint {
+                virial,
+                ..Adjoint::default()
+            },
+        ),
+        (
+            "all",
+            Adjoint {
+                energy: -1.3,
+                forces,
+                virial,
+            },
+        ),
+    ]
+}
+
 /// A small NEP4 with random parameters (cutoffs 4.4/3.6 Å, n_max 3 2,
 /// basis 4 3, 5 neurons) for gradient tests: `l` = (3-body l_max, 4-body,
 /// 5-body).

@@ -6,8 +6,8 @@
 //! cluster and a slab. A family's test file calls [`run`] with a small
 //! random model of two elements.
 
-use super::common::{Rng, check_forces_and_virial, check_vjp, random_structure};
-use forcefit::model::{Adjoint, Model, Prediction};
+use super::common::{Rng, check_forces_and_virial, check_vjp, random_structure, term_adjoints};
+use forcefit::model::{Model, Prediction};
 use forcefit::structure::Structure;
 
 /// Tolerances of a family's checks.
@@ -165,53 +165,7 @@ fn invariances(model: &dyn Model, s: &Structure) {
 /// The vjp against central differences for an energy-only, a force-only, a
 /// virial-only and a combined adjoint.
 fn vjp_terms<M: Model + Clone>(model: &M, s: &Structure, tol: &Tolerances) {
-    let n = s.n_atoms();
-    let mut rng = Rng(99);
-    let forces: Vec<[f64; 3]> = (0..n)
-        .map(|_| {
-            [
-                rng.range(-1.0, 1.0),
-                rng.range(-1.0, 1.0),
-                rng.range(-1.0, 1.0),
-            ]
-        })
-        .collect();
-    let virial: [f64; 9] = std::array::from_fn(|_| rng.range(-0.5, 0.5));
-    let cases = [
-        (
-            "energy",
-            Adjoint {
-                energy: 0.8,
-                forces: Vec::new(),
-                virial: [0.0; 9],
-            },
-        ),
-        (
-            "force",
-            Adjoint {
-                energy: 0.0,
-                forces: forces.clone(),
-                virial: [0.0; 9],
-            },
-        ),
-        (
-            "virial",
-            Adjoint {
-                energy: 0.0,
-                forces: Vec::new(),
-                virial,
-            },
-        ),
-        (
-            "all",
-            Adjoint {
-                energy: -0.3,
-                forces,
-                virial,
-            },
-        ),
-    ];
-    for (name, adj) in cases {
+    for (name, adj) in term_adjoints(s.n_atoms(), 99) {
         eprintln!("  vjp: {name}");
         check_vjp(model, s, &adj, tol.h_param, tol.vjp);
     }
