@@ -161,10 +161,7 @@ impl Activation {
     /// element by element.
     pub fn apply(self, z: &mut [f64], d1: &mut [f64], d2: Option<&mut [f64]>) {
         if self == Self::Tanh {
-            fastmath::tanh_slice(z);
-            for (d, &t) in d1.iter_mut().zip(z.iter()) {
-                *d = 1.0 - t * t;
-            }
+            fastmath::tanh_with_derivative(z, d1);
             if let Some(d2) = d2 {
                 for ((s, &t), &d) in d2.iter_mut().zip(z.iter()).zip(d1.iter()) {
                     *s = -2.0 * t * d;
