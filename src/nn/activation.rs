@@ -29,10 +29,12 @@ pub enum Activation {
     /// Tanh-approximate GELU, deepmd-kit's name `gelu`.
     Gelu,
     /// The same function under deepmd-kit's name `gelu_tf`.
+    #[serde(rename = "gelu_tf")]
     GeluTf,
     /// Identity, deepmd-kit's name `linear`.
     Linear,
     /// Identity, deepmd-kit's name `none` (output layers).
+    #[serde(rename = "none")]
     Identity,
     /// aenet's scaled tanh, 1.7159·tanh(2x/3).
     Mtanh,
