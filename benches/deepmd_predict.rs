@@ -8,7 +8,8 @@
 //! Run: `cargo bench --bench deepmd_predict`. With `FORCEFIT_DP_MODEL` set
 //! to deepmd-kit model files (`.yaml`/`.json`, comma-separated) those are
 //! timed instead of the random models. `FORCEFIT_DP_FRAMES` sets how many
-//! frames to time (default 20).
+//! frames to time (default 20); `FORCEFIT_DP_VJP=0` skips the vjp (for
+//! profiling the prediction alone).
 
 use forcefit::model::deepmd::{DeepPot, DeepmdConfig};
 use forcefit::model::{Adjoint, Model, Prepared};
@@ -55,7 +56,8 @@ fn bench(name: &str, model: &DeepPot, frames: &[forcefit::structure::Structure])
         common::with_threads(threads, || {
             let _ = batch::predict_all(model, &prepared);
             let predict = common::best_of(3, || batch::predict_all(model, &prepared));
-            let vjp = common::best_of(3, || {
+            let skip_vjp = std::env::var("FORCEFIT_DP_VJP").is_ok_and(|v| v == "0");
+            let vjp = common::best_of(if skip_vjp { 0 } else { 3 }, || {
                 prepared
                     .par_iter()
                     .zip(&adjoints)

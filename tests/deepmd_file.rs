@@ -2,6 +2,7 @@
 //! name the key.
 
 mod common;
+mod deepmd_common;
 
 use common::{TempDir, assert_err};
 use forcefit::model::deepmd::{DeepPot, looks_like_deepmd};
@@ -165,4 +166,17 @@ fn an_element_outside_the_type_map_is_an_error() {
         1.0,
     );
     assert_err(m.prepare(s), &["element \"C\"", "O, H"]);
+}
+
+#[test]
+fn random_models_of_every_variant_round_trip() {
+    let dir = TempDir::new("deepmd-file-random");
+    for (one_side, dt) in [(true, false), (false, true)] {
+        let m = deepmd_common::random_deepmd(one_side, dt, true, 71);
+        let path = dir.path().join(format!("m-{one_side}-{dt}.yaml"));
+        m.write(&path).unwrap();
+        assert!(looks_like_deepmd(&std::fs::read_to_string(&path).unwrap()));
+        let back = DeepPot::from_file(&path).unwrap();
+        assert_same_model(&m, &back);
+    }
 }

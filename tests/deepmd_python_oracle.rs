@@ -80,10 +80,11 @@ fn close(a: f64, b: f64, tol: f64, what: &str) -> f64 {
     err
 }
 
-fn check_variant(py: &str, water: &[Structure], one_side: bool, resnet_dt: bool) {
+fn check_variant(py: &str, water: &[Structure], sel: [usize; 2], one_side: bool, resnet_dt: bool) {
     let config: DeepmdConfig = toml::from_str(&format!(
-        "type_map = [\"O\", \"H\"]\nrcut = 5.0\nrcut_smth = 0.5\nsel = [40, 80]\nneuron = [8, 16]\naxis_neuron = 4\n\
-         fitting_neuron = [16, 16]\nresnet_dt = {resnet_dt}\nfitting_resnet_dt = {resnet_dt}\ntype_one_side = {one_side}"
+        "type_map = [\"O\", \"H\"]\nrcut = 5.0\nrcut_smth = 0.5\nsel = [{}, {}]\nneuron = [8, 16]\naxis_neuron = 4\n\
+         fitting_neuron = [16, 16]\nresnet_dt = {resnet_dt}\nfitting_resnet_dt = {resnet_dt}\ntype_one_side = {one_side}",
+        sel[0], sel[1]
     ))
     .unwrap();
     let hyper = config.hyper(&[]).unwrap();
@@ -119,7 +120,7 @@ fn check_variant(py: &str, water: &[Structure], one_side: bool, resnet_dt: bool)
         },
     });
     let result = run(py, &request);
-    let tag = format!("type_one_side={one_side} resnet_dt={resnet_dt}");
+    let tag = format!("sel={sel:?} type_one_side={one_side} resnet_dt={resnet_dt}");
     let mut worst: f64 = 0.0;
     let mut predictions = Vec::new();
     for (k, (p, r)) in eval
@@ -192,6 +193,9 @@ fn random_models_match_deepmd_kit() {
     let water = forcefit::io::deepmd::read(&dir).unwrap();
     assert!(water.len() >= 5);
     for (one_side, dt) in [(true, false), (true, true), (false, false), (false, true)] {
-        check_variant(&py, &water, one_side, dt);
+        check_variant(&py, &water, [40, 80], one_side, dt);
     }
+    // sel far below the ~25 O and ~50 H neighbours within 5 Å: deepmd-kit
+    // keeps the nearest Σsel, then the nearest of each type
+    check_variant(&py, &water, [12, 20], true, true);
 }

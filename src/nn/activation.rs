@@ -29,10 +29,12 @@ pub enum Activation {
     /// Tanh-approximate GELU, deepmd-kit's name `gelu`.
     Gelu,
     /// The same function under deepmd-kit's name `gelu_tf`.
+    #[serde(rename = "gelu_tf")]
     GeluTf,
     /// Identity, deepmd-kit's name `linear`.
     Linear,
     /// Identity, deepmd-kit's name `none` (output layers).
+    #[serde(rename = "none")]
     Identity,
     /// aenet's scaled tanh, 1.7159·tanh(2x/3).
     Mtanh,
@@ -161,10 +163,7 @@ impl Activation {
     /// element by element.
     pub fn apply(self, z: &mut [f64], d1: &mut [f64], d2: Option<&mut [f64]>) {
         if self == Self::Tanh {
-            fastmath::tanh_slice(z);
-            for (d, &t) in d1.iter_mut().zip(z.iter()) {
-                *d = 1.0 - t * t;
-            }
+            fastmath::tanh_with_derivative(z, d1);
             if let Some(d2) = d2 {
                 for ((s, &t), &d) in d2.iter_mut().zip(z.iter()).zip(d1.iter()) {
                     *s = -2.0 * t * d;

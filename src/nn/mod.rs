@@ -29,7 +29,7 @@ pub mod gemm;
 mod passes;
 
 pub use activation::Activation;
-pub use passes::Trace;
+pub use passes::{Stream, Trace};
 
 /// The residual connection a layer applies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -422,3 +422,78 @@ impl Network {
         }
     }
 }
+
+/// Buffers of [`Network::value_and_tangent`]: the current layer's values
+/// and tangents, and the previous layer's (ping-pong).
+#[derive(Clone, Debug, Default)]
+pub struct Stream {
+    value: Vec<f64>,
+    tangent: Vec<f64>,
+    value_in: Vec<f64>,
+    tangent_in: Vec<f64>,
+    deriv: Vec<f64>,
+}
+
+impl Network {
+    /// Output y and tangent ẏ of `rows` rows, appended to `y` and `y_dot`,
+    /// keeping no trace: each layer's buffers are reused by the next, so
+    /// the working set is two layers wide (for inference, where nothing
+    /// flows back through the network).
+    #[allow(clippy::too_many_arguments)]
+    pub fn value_and_tangent(
+        &self,
+        params: &[f64],
+        x: &[f64],
+        x_dot: &[f64],
+        rows: usize,
+        buf: &mut Stream,
+        y: &mut Vec<f64>,
+        y_dot: &mut Vec<f64>,
+    ) {
+        let starts = self.layer_starts();
+        let last = self.layers.len().saturating_sub(1);
+        for (l, layer) in self.layers.iter().enumerate() {
+            let (w, b, idt) = layer.split(&params[starts[l]..starts[l + 1]]);
+            let n = rows * layer.n_out;
+            let (input, input_dot): (&[f64], &[f64]) = if l == 0 {
+                (x, x_dot)
+            } else {
+                (&buf.value_in, &buf.tangent_in)
+            };
+            fit(&mut buf.value, n);
+            fit(&mut buf.tangent, n);
+            fit(&mut buf.deriv, n);
+            affine(layer, w, b, input, rows, &mut buf.value);
+            affine(layer, w, None, input_dot, rows, &mut buf.tangent);
+            if layer.activation.is_identity() {
+                buf.deriv.fill(1.0);
+            } else {
+                layer.activation.apply(&mut buf.value, &mut buf.deriv, None);
+            }
+            for (t, d) in buf.tangent.iter_mut().zip(&buf.deriv) {
+                *t *= d;
+            }
+            if let Some(d) = idt {
+                for (v, t) in buf
+                    .value
+                    .chunks_exact_mut(layer.n_out)
+                    .zip(buf.tangent.chunks_exact_mut(layer.n_out))
+                {
+                    for k in 0..layer.n_out {
+                        v[k] *= d[k];
+                        t[k] *= d[k];
+                    }
+                }
+            }
+            add_residual(layer, input, &mut buf.value);
+            add_residual(layer, input_dot, &mut buf.tangent);
+            if l == last {
+                y.extend_from_slice(&buf.value);
+                y_dot.extend_from_slice(&buf.tangent);
+            } else {
+                std::mem::swap(&mut buf.value, &mut buf.value_in);
+                std::mem::swap(&mut buf.tangent, &mut buf.tangent_in);
+            }
+        }
+    }
+}

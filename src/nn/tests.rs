@@ -190,3 +190,19 @@ fn backward_tangent_matches_finite_differences() {
         }
     }
 }
+
+#[test]
+fn streaming_value_and_tangent_equal_the_traced_passes() {
+    for c in cases() {
+        let mut t = Trace::default();
+        c.net.forward(&c.params, &c.x, c.rows, &mut t, false);
+        c.net.tangent(&c.params, &c.x_dot, &mut t);
+        let (mut y, mut y_dot) = (vec![7.0], vec![]);
+        let mut s = Stream::default();
+        c.net.value_and_tangent(
+            &c.params, &c.x, &c.x_dot, c.rows, &mut s, &mut y, &mut y_dot,
+        );
+        assert_eq!(&y[1..], t.output());
+        assert_eq!(&y_dot[..], t.tangent_output());
+    }
+}

@@ -17,7 +17,7 @@ use super::DeepPot;
 use super::env::EnvGeometry;
 use super::select::Kept;
 use crate::model::{Prediction, Prepared};
-use crate::nn::Trace;
+use crate::nn::{Stream, Trace};
 use std::cell::RefCell;
 
 /// Atoms per embedding batch: large enough for efficient matrix products,
@@ -96,6 +96,7 @@ pub(super) struct Workspace {
     pub kept: Vec<Kept>,
     pub counts: Vec<usize>,
     pub trace: Trace,
+    pub stream: Stream,
     pub ones: Vec<f64>,
     /// Atoms that lost neighbours to `sel`, and how many they lost.
     pub truncated_atoms: usize,
@@ -271,11 +272,15 @@ impl DeepPot {
                 ws.ones.resize(rows, 1.0);
             }
             let p = &self.params[self.net_range(e)];
-            self.embeddings[e].forward(p, &g.ss[from..], rows, &mut ws.trace, false);
-            self.embeddings[e].tangent(p, &ws.ones[..rows], &mut ws.trace);
-            g.g.extend_from_slice(&ws.trace.output()[..rows * ng]);
-            g.g_prime
-                .extend_from_slice(&ws.trace.tangent_output()[..rows * ng]);
+            self.embeddings[e].value_and_tangent(
+                p,
+                &g.ss[from..],
+                &ws.ones[..rows],
+                rows,
+                &mut ws.stream,
+                &mut g.g,
+                &mut g.g_prime,
+            );
         }
     }
 
@@ -481,10 +486,22 @@ impl DeepPot {
     }
 }
 
-/// a·b.
+/// a·b, with four partial sums so that the loop vectorises (a single
+/// running sum fixes the order of the additions and cannot).
 #[inline]
 pub(super) fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0.0; 4];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for l in 0..4 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    let tail: f64 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
 /// D[k·axis + m] = Σ_c GR[c][k]·GR[c][m] for GR stored [c][k].

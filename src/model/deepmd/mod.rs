@@ -44,6 +44,12 @@ use crate::nn::{Activation, Network};
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+/// Most neighbour slots (Σsel) a model may have.
+pub const MAX_SLOTS: usize = 20_000;
+
+/// Widest layer a model may have.
+pub const MAX_WIDTH: usize = 16_384;
+
 /// The hyperparameters of an se_e2_a + ener model, with deepmd-kit's names.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DeepPotHyper {
@@ -85,7 +91,7 @@ impl DeepPotHyper {
 
     /// Σsel.
     pub fn n_slots(&self) -> usize {
-        self.sel.iter().sum()
+        self.sel.iter().fold(0usize, |a, &s| a.saturating_add(s))
     }
 
     /// Embedding width ng (the last of `neuron`).
@@ -121,8 +127,17 @@ impl DeepPotHyper {
                 self.type_map.len()
             ));
         }
-        if self.sel.iter().any(|&s| s > 100_000) {
-            errors.push("sel: more than 100000 slots for a type".to_string());
+        // bounds the per-call tables (types × slots × 4 × ng) a file can ask for
+        if self.n_slots() > MAX_SLOTS {
+            errors.push(format!(
+                "sel: {} slots in all, at most {MAX_SLOTS}",
+                self.n_slots()
+            ));
+        }
+        for (k, t) in self.type_map.iter().enumerate() {
+            if self.type_map[..k].contains(t) {
+                errors.push(format!("type_map: {t} appears twice"));
+            }
         }
         if self.n_slots() == 0 {
             errors.push("sel: no neighbour slots".to_string());
@@ -154,6 +169,14 @@ impl DeepPotHyper {
         }
         if self.fitting_neuron.contains(&0) {
             errors.push("fitting_neuron: widths must be positive".to_string());
+        }
+        for (key, widths) in [
+            ("neuron", &self.neuron),
+            ("fitting_neuron", &self.fitting_neuron),
+        ] {
+            if widths.iter().any(|&w| w > MAX_WIDTH) {
+                errors.push(format!("{key}: widths above {MAX_WIDTH} are not supported"));
+            }
         }
         if errors.is_empty() {
             Ok(())

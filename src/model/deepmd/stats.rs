@@ -142,9 +142,12 @@ impl DeepPot {
         let mut kept = Vec::new();
         let mut counts = vec![0; nt];
         for s in train {
+            let (mut atoms, mut dropped) = (0, 0);
             for i in 0..s.structure.n_atoms() {
                 let t = s.types[i];
-                self.selector.select(s, i, &mut kept, &mut counts);
+                let lost = self.selector.select(s, i, &mut kept, &mut counts);
+                atoms += usize::from(lost > 0);
+                dropped += lost;
                 radial[t].number += ns as f64;
                 angular[t].number += 3.0 * ns as f64;
                 for k in &kept {
@@ -157,6 +160,7 @@ impl DeepPot {
                     }
                 }
             }
+            self.warn_truncation(s, atoms, dropped);
         }
         let set_davg_zero = h.set_davg_zero;
         for t in 0..nt {
