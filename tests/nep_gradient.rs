@@ -5,8 +5,8 @@
 mod common;
 
 use common::{Rng, check_vjp, random_structure};
-use forcefit::model::nep::{Nep, TypewiseCutoff, Zbl};
 use forcefit::model::Model;
+use forcefit::model::nep::{Nep, TypewiseCutoff, Zbl};
 use forcefit::structure::Structure;
 
 fn model(species: &[&str], l: (usize, bool, bool), zbl: Option<Zbl>, seed: u64) -> Nep {
