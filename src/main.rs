@@ -44,13 +44,13 @@ enum Command {
 
 #[derive(Args)]
 struct GradcheckArgs {
-    /// The model: a GPUMD `nep.txt`.
+    /// The model file (nep.txt or deepmd-kit's model.yaml, recognised by content).
     #[arg(long, short)]
     model: PathBuf,
     /// Structure file (labels needed: energies and forces).
     data: PathBuf,
-    /// Hyperparameters (and descriptor scales) of the random model, from
-    /// this nep.txt (default: --model).
+    /// Hyperparameters (and data statistics) of the random model, from
+    /// this model file (default: --model).
     #[arg(long)]
     random_like: Option<PathBuf>,
     /// Use the first N structures.
@@ -115,7 +115,8 @@ struct TrainArgs {
 #[derive(Args)]
 struct Common {
     /// The model file, recognised by content: a GPUMD `nep.txt` (nep3,
-    /// nep4, with or without ZBL).
+    /// nep4, with or without ZBL) or deepmd-kit's serialized se_e2_a model
+    /// (`.yaml`, or the same dict as `.json`).
     #[arg(long, short)]
     model: PathBuf,
     /// Structure files: extended XYZ (.xyz, .extxyz), DeePMD npy systems
