@@ -181,17 +181,20 @@ fn resume_key(text: &str) -> Result<TrainConfig> {
 pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Result<Outcome> {
     let out_dir = config.run.output_dir.clone();
     std::fs::create_dir_all(&out_dir).map_err(|e| Error::io(&out_dir, e))?;
-    let checkpoint_path = out_dir.join("checkpoint.json");
     let data = data::load(config)?;
     let (model, train_data, validation_data) = build_model(config, data, options.quiet)?;
     let optimizer = new_optimizer(config, &model, train_data.len(), options)?;
     let mut state = State::new(model, optimizer, config.run.seed);
     if options.resume {
-        resume(&mut state, config_text, &checkpoint_path, options.quiet)?;
+        resume(
+            &mut state,
+            config_text,
+            &checkpoint_path(config),
+            options.quiet,
+        )?;
     }
     let data = [train_data.as_slice(), validation_data.as_slice()];
     let mut driver = Driver::new(config, config_text, options, data, &state.model);
-    driver.checkpoint_path = checkpoint_path;
     let stopped = driver.train(&mut state)?;
     let kalman = state.kalman().map(|k| KalmanReport {
         timing: driver.stepper.fekf.timing.clone(),
@@ -222,6 +225,11 @@ pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Res
         validation_data,
         kalman,
     })
+}
+
+/// Where a run keeps its checkpoint.
+fn checkpoint_path(config: &TrainConfig) -> PathBuf {
+    config.run.output_dir.join("checkpoint.json")
 }
 
 /// Continues `state` from the checkpoint at `path`, refusing one written
@@ -330,7 +338,7 @@ impl<'a> Driver<'a> {
             options,
             train,
             validation,
-            checkpoint_path: config.run.output_dir.join("checkpoint.json"),
+            checkpoint_path: checkpoint_path(config),
             stepper: Stepper::new(model, weights.clone(), config.fekf_settings()),
             schedule: Schedule {
                 lr: opt.lr,
