@@ -134,3 +134,40 @@ fn unsupported_headers_are_reported() {
         "{e}"
     );
 }
+
+/// Sizes in the header are bounded before anything is allocated from them.
+#[test]
+fn huge_header_sizes_are_refused_before_allocating() {
+    for (from, to, needle) in [
+        (
+            "n_max 0 0",
+            "n_max 400000000 4",
+            "n_max (radial) is 400000000",
+        ),
+        (
+            "basis_size 0 0",
+            "basis_size 0 99",
+            "basis_size (angular) is 99",
+        ),
+        ("ANN 1 0", "ANN 3000000000 0", "1 to 200 neurons"),
+    ] {
+        let e = error_of(&tiny("nep4 1 Si", 9).replace(from, to));
+        assert!(e.contains("bad/nep.txt:6") && e.contains(needle), "{e}");
+    }
+    // The binary says so too (it used to abort on the allocation).
+    let dir = common::TempDir::new("nep-huge");
+    let model = dir.file(
+        "huge.txt",
+        tiny("nep4 1 Si", 9).replace("n_max 0 0", "n_max 400000000 4"),
+    );
+    let data = dir.file("empty.xyz", "");
+    let o = common::forcefit(&[
+        "eval",
+        "--model",
+        model.to_str().unwrap(),
+        data.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("huge.txt:6") && err.contains("n_max"), "{err}");
+}

@@ -2,7 +2,7 @@
 //! GPUMD's `nep.in` names and defaults.
 
 use super::angular::AngularTerms;
-use super::{NepHyper, Zbl};
+use super::{MAX_CHANNEL, MAX_NEURONS, NepHyper, Zbl};
 use crate::validate::positive;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -98,12 +98,15 @@ impl NepConfig {
                 m.cutoff[0]
             ));
         }
-        if m.n_max[0] > 19 || m.n_max[1] > 19 {
-            return Err(format!("model.n_max must be at most 19, got {:?}", m.n_max));
-        }
-        if m.basis_size[0] > 19 || m.basis_size[1] > 19 {
+        if m.n_max[0] > MAX_CHANNEL || m.n_max[1] > MAX_CHANNEL {
             return Err(format!(
-                "model.basis_size must be at most 19, got {:?}",
+                "model.n_max must be at most {MAX_CHANNEL}, got {:?}",
+                m.n_max
+            ));
+        }
+        if m.basis_size[0] > MAX_CHANNEL || m.basis_size[1] > MAX_CHANNEL {
+            return Err(format!(
+                "model.basis_size must be at most {MAX_CHANNEL}, got {:?}",
                 m.basis_size
             ));
         }
@@ -116,8 +119,11 @@ impl NepConfig {
         if m.l_max[1] == 2 && m.l_max[0] < 2 {
             return Err("model.l_max: the 4-body term needs a 3-body l_max of at least 2".into());
         }
-        if m.neuron == 0 || m.neuron > 200 {
-            return Err(format!("model.neuron must be in 1..=200, got {}", m.neuron));
+        if m.neuron == 0 || m.neuron > MAX_NEURONS {
+            return Err(format!(
+                "model.neuron must be in 1..={MAX_NEURONS}, got {}",
+                m.neuron
+            ));
         }
         if let Some(z) = m.zbl {
             positive(z, "model.zbl")?;

@@ -52,6 +52,13 @@ pub struct TypewiseCutoff {
     pub zbl: f64,
 }
 
+/// Largest n_max and basis_size GPUMD accepts.
+pub const MAX_CHANNEL: usize = 19;
+/// Largest hidden layer GPUMD accepts.
+pub const MAX_NEURONS: usize = 200;
+/// More element types than there are element symbols is a damaged file.
+const MAX_TYPES: usize = 118;
+
 /// NEP hyperparameters: everything in the header of `nep.txt`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NepHyper {
@@ -162,8 +169,31 @@ impl NepHyper {
         if self.angular.five_body && self.angular.l_max < 1 {
             return Err("the 5-body term needs l_max (3-body) of at least 1".into());
         }
-        if self.neurons == 0 {
-            return Err("the network needs at least one neuron".into());
+        if self.neurons == 0 || self.neurons > MAX_NEURONS {
+            return Err(format!(
+                "the network needs 1 to {MAX_NEURONS} neurons (GPUMD's limit), got {}",
+                self.neurons
+            ));
+        }
+        // Bounded before anything is sized from them: a damaged header
+        // must not ask for gigabytes.
+        for (name, v) in [
+            ("n_max (radial)", self.n_max_radial),
+            ("n_max (angular)", self.n_max_angular),
+            ("basis_size (radial)", self.basis_size_radial),
+            ("basis_size (angular)", self.basis_size_angular),
+        ] {
+            if v > MAX_CHANNEL {
+                return Err(format!(
+                    "{name} is {v}, above GPUMD's limit of {MAX_CHANNEL}"
+                ));
+            }
+        }
+        if self.n_types() > MAX_TYPES {
+            return Err(format!(
+                "{} elements, above the {MAX_TYPES} that have a symbol",
+                self.n_types()
+            ));
         }
         if let Some(t) = &self.typewise {
             for s in &self.species {
