@@ -20,16 +20,8 @@ fn close(a: f64, b: f64, what: &str) -> f64 {
     err / b.abs().max(1e-300)
 }
 
-fn numbers(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
-}
-
 fn structure(case: &Value, type_map: &[String]) -> Structure {
-    let coord = numbers(&case["coord"]);
+    let coord = common::json_numbers(&case["coord"]);
     let species = case["atype"]
         .as_array()
         .unwrap()
@@ -39,7 +31,7 @@ fn structure(case: &Value, type_map: &[String]) -> Structure {
     let (cell, pbc) = match &case["box"] {
         Value::Null => (None, [false; 3]),
         b => {
-            let b = numbers(b);
+            let b = common::json_numbers(b);
             (
                 Some([[b[0], b[1], b[2]], [b[3], b[4], b[5]], [b[6], b[7], b[8]]]),
                 [true; 3],
@@ -74,7 +66,7 @@ fn matches_deepmd_kit_reference_values() {
         let prepared = model.prepare(s).unwrap();
         let mut p = Prediction::default();
         model.predict(&prepared, &mut p);
-        let ae = numbers(&case["atomic_energy"]);
+        let ae = common::json_numbers(&case["atomic_energy"]);
         for (i, e) in ae.iter().enumerate() {
             worst = worst.max(close(
                 p.atomic_energies[i],
@@ -87,7 +79,7 @@ fn matches_deepmd_kit_reference_values() {
             ae.iter().sum(),
             &format!("case {k} energy"),
         ));
-        let f = numbers(&case["force"]);
+        let f = common::json_numbers(&case["force"]);
         for (i, fi) in f.chunks(3).enumerate() {
             for x in 0..3 {
                 worst = worst.max(close(
@@ -97,7 +89,7 @@ fn matches_deepmd_kit_reference_values() {
                 ));
             }
         }
-        let av = numbers(&case["atomic_virial"]);
+        let av = common::json_numbers(&case["atomic_virial"]);
         let mut virial = [0.0; 9];
         for a in av.chunks(9) {
             for c in 0..9 {
@@ -112,7 +104,7 @@ fn matches_deepmd_kit_reference_values() {
             ));
         }
         if let Some(d) = case.get("descriptor") {
-            let d = numbers(d);
+            let d = common::json_numbers(d);
             let ours = model.descriptors(&prepared);
             assert_eq!(ours.len(), d.len());
             for (c, (a, b)) in ours.iter().zip(&d).enumerate() {

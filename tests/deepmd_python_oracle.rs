@@ -63,14 +63,6 @@ fn run(py: &str, request: &Value) -> Value {
     serde_json::from_str(text.lines().last().unwrap()).unwrap()
 }
 
-fn numbers(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
-}
-
 fn close(a: f64, b: f64, tol: f64, what: &str) -> f64 {
     let err = (a - b).abs() / b.abs().max(1e-2);
     assert!(
@@ -136,7 +128,7 @@ fn check_variant(py: &str, water: &[Structure], sel: [usize; 2], one_side: bool,
             1e-10,
             &format!("{tag} frame {k} energy"),
         ));
-        for (i, e) in numbers(&r["atomic_energy"]).iter().enumerate() {
+        for (i, e) in common::json_numbers(&r["atomic_energy"]).iter().enumerate() {
             worst = worst.max(close(
                 pred.atomic_energies[i],
                 *e,
@@ -155,7 +147,7 @@ fn check_variant(py: &str, water: &[Structure], sel: [usize; 2], one_side: bool,
         .iter()
         .zip(result["fd_forces"].as_array().unwrap())
     {
-        for (x, f) in numbers(fd).iter().enumerate() {
+        for (x, f) in common::json_numbers(fd).iter().enumerate() {
             let ours = predictions[0].forces[*a][x];
             assert!(
                 (ours - f).abs() < 1e-6 * fmax,
@@ -168,14 +160,14 @@ fn check_variant(py: &str, water: &[Structure], sel: [usize; 2], one_side: bool,
         ("davg", &st.davg, &result["davg"]),
         ("dstd", &st.dstd, &result["dstd"]),
     ] {
-        for (k, (a, b)) in ours.iter().zip(numbers(theirs)).enumerate() {
+        for (k, (a, b)) in ours.iter().zip(common::json_numbers(theirs)).enumerate() {
             worst = worst.max(close(*a, b, 1e-10, &format!("{tag} {name}[{k}]")));
         }
     }
-    for (t, b) in numbers(&result["out_bias"]).iter().enumerate() {
+    for (t, b) in common::json_numbers(&result["out_bias"]).iter().enumerate() {
         close(st.out_bias[t], *b, 1e-9, &format!("{tag} out_bias[{t}]"));
     }
-    for (t, b) in numbers(&result["out_std"]).iter().enumerate() {
+    for (t, b) in common::json_numbers(&result["out_std"]).iter().enumerate() {
         assert!(
             (st.out_std[t] - b).abs() < 1e-8 * b.abs().max(1.0),
             "{tag} out_std[{t}]"

@@ -204,7 +204,6 @@ pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Res
         skipped: k.skipped,
         lambda: k.lambda,
     });
-    drop(driver);
     let mut best = state.model.clone();
     best.params_mut().copy_from_slice(&state.best_params);
     // Report what the model file will hold (nep.txt keeps 8 significant digits).

@@ -71,7 +71,9 @@ pub struct Stepper {
     /// FEKF scratch and its time split.
     pub fekf: FekfStep,
     candidates: Vec<Vec<f64>>,
-    work: AnyModel,
+    /// SNES's copy of the model for evaluating candidates, made at its
+    /// first step (the other optimizers need none).
+    work: Option<AnyModel>,
 }
 
 impl Stepper {
@@ -84,7 +86,7 @@ impl Stepper {
             grad: vec![0.0; n],
             fekf: FekfStep::new(n),
             candidates: Vec::new(),
-            work: model.clone(),
+            work: None,
         }
     }
 
@@ -123,9 +125,10 @@ impl Stepper {
                 self.candidates.resize(snes.population(), Vec::new());
                 snes.ask(rng, &mut self.candidates);
                 let mut fitness = Vec::with_capacity(self.candidates.len());
+                let work = self.work.get_or_insert_with(|| model.clone());
                 for c in &self.candidates {
-                    self.work.params_mut().copy_from_slice(c);
-                    let p = step::loss(&self.work, batch, &self.weights, &used);
+                    work.params_mut().copy_from_slice(c);
+                    let p = step::loss(work, batch, &self.weights, &used);
                     let [l1, l2] = loss::regularization_terms(&self.weights, c);
                     fitness.push(p.total + l1 + l2);
                 }

@@ -326,6 +326,15 @@ pub fn check_vjp<M: Model + Clone>(
     rel
 }
 
+/// A JSON array of numbers (oracle files).
+pub fn json_numbers(v: &serde_json::Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
+}
+
 /// Adjoints with one part at a time (energy, forces, virial), then all
 /// together, with random force and virial parts for `n_atoms` atoms.
 pub fn term_adjoints(n_atoms: usize, seed: u64) -> Vec<(&'static str, forcefit::model::Adjoint)> {
