@@ -64,6 +64,46 @@ pub struct LossConfig {
     /// not depend on it).
     #[serde(default)]
     pub force_gradient: ForceGradient,
+    /// Weights that follow the learning rate, if any (deepmd-kit's start and
+    /// limit prefactors); `lambda_*` above are then the start values.
+    #[serde(default)]
+    pub follow_lr: Option<FollowLr>,
+}
+
+/// λ(t) = λ_end + (λ_start − λ_end)·lr(t)/lr_peak for the energy, force and
+/// virial weights: deepmd-kit's prefactor schedule, which moves the weight
+/// from forces to energies as the learning rate decays.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FollowLr {
+    /// λe, λf, λv when the learning rate reaches 0.
+    pub end: [f64; 3],
+    /// The learning rate at which the weights equal their start values.
+    pub lr_peak: f64,
+}
+
+impl LossConfig {
+    /// The weights in force at learning rate `lr` (these weights when they
+    /// do not follow the learning rate, or when `lr` is not a number).
+    pub fn at_lr(&self, lr: f64) -> LossConfig {
+        let Some(f) = self.follow_lr.filter(|_| lr.is_finite()) else {
+            return self.clone();
+        };
+        let x = lr / f.lr_peak;
+        let mix = |start: f64, end: f64| end + (start - end) * x;
+        LossConfig {
+            lambda_e: mix(self.lambda_e, f.end[0]),
+            lambda_f: mix(self.lambda_f, f.end[1]),
+            lambda_v: mix(self.lambda_v, f.end[2]),
+            follow_lr: None,
+            ..self.clone()
+        }
+    }
+
+    /// The weights at the end of the schedule (learning rate 0): what the
+    /// model is finally fitted to, and so what selects the best model.
+    pub fn final_weights(&self) -> LossConfig {
+        self.at_lr(0.0)
+    }
 }
 
 impl Default for LossConfig {
@@ -76,6 +116,7 @@ impl Default for LossConfig {
             lambda_2: 0.0,
             kind: LossKind::Rmse,
             force_gradient: ForceGradient::Exact,
+            follow_lr: None,
         }
     }
 }

@@ -36,6 +36,10 @@ enum Command {
     /// says, reading DIR/train.xyz and DIR/test.xyz and writing GPUMD's
     /// outputs to DIR (see docs/nep-command.md).
     Nep(NepArgs),
+    /// deepmd-kit drop-in: train the se_e2_a model that `dp train INPUT`
+    /// would (model, loss prefactors, learning rate, data), writing
+    /// model.yaml and lcurve.out (see docs/dp-command.md).
+    Dp(DpArgs),
     /// Check the directional-derivative force gradient (Smith et al.)
     /// against the exact one over ε, for a model and a random model with its
     /// hyperparameters; writes gradcheck.csv and gradcheck.png.
@@ -75,6 +79,29 @@ struct NepArgs {
     /// The directory holding nep.in, train.xyz and (optionally) test.xyz.
     #[arg(default_value = ".")]
     dir: PathBuf,
+    #[command(flatten)]
+    run: RunFlags,
+}
+
+#[derive(Args)]
+struct DpArgs {
+    /// deepmd-kit's input.json (or .yaml); data paths in it are relative
+    /// to the working directory, as for `dp train`.
+    input: PathBuf,
+    /// forcefit's optimizer instead of the input's (Adam by default;
+    /// deepmd-kit's LKF is forcefit's Kalman filter).
+    #[arg(long, value_parser = ["adam", "adamw", "fekf", "rlekf"])]
+    optimizer: Option<String>,
+    /// Structures per step (default: the input's batch_size for Adam, 32
+    /// for FEKF, 1 for RLEKF).
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Stop after this many seconds and write the best model.
+    #[arg(long)]
+    time_limit: Option<f64>,
+    /// Where the outputs go.
+    #[arg(long, short, default_value = ".")]
+    output_dir: PathBuf,
     #[command(flatten)]
     run: RunFlags,
 }
@@ -164,6 +191,7 @@ fn main() {
         Command::Eval(args) => eval(args),
         Command::Train(args) => train(args),
         Command::Nep(args) => nep(args),
+        Command::Dp(args) => dp(args),
         Command::Gradcheck(args) => gradcheck(args),
     };
     if let Err(e) = result {
@@ -379,6 +407,34 @@ fn nep(args: NepArgs) -> Result<()> {
     io::write_atomic(&outcome.output_dir.join("loss.out"), |w| {
         w.write_all(loss.as_bytes())
     })?;
+    report(&outcome);
+    Ok(())
+}
+
+fn dp(args: DpArgs) -> Result<()> {
+    use forcefit::train::config::OptimizerKind;
+    use forcefit::train::deepmd_input::{self, Overrides};
+    let optimizer = args.optimizer.as_deref().map(|o| match o {
+        "adamw" => OptimizerKind::Adamw,
+        "fekf" => OptimizerKind::Fekf,
+        "rlekf" => OptimizerKind::Rlekf,
+        _ => OptimizerKind::Adam,
+    });
+    let overrides = Overrides {
+        optimizer,
+        batch_size: args.batch_size,
+        time_limit: args.time_limit,
+        output_dir: args.output_dir.clone(),
+    };
+    let input = deepmd_input::read(&args.input, &overrides)?;
+    for w in &input.warnings {
+        eprintln!("warning: {w}");
+    }
+    set_threads(args.run.threads)?;
+    let options = args.run.options()?;
+    let text = input.config_text()?;
+    let outcome = forcefit::train::run::run(&input.config, &text, &options)?;
+    forcefit::train::outputs::write(&outcome)?;
     report(&outcome);
     Ok(())
 }

@@ -28,6 +28,10 @@ pub struct Schedule {
     pub decay: Decay,
     /// Planned number of steps (the decay ends here).
     pub total_steps: usize,
+    /// Exponential decay in stairs of this many steps (deepmd-kit's
+    /// default); `None`: smooth.
+    #[serde(default)]
+    pub decay_steps: Option<usize>,
 }
 
 impl Schedule {
@@ -38,7 +42,12 @@ impl Schedule {
             return self.lr * (0.01 + 0.99 * f);
         }
         let span = self.total_steps.saturating_sub(self.warmup_steps).max(1) as f64;
-        let x = ((t - self.warmup_steps) as f64 / span).min(1.0);
+        let mut t = t - self.warmup_steps;
+        if let (Decay::Exponential, Some(s)) = (self.decay, self.decay_steps) {
+            // lr·r^⌊t/s⌋ with r = (lr_min/lr)^(s/span)
+            t -= t % s.max(1);
+        }
+        let x = (t as f64 / span).min(1.0);
         match self.decay {
             Decay::None => self.lr,
             Decay::Cosine => {
@@ -62,6 +71,7 @@ mod tests {
             warmup_steps: 10,
             decay: Decay::Cosine,
             total_steps: 110,
+            decay_steps: None,
         };
         assert!((s.at(0) - 1e-2 * (0.01 + 0.099)).abs() < 1e-15);
         assert!((s.at(9) - 1e-2).abs() < 1e-15);
@@ -73,5 +83,28 @@ mod tests {
         assert!((s.at(60) - 1e-3).abs() < 1e-12);
         s.decay = Decay::None;
         assert_eq!(s.at(100), 1e-2);
+    }
+
+    /// deepmd-kit's stepped exponential decay: lr0·r^⌊t/s⌋, r =
+    /// (lr_stop/lr0)^(s/T), never below lr_stop.
+    #[test]
+    fn stepped_exponential_decay() {
+        let s = Schedule {
+            lr: 1e-3,
+            lr_min: 3.51e-8,
+            warmup_steps: 0,
+            decay: Decay::Exponential,
+            total_steps: 100_000,
+            decay_steps: Some(2000),
+        };
+        let r = (3.51e-8f64 / 1e-3).powf(2000.0 / 100_000.0);
+        for t in [0, 1999, 2000, 5999, 6000, 99_999, 100_000, 200_000] {
+            let expected = (1e-3 * r.powi((t / 2000) as i32)).max(3.51e-8);
+            assert!(
+                (s.at(t) - expected).abs() < 1e-12 * expected,
+                "step {t}: {} vs {expected}",
+                s.at(t)
+            );
+        }
     }
 }

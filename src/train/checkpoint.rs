@@ -118,6 +118,9 @@ pub struct Checkpoint {
     pub recoveries: usize,
     /// The log up to here.
     pub log: Vec<LogRow>,
+    /// The learning-curve lines up to here (none before they existed).
+    #[serde(default)]
+    pub lcurve: Vec<super::lcurve::LcurveRow>,
 }
 
 impl Checkpoint {

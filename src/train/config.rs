@@ -5,7 +5,7 @@
 //! `docs/training.md`.
 
 use crate::error::{Error, Result};
-use crate::loss::{ForceGradient, LossConfig, LossKind};
+use crate::loss::{FollowLr, ForceGradient, LossConfig, LossKind};
 pub use crate::model::family::ModelConfig;
 use crate::optim::schedule::Decay;
 use crate::validate::{non_negative, positive};
@@ -94,6 +94,18 @@ pub struct LossSection {
     /// displacement, Å).
     #[serde(default = "default_directional_epsilon")]
     pub directional_epsilon: f64,
+    /// Energy weight when the learning rate reaches 0: with any `*_end`
+    /// given, the weights follow the learning rate, λ = λ_end + (λ −
+    /// λ_end)·lr/optimizer.lr (deepmd-kit's start/limit prefactors; Adam
+    /// and AdamW only). An absent `*_end` keeps its weight constant.
+    #[serde(default)]
+    pub lambda_e_end: Option<f64>,
+    /// Force weight when the learning rate reaches 0 (see `lambda_e_end`).
+    #[serde(default)]
+    pub lambda_f_end: Option<f64>,
+    /// Virial weight when the learning rate reaches 0 (see `lambda_e_end`).
+    #[serde(default)]
+    pub lambda_v_end: Option<f64>,
 }
 
 /// `[loss] force_gradient`.
@@ -149,6 +161,10 @@ pub struct OptimizerConfig {
     /// none, cosine or exponential.
     #[serde(default = "default_decay")]
     pub decay: Decay,
+    /// Exponential decay in stairs of this many steps (deepmd-kit's
+    /// `decay_steps`: lr·r^⌊t/s⌋); absent: smooth.
+    #[serde(default)]
+    pub decay_steps: Option<usize>,
     /// AdamW's decoupled weight decay.
     #[serde(default)]
     pub weight_decay: f64,
@@ -254,6 +270,17 @@ pub struct LoopConfig {
     /// Worker threads (default: all cores).
     #[serde(default)]
     pub threads: Option<usize>,
+    /// Write a learning-curve line (deepmd-kit's `lcurve.out` layout) every
+    /// this many steps, and at step 1; absent: no such file.
+    #[serde(default)]
+    pub lcurve_every: Option<usize>,
+    /// Validation structures evaluated for each learning-curve line (taken
+    /// in turn from the validation set, as deepmd-kit's `numb_btch`).
+    #[serde(default = "default_lcurve_frames")]
+    pub lcurve_frames: usize,
+    /// Learning-curve file name in the output directory.
+    #[serde(default = "default_lcurve_file")]
+    pub lcurve_file: String,
 }
 
 /// The whole configuration file.
@@ -327,6 +354,12 @@ fn default_output() -> PathBuf {
 fn default_checkpoint_every() -> usize {
     10
 }
+fn default_lcurve_frames() -> usize {
+    1
+}
+fn default_lcurve_file() -> String {
+    "lcurve.out".into()
+}
 
 impl Default for LossSection {
     fn default() -> Self {
@@ -341,6 +374,9 @@ impl Default for LossSection {
             force_scale: None,
             force_gradient: ForceGradientKind::Exact,
             directional_epsilon: default_directional_epsilon(),
+            lambda_e_end: None,
+            lambda_f_end: None,
+            lambda_v_end: None,
         }
     }
 }
@@ -353,6 +389,7 @@ impl Default for OptimizerConfig {
             lr_min: default_lr_min(),
             warmup_steps: 0,
             decay: default_decay(),
+            decay_steps: None,
             weight_decay: 0.0,
             batch_size: None,
             population: default_population(),
@@ -383,14 +420,32 @@ impl Default for LoopConfig {
             checkpoint_every: default_checkpoint_every(),
             validate_every: None,
             threads: None,
+            lcurve_every: None,
+            lcurve_frames: default_lcurve_frames(),
+            lcurve_file: default_lcurve_file(),
         }
     }
 }
 
 impl LossSection {
-    /// The loss weights as the loss module takes them.
-    pub fn weights(&self) -> LossConfig {
+    /// Whether the weights follow the learning rate (a `*_end` is given).
+    pub fn follows_lr(&self) -> bool {
+        self.lambda_e_end.is_some() || self.lambda_f_end.is_some() || self.lambda_v_end.is_some()
+    }
+
+    /// The loss weights as the loss module takes them; `lr_peak` is the
+    /// learning rate at which weights that follow it take their start values.
+    pub fn weights(&self, lr_peak: f64) -> LossConfig {
+        let follow_lr = self.follows_lr().then(|| FollowLr {
+            end: [
+                self.lambda_e_end.unwrap_or(self.lambda_e),
+                self.lambda_f_end.unwrap_or(self.lambda_f),
+                self.lambda_v_end.unwrap_or(self.lambda_v),
+            ],
+            lr_peak,
+        });
         LossConfig {
+            follow_lr,
             lambda_e: self.lambda_e,
             lambda_f: self.lambda_f,
             lambda_v: self.lambda_v,
@@ -454,6 +509,9 @@ impl TrainConfig {
         if s.pref_e == 0.0 && (s.pref_f == 0.0 || s.force_updates == 0) && s.pref_v == 0.0 {
             return Err("FEKF would measure nothing: every update is switched off by optimizer.pref_e/pref_f/pref_v, optimizer.force_updates or loss.lambda_e/lambda_f/lambda_v".into());
         }
+        if l.follows_lr() {
+            return Err("loss.lambda_e_end/lambda_f_end/lambda_v_end make the weights follow the learning rate, which fekf/rlekf do not have; use optimizer.pref_e/pref_f/pref_v".into());
+        }
         if l.lambda_1 > 0.0 || l.lambda_2 > 0.0 {
             return Err("loss.lambda_1/lambda_2 (regularisation) apply to adam and snes; the Kalman filter's prior (optimizer.p0) plays that role for fekf/rlekf".into());
         }
@@ -474,7 +532,7 @@ impl TrainConfig {
             pref_v: on(l.lambda_v, o.pref_v),
             force_updates: o.force_updates,
             atoms_per_update: o.atoms_per_update,
-            force_gradient: l.weights().force_gradient,
+            force_gradient: l.weights(o.lr).force_gradient,
         }
     }
 
@@ -545,6 +603,18 @@ impl TrainConfig {
         if let Some(f) = l.force_scale {
             positive(f, "loss.force_scale")?;
         }
+        for (x, name) in [
+            (l.lambda_e_end, "loss.lambda_e_end"),
+            (l.lambda_f_end, "loss.lambda_f_end"),
+            (l.lambda_v_end, "loss.lambda_v_end"),
+        ] {
+            if let Some(x) = x {
+                non_negative(x, name)?;
+            }
+        }
+        if l.follows_lr() && self.optimizer.kind == OptimizerKind::Snes {
+            return Err("loss.lambda_*_end make the weights follow the learning rate, which snes does not have".into());
+        }
         if !(l.directional_epsilon.is_finite()
             && l.directional_epsilon > 0.0
             && l.directional_epsilon < 1.0)
@@ -571,6 +641,12 @@ impl TrainConfig {
         }
         if o.decay == Decay::Exponential && o.lr_min == 0.0 {
             return Err("optimizer.lr_min must be positive for exponential decay".into());
+        }
+        if o.decay_steps == Some(0) {
+            return Err("optimizer.decay_steps must be at least 1".into());
+        }
+        if o.decay_steps.is_some() && o.decay != Decay::Exponential {
+            return Err("optimizer.decay_steps applies to decay = \"exponential\" only".into());
         }
         non_negative(o.weight_decay, "optimizer.weight_decay")?;
         if o.batch_size == Some(0) {
@@ -604,6 +680,18 @@ impl TrainConfig {
         }
         if r.threads == Some(0) {
             return Err("train.threads must be at least 1".into());
+        }
+        if r.lcurve_every == Some(0) {
+            return Err("train.lcurve_every must be at least 1".into());
+        }
+        if r.lcurve_frames == 0 {
+            return Err("train.lcurve_frames must be at least 1".into());
+        }
+        if r.lcurve_file.is_empty() || r.lcurve_file.contains(['/', '\\']) {
+            return Err(format!(
+                "train.lcurve_file must be a plain file name (it is written in train.output_dir), got {:?}",
+                r.lcurve_file
+            ));
         }
         Ok(())
     }

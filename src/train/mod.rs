@@ -3,10 +3,12 @@
 pub mod checkpoint;
 pub mod config;
 pub mod data;
+pub mod deepmd_input;
 pub mod directional;
 pub mod fekf;
 pub mod gpumd_input;
 pub mod gradcheck;
+pub mod lcurve;
 pub mod log;
 pub mod outputs;
 pub mod plots;

@@ -8,6 +8,7 @@ use super::checkpoint::{Checkpoint, OptimizerState};
 use super::config::{OptimizerKind, TrainConfig};
 use super::data::{self, DataSets};
 use super::fekf::Timing;
+use super::lcurve::Lcurve;
 use super::log::LogRow;
 use super::state::State;
 use super::step;
@@ -313,6 +314,8 @@ struct Driver<'a> {
     last_line: f64,
     /// Mean loss of the last epoch: a step far above it has diverged.
     reference_loss: f64,
+    /// The learning-curve file, when asked for.
+    lcurve: Option<Lcurve<'a>>,
 }
 
 impl<'a> Driver<'a> {
@@ -330,7 +333,7 @@ impl<'a> Driver<'a> {
             .run
             .steps
             .unwrap_or(config.run.epochs * steps_per_epoch);
-        let weights = config.loss.weights();
+        let weights = config.loss.weights(opt.lr);
         Driver {
             config,
             config_text,
@@ -345,6 +348,7 @@ impl<'a> Driver<'a> {
                 warmup_steps: opt.warmup_steps,
                 decay: opt.decay,
                 total_steps,
+                decay_steps: opt.decay_steps,
             },
             batch_size,
             validate_every: config
@@ -355,8 +359,9 @@ impl<'a> Driver<'a> {
                 kind: LossKind::Rmse,
                 lambda_1: 0.0,
                 lambda_2: 0.0,
-                ..weights.clone()
+                ..weights.final_weights()
             },
+            lcurve: Lcurve::new(config, &weights, [train, validation]),
             weights,
             start: Instant::now(),
             bar: if options.quiet {
@@ -378,6 +383,9 @@ impl<'a> Driver<'a> {
     /// reason for an early stop.
     fn train(&mut self, state: &mut State) -> Result<Option<String>> {
         self.bar.set_position(state.step as u64);
+        if let Some(lc) = &self.lcurve {
+            lc.start(&state.lcurve)?;
+        }
         let mut order: Vec<usize> = (0..self.train.len()).collect();
         let mut stopped = None;
         while state.step < self.schedule.total_steps {
@@ -454,6 +462,11 @@ impl<'a> Driver<'a> {
             sums.add(&report.parts, report.total, report.lr);
             state.step += 1;
             self.bar.inc(1);
+            if let Some(lc) = self.lcurve.as_ref().filter(|lc| lc.due(state.step)) {
+                let row = lc.row(state, &report);
+                lc.append(&row)?;
+                state.lcurve.push(row);
+            }
         }
         Ok((EpochEnd::Done, sums))
     }

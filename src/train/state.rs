@@ -3,6 +3,7 @@
 //! model it restores).
 
 use super::checkpoint::{Checkpoint, OptimizerState};
+use super::lcurve::LcurveRow;
 use super::log::LogRow;
 use crate::error::{Error, Result};
 use crate::model::{AnyModel, Model};
@@ -37,6 +38,8 @@ pub struct State {
     pub recoveries: usize,
     /// The per-epoch log.
     pub log: Vec<LogRow>,
+    /// The learning-curve lines (`train.lcurve_every`).
+    pub lcurve: Vec<LcurveRow>,
 }
 
 impl State {
@@ -55,6 +58,7 @@ impl State {
             best_epoch: 0,
             recoveries: 0,
             log: Vec::new(),
+            lcurve: Vec::new(),
         }
     }
 
@@ -92,6 +96,7 @@ impl State {
             best_epoch: self.best_epoch,
             recoveries: self.recoveries,
             log: self.log.clone(),
+            lcurve: self.lcurve.clone(),
         };
         c.stamp();
         c
@@ -132,6 +137,7 @@ impl State {
         self.best_epoch = c.best_epoch;
         self.recoveries = c.recoveries;
         self.log = c.log;
+        self.lcurve = c.lcurve;
         Ok(())
     }
 }

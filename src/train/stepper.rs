@@ -105,12 +105,13 @@ impl Stepper {
         reference: f64,
         rng: &mut ChaCha8Rng,
     ) -> StepReport {
+        // Weights that follow the learning rate take this step's values.
+        let weights = self.weights.at_lr(lr);
         let mut report = match optimizer {
             OptimizerState::Adam(adam) => {
-                let parts =
-                    step::loss_and_gradient(model, batch, &self.weights, used, &mut self.grad);
-                let total = parts.total
-                    + loss::regularization(&self.weights, model.params(), &mut self.grad);
+                let parts = step::loss_and_gradient(model, batch, &weights, used, &mut self.grad);
+                let total =
+                    parts.total + loss::regularization(&weights, model.params(), &mut self.grad);
                 let diverged = if !self.grad.iter().all(|g| g.is_finite()) {
                     Some("non-finite gradient".to_string())
                 } else {
@@ -128,25 +129,20 @@ impl Stepper {
                 let work = self.work.get_or_insert_with(|| model.clone());
                 for c in &self.candidates {
                     work.params_mut().copy_from_slice(c);
-                    let p = step::loss(work, batch, &self.weights, &used);
-                    let [l1, l2] = loss::regularization_terms(&self.weights, c);
+                    let p = step::loss(work, batch, &weights, &used);
+                    let [l1, l2] = loss::regularization_terms(&weights, c);
                     fitness.push(p.total + l1 + l2);
                 }
                 snes.tell(&fitness);
                 model.params_mut().copy_from_slice(&snes.mu);
-                let parts = step::loss(model, batch, &self.weights, &used);
-                let [l1, l2] = loss::regularization_terms(&self.weights, model.params());
+                let parts = step::loss(model, batch, &weights, &used);
+                let [l1, l2] = loss::regularization_terms(&weights, model.params());
                 report(parts, parts.total + l1 + l2, f64::NAN, None)
             }
             OptimizerState::Kalman(kalman) => {
-                let (parts, skipped) = self.fekf.run(
-                    model,
-                    kalman,
-                    batch,
-                    &self.fekf_settings,
-                    &self.weights,
-                    rng,
-                );
+                let (parts, skipped) =
+                    self.fekf
+                        .run(model, kalman, batch, &self.fekf_settings, &weights, rng);
                 let mut r = report(parts, parts.total, f64::NAN, None);
                 r.skipped = skipped;
                 r

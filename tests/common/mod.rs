@@ -472,12 +472,21 @@ pub fn si_config_for(
 /// killed mid-run (before `epochs` and before nep.txt), and returns the
 /// epoch of the checkpoint it left.
 pub fn kill_mid_run(config: &Path, dir: &Path, epochs: usize) -> usize {
+    let args = ["train", "-q", "-j", "1", config.to_str().unwrap()];
+    kill_mid_run_of(&args, Path::new("."), &dir.join("out"), epochs)
+}
+
+/// [`kill_mid_run`] for any training command: `forcefit args` run in
+/// `cwd`, writing its checkpoint and model to `out`.
+pub fn kill_mid_run_of(args: &[&str], cwd: &Path, out: &Path, epochs: usize) -> usize {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_forcefit"))
-        .args(["train", "-q", "-j", "1", config.to_str().unwrap()])
+        .args(args)
+        .current_dir(cwd)
         .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let checkpoint = dir.join("out/checkpoint.json");
+    let checkpoint = out.join("checkpoint.json");
     let epoch_of = |p: &Path| -> usize {
         std::fs::read_to_string(p)
             .ok()
@@ -497,7 +506,7 @@ pub fn kill_mid_run(config: &Path, dir: &Path, epochs: usize) -> usize {
     assert!(at < epochs, "killed too late (epoch {at})");
     for model in ["nep.txt", "model.yaml"] {
         assert!(
-            !dir.join("out").join(model).exists(),
+            !out.join(model).exists(),
             "{model} should only appear at the end"
         );
     }

@@ -66,6 +66,29 @@ pub struct DeepmdConfig {
     pub init: Option<PathBuf>,
 }
 
+impl Default for DeepmdConfig {
+    /// deepmd-kit's defaults, `sel` counted from the data.
+    fn default() -> Self {
+        DeepmdConfig {
+            type_map: None,
+            rcut: default_rcut(),
+            rcut_smth: default_rcut_smth(),
+            sel: None,
+            neuron: default_neuron(),
+            axis_neuron: default_axis_neuron(),
+            resnet_dt: false,
+            type_one_side: false,
+            set_davg_zero: false,
+            env_protection: 0.0,
+            activation_function: default_activation(),
+            fitting_neuron: default_fitting_neuron(),
+            fitting_resnet_dt: yes(),
+            fitting_activation_function: default_activation(),
+            init: None,
+        }
+    }
+}
+
 fn default_rcut() -> f64 {
     6.0
 }

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Side-by-side training benchmark on ../shared/datasets/water-deepmd (train
+# data_0-2, validate on all 100 frames of data_3): deepmd-kit 3.2 (PyTorch,
+# CPU, 2 threads) with its water recipe, and `forcefit dp` on the same
+# input with FEKF (two batch sizes) and Adam. Run from the repository root:
+#
+#     bash examples/benchmarks/water-dp/run.sh [OUT]      # default OUT: /tmp/water-dp
+#
+# Needs `dp` (pip install deepmd-kit==3.2.0 torch==2.11.0 mpich e3nn) on
+# PATH or DP=/path/to/dp, and a release build of forcefit. Takes about an
+# hour; the machine should be otherwise idle. Curves: OUT/deepmd-kit.csv
+# (dp test on each checkpoint) and OUT/<run>/loss.csv (forcefit validates on
+# all of data_3 every epoch); plot with plot_water.py.
+set -euo pipefail
+OUT=${1:-/tmp/water-dp}
+DP=${DP:-dp}
+HERE=examples/benchmarks/water-dp
+FORCEFIT=${FORCEFIT:-target/release/forcefit}
+STEPS=${STEPS:-6000}
+LIMIT=${LIMIT:-600}
+mkdir -p "$OUT"
+export OMP_NUM_THREADS=2 DP_INTRA_OP_PARALLELISM_THREADS=2 DP_INTER_OP_PARALLELISM_THREADS=1 CUDA_VISIBLE_DEVICES=
+
+if [ ! -e "$OUT/deepmd-kit.csv" ]; then
+    # deepmd-kit: STEPS steps, a checkpoint every 500 (save_freq), then stop.
+    run="$OUT/deepmd-kit"
+    mkdir -p "$run"
+    sed "s#\.\./shared#$(cd .. && pwd)/shared#g" "$HERE/input.json" > "$run/input.json"
+    (cd "$run" && date +%s.%N > start && exec "$DP" --pt train input.json > train.log 2>&1) &
+    pid=$!
+    while kill -0 $pid 2>/dev/null; do
+        [ -e "$run/model.ckpt-$STEPS.pt" ] && { sleep 3; kill $pid; }
+        sleep 1
+    done
+    wait $pid || true
+    python3 benches/peers/deepmd_test_checkpoints.py "$run" ../shared/datasets/water-deepmd/data_3 \
+        > "$OUT/deepmd-kit.csv"
+fi
+
+# forcefit, the same input.
+train() {
+    local name=$1
+    shift
+    [ -e "$OUT/$name/loss.csv" ] && return
+    "$FORCEFIT" dp "$HERE/input.json" -j 2 --time-limit "$LIMIT" -o "$OUT/$name" "$@" \
+        > "$OUT/$name.log" 2>&1
+}
+train fekf32 --optimizer fekf --batch-size 32
+train fekf8 --optimizer fekf --batch-size 8
+train adam
