@@ -475,6 +475,7 @@ impl TrainConfig {
             force_updates: o.force_updates,
             atoms_per_update: o.atoms_per_update,
             force_gradient: l.weights().force_gradient,
+            sites_only: true,
         }
     }
 
