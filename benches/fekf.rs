@@ -1,47 +1,175 @@
-//! Cost of one FEKF step on the shared data sets (GPUMD's models as the
-//! starting point): time per step split into prediction, measurement
-//! gradients (`vjp`) and the Kalman update, against one Adam step (loss and
-//! gradient) on the same batch; covariance size and peak memory.
-//! Run: `cargo bench --bench fekf`.
+//! Cost of one FEKF step on the shared data sets: time per step split into
+//! prediction, measurement gradients (`vjp`) and the Kalman update, with
+//! the force updates over whole structures ("full") and over the sites
+//! around the chosen atoms ("sites"), against one Adam step (loss and
+//! gradient) on the same batch; the mean fraction of a structure's atoms
+//! in `sites_around` of 6 atoms; covariance size and peak memory.
+//!
+//! Cases: GPUMD's models of PbTe and MoSi2N4 (`nep.txt`) and a random
+//! DeePMD se_e2_a of the FEKF paper's size on water (rcut 6, rcut_smth
+//! 0.5, sel [46, 92], embedding [25, 25, 25], axis 16, fitting [50, 50,
+//! 50], statistics fitted on the frames). Batches of 1 are split over
+//! chunks of atoms, so they also use the second thread.
+//!
+//! Run: `cargo bench --bench fekf`; `FORCEFIT_THREADS=2` (comma-separated
+//! list, default 1,2) sets the thread counts.
 
 use forcefit::loss::{ForceGradient, LossConfig};
-use forcefit::model::{Model, Prepared};
+use forcefit::model::{AnyModel, Model, ModelConfig, Prepared};
 use forcefit::optim::{Kalman, KalmanSettings};
-use forcefit::train::fekf::{FekfSettings, FekfStep};
+use forcefit::train::fekf::{FekfSettings, FekfStep, Timing};
 use forcefit::train::step;
 use forcefit::{batch, io, model};
 
 mod common;
-use rand::SeedableRng;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use std::path::Path;
 use std::time::Instant;
 
-fn run(name: &str, dir: &Path, batch_size: usize, steps: usize) {
-    let mut model = model::load(&dir.join("nep.txt")).expect("model");
+/// A model with its prepared data and the filter's block size.
+struct Case {
+    name: &'static str,
+    model: AnyModel,
+    prepared: Vec<Prepared>,
+    block_size: usize,
+}
+
+/// What the timed steps of one run cost.
+struct Run {
+    /// Wall time per step, s.
+    wall: f64,
+    timing: Timing,
+    /// Kalman updates per step.
+    updates: f64,
+}
+
+fn nep_case(name: &'static str, dir: &Path) -> Case {
+    let model = model::load(&dir.join("nep.txt")).expect("model");
     let structures = io::read(&dir.join("train.xyz"), None).expect("data");
-    let prepared: Vec<Prepared> = batch::prepare_all(&model, structures).unwrap();
-    let n = model.params().len();
-    let blocks = Kalman::blocks_from_groups(&model.param_groups(), n, 10240);
+    let prepared = batch::prepare_all(&model, structures).expect("prepare");
+    Case {
+        name,
+        model,
+        prepared,
+        block_size: 10240,
+    }
+}
+
+/// The FEKF paper's DeePMD size on the first 40 water frames.
+fn water_case(root: &Path) -> Case {
+    let mut frames = io::read(&root.join("water-deepmd"), None).expect("water frames");
+    frames.truncate(40);
+    let config: ModelConfig = toml::from_str(
+        "family = \"deepmd\"\ntype_map = [\"O\", \"H\"]\nsel = [46, 92]\nrcut = 6.0\n\
+         rcut_smth = 0.5\nneuron = [25, 25, 25]\naxis_neuron = 16\nresnet_dt = true\n\
+         type_one_side = true\nfitting_neuron = [50, 50, 50]",
+    )
+    .expect("config");
+    let species = vec!["O".to_string(), "H".to_string()];
+    let mut model = AnyModel::random(&config, species, &frames, 1).expect("model");
+    let prepared = batch::prepare_all(&model, frames).expect("prepare");
+    model.fit_data(&prepared);
+    Case {
+        name: "DeePMD water",
+        model,
+        prepared,
+        // deepmd-kit's default kf_blocksize
+        block_size: 5120,
+    }
+}
+
+fn blocks(case: &Case) -> Vec<std::ops::Range<usize>> {
+    let n = case.model.params().len();
+    Kalman::blocks_from_groups(&case.model.param_groups(), n, case.block_size)
+}
+
+fn kalman(case: &Case) -> Kalman {
+    let blocks = blocks(case);
     let settings = KalmanSettings {
         p0: 1.0,
         lambda0: 0.98,
         nu: 0.9987,
-        block_size: 10240,
+        block_size: case.block_size,
         p_max: Some(1.0),
     };
-    let mut kalman = Kalman::new(settings, blocks.clone());
-    let fekf = FekfSettings {
+    Kalman::new(settings, blocks)
+}
+
+fn settings(sites_only: bool) -> FekfSettings {
+    FekfSettings {
         pref_e: 1.0,
         pref_f: 1.0,
         pref_v: 1.0,
         force_updates: 4,
         atoms_per_update: 6,
         force_gradient: ForceGradient::Exact,
-    };
+        sites_only,
+    }
+}
+
+/// One warm-up step, then the timed steps over `batches`, from the case's
+/// model and a fresh filter.
+fn run(case: &Case, batches: &[Vec<&Prepared>], sites_only: bool) -> Run {
+    let mut model = case.model.clone();
+    let mut kalman = kalman(case);
+    let fekf = settings(sites_only);
     let weights = LossConfig::default();
-    let mut step_state = FekfStep::new(n);
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-    let batches: Vec<Vec<&Prepared>> = prepared
+    let mut state = FekfStep::new(model.params().len());
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let first = &batches[0];
+    state.run(&mut model, &mut kalman, first, &fekf, &weights, &mut rng);
+    state.timing = Default::default();
+    let updates_before = kalman.updates;
+    let t = Instant::now();
+    for b in batches {
+        state.run(&mut model, &mut kalman, b, &fekf, &weights, &mut rng);
+    }
+    let steps = batches.len() as f64;
+    Run {
+        wall: t.elapsed().as_secs_f64() / steps,
+        timing: state.timing,
+        updates: (kalman.updates - updates_before) as f64 / steps,
+    }
+}
+
+/// Mean over the structures of |sites_around(6 random atoms)| / atoms.
+fn site_fraction(prepared: &[Prepared]) -> f64 {
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    let sum: f64 = prepared
+        .iter()
+        .map(|s| {
+            let n = s.structure.n_atoms();
+            let mut atoms: Vec<usize> = (0..6.min(n)).map(|_| rng.random_range(0..n)).collect();
+            atoms.sort_unstable();
+            atoms.dedup();
+            s.sites_around(&atoms).len() as f64 / n as f64
+        })
+        .sum();
+    sum / prepared.len() as f64
+}
+
+fn adam_step(case: &Case, batches: &[Vec<&Prepared>]) -> f64 {
+    let weights = LossConfig::default();
+    let mut grad = vec![0.0; case.model.params().len()];
+    let t = Instant::now();
+    for b in batches {
+        step::loss_and_gradient(&case.model, b, &weights, |_, _| true, &mut grad);
+    }
+    t.elapsed().as_secs_f64() / batches.len() as f64
+}
+
+fn split(r: &Run) -> String {
+    let [p, v, k] = r.timing.per_step_ms();
+    format!(
+        "{:.1} ms = prediction {p:.1} + vjp {v:.1} + Kalman {k:.1}",
+        r.wall * 1e3
+    )
+}
+
+fn bench(case: &Case, batch_size: usize, steps: usize) {
+    let batches: Vec<Vec<&Prepared>> = case
+        .prepared
         .chunks(batch_size)
         .take(steps)
         .map(|c| c.iter().collect())
@@ -51,46 +179,32 @@ fn run(name: &str, dir: &Path, batch_size: usize, steps: usize) {
         .flatten()
         .map(|s| s.structure.n_atoms())
         .sum();
-    // One warm-up step, then the timed ones.
-    step_state.run(
-        &mut model,
-        &mut kalman,
-        &batches[0],
-        &fekf,
-        &weights,
-        &mut rng,
-    );
-    step_state.timing = Default::default();
-    let t = Instant::now();
-    for b in &batches {
-        step_state.run(&mut model, &mut kalman, b, &fekf, &weights, &mut rng);
-    }
-    let wall = t.elapsed().as_secs_f64() / batches.len() as f64;
-    let mut grad = vec![0.0; n];
-    let t = Instant::now();
-    for b in &batches {
-        step::loss_and_gradient(&model, b, &weights, |_, _| true, &mut grad);
-    }
-    let adam = t.elapsed().as_secs_f64() / batches.len() as f64;
-    let [p, v, k] = step_state.timing.per_step_ms();
-    let updates = kalman.updates as f64 / (batches.len() + 1) as f64;
+    let n = case.model.params().len();
+    let blocks = blocks(case);
     println!(
-        "{name}: {} threads, batch {batch_size} ({:.0} atoms), {n} parameters in {} block(s), covariance {:.1} MiB",
+        "{}: {} threads, batch {batch_size} ({:.0} atoms), {n} parameters in {} block(s), covariance {:.1} MiB",
+        case.name,
         rayon::current_num_threads(),
         atoms as f64 / batches.len() as f64,
         blocks.len(),
         Kalman::memory_bytes(&blocks) as f64 / (1u64 << 20) as f64
     );
+    let full = run(case, &batches, false);
+    let sites = run(case, &batches, true);
+    let adam = adam_step(case, &batches);
+    println!("  full  FEKF step {}", split(&full));
+    println!("  sites FEKF step {}", split(&sites));
     println!(
-        "{name}:   FEKF step {:.1} ms = prediction {p:.1} + vjp {v:.1} + Kalman {k:.1} ({:.2} ms per update, {updates:.1} updates); Adam step {:.1} ms; FEKF/Adam {:.1}",
-        wall * 1e3,
-        k / updates,
+        "  {:.1} updates per step ({:.2} ms per Kalman update); sites/full {:.2}; Adam step {:.1} ms; FEKF(sites)/Adam {:.1}",
+        sites.updates,
+        sites.timing.per_step_ms()[2] / sites.updates,
+        sites.wall / full.wall,
         adam * 1e3,
-        wall / adam
+        sites.wall / adam
     );
     if let Some(kib) = common::peak_rss_kib() {
         println!(
-            "{name}:   peak resident memory so far {:.0} MiB",
+            "  peak resident memory so far {:.0} MiB",
             kib as f64 / 1024.0
         );
     }
@@ -100,10 +214,31 @@ fn main() {
     let Some(root) = common::datasets() else {
         return;
     };
-    for threads in [1, 2] {
-        common::with_threads(threads, || {
-            run("MoSi2N4", &root.join("mosi2n4"), 32, 9);
-            run("PbTe", &root.join("pbte"), 8, 3);
+    let threads: Vec<usize> = std::env::var("FORCEFIT_THREADS")
+        .unwrap_or_else(|_| "1,2".into())
+        .split(',')
+        .map(|t| t.trim().parse().expect("FORCEFIT_THREADS: thread counts"))
+        .collect();
+    let cases = [
+        nep_case("NEP MoSi2N4", &root.join("mosi2n4")),
+        nep_case("NEP PbTe", &root.join("pbte")),
+        water_case(&root),
+    ];
+    for case in &cases {
+        println!(
+            "{}: {} structures, mean fraction of atoms in sites_around(6 atoms) {:.3}",
+            case.name,
+            case.prepared.len(),
+            site_fraction(&case.prepared)
+        );
+    }
+    for &t in &threads {
+        common::with_threads(t, || {
+            bench(&cases[0], 32, 9);
+            bench(&cases[1], 8, 3);
+            bench(&cases[1], 1, 8);
+            bench(&cases[2], 4, 4);
+            bench(&cases[2], 1, 8);
         });
     }
 }

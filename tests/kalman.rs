@@ -305,6 +305,7 @@ fn rlekf_energy_pass_on_a_linear_layer_is_least_squares() {
         force_updates: 0,
         atoms_per_update: 6,
         force_gradient: ForceGradient::Exact,
+        sites_only: true,
     };
     let mut step = FekfStep::new(model.params().len());
     let mut chacha = rand_chacha::ChaCha8Rng::seed_from_u64(1);

@@ -232,11 +232,11 @@ impl Model for AnyModel {
     fn param_groups(&self) -> Vec<std::ops::Range<usize>> {
         each!(self, m => m.param_groups())
     }
-    fn predict(&self, s: &Prepared, out: &mut Prediction) {
-        each!(self, m => m.predict(s, out))
+    fn predict_sites(&self, s: &Prepared, sites: &[usize], out: &mut Prediction) {
+        each!(self, m => m.predict_sites(s, sites, out))
     }
-    fn vjp(&self, s: &Prepared, adj: &Adjoint, grad: &mut [f64]) {
-        each!(self, m => m.vjp(s, adj, grad))
+    fn vjp_sites(&self, s: &Prepared, sites: &[usize], adj: &Adjoint, grad: &mut [f64]) {
+        each!(self, m => m.vjp_sites(s, sites, adj, grad))
     }
     fn prepare(&self, structure: Structure) -> Result<Prepared> {
         each!(self, m => m.prepare(structure))

@@ -25,6 +25,30 @@ pub struct Prepared {
     pub neighbors: NeighborList,
 }
 
+impl Prepared {
+    /// Every atom index, in order: the sites of a whole-structure call.
+    pub fn all_sites(&self) -> Vec<usize> {
+        (0..self.structure.n_atoms()).collect()
+    }
+
+    /// The sorted union of `atoms` and all their neighbours. Every site
+    /// energy that depends on the position of an atom in `atoms` is in it
+    /// (the list holds every pair within the model's largest cutoff, both
+    /// ways), so [`Model::predict_sites`] over these sites gives the exact
+    /// forces on `atoms`, and [`Model::vjp_sites`] the exact gradient of an
+    /// adjoint whose force part is nonzero on `atoms` only.
+    pub fn sites_around(&self, atoms: &[usize]) -> Vec<usize> {
+        let mut inside = vec![false; self.structure.n_atoms()];
+        for &i in atoms {
+            inside[i] = true;
+            for &j in self.neighbors.of(i).0 {
+                inside[j as usize] = true;
+            }
+        }
+        (0..inside.len()).filter(|&i| inside[i]).collect()
+    }
+}
+
 /// What a model predicts for one structure.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Prediction {
@@ -81,12 +105,29 @@ pub trait Model: Send + Sync {
     fn params_mut(&mut self) -> &mut [f64];
     /// Layer-wise parameter ranges (Kalman-filter blocks).
     fn param_groups(&self) -> Vec<std::ops::Range<usize>>;
+    /// The share of the site energies E_i of the atoms `sites` (strictly
+    /// increasing indices) in a prediction: `energy` = Σ_{i∈sites} E_i,
+    /// `atomic_energies[i]` = E_i for i in `sites` (0 elsewhere), `forces`
+    /// = −∂(Σ_{i∈sites} E_i)/∂r on every atom and the virial of that
+    /// partial energy. The predictions of a partition of the atoms sum to
+    /// [`Model::predict`]'s (to rounding).
+    fn predict_sites(&self, s: &Prepared, sites: &[usize], out: &mut Prediction);
+    /// Accumulates into `grad` (length `params().len()`) ∇θ of
+    /// aE·Σ_{i∈sites}E_i + Σ_j aF_j·F_j + aW:W, with a = `adj` and F, W
+    /// the forces and virial of [`Model::predict_sites`]: the exact
+    /// vector-Jacobian product of that partial prediction.
+    fn vjp_sites(&self, s: &Prepared, sites: &[usize], adj: &Adjoint, grad: &mut [f64]);
+
     /// Energy, per-atom energies, forces and virial of one prepared structure.
-    fn predict(&self, s: &Prepared, out: &mut Prediction);
+    fn predict(&self, s: &Prepared, out: &mut Prediction) {
+        self.predict_sites(s, &s.all_sites(), out);
+    }
     /// Accumulates ∇θ [aE·E + Σ_i aF_i·F_i + aW:W] into `grad` (length
     /// `params().len()`), with a = `adj`: the exact vector-Jacobian product
     /// of the prediction, force and virial parts included.
-    fn vjp(&self, s: &Prepared, adj: &Adjoint, grad: &mut [f64]);
+    fn vjp(&self, s: &Prepared, adj: &Adjoint, grad: &mut [f64]) {
+        self.vjp_sites(s, &s.all_sites(), adj, grad);
+    }
 
     /// Maps species to type indices and builds the neighbour list.
     /// Errors name the structure and the element the model does not know.

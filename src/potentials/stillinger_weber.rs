@@ -179,20 +179,19 @@ impl Model for StillingerWeber {
     }
 
     /// The potential has no trainable parameters: the gradient is empty.
-    fn vjp(&self, _s: &Prepared, _adj: &crate::model::Adjoint, grad: &mut [f64]) {
+    fn vjp_sites(&self, _s: &Prepared, _: &[usize], _: &crate::model::Adjoint, grad: &mut [f64]) {
         debug_assert!(grad.is_empty());
     }
 
-    fn predict(&self, s: &Prepared, out: &mut Prediction) {
+    fn predict_sites(&self, s: &Prepared, sites: &[usize], out: &mut Prediction) {
         let sw = &self.parameters;
-        let n_atoms = s.structure.n_atoms();
-        out.reset(n_atoms);
+        out.reset(s.structure.n_atoms());
         let list = &s.neighbors;
-        let max_neighbors = (0..n_atoms).map(|i| list.range(i).len()).max();
+        let max_neighbors = sites.iter().map(|&i| list.range(i).len()).max();
         let mut near: Vec<Neighbor> = Vec::with_capacity(max_neighbors.unwrap_or(0));
         let three_body_scale = sw.lambda * sw.epsilon;
 
-        for i in 0..n_atoms {
+        for &i in sites {
             let (index, vector) = list.of(i);
             near.clear();
             let mut e_i = 0.0;

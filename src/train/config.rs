@@ -533,6 +533,7 @@ impl TrainConfig {
             force_updates: o.force_updates,
             atoms_per_update: o.atoms_per_update,
             force_gradient: l.weights(o.lr).force_gradient,
+            sites_only: true,
         }
     }
 

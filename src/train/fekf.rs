@@ -9,7 +9,11 @@
 //! - `force_updates` force updates, each on a fresh prediction: per
 //!   structure `atoms_per_update` atoms (disjoint across the updates of a
 //!   step while the structure has enough atoms), H = Σ_k (w_k/M_k) Σ_c s_c
-//!   ∇θF_c over its M_k chosen components, error mean(w|e|)·√bs;
+//!   ∇θF_c over its M_k chosen components, error mean(w|e|)·√bs. The
+//!   forces on the chosen atoms depend only on the site energies of them
+//!   and their neighbours, so both the prediction and H are computed over
+//!   those sites alone ([`Prepared::sites_around`]): the same numbers, to
+//!   rounding, at a fraction of the cost in large cells;
 //! - an optional virial update the same way on the six components of W/N.
 //!
 //! Each measurement sums per-structure means in H and takes the batch mean
@@ -43,6 +47,10 @@ pub struct FekfSettings {
     pub atoms_per_update: usize,
     /// How the force part of a `vjp` is computed.
     pub force_gradient: ForceGradient,
+    /// Whether force updates predict and differentiate only the sites
+    /// around the chosen atoms (false: whole structures, the same update
+    /// to rounding; kept to compare the two).
+    pub sites_only: bool,
 }
 
 /// Where the time of the steps went, s.
@@ -71,6 +79,8 @@ pub struct FekfStep {
     grad: Vec<f64>,
     adjoints: Vec<Adjoint>,
     atoms: Vec<Vec<usize>>,
+    /// Per structure, the sites of the current force update.
+    sites: Vec<Vec<usize>>,
     /// Accumulated timing.
     pub timing: Timing,
 }
@@ -101,6 +111,7 @@ impl FekfStep {
             grad: vec![0.0; n_params],
             adjoints: Vec::new(),
             atoms: Vec::new(),
+            sites: Vec::new(),
             timing: Timing::default(),
         }
     }
@@ -169,7 +180,7 @@ impl FekfStep {
                 errors.structures += 1;
             }
         }
-        self.measure(model, kalman, batch, &errors, settings);
+        self.measure(model, kalman, batch, &errors, settings, false);
     }
 
     /// Force update `u` of the step, on a fresh prediction.
@@ -181,20 +192,26 @@ impl FekfStep {
         u: usize,
         settings: &FekfSettings,
     ) {
-        let predictions = self.predict(model, batch);
+        let predictions = if settings.sites_only {
+            let t = Instant::now();
+            self.update_sites(batch, u, settings);
+            let p = step::predict_sites(model, batch, &self.sites);
+            self.timing.predict_s += t.elapsed().as_secs_f64();
+            p
+        } else {
+            self.predict(model, batch)
+        };
         self.reset_adjoints(batch, true);
         let mut errors = Errors::default();
         for (k, (s, p)) in batch.iter().zip(&predictions).enumerate() {
             let Some(reference) = &s.structure.labels.forces else {
                 continue;
             };
-            let chosen = &self.atoms[k];
-            let take = settings.atoms_per_update.min(chosen.len());
+            let take = self.update_size(k, settings);
             let w = s.structure.labels.weight * settings.pref_f;
             let per_component = w / (3 * take) as f64;
             let adj = &mut self.adjoints[k];
-            for a in 0..take {
-                let i = chosen[(u * take + a) % chosen.len()];
+            for i in update_atoms(&self.atoms[k], take, u) {
                 for c in 0..3 {
                     let e = reference[i][c] - p.forces[i][c];
                     adj.forces[i][c] = per_component * sign(e);
@@ -203,7 +220,27 @@ impl FekfStep {
             }
             errors.structures += 1;
         }
-        self.measure(model, kalman, batch, &errors, settings);
+        self.measure(model, kalman, batch, &errors, settings, settings.sites_only);
+    }
+
+    /// Atoms of structure `k` in each force update.
+    fn update_size(&self, k: usize, settings: &FekfSettings) -> usize {
+        settings.atoms_per_update.min(self.atoms[k].len())
+    }
+
+    /// The sites of force update `u`: around its atoms in the structures
+    /// with force labels, none in the others.
+    fn update_sites(&mut self, batch: &[&Prepared], u: usize, settings: &FekfSettings) {
+        self.sites.resize_with(batch.len(), Vec::new);
+        for (k, s) in batch.iter().enumerate() {
+            self.sites[k] = if s.structure.labels.forces.is_some() {
+                let take = self.update_size(k, settings);
+                let atoms: Vec<usize> = update_atoms(&self.atoms[k], take, u).collect();
+                s.sites_around(&atoms)
+            } else {
+                Vec::new()
+            };
+        }
     }
 
     /// The virial update, on a fresh prediction.
@@ -231,7 +268,7 @@ impl FekfStep {
             }
             errors.structures += 1;
         }
-        self.measure(model, kalman, batch, &errors, settings);
+        self.measure(model, kalman, batch, &errors, settings, false);
     }
 
     fn predict(&mut self, model: &dyn Model, batch: &[&Prepared]) -> Vec<Prediction> {
@@ -272,8 +309,9 @@ impl FekfStep {
         }
     }
 
-    /// The measurement gradient of the current adjoints, and one Kalman
-    /// update with error mean(w|e|)·√structures.
+    /// The measurement gradient of the current adjoints (over the current
+    /// update's sites if `on_sites`), and one Kalman update with error
+    /// mean(w|e|)·√structures.
     fn measure(
         &mut self,
         model: &mut dyn Model,
@@ -281,18 +319,18 @@ impl FekfStep {
         batch: &[&Prepared],
         errors: &Errors,
         settings: &FekfSettings,
+        on_sites: bool,
     ) {
         if errors.count == 0 {
             return;
         }
         let t = Instant::now();
-        step::gradient(
-            &*model,
-            batch,
-            &self.adjoints,
-            settings.force_gradient,
-            &mut self.grad,
-        );
+        let (adjoints, fg, grad) = (&self.adjoints, settings.force_gradient, &mut self.grad);
+        if on_sites {
+            step::gradient_sites(&*model, batch, &self.sites, adjoints, fg, grad);
+        } else {
+            step::gradient(&*model, batch, adjoints, fg, grad);
+        }
         self.timing.vjp_s += t.elapsed().as_secs_f64();
         let error = errors.sum / errors.count as f64 * (errors.structures as f64).sqrt();
         let t = Instant::now();
@@ -300,4 +338,10 @@ impl FekfStep {
         let _ = kalman.update(model.params_mut(), &self.grad, error);
         self.timing.kalman_s += t.elapsed().as_secs_f64();
     }
+}
+
+/// The `take` atoms of force update `u` among a structure's `chosen` ones
+/// (disjoint across updates while there are enough, then wrapping round).
+fn update_atoms(chosen: &[usize], take: usize, u: usize) -> impl Iterator<Item = usize> + '_ {
+    (0..take).map(move |a| chosen[(u * take + a) % chosen.len()])
 }

@@ -1,28 +1,125 @@
 //! One evaluation of the loss and its exact gradient over a batch of
-//! prepared structures, parallel over structures with a reduction in a
-//! fixed order: the result does not depend on the number of threads.
+//! prepared structures, parallel over structures and, for batches of few
+//! structures, over chunks of their atoms too. The work items depend only
+//! on the batch and are reduced in a fixed order, so the result does not
+//! depend on the number of threads.
 
 use super::directional;
 use crate::loss::{self, ForceGradient, LossConfig, LossParts};
 use crate::model::{Adjoint, Model, Prediction, Prepared};
 use rayon::prelude::*;
+use std::borrow::Cow;
 
-/// Structures per parallel work item: the gradient of each chunk is summed
-/// sequentially, then the chunks in order, so results are bit-identical
-/// for any thread count. One structure per item keeps small batches
-/// parallel too.
-const CHUNK: usize = 1;
+/// Batches of fewer structures than this are split over chunks of atoms as
+/// well, so that small batches (RLEKF's single structure) keep every thread
+/// busy.
+const FEW_STRUCTURES: usize = 8;
+
+/// Sites per work item when a batch is split over atoms: large enough for
+/// a DeePMD model's matrix products and to amortise each call's fixed cost
+/// (coefficient tables, a prediction or gradient buffer to reduce).
+const SITE_CHUNK: usize = 64;
+
+/// One parallel work item: the site energies `sites` of structure `k`.
+struct Item<'a> {
+    k: usize,
+    /// Position of this chunk among the structure's items.
+    part: usize,
+    sites: &'a [usize],
+}
+
+/// The sites of each structure a call covers: those given, or every atom.
+fn site_lists<'a>(batch: &[&Prepared], sites: Option<&'a [Vec<usize>]>) -> Cow<'a, [Vec<usize>]> {
+    match sites {
+        Some(lists) => {
+            assert_eq!(lists.len(), batch.len(), "one site list per structure");
+            Cow::Borrowed(lists)
+        }
+        None => Cow::Owned(batch.iter().map(|s| s.all_sites()).collect()),
+    }
+}
+
+/// The work items in reduction order (structure, then chunk): one per
+/// structure, or, when `split` and the batch has few structures, chunks of
+/// [`SITE_CHUNK`] sites. Every structure has at least one item.
+fn items(lists: &[Vec<usize>], split: bool) -> Vec<Item<'_>> {
+    let split = split && lists.len() < FEW_STRUCTURES;
+    let mut items = Vec::new();
+    for (k, list) in lists.iter().enumerate() {
+        if split && list.len() > SITE_CHUNK {
+            let chunks = list.chunks(SITE_CHUNK).enumerate();
+            items.extend(chunks.map(|(part, sites)| Item { k, part, sites }));
+        } else {
+            items.push(Item {
+                k,
+                part: 0,
+                sites: list,
+            });
+        }
+    }
+    items
+}
 
 /// Predictions of a batch, in order.
 pub fn predict(model: &dyn Model, batch: &[&Prepared]) -> Vec<Prediction> {
-    batch
+    predict_on(model, batch, None)
+}
+
+/// The share of the site energies `sites[k]` of each structure k of the
+/// batch ([`Model::predict_sites`]), in order.
+pub fn predict_sites(
+    model: &dyn Model,
+    batch: &[&Prepared],
+    sites: &[Vec<usize>],
+) -> Vec<Prediction> {
+    predict_on(model, batch, Some(sites))
+}
+
+fn predict_on(
+    model: &dyn Model,
+    batch: &[&Prepared],
+    sites: Option<&[Vec<usize>]>,
+) -> Vec<Prediction> {
+    let lists = site_lists(batch, sites);
+    let items = items(&lists, true);
+    let parts: Vec<Prediction> = items
         .par_iter()
-        .map(|s| {
+        .map(|it| {
             let mut p = Prediction::default();
-            model.predict(s, &mut p);
+            model.predict_sites(batch[it.k], it.sites, &mut p);
             p
         })
-        .collect()
+        .collect();
+    let mut out: Vec<Prediction> = Vec::with_capacity(batch.len());
+    for (it, p) in items.iter().zip(parts) {
+        if it.part == 0 {
+            out.push(p);
+        } else {
+            add_prediction(&mut out[it.k], &p);
+        }
+    }
+    for it in items.iter().filter(|it| it.part == 1) {
+        // Summed in atom order, as one whole-structure call does.
+        let p = &mut out[it.k];
+        p.energy = p.atomic_energies.iter().sum();
+    }
+    out
+}
+
+/// Adds a partial prediction of the same structure into `acc` (energy
+/// aside: the caller sums the atomic energies).
+fn add_prediction(acc: &mut Prediction, part: &Prediction) {
+    for (a, b) in acc.atomic_energies.iter_mut().zip(&part.atomic_energies) {
+        *a += b;
+    }
+    for (a, b) in acc.forces.iter_mut().zip(&part.forces) {
+        for k in 0..3 {
+            a[k] += b[k];
+        }
+    }
+    for (a, b) in acc.virial.iter_mut().zip(&part.virial) {
+        *a += b;
+    }
 }
 
 /// Predicts a batch and evaluates the loss, filling one adjoint per structure.
@@ -78,28 +175,55 @@ pub fn gradient(
     force_gradient: ForceGradient,
     grad: &mut [f64],
 ) {
+    gradient_on(model, batch, None, adjoints, force_gradient, grad);
+}
+
+/// [`gradient`] of the partial predictions of [`predict_sites`]: the
+/// exact force part is [`Model::vjp_sites`] over `sites[k]`; the
+/// directional one differentiates whole structures (it moves atoms, and
+/// needs every site energy they touch), ignoring `sites`.
+pub fn gradient_sites(
+    model: &dyn Model,
+    batch: &[&Prepared],
+    sites: &[Vec<usize>],
+    adjoints: &[Adjoint],
+    force_gradient: ForceGradient,
+    grad: &mut [f64],
+) {
+    gradient_on(model, batch, Some(sites), adjoints, force_gradient, grad);
+}
+
+fn gradient_on(
+    model: &dyn Model,
+    batch: &[&Prepared],
+    sites: Option<&[Vec<usize>]>,
+    adjoints: &[Adjoint],
+    force_gradient: ForceGradient,
+    grad: &mut [f64],
+) {
     let n = grad.len();
-    let partial: Vec<Vec<f64>> = batch
-        .par_chunks(CHUNK)
-        .zip(adjoints.par_chunks(CHUNK))
-        .map(|(structures, adjs)| {
+    let exact = force_gradient == ForceGradient::Exact;
+    let lists = site_lists(batch, if exact { sites } else { None });
+    let items = items(&lists, exact);
+    let partial: Vec<Option<Vec<f64>>> = items
+        .par_iter()
+        .map(|it| {
+            let (s, a) = (batch[it.k], &adjoints[it.k]);
+            if a.energy == 0.0 && a.energy_only() {
+                return None;
+            }
             let mut g = vec![0.0; n];
-            for (s, a) in structures.iter().zip(adjs) {
-                if a.energy == 0.0 && a.energy_only() {
-                    continue;
-                }
-                match force_gradient {
-                    ForceGradient::Exact => model.vjp(s, a, &mut g),
-                    ForceGradient::Directional { epsilon } => {
-                        directional::gradient(model, s, a, epsilon, &mut g)
-                    }
+            match force_gradient {
+                ForceGradient::Exact => model.vjp_sites(s, it.sites, a, &mut g),
+                ForceGradient::Directional { epsilon } => {
+                    directional::gradient(model, s, a, epsilon, &mut g)
                 }
             }
-            g
+            Some(g)
         })
         .collect();
     grad.fill(0.0);
-    for g in &partial {
+    for g in partial.iter().flatten() {
         for (acc, x) in grad.iter_mut().zip(g) {
             *acc += x;
         }

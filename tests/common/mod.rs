@@ -571,3 +571,76 @@ pub fn resume_after_kill_matches_for(
     );
     (reference, killed)
 }
+
+/// max_k |a_k − b_k| relative to max_k |b_k| (or to 1e-300 when b is zero).
+pub fn rel_max_diff(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len(), "lengths differ");
+    let scale = b.iter().fold(1e-300f64, |m, x| m.max(x.abs()));
+    let diff = a
+        .iter()
+        .zip(b)
+        .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
+    diff / scale
+}
+
+/// ‖a − b‖ / ‖b‖ (b must not be zero).
+pub fn rel_norm_diff(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len(), "lengths differ");
+    let diff: f64 = a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum();
+    let norm: f64 = b.iter().map(|y| y * y).sum();
+    assert!(norm > 0.0, "the reference is zero");
+    (diff / norm).sqrt()
+}
+
+/// Asserts that two predictions agree within `tol`, each field (energy,
+/// atomic energies, forces, virial) relative to its largest component.
+#[track_caller]
+pub fn assert_predictions_close(a: &Prediction, b: &Prediction, tol: f64, what: &str) {
+    let fields = [
+        ("energy", vec![a.energy], vec![b.energy]),
+        (
+            "atomic energies",
+            a.atomic_energies.clone(),
+            b.atomic_energies.clone(),
+        ),
+        ("forces", a.forces.concat(), b.forces.concat()),
+        ("virial", a.virial.to_vec(), b.virial.to_vec()),
+    ];
+    for (name, x, y) in fields {
+        let d = rel_max_diff(&x, &y);
+        assert!(
+            d <= tol,
+            "{what}: {name} differ by {d:.2e} (tolerance {tol:.0e})"
+        );
+    }
+}
+
+/// The sums of `predict_sites` and of `vjp_sites` (adjoint `adj`) over
+/// the site lists `parts`.
+pub fn sum_over_parts(
+    model: &dyn Model,
+    s: &forcefit::model::Prepared,
+    parts: &[Vec<usize>],
+    adj: &forcefit::model::Adjoint,
+) -> (Prediction, Vec<f64>) {
+    let n = s.structure.n_atoms();
+    let mut sum = Prediction::default();
+    sum.reset(n);
+    let mut grad = vec![0.0; model.params().len()];
+    let mut p = Prediction::default();
+    for sites in parts {
+        model.predict_sites(s, sites, &mut p);
+        sum.energy += p.energy;
+        for i in 0..n {
+            sum.atomic_energies[i] += p.atomic_energies[i];
+            for k in 0..3 {
+                sum.forces[i][k] += p.forces[i][k];
+            }
+        }
+        for (w, x) in sum.virial.iter_mut().zip(&p.virial) {
+            *w += x;
+        }
+        model.vjp_sites(s, sites, adj, &mut grad);
+    }
+    (sum, grad)
+}

@@ -1,13 +1,18 @@
 //! The conformance suite every model family passes: forces = −dE/dr and
 //! virial = strain derivative (central differences), rotation, translation
 //! and permutation invariance, and the vjp term by term (energy, force,
-//! virial, all) against central differences, on a triclinic bulk cell, a
+//! virial, all) against central differences, and the site-restricted
+//! calls (a partition of the atoms sums to the whole; the sites around an
+//! atom give its force and force gradient), on a triclinic bulk cell, a
 //! 2-atom triclinic cell far smaller than the cutoff, a non-periodic
 //! cluster and a slab. A family's test file calls [`run`] with a small
 //! random model of two elements.
 
-use super::common::{Rng, check_forces_and_virial, check_vjp, random_structure, term_adjoints};
-use forcefit::model::{Model, Prediction};
+use super::common::{
+    Rng, assert_predictions_close, check_forces_and_virial, check_vjp, random_structure,
+    rel_norm_diff, sum_over_parts, term_adjoints,
+};
+use forcefit::model::{Adjoint, Model, Prediction};
 use forcefit::structure::Structure;
 
 /// Tolerances of a family's checks.
@@ -68,7 +73,54 @@ pub fn run<M: Model + Clone>(model: &M, a: &str, b: &str, tol: &Tolerances) {
         check_forces_and_virial(model, &s, tol.h_position, tol.forces);
         invariances(model, &s);
         vjp_terms(model, &s, tol);
+        sites(model, &s);
     }
+}
+
+/// The predictions and vjps of the even and the odd atoms sum to the whole
+/// structure's; the sites around atom 0 give its force, and the gradient
+/// of a force adjoint on atom 0 alone, exactly (to rounding).
+fn sites(model: &dyn Model, s: &Structure) {
+    let prepared = model.prepare(s.clone()).expect("prepare");
+    let n = s.n_atoms();
+    let (_, adj) = term_adjoints(n, 5).pop().expect("the combined adjoint");
+    let mut full = Prediction::default();
+    model.predict(&prepared, &mut full);
+    let mut g_full = vec![0.0; model.params().len()];
+    model.vjp(&prepared, &adj, &mut g_full);
+    let parts = [(0..n).step_by(2).collect(), (1..n).step_by(2).collect()];
+    let (sum, g_sum) = sum_over_parts(model, &prepared, &parts, &adj);
+    assert_predictions_close(&sum, &full, 1e-12, "even + odd sites");
+    let d = rel_norm_diff(&g_sum, &g_full);
+    assert!(d < 1e-12, "vjp of even + odd sites: {d:.2e}");
+
+    let around = prepared.sites_around(&[0]);
+    let mut p = Prediction::default();
+    model.predict_sites(&prepared, &around, &mut p);
+    // Relative to the largest force: the terms of a small one may cancel.
+    let scale = full
+        .forces
+        .iter()
+        .flatten()
+        .fold(1e-300f64, |m, f| m.max(f.abs()));
+    let d = (0..3)
+        .map(|k| (p.forces[0][k] - full.forces[0][k]).abs())
+        .fold(0.0, f64::max)
+        / scale;
+    assert!(d < 1e-12, "force on atom 0 from its sites: {d:.2e}");
+    let mut one = Adjoint {
+        forces: vec![[0.0; 3]; n],
+        ..Adjoint::default()
+    };
+    one.forces[0] = [0.3, -0.7, 0.2];
+    let (mut g_sites, mut g_whole) = (vec![0.0; g_full.len()], vec![0.0; g_full.len()]);
+    model.vjp_sites(&prepared, &around, &one, &mut g_sites);
+    model.vjp(&prepared, &one, &mut g_whole);
+    let d = rel_norm_diff(&g_sites, &g_whole);
+    assert!(
+        d < 1e-12,
+        "force gradient of atom 0 from its sites: {d:.2e}"
+    );
 }
 
 fn predict(model: &dyn Model, s: &Structure) -> Prediction {

@@ -221,19 +221,13 @@ impl DeepPot {
     }
 
     /// Selects the neighbours of the given atoms and appends their rows to
-    /// the embedding groups, numbering atoms from `base`.
-    pub(super) fn fill_rows(
-        &self,
-        s: &Prepared,
-        atoms: std::ops::Range<usize>,
-        base: usize,
-        ws: &mut Workspace,
-    ) {
+    /// the embedding groups, numbering the atoms from `base` in the chunk.
+    pub(super) fn fill_rows(&self, s: &Prepared, atoms: &[usize], base: usize, ws: &mut Workspace) {
         let nt = self.hyper.n_types();
         let ns = self.hyper.n_slots();
         let env = self.env_params();
-        for i in atoms {
-            let a = i - base;
+        for (k, &i) in atoms.iter().enumerate() {
+            let a = base + k;
             let ti = s.types[i];
             let lost = self.selector.select(s, i, &mut ws.kept, &mut ws.counts);
             if lost > 0 {
@@ -284,9 +278,9 @@ impl DeepPot {
         }
     }
 
-    /// GR (with the empty slots) and D of the given atoms (numbered from
-    /// `atoms.start` in the rows).
-    pub(super) fn contract(&self, s: &Prepared, atoms: std::ops::Range<usize>, ws: &mut Workspace) {
+    /// GR (with the empty slots) and D of the chunk's atoms (numbered by
+    /// their position in `atoms` in the rows).
+    pub(super) fn contract(&self, s: &Prepared, atoms: &[usize], ws: &mut Workspace) {
         let h = &self.hyper;
         let (nt, ns, ng, axis) = (h.n_types(), h.n_slots(), h.embedding_width(), h.axis_neuron);
         let n = atoms.len();
@@ -305,7 +299,7 @@ impl DeepPot {
             }
         }
         let scale = 1.0 / ns as f64;
-        for (a, i) in atoms.enumerate() {
+        for (a, &i) in atoms.iter().enumerate() {
             let ti = s.types[i];
             let gr = &mut ws.gr[a * 4 * ng..(a + 1) * 4 * ng];
             for tt in 0..nt {
@@ -327,41 +321,44 @@ impl DeepPot {
         }
     }
 
-    /// The forward and backward passes; see the module docs. Fills
-    /// `descriptors` (n_atoms × dim) when given.
+    /// The forward and backward passes of the site energies of `sites`;
+    /// see the module docs. Fills their rows of `descriptors` (n_atoms ×
+    /// dim) when given.
     pub(super) fn compute(
         &self,
         s: &Prepared,
+        sites: &[usize],
         out: &mut Prediction,
         descriptors: Option<&mut [f64]>,
     ) {
-        self.with_workspace(|ws| self.compute_in(s, out, descriptors, ws));
+        self.with_workspace(|ws| self.compute_in(s, sites, out, descriptors, ws));
     }
 
     /// [`DeepPot::compute`] with the scratch given.
     fn compute_in(
         &self,
         s: &Prepared,
+        sites: &[usize],
         out: &mut Prediction,
         mut descriptors: Option<&mut [f64]>,
         ws: &mut Workspace,
     ) {
-        let n = s.structure.n_atoms();
-        out.reset(n);
+        out.reset(s.structure.n_atoms());
         let dim = self.hyper.descriptor_dim();
         self.pad_table(&mut ws.trace, &mut ws.pad);
-        for start in (0..n).step_by(CHUNK) {
-            let chunk = start..(start + CHUNK).min(n);
+        for chunk in sites.chunks(CHUNK) {
             Self::clear_rows(ws);
-            for b in chunk.clone().step_by(BLOCK) {
-                self.fill_rows(s, b..(b + BLOCK).min(chunk.end), start, ws);
+            for (b, block) in chunk.chunks(BLOCK).enumerate() {
+                self.fill_rows(s, block, b * BLOCK, ws);
                 self.embed(ws);
             }
-            self.contract(s, chunk.clone(), ws);
+            self.contract(s, chunk, ws);
             if let Some(d) = descriptors.as_deref_mut() {
-                d[start * dim..chunk.end * dim].copy_from_slice(&ws.d[..chunk.len() * dim]);
+                for (a, &i) in chunk.iter().enumerate() {
+                    d[i * dim..(i + 1) * dim].copy_from_slice(&ws.d[a * dim..(a + 1) * dim]);
+                }
             }
-            self.fit_forward_backward(s, chunk.clone(), ws, out);
+            self.fit_forward_backward(s, chunk, ws, out);
             self.rows_backward(s, chunk, ws, out);
         }
         out.energy = out.atomic_energies.iter().sum();
@@ -372,14 +369,14 @@ impl DeepPot {
     fn fit_forward_backward(
         &self,
         s: &Prepared,
-        atoms: std::ops::Range<usize>,
+        atoms: &[usize],
         ws: &mut Workspace,
         out: &mut Prediction,
     ) {
         let dim = self.hyper.descriptor_dim();
         let first_fit = self.embeddings.len();
         for t in 0..self.hyper.n_types() {
-            self.gather_type(s, atoms.clone(), t, ws);
+            self.gather_type(s, atoms, t, ws);
             let rows = ws.fit_atoms.len();
             if rows == 0 {
                 continue;
@@ -389,7 +386,7 @@ impl DeepPot {
             net.forward(p, &ws.fit_in, rows, &mut ws.trace, false);
             let bias = self.stats.bias_atom_e[t] + self.stats.out_bias[t];
             for (r, &a) in ws.fit_atoms.iter().enumerate() {
-                out.atomic_energies[atoms.start + a] = ws.trace.output()[r] + bias;
+                out.atomic_energies[atoms[a]] = ws.trace.output()[r] + bias;
             }
             ws.fit_bar.clear();
             ws.fit_bar.resize(rows * dim, 0.0);
@@ -412,17 +409,11 @@ impl DeepPot {
     }
 
     /// Collects the block atoms of type `t` and their D rows.
-    pub(super) fn gather_type(
-        &self,
-        s: &Prepared,
-        atoms: std::ops::Range<usize>,
-        t: usize,
-        ws: &mut Workspace,
-    ) {
+    pub(super) fn gather_type(&self, s: &Prepared, atoms: &[usize], t: usize, ws: &mut Workspace) {
         let dim = self.hyper.descriptor_dim();
         ws.fit_atoms.clear();
         ws.fit_in.clear();
-        for (a, i) in atoms.enumerate() {
+        for (a, &i) in atoms.iter().enumerate() {
             if s.types[i] == t {
                 ws.fit_atoms.push(a);
                 ws.fit_in.extend_from_slice(&ws.d[a * dim..(a + 1) * dim]);
@@ -434,7 +425,7 @@ impl DeepPot {
     fn rows_backward(
         &self,
         s: &Prepared,
-        atoms: std::ops::Range<usize>,
+        atoms: &[usize],
         ws: &mut Workspace,
         out: &mut Prediction,
     ) {
@@ -452,7 +443,7 @@ impl DeepPot {
         for g in &ws.groups {
             for r in 0..g.rows() {
                 let a = g.atom[r] as usize;
-                let i = atoms.start + a;
+                let i = atoms[a];
                 let ti = s.types[i];
                 let gr_bar = &ws.gr_bar[a * 4 * ng..(a + 1) * 4 * ng];
                 let gv = &g.g[r * ng..(r + 1) * ng];

@@ -56,12 +56,16 @@ thread_local! {
 }
 
 impl DeepPot {
-    /// Accumulates ∇θ [aE·E + Σ a_i·F_i + Ω:W] into `grad`; see the module docs.
-    pub(super) fn gradient(&self, s: &Prepared, adj: &Adjoint, grad: &mut [f64]) {
+    /// Accumulates ∇θ [aE·E + Σ a_i·F_i + Ω:W] of the site energies of
+    /// `sites` into `grad`; see the module docs.
+    pub(super) fn gradient(&self, s: &Prepared, sites: &[usize], adj: &Adjoint, grad: &mut [f64]) {
         self.with_workspace(|ws| {
             TANGENTS.with(|cell| match cell.try_borrow_mut() {
-                Ok(mut ts) => self.gradient_in(s, adj, grad, ws, &mut ts),
-                Err(_) => self.gradient_in(s, adj, grad, ws, &mut TangentScratch::default()),
+                Ok(mut ts) => self.gradient_in(s, sites, adj, grad, ws, &mut ts),
+                Err(_) => {
+                    let ts = &mut TangentScratch::default();
+                    self.gradient_in(s, sites, adj, grad, ws, ts)
+                }
             })
         })
     }
@@ -70,6 +74,7 @@ impl DeepPot {
     fn gradient_in(
         &self,
         s: &Prepared,
+        sites: &[usize],
         adj: &Adjoint,
         grad: &mut [f64],
         ws: &mut Workspace,
@@ -77,7 +82,6 @@ impl DeepPot {
     ) {
         let h = &self.hyper;
         let (nt, ns, ng) = (h.n_types(), h.n_slots(), h.embedding_width());
-        let n = s.structure.n_atoms();
         ts.env_dot.resize_with(h.n_embeddings(), Vec::new);
         ts.traces.resize_with(h.n_embeddings(), Trace::default);
         for v in [&mut ts.gr_dot, &mut ts.gr_dot_bar] {
@@ -89,16 +93,15 @@ impl DeepPot {
         ts.pad_bucket.clear();
         ts.pad_bucket.resize(nt * ns * 4 * ng, 0.0);
         self.pad_table(&mut ws.trace, &mut ws.pad);
-        for start in (0..n).step_by(BLOCK) {
-            let atoms = start..(start + BLOCK).min(n);
+        for atoms in sites.chunks(BLOCK) {
             Self::clear_rows(ws);
-            self.fill_rows(s, atoms.clone(), atoms.start, ws);
-            self.row_tangents(s, atoms.clone(), adj, ws, ts);
+            self.fill_rows(s, atoms, 0, ws);
+            self.row_tangents(s, atoms, adj, ws, ts);
             self.embed_keeping_traces(ws, ts);
-            self.contract(s, atoms.clone(), ws);
+            self.contract(s, atoms, ws);
             self.contract_tangent(atoms.len(), ws, ts);
-            self.fit_vjp(s, atoms.clone(), adj.energy, ws, ts, grad);
-            self.descriptor_vjp(s, atoms.clone(), ws, ts);
+            self.fit_vjp(s, atoms, adj.energy, ws, ts, grad);
+            self.descriptor_vjp(s, atoms, ws, ts);
             self.embedding_vjp(ws, ts, grad);
         }
         self.empty_slot_vjp(&ws.pad.env, &mut ws.trace, &mut ts.pad_bucket, grad);
@@ -109,7 +112,7 @@ impl DeepPot {
     fn row_tangents(
         &self,
         s: &Prepared,
-        atoms: std::ops::Range<usize>,
+        atoms: &[usize],
         adj: &Adjoint,
         ws: &mut Workspace,
         ts: &mut TangentScratch,
@@ -120,7 +123,7 @@ impl DeepPot {
         for (g, env_dot) in ws.groups.iter().zip(&mut ts.env_dot) {
             env_dot.clear();
             for r in 0..g.rows() {
-                let i = atoms.start + g.atom[r] as usize;
+                let i = atoms[g.atom[r] as usize];
                 let (ai, aj) = (a(i), a(g.j[r] as usize));
                 let geom = &g.geom[r];
                 let delta: [f64; 3] = std::array::from_fn(|y| {
@@ -202,7 +205,7 @@ impl DeepPot {
     fn fit_vjp(
         &self,
         s: &Prepared,
-        atoms: std::ops::Range<usize>,
+        atoms: &[usize],
         a_energy: f64,
         ws: &mut Workspace,
         ts: &mut TangentScratch,
@@ -211,7 +214,7 @@ impl DeepPot {
         let dim = self.hyper.descriptor_dim();
         let first_fit = self.embeddings.len();
         for t in 0..self.hyper.n_types() {
-            self.gather_type(s, atoms.clone(), t, ws);
+            self.gather_type(s, atoms, t, ws);
             let rows = ws.fit_atoms.len();
             if rows == 0 {
                 continue;
@@ -259,13 +262,13 @@ impl DeepPot {
     fn descriptor_vjp(
         &self,
         s: &Prepared,
-        atoms: std::ops::Range<usize>,
+        atoms: &[usize],
         ws: &mut Workspace,
         ts: &mut TangentScratch,
     ) {
         let h = &self.hyper;
         let (nt, ns, ng, axis) = (h.n_types(), h.n_slots(), h.embedding_width(), h.axis_neuron);
-        for (a, i) in atoms.enumerate() {
+        for (a, &i) in atoms.iter().enumerate() {
             let q = a * 4 * ng..(a + 1) * 4 * ng;
             let dq = a * ng * axis..(a + 1) * ng * axis;
             let gr_bar = &mut ws.gr_bar[q.clone()];

@@ -314,7 +314,7 @@ impl DeepPot {
     pub fn descriptors(&self, s: &Prepared) -> Vec<f64> {
         let mut out = vec![0.0; s.structure.n_atoms() * self.hyper.descriptor_dim()];
         let mut p = Prediction::default();
-        self.compute(s, &mut p, Some(&mut out));
+        self.compute(s, &s.all_sites(), &mut p, Some(&mut out));
         out
     }
 
@@ -408,11 +408,11 @@ impl Model for DeepPot {
         groups
     }
 
-    fn predict(&self, s: &Prepared, out: &mut Prediction) {
-        self.compute(s, out, None);
+    fn predict_sites(&self, s: &Prepared, sites: &[usize], out: &mut Prediction) {
+        self.compute(s, sites, out, None);
     }
 
-    fn vjp(&self, s: &Prepared, adj: &Adjoint, grad: &mut [f64]) {
-        self.gradient(s, adj, grad);
+    fn vjp_sites(&self, s: &Prepared, sites: &[usize], adj: &Adjoint, grad: &mut [f64]) {
+        self.gradient(s, sites, adj, grad);
     }
 }

@@ -4,7 +4,8 @@
 //! angular sums s_nc = Σ_j g_n(r_ij) Y_c(û_ij); form the invariants; run the
 //! network (E_i, ∂E_i/∂q); carry ∂E_i/∂q back to ∂E_i/∂s; then visit the
 //! pairs again for f_ij = ∂E_i/∂r_ij, giving F_i += f_ij, F_j −= f_ij and
-//! W −= r_ij ⊗ f_ij (GPUMD's convention).
+//! W −= r_ij ⊗ f_ij (GPUMD's convention). Visiting only some centres i
+//! gives their site energies' share of forces and virial.
 
 use super::angular::{N_HARMONICS, harmonics, harmonics_grad};
 use super::basis::{chebyshev, contract};
@@ -90,10 +91,17 @@ impl Nep {
         }
     }
 
-    /// Fills `out` (energy, per-atom energies, forces, virial) and, when
-    /// asked, the scaled descriptors (n_atoms × dim) and the hidden-layer
-    /// activations (n_atoms × neurons).
-    pub(super) fn compute(&self, s: &Prepared, out: &mut Prediction, mut extra: Extras<'_>) {
+    /// Fills `out` with the share of the site energies of `sites` (energy,
+    /// per-atom energies, forces, virial) and, when asked, their scaled
+    /// descriptors (rows of n_atoms × dim) and hidden-layer activations
+    /// (rows of n_atoms × neurons).
+    pub(super) fn compute(
+        &self,
+        s: &Prepared,
+        sites: &[usize],
+        out: &mut Prediction,
+        mut extra: Extras<'_>,
+    ) {
         let h = &self.hyper;
         let n_atoms = s.structure.n_atoms();
         out.reset(n_atoms);
@@ -109,7 +117,7 @@ impl Nep {
         let mut y = [0.0; N_HARMONICS];
         let mut y_grad = [[0.0; 3]; N_HARMONICS];
 
-        for i in 0..n_atoms {
+        for &i in sites {
             let ti = s.types[i];
             let (index, vector) = list.of(i);
             w.q.fill(0.0);

@@ -6,7 +6,9 @@
 //! neighbour vector moves along δ_ij. The gradient is therefore
 //! ∇θ (aE·E_i + Ė_i): one forward pass carrying tangents (ḋ, Ẏ, ṡ, q̇, ż,
 //! ḣ) alongside the values, and one reverse pass over both, per atom. No
-//! second neighbour sweep over the structure is needed.
+//! second neighbour sweep over the structure is needed. Restricted to a
+//! set of sites, the sum runs over those centres i only: the gradient of
+//! their share of the prediction.
 
 use super::Nep;
 use super::angular::{N_HARMONICS, harmonics, harmonics_grad};
@@ -36,8 +38,9 @@ impl PairStore {
 }
 
 impl Nep {
-    /// Accumulates ∇θ [aE·E + Σ γ_i·F_i + Ω:W] into `grad`; see the module docs.
-    pub(super) fn gradient(&self, s: &Prepared, adj: &Adjoint, grad: &mut [f64]) {
+    /// Accumulates ∇θ [aE·E + Σ γ_i·F_i + Ω:W] of the site energies of
+    /// `sites` into `grad`; see the module docs.
+    pub(super) fn gradient(&self, s: &Prepared, sites: &[usize], adj: &Adjoint, grad: &mut [f64]) {
         let h = &self.hyper;
         let nt = h.n_types();
         let nt2 = nt * nt;
@@ -75,7 +78,7 @@ impl Nep {
         let mut g = vec![0.0; na];
         let mut g_deriv = vec![0.0; na];
 
-        for i in 0..s.structure.n_atoms() {
+        for &i in sites {
             let ti = s.types[i];
             let (index, vector) = s.neighbors.of(i);
             q.fill(0.0);

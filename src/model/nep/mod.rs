@@ -353,7 +353,7 @@ impl Nep {
             descriptors: Some(&mut out),
             hidden: None,
         };
-        self.compute(s, &mut prediction, extra);
+        self.compute(s, &s.all_sites(), &mut prediction, extra);
         out
     }
 
@@ -366,7 +366,7 @@ impl Nep {
             descriptors: None,
             hidden: Some(&mut out),
         };
-        self.compute(s, &mut prediction, extra);
+        self.compute(s, &s.all_sites(), &mut prediction, extra);
         out
     }
 }
@@ -460,11 +460,11 @@ impl Model for Nep {
         groups
     }
 
-    fn predict(&self, s: &Prepared, out: &mut Prediction) {
-        self.compute(s, out, compute::Extras::default());
+    fn predict_sites(&self, s: &Prepared, sites: &[usize], out: &mut Prediction) {
+        self.compute(s, sites, out, compute::Extras::default());
     }
 
-    fn vjp(&self, s: &Prepared, adj: &Adjoint, grad: &mut [f64]) {
-        self.gradient(s, adj, grad);
+    fn vjp_sites(&self, s: &Prepared, sites: &[usize], adj: &Adjoint, grad: &mut [f64]) {
+        self.gradient(s, sites, adj, grad);
     }
 }
