@@ -6,7 +6,6 @@
 
 use forcefit::loss::{ForceGradient, LossConfig};
 use forcefit::model::{Model, Prepared};
-use forcefit::structure::Structure;
 use forcefit::train::step;
 use forcefit::{batch, io, model};
 
@@ -58,39 +57,6 @@ fn ratio(name: &str, dir: &Path) {
     }
 }
 
-/// Replicates a structure n×n×n.
-fn supercell(s: &Structure, n: usize) -> Structure {
-    let cell = s.cell.expect("periodic");
-    let mut out = s.clone();
-    out.positions.clear();
-    out.species.clear();
-    for a in 0..n {
-        for b in 0..n {
-            for c in 0..n {
-                for (p, sp) in s.positions.iter().zip(&s.species) {
-                    let shift: [f64; 3] = std::array::from_fn(|k| {
-                        a as f64 * cell[0][k] + b as f64 * cell[1][k] + c as f64 * cell[2][k]
-                    });
-                    out.positions
-                        .push([p[0] + shift[0], p[1] + shift[1], p[2] + shift[2]]);
-                    out.species.push(sp.clone());
-                }
-            }
-        }
-    }
-    out.cell = Some(cell.map(|r| r.map(|x| x * n as f64)));
-    out.labels.energy = s.labels.energy.map(|e| e * (n * n * n) as f64);
-    out.labels.forces = s.labels.forces.as_ref().map(|f| {
-        f.iter()
-            .cycle()
-            .take(f.len() * n * n * n)
-            .copied()
-            .collect()
-    });
-    out.labels.virial = None;
-    out
-}
-
 fn scaling(dir: &Path) {
     let model = model::load(&dir.join("nep.txt")).expect("model");
     let s = io::read(&dir.join("train.xyz"), None)
@@ -99,7 +65,7 @@ fn scaling(dir: &Path) {
     let config = LossConfig::default();
     let mut grad = vec![0.0; model.params().len()];
     for n in 1..=3 {
-        let big = supercell(&s, n);
+        let big = common::supercell(&s, n);
         let atoms = big.n_atoms();
         let prepared = batch::prepare_all(&model, vec![big]).unwrap();
         let refs: Vec<&Prepared> = prepared.iter().collect();
