@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 
 OUT = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/water-dp")
 ROOT = pathlib.Path(__file__).resolve().parents[3]
-RUNS = [("fekf32", "forcefit FEKF, batch 32"), ("fekf8", "forcefit FEKF, batch 8"),
+RUNS = [("fekf32", "forcefit FEKF, batch 32"), ("fekf4", "forcefit FEKF, batch 4"),
         ("adam", "forcefit Adam, batch 1 (deepmd-kit's recipe)")]
 
 

@@ -17,7 +17,6 @@ DP=${DP:-dp}
 HERE=examples/benchmarks/water-dp
 FORCEFIT=${FORCEFIT:-target/release/forcefit}
 STEPS=${STEPS:-6000}
-LIMIT=${LIMIT:-600}
 mkdir -p "$OUT"
 export OMP_NUM_THREADS=2 DP_INTRA_OP_PARALLELISM_THREADS=2 DP_INTER_OP_PARALLELISM_THREADS=1 CUDA_VISIBLE_DEVICES=
 
@@ -39,12 +38,12 @@ fi
 
 # forcefit, the same input.
 train() {
-    local name=$1
-    shift
+    local name=$1 input=$2 limit=$3
+    shift 3
     [ -e "$OUT/$name/loss.csv" ] && return
-    "$FORCEFIT" dp "$HERE/input.json" -j 2 --time-limit "$LIMIT" -o "$OUT/$name" "$@" \
+    "$FORCEFIT" dp "$input" -j 2 --time-limit "$limit" -o "$OUT/$name" "$@" \
         > "$OUT/$name.log" 2>&1
 }
-train fekf32 --optimizer fekf --batch-size 32
-train fekf8 --optimizer fekf --batch-size 8
-train adam
+train fekf32 "$HERE/input.json" 420 --optimizer fekf --batch-size 32
+train fekf4 "$HERE/input.json" 420 --optimizer fekf --batch-size 4
+train adam "$HERE/input.json" 420
