@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Train and evaluate machine-learning interatomic potentials (NEP) on DFT data.
+/// Train and evaluate machine-learning interatomic potentials (NEP, DeePMD se_e2_a) on DFT data.
 #[derive(Parser)]
 #[command(version, about, long_about = None)]
 struct Cli {
