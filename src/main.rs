@@ -184,7 +184,20 @@ struct EvalArgs {
     out_dir: Option<PathBuf>,
 }
 
+/// Exit status of a panic: a bug in forcefit, never a verdict on the input
+/// (bad input is an error naming the file, exit 2).
+const INTERNAL_ERROR: i32 = 70;
+
 fn main() {
+    // A user sees one line asking for a report, not a Rust backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!(
+            "forcefit: internal error: {info}\n\
+             This is a bug in forcefit, not a problem with your input; please report it \
+             with the command line and the input files."
+        );
+        std::process::exit(INTERNAL_ERROR);
+    }));
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Predict(args) => predict(args),

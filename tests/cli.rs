@@ -182,3 +182,28 @@ fn missing_and_broken_files_are_reported() {
     ]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// One training structure cannot lose a fraction to validation: a clear
+/// error naming the key (this used to panic in the split).
+#[test]
+fn validation_fraction_of_a_single_structure_is_refused() {
+    let dir = common::TempDir::new("cli-one-structure");
+    let data = dir.file("one.xyz", TWO_SI);
+    let config = dir.file(
+        "run.toml",
+        format!(
+            "[data]\ntrain = \"{}\"\nvalidation_fraction = 0.2\n\n[model]\ncutoff = [3.0, 2.5]\n\n[train]\nepochs = 1\noutput_dir = \"{}\"\n",
+            data.display(),
+            dir.path().join("out").display()
+        ),
+    );
+    let o = forcefit(&["train", "-q", config.to_str().unwrap()]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("data.validation_fraction"), "{err}");
+    assert!(err.contains("1 structure"), "{err}");
+    assert!(
+        !err.contains("internal error") && !err.contains("panicked"),
+        "{err}"
+    );
+}

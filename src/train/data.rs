@@ -48,6 +48,15 @@ pub fn load(config: &TrainConfig) -> Result<DataSets> {
     }
     let (validation, held_out) = match &data.test {
         Some(t) => (read_all(&t.list(), format)?, false),
+        None if data.validation_fraction > 0.0 && train.len() < 2 => {
+            return Err(Error::Invalid(format!(
+                "data.validation_fraction = {}: the training set ({}) has {} structure, \
+                 too few to hold any out; give data.test or set validation_fraction = 0",
+                data.validation_fraction,
+                show(&train_paths),
+                train.len()
+            )));
+        }
         None if data.validation_fraction > 0.0 => {
             // A fixed permutation by seed: the same split on every run and resume.
             let split_seed = data.split_seed.unwrap_or(config.run.seed);
