@@ -6,62 +6,15 @@
 //! on the same frames. Set FORCEFIT_PYTHON to choose the interpreter.
 
 mod common;
+mod deepmd_common;
+
+use deepmd_common::python::{frame_json, python, run};
 
 use forcefit::model::deepmd::{DeepPot, DeepmdConfig};
 use forcefit::model::{Model, Prediction, Prepared};
 use forcefit::structure::Structure;
 use rand::SeedableRng;
-use serde_json::{Value, json};
-use std::io::Write;
-use std::process::{Command, Stdio};
-
-fn python() -> Option<String> {
-    let py = std::env::var("FORCEFIT_PYTHON").unwrap_or_else(|_| "python3".into());
-    let ok = Command::new(&py)
-        .args(["-c", "import deepmd.dpmodel"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!(
-            "skipping: deepmd-kit is not importable by {py} (pip install deepmd-kit, or set FORCEFIT_PYTHON)"
-        );
-    }
-    ok.then_some(py)
-}
-
-fn frame_json(s: &Structure, types: &[usize]) -> Value {
-    json!({
-        "coord": s.positions.iter().flatten().collect::<Vec<_>>(),
-        "cell": if s.pbc.iter().any(|&p| p) { s.cell.map(|c| c.iter().flatten().copied().collect::<Vec<f64>>()) } else { None },
-        "atype": types,
-    })
-}
-
-fn run(py: &str, request: &Value) -> Value {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/oracle/deepmd_eval.py");
-    let mut child = Command::new(py)
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(request.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    serde_json::from_str(text.lines().last().unwrap()).unwrap()
-}
+use serde_json::json;
 
 fn close(a: f64, b: f64, tol: f64, what: &str) -> f64 {
     let err = (a - b).abs() / b.abs().max(1e-2);

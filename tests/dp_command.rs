@@ -7,8 +7,10 @@
 //! forcefit's energies in deepmd-kit.
 
 mod common;
+mod deepmd_common;
 
 use common::TempDir;
+use deepmd_common::python::{frame_json, python, run};
 use forcefit::structure::Structure;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -180,46 +182,16 @@ fn unsupported_descriptors_are_refused_with_the_key_named() {
 /// deepmd-kit's DeepPot (numpy backend) on the model.yaml `forcefit dp`
 /// wrote gives forcefit's energies; skipped without deepmd-kit.
 fn check_in_deepmd_kit(model_path: &Path, system: &Path) {
-    let py = std::env::var("FORCEFIT_PYTHON").unwrap_or_else(|_| "python3".into());
-    let importable = Command::new(&py)
-        .args(["-c", "import deepmd.dpmodel"])
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !importable {
-        eprintln!("skipping the deepmd-kit check: deepmd-kit is not importable by {py}");
-        return;
-    }
+    let Some(py) = python() else { return };
     let model = forcefit::model::load(model_path).unwrap();
     let frames = forcefit::io::read(system, None).unwrap();
     let prepared = forcefit::batch::prepare_all(&model, frames).unwrap();
     let ours = forcefit::batch::predict_all(&model, &prepared);
     let request = serde_json::json!({
         "model": model_path,
-        "frames": prepared.iter().map(|p| serde_json::json!({
-            "coord": p.structure.positions.iter().flatten().collect::<Vec<_>>(),
-            "cell": p.structure.cell.map(|c| c.concat()),
-            "atype": p.types,
-        })).collect::<Vec<_>>(),
+        "frames": prepared.iter().map(|p| frame_json(&p.structure, &p.types)).collect::<Vec<_>>(),
     });
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/oracle/deepmd_eval.py");
-    let mut child = Command::new(&py)
-        .arg(script)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(request.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
-    let result: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    let result = run(&py, &request);
     for (p, r) in ours.iter().zip(result["frames"].as_array().unwrap()) {
         let theirs = r["energy"].as_f64().unwrap();
         assert!(

@@ -1,6 +1,8 @@
 //! Small random DeePMD models for the DeePMD tests.
 #![allow(dead_code)]
 
+pub mod python;
+
 use forcefit::model::deepmd::{DeepPot, DeepPotHyper};
 use forcefit::nn::Activation;
 use rand::SeedableRng;
