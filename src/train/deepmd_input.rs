@@ -79,14 +79,14 @@ pub fn read(path: &Path, overrides: &Overrides) -> Result<DpInput> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     let value = parse_text(&text, path)?;
     let source = Source { path, text: &text };
-    // Every key is checked before any data are read.
+    // Every key is checked before any data are read; the first pass also
+    // names the training systems.
     let unknown = DataFacts {
         structures: 1,
         mean_atoms: 1.0,
     };
-    parse(&value, source, unknown, overrides)?;
-    let systems = training_systems(source, &value)?;
-    let facts = data_facts(&systems)?;
+    let first = parse(&value, source, unknown, overrides)?;
+    let facts = data_facts(&first.config.data.train.list())?;
     parse(&value, source, facts, overrides)
 }
 
@@ -104,21 +104,6 @@ fn parse_text(text: &str, path: &Path) -> Result<Value> {
         serde_json::from_str(text)
             .map_err(|e| Error::parse(path, e.line(), format!("not valid JSON: {e}")))
     }
-}
-
-/// `training.training_data.systems` (or deepmd-kit v1's `training.systems`).
-fn training_systems(source: Source, value: &Value) -> Result<Vec<PathBuf>> {
-    let top = Section::new(source, "", value)?;
-    let training = top
-        .section("training")?
-        .ok_or_else(|| source.error("training", "missing: deepmd-kit's training section"))?;
-    let data = training.section("training_data")?.ok_or_else(|| {
-        source.error(
-            "training.training_data",
-            "missing: the training systems are given here",
-        )
-    })?;
-    systems(&data)
 }
 
 /// A `systems` key: one directory (searched for systems, as deepmd-kit
