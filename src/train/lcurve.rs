@@ -135,21 +135,11 @@ pub struct LcurveRow {
     #[serde(deserialize_with = "super::log::missing::number")]
     pub lr: f64,
     /// Training batch: [√loss, E, F, V].
-    #[serde(deserialize_with = "missing_four")]
+    #[serde(deserialize_with = "super::log::missing::array")]
     pub train: [f64; 4],
     /// Validation structures, when there is a validation set.
-    #[serde(default, deserialize_with = "missing_optional_four")]
+    #[serde(default, deserialize_with = "super::log::missing::optional_array")]
     pub validation: Option<[f64; 4]>,
-}
-
-fn missing_four<'de, D: serde::Deserializer<'de>>(d: D) -> Result<[f64; 4], D::Error> {
-    Ok(<[Option<f64>; 4]>::deserialize(d)?.map(|x| x.unwrap_or(f64::NAN)))
-}
-
-fn missing_optional_four<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Option<[f64; 4]>, D::Error> {
-    Ok(Option::<[Option<f64>; 4]>::deserialize(d)?.map(|t| t.map(|x| x.unwrap_or(f64::NAN))))
 }
 
 /// [√loss, E, F, V] of a loss evaluation, eV units.
@@ -260,6 +250,27 @@ mod tests {
         assert_eq!(c_exp(0.0, 2), "0.00e+00");
         assert_eq!(c_exp(-1.5e-120, 2), "-1.50e-120");
         assert_eq!(c_exp(f64::NAN, 2), "nan");
+    }
+
+    /// Checkpoints keep the rows as JSON, where NaN (the Kalman filters'
+    /// learning rate, absent labels) is `null`: it must read back as NaN.
+    #[test]
+    fn rows_survive_a_checkpoint_with_nan() {
+        let row = LcurveRow {
+            step: 7,
+            lr: f64::NAN,
+            train: [1.0, 2.0, 3.0, f64::NAN],
+            validation: Some([4.0, f64::NAN, 5.0, 6.0]),
+        };
+        let text = serde_json::to_string(&row).unwrap();
+        let back: LcurveRow = serde_json::from_str(&text).unwrap();
+        assert!(back.lr.is_nan() && back.train[3].is_nan());
+        assert_eq!(&back.train[..3], &[1.0, 2.0, 3.0]);
+        let v = back.validation.unwrap();
+        assert!(v[1].is_nan() && v[0] == 4.0 && v[3] == 6.0);
+        let none: LcurveRow =
+            serde_json::from_str(r#"{"step": 1, "lr": 0.1, "train": [1, 2, 3, 4]}"#).unwrap();
+        assert_eq!(none.validation, None);
     }
 
     /// The layout of a deepmd-kit 3.2 `lcurve.out` (water, energy and

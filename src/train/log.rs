@@ -22,10 +22,10 @@ pub struct LogRow {
     pub loss: f64,
     /// Training RMSEs over the epoch's batches: energy (meV/atom), force
     /// (meV/Å), virial (meV/atom); NaN where the data have no such label.
-    #[serde(deserialize_with = "missing::triple")]
+    #[serde(deserialize_with = "missing::array")]
     pub train_rmse: [f64; 3],
     /// Validation RMSEs, when validated this epoch.
-    #[serde(deserialize_with = "missing::optional_triple")]
+    #[serde(deserialize_with = "missing::optional_array")]
     pub val_rmse: Option<[f64; 3]>,
     /// Validation loss, when validated this epoch.
     pub val_loss: Option<f64>,
@@ -45,14 +45,22 @@ pub(crate) mod missing {
         Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
     }
 
-    /// Three numbers, each `null` meaning NaN.
-    pub fn triple<'de, D: Deserializer<'de>>(d: D) -> Result<[f64; 3], D::Error> {
-        Ok(<[Option<f64>; 3]>::deserialize(d)?.map(|x| x.unwrap_or(f64::NAN)))
+    /// N numbers, each `null` meaning NaN.
+    pub fn array<'de, D: Deserializer<'de>, const N: usize>(d: D) -> Result<[f64; N], D::Error>
+    where
+        [Option<f64>; N]: Deserialize<'de>,
+    {
+        Ok(<[Option<f64>; N]>::deserialize(d)?.map(|x| x.unwrap_or(f64::NAN)))
     }
 
-    /// Optionally three numbers, each `null` meaning NaN.
-    pub fn optional_triple<'de, D: Deserializer<'de>>(d: D) -> Result<Option<[f64; 3]>, D::Error> {
-        Ok(Option::<[Option<f64>; 3]>::deserialize(d)?.map(|t| t.map(|x| x.unwrap_or(f64::NAN))))
+    /// Optionally N numbers, each `null` meaning NaN.
+    pub fn optional_array<'de, D: Deserializer<'de>, const N: usize>(
+        d: D,
+    ) -> Result<Option<[f64; N]>, D::Error>
+    where
+        [Option<f64>; N]: Deserialize<'de>,
+    {
+        Ok(Option::<[Option<f64>; N]>::deserialize(d)?.map(|t| t.map(|x| x.unwrap_or(f64::NAN))))
     }
 
     /// A number, `null` meaning +∞ (a best loss not yet set).
