@@ -655,16 +655,13 @@ fn apply(
     let kind = overrides.optimizer.unwrap_or(choice.kind);
     let kalman = kind.is_kalman();
     let o = &mut config.optimizer;
-    o.kind = if kind == OptimizerKind::Fekf
-        && choice.kind == OptimizerKind::Fekf
-        && overrides.optimizer.is_none()
-        && plan.batch == 1
-    {
-        // deepmd-kit's LKF on single frames is RLEKF.
-        OptimizerKind::Rlekf
-    } else {
-        kind
-    };
+    o.kind =
+        if overrides.optimizer.is_none() && choice.kind == OptimizerKind::Fekf && plan.batch == 1 {
+            // deepmd-kit's LKF on single frames is RLEKF.
+            OptimizerKind::Rlekf
+        } else {
+            kind
+        };
     o.batch_size = match (kalman, overrides.batch_size) {
         (_, Some(b)) => Some(b),
         (false, None) => Some(plan.batch),
@@ -704,16 +701,17 @@ fn apply(
         [l.lambda_e_end, l.lambda_f_end, l.lambda_v_end] = limit.map(Some);
     }
     let batch = config.optimizer.batch_size();
+    let steps_per_epoch = facts.structures.div_ceil(batch).max(1);
     let r = &mut config.run;
     // The same number of structures seen as the input's own recipe.
-    r.steps = Some((plan.steps * plan.batch).div_ceil(batch).max(1));
-    if let Some(e) = plan.epochs {
-        r.steps = Some((e * facts.structures.div_ceil(batch)).max(1));
-    }
+    let steps = match plan.epochs {
+        Some(e) => e * steps_per_epoch,
+        None => (plan.steps * plan.batch).div_ceil(batch),
+    };
+    r.steps = Some(steps.max(1));
     r.time_limit = overrides.time_limit;
     r.seed = plan.seed.unwrap_or(r.seed);
     r.output_dir = overrides.output_dir.clone();
-    let steps_per_epoch = facts.structures.div_ceil(batch).max(1);
     r.checkpoint_every = (plan.save_every * plan.batch / batch / steps_per_epoch).max(1);
     r.lcurve_every = Some(plan.lcurve_every);
     r.lcurve_frames = plan.lcurve_frames;
