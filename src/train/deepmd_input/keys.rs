@@ -38,11 +38,12 @@ fn line_of(text: &str, key: &str) -> Option<usize> {
         let quoted = format!("\"{part}\"");
         let bare = format!("{part}:");
         let rest = &text[at..];
-        let found = [rest.find(&quoted), rest.find(&bare)]
+        // Past the whole needle, so that `at` stays on a character boundary.
+        let (found, len) = [(&quoted, rest.find(&quoted)), (&bare, rest.find(&bare))]
             .into_iter()
-            .flatten()
+            .filter_map(|(needle, pos)| pos.map(|p| (p, needle.len())))
             .min()?;
-        at += found + 1;
+        at += found + len;
     }
     Some(text[..at].matches('\n').count() + 1)
 }
@@ -268,5 +269,9 @@ mod tests {
         assert_eq!(line_of(text, "model.nothing"), None);
         let yaml = "model:\n  descriptor:\n    type: se_atten\n";
         assert_eq!(line_of(yaml, "model.descriptor.type"), Some(3));
+        // Keys the user wrote in any script, found without splitting a character.
+        let text = "{\n \"modèle\": {\n  \"é\": 1\n }\n}";
+        assert_eq!(line_of(text, "modèle.é"), Some(3));
+        assert_eq!(line_of("modèle:\n  é: 1\n", "modèle.é"), Some(2));
     }
 }
