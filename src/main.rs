@@ -48,9 +48,10 @@ enum Command {
 
 #[derive(Args)]
 struct GradcheckArgs {
-    /// The model file (nep.txt or deepmd-kit's model.yaml, recognised by content).
-    #[arg(long, short)]
-    model: PathBuf,
+    /// The model file (nep.txt, deepmd-kit's model.yaml, or aenet's .nn
+    /// files: repeat --model for each element), recognised by content.
+    #[arg(long, short, required = true)]
+    model: Vec<PathBuf>,
     /// Structure file (labels needed: energies and forces).
     data: PathBuf,
     /// Hyperparameters (and data statistics) of the random model, from
@@ -142,10 +143,11 @@ struct TrainArgs {
 #[derive(Args)]
 struct Common {
     /// The model file, recognised by content: a GPUMD `nep.txt` (nep3,
-    /// nep4, with or without ZBL) or deepmd-kit's serialized se_e2_a model
-    /// (`.yaml`, or the same dict as `.json`).
-    #[arg(long, short)]
-    model: PathBuf,
+    /// nep4, with or without ZBL), deepmd-kit's serialized se_e2_a model
+    /// (`.yaml`, or the same dict as `.json`), or aenet potentials (binary
+    /// `.nn` or `.nn.ascii`): repeat --model for each element's file.
+    #[arg(long, short, required = true)]
+    model: Vec<PathBuf>,
     /// Structure files: extended XYZ (.xyz, .extxyz), DeePMD npy systems
     /// (directories with type.raw) or aenet XSF (.xsf files or a directory of them).
     #[arg(required = true)]
@@ -378,6 +380,18 @@ fn stop_on_ctrl_c() -> Result<Arc<AtomicBool>> {
     Ok(stop)
 }
 
+/// The written model files of a run, for messages.
+fn model_paths(outcome: &Outcome) -> String {
+    let names: Vec<String> = match outcome.model.files() {
+        Ok(files) => files
+            .iter()
+            .map(|f| outcome.output_dir.join(&f.path).display().to_string())
+            .collect(),
+        Err(_) => vec![outcome.output_dir.display().to_string()],
+    };
+    names.join(", ")
+}
+
 /// Prints how a training run ended and the errors of its best model.
 fn report(outcome: &Outcome) {
     if let Some(why) = &outcome.stopped {
@@ -388,7 +402,7 @@ fn report(outcome: &Outcome) {
         outcome.epochs,
         outcome.steps,
         outcome.best_epoch,
-        outcome.output_dir.join(outcome.model.file_name()).display()
+        model_paths(outcome)
     );
     println!("\ntraining set:\n{}", outcome.train.to_table());
     if let Some(v) = &outcome.validation {
@@ -504,7 +518,7 @@ fn gradcheck(args: GradcheckArgs) -> Result<()> {
     structures.truncate(args.structures);
     let mut trained = model::load(&args.model)?;
     let like = match &args.random_like {
-        Some(p) => model::load(p)?,
+        Some(p) => model::load(std::slice::from_ref(p))?,
         None => trained.clone(),
     };
     // Random weights with the file's data-dependent state (NEP's descriptor

@@ -4,6 +4,7 @@
 //! the families that the code above `model/` holds, so that nothing in
 //! `train/` or `optim/` names a family.
 
+use super::bp::{BpConfig, BpModel, BpStats, looks_like_aenet};
 use super::deepmd::{DeepPot, DeepPotStats, DeepmdConfig, looks_like_deepmd};
 use super::nep::Nep;
 use super::nep::config::NepConfig;
@@ -18,8 +19,6 @@ use std::path::{Path, PathBuf};
 pub trait Family: Model + Clone + Sized {
     /// The family's name in `[model] family = "…"` and in checkpoints.
     const NAME: &'static str;
-    /// File name of the trained model in an output directory.
-    const FILE_NAME: &'static str;
 
     /// The family's `[model]` settings.
     type Config;
@@ -40,10 +39,11 @@ pub trait Family: Model + Clone + Sized {
     fn state(&self) -> FamilyState;
     /// Restores the state a checkpoint saved (refused when it does not fit).
     fn restore_state(&mut self, state: FamilyState) -> Result<()>;
-    /// The model file's contents.
-    fn to_file_text(&self) -> Result<String>;
-    /// Reads the model file's contents (`path` names it in errors).
-    fn from_file_text(text: &str, path: &Path) -> Result<Self>;
+    /// The model's files (one for most families, one per element for
+    /// aenet's), named as in an output directory.
+    fn to_files(&self) -> Result<Vec<ModelFile>>;
+    /// Reads the model from its files (their names appear in errors).
+    fn from_files(files: &[ModelFile]) -> Result<Self>;
     /// Hyperparameters, for reports.
     fn hyper_json(&self) -> serde_json::Value;
     /// The same model (hyperparameters and data-dependent state) with
@@ -54,6 +54,49 @@ pub trait Family: Model + Clone + Sized {
     /// The descriptors of every atom, row-major (n_atoms × dim), as the
     /// family's reference code reports them.
     fn atom_descriptors(&self, s: &Prepared) -> Vec<f64>;
+}
+
+/// One model file: its path (or name in an output directory) and contents.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelFile {
+    /// Where it is (or its name in an output directory).
+    pub path: PathBuf,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+}
+
+impl ModelFile {
+    /// A text file named `name`.
+    pub fn text(name: &str, text: String) -> Self {
+        ModelFile {
+            path: PathBuf::from(name),
+            bytes: text.into_bytes(),
+        }
+    }
+
+    /// Reads `path`.
+    pub fn read(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        Ok(ModelFile {
+            path: path.to_path_buf(),
+            bytes,
+        })
+    }
+
+    /// The text of the one file a single-file family reads.
+    pub fn single_text<'a>(files: &'a [ModelFile], family: &str) -> Result<(&'a str, &'a Path)> {
+        let [file] = files else {
+            return Err(Error::Invalid(format!(
+                "a {family} model is one file, {} given",
+                files.len()
+            )));
+        };
+        let text = std::str::from_utf8(&file.bytes).map_err(|e| Error::File {
+            path: file.path.clone(),
+            msg: format!("not a text file (byte {} is not UTF-8)", e.valid_up_to()),
+        })?;
+        Ok((text, &file.path))
+    }
 }
 
 /// A family's data-dependent state in a checkpoint, tagged with the family.
@@ -67,6 +110,8 @@ pub enum FamilyState {
     },
     /// DeePMD: davg/dstd and the energy biases.
     Deepmd(DeepPotStats),
+    /// BP: descriptor and energy normalisation, free-atom energies.
+    Bp(BpStats),
 }
 
 impl FamilyState {
@@ -75,6 +120,7 @@ impl FamilyState {
         match self {
             FamilyState::Nep { .. } => Nep::NAME,
             FamilyState::Deepmd(_) => DeepPot::NAME,
+            FamilyState::Bp(_) => BpModel::NAME,
         }
     }
 }
@@ -88,6 +134,8 @@ pub enum ModelConfig {
     Nep(NepConfig),
     /// DeePMD se_e2_a (deepmd-kit's names).
     Deepmd(DeepmdConfig),
+    /// Behler–Parrinello networks with aenet's Chebyshev descriptor.
+    Bp(BpConfig),
 }
 
 impl Default for ModelConfig {
@@ -97,7 +145,7 @@ impl Default for ModelConfig {
 }
 
 /// The families `[model] family` accepts.
-pub const FAMILIES: &[&str] = &["nep", "deepmd"];
+pub const FAMILIES: &[&str] = &["nep", "deepmd", "bp"];
 
 impl<'de> Deserialize<'de> for ModelConfig {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
@@ -128,6 +176,7 @@ impl<'de> Deserialize<'de> for ModelConfig {
         match family.as_str() {
             "nep" => Ok(ModelConfig::Nep(value.try_into().map_err(keys)?)),
             "deepmd" => Ok(ModelConfig::Deepmd(value.try_into().map_err(keys)?)),
+            "bp" => Ok(ModelConfig::Bp(value.try_into().map_err(keys)?)),
             other => Err(D::Error::custom(format!(
                 "model.family: unknown family {other:?} (forcefit has {})",
                 FAMILIES.join(", ")
@@ -142,6 +191,7 @@ impl ModelConfig {
         match self {
             ModelConfig::Nep(_) => Nep::NAME,
             ModelConfig::Deepmd(_) => DeepPot::NAME,
+            ModelConfig::Bp(_) => BpModel::NAME,
         }
     }
 
@@ -150,6 +200,7 @@ impl ModelConfig {
         match self {
             ModelConfig::Nep(c) => c.validate(),
             ModelConfig::Deepmd(c) => c.validate(),
+            ModelConfig::Bp(c) => c.validate(),
         }
     }
 
@@ -157,7 +208,7 @@ impl ModelConfig {
     pub fn as_nep(&self) -> Option<&NepConfig> {
         match self {
             ModelConfig::Nep(c) => Some(c),
-            ModelConfig::Deepmd(_) => None,
+            ModelConfig::Deepmd(_) | ModelConfig::Bp(_) => None,
         }
     }
 
@@ -166,6 +217,7 @@ impl ModelConfig {
         match self {
             ModelConfig::Nep(c) => c.species.as_deref(),
             ModelConfig::Deepmd(c) => c.type_map.as_deref(),
+            ModelConfig::Bp(c) => c.species.as_deref(),
         }
     }
 
@@ -175,6 +227,10 @@ impl ModelConfig {
         match self {
             ModelConfig::Nep(c) => (c.cutoff[0], "model.cutoff"),
             ModelConfig::Deepmd(c) => (c.rcut, "model.rcut"),
+            ModelConfig::Bp(c) => (
+                c.radial_cutoff.max(c.angular_cutoff),
+                "model.radial_cutoff",
+            ),
         }
     }
 
@@ -183,6 +239,7 @@ impl ModelConfig {
         match self {
             ModelConfig::Nep(c) => c.init.as_deref(),
             ModelConfig::Deepmd(c) => c.init.as_deref(),
+            ModelConfig::Bp(_) => None,
         }
     }
 
@@ -191,6 +248,7 @@ impl ModelConfig {
         match self {
             ModelConfig::Nep(c) => c.init.as_mut(),
             ModelConfig::Deepmd(c) => c.init.as_mut(),
+            ModelConfig::Bp(_) => None,
         }
     }
 }
@@ -204,6 +262,8 @@ pub enum AnyModel {
     Nep(Nep),
     /// A DeePMD se_e2_a model.
     Deepmd(DeepPot),
+    /// A Behler–Parrinello (aenet) model.
+    Bp(BpModel),
 }
 
 /// Runs `$body` with `$m` bound to the family's model.
@@ -212,6 +272,7 @@ macro_rules! each {
         match $self {
             AnyModel::Nep($m) => $body,
             AnyModel::Deepmd($m) => $body,
+            AnyModel::Bp($m) => $body,
         }
     };
 }
@@ -234,6 +295,9 @@ impl Model for AnyModel {
     }
     fn predict_sites(&self, s: &Prepared, sites: &[usize], out: &mut Prediction) {
         each!(self, m => m.predict_sites(s, sites, out))
+    }
+    fn energies_sites(&self, s: &Prepared, sites: &[usize], out: &mut Prediction) {
+        each!(self, m => m.energies_sites(s, sites, out))
     }
     fn vjp_sites(&self, s: &Prepared, sites: &[usize], adj: &Adjoint, grad: &mut [f64]) {
         each!(self, m => m.vjp_sites(s, sites, adj, grad))
@@ -258,26 +322,48 @@ impl AnyModel {
             ModelConfig::Deepmd(c) => {
                 AnyModel::Deepmd(DeepPot::random_for(c, species, train, &mut rng)?)
             }
+            ModelConfig::Bp(c) => AnyModel::Bp(BpModel::random_for(c, species, train, &mut rng)?),
         })
     }
 
-    /// Loads a model file, recognising its family by content.
-    pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let first = text.split_whitespace().next().unwrap_or("");
-        if first.starts_with("nep") {
-            return Ok(AnyModel::Nep(Nep::from_file_text(&text, path)?));
+    /// Loads a model from its file (or, for aenet, one file per element),
+    /// recognising the family by content.
+    pub fn load(paths: &[PathBuf]) -> Result<Self> {
+        let files = paths
+            .iter()
+            .map(|p| ModelFile::read(p))
+            .collect::<Result<Vec<_>>>()?;
+        let Some(first) = files.first() else {
+            return Err(Error::Invalid("no model file given".into()));
+        };
+        if files.iter().all(|f| looks_like_aenet(&f.bytes)) {
+            return Ok(AnyModel::Bp(BpModel::from_files(&files)?));
+        }
+        if let Some(odd) = files.iter().find(|f| !looks_like_aenet(&f.bytes)).filter(|_| files.len() > 1) {
+            return Err(Error::file(
+                &odd.path,
+                format!(
+                    "{} model files given, but only aenet potentials (one .nn per element) come in several files, and this is not one",
+                    files.len()
+                ),
+            ));
+        }
+        let text = String::from_utf8_lossy(&first.bytes);
+        let word = text.split_whitespace().next().unwrap_or("");
+        if word.starts_with("nep") {
+            return Ok(AnyModel::Nep(Nep::from_files(&files)?));
         }
         if looks_like_deepmd(&text) {
-            return Ok(AnyModel::Deepmd(DeepPot::from_file_text(&text, path)?));
+            return Ok(AnyModel::Deepmd(DeepPot::from_files(&files)?));
         }
         Err(Error::parse(
-            path,
+            &first.path,
             1,
             format!(
-                "unknown model format (first word `{}`): forcefit reads GPUMD's nep.txt (first word nep3, nep4, nep4_zbl, …) \
-                 and deepmd-kit's serialized models (.yaml or .json with a `model` holding a `descriptor`)",
-                first.chars().take(40).collect::<String>()
+                "unknown model format (first word `{}`): forcefit reads GPUMD's nep.txt (first word nep3, nep4, nep4_zbl, …), \
+                 deepmd-kit's serialized models (.yaml or .json with a `model` holding a `descriptor`) \
+                 and aenet's potential files (binary .nn or .nn.ascii, one per element)",
+                word.chars().take(40).collect::<String>()
             ),
         ))
     }
@@ -287,14 +373,7 @@ impl AnyModel {
         match self {
             AnyModel::Nep(_) => Nep::NAME,
             AnyModel::Deepmd(_) => DeepPot::NAME,
-        }
-    }
-
-    /// File name of the model in an output directory (`nep.txt`, …).
-    pub fn file_name(&self) -> &'static str {
-        match self {
-            AnyModel::Nep(_) => Nep::FILE_NAME,
-            AnyModel::Deepmd(_) => DeepPot::FILE_NAME,
+            AnyModel::Bp(_) => BpModel::NAME,
         }
     }
 
@@ -320,19 +399,27 @@ impl AnyModel {
         each!(self, m => m.restore_state(state))
     }
 
-    /// Writes the model file to `path` atomically.
-    pub fn write(&self, path: &Path) -> Result<()> {
-        let text = each!(self, m => m.to_file_text())?;
-        crate::io::write_atomic(path, |w| w.write_all(text.as_bytes()))
+    /// The model's files, named as in an output directory.
+    pub fn files(&self) -> Result<Vec<ModelFile>> {
+        each!(self, m => m.to_files())
     }
 
-    /// The model as its file holds it (a format may round numbers, as
-    /// nep.txt's 8 significant digits do): what a user of the file gets.
+    /// Writes the model's files into `dir` atomically; returns their paths.
+    pub fn write_into(&self, dir: &Path) -> Result<Vec<PathBuf>> {
+        let mut written = Vec::new();
+        for file in self.files()? {
+            let path = dir.join(&file.path);
+            crate::io::write_atomic(&path, |w| w.write_all(&file.bytes))?;
+            written.push(path);
+        }
+        Ok(written)
+    }
+
+    /// The model as its files hold it (a format may round numbers, as
+    /// nep.txt's 8 significant digits do): what a user of the files gets.
     pub fn as_written(&self) -> Result<Self> {
-        let path = Path::new(self.file_name());
         Ok(each!(self, m => {
-            let text = m.to_file_text()?;
-            let read = Family::from_file_text(&text, path)?;
+            let read = Family::from_files(&m.to_files()?)?;
             Self::from_same(m, read)
         }))
     }
@@ -375,5 +462,11 @@ impl From<Nep> for AnyModel {
 impl From<DeepPot> for AnyModel {
     fn from(m: DeepPot) -> Self {
         AnyModel::Deepmd(m)
+    }
+}
+
+impl From<BpModel> for AnyModel {
+    fn from(m: BpModel) -> Self {
+        AnyModel::Bp(m)
     }
 }

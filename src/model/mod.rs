@@ -1,16 +1,24 @@
 //! Models: the one [`Model`] trait, the prepared input it consumes and the
 //! prediction it fills. One folder per model family.
 
+pub mod bp;
 pub mod deepmd;
 pub mod family;
 pub mod nep;
 
-pub use family::{AnyModel, Family, FamilyState, ModelConfig};
+pub use family::{AnyModel, Family, FamilyState, ModelConfig, ModelFile};
 
 use crate::error::Result;
 use crate::neighbors::NeighborList;
 use crate::structure::Structure;
-use std::path::Path;
+use std::any::Any;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+/// What a family keeps about one prepared structure between calls (its
+/// descriptors, which never change since positions do not): filled on
+/// first use, checked by the family before use.
+pub type StructureCache = OnceLock<Arc<dyn Any + Send + Sync>>;
 
 /// A structure made ready for a model: species mapped to the model's type
 /// indices and the neighbour list built at the model's largest cutoff.
@@ -23,6 +31,9 @@ pub struct Prepared {
     pub types: Vec<usize>,
     /// All pairs within the model's largest cutoff.
     pub neighbors: NeighborList,
+    /// The family's per-structure cache (empty until a model fills it;
+    /// anything that moves atoms must start a new one).
+    pub cache: StructureCache,
 }
 
 impl Prepared {
@@ -117,6 +128,12 @@ pub trait Model: Send + Sync {
     /// the forces and virial of [`Model::predict_sites`]: the exact
     /// vector-Jacobian product of that partial prediction.
     fn vjp_sites(&self, s: &Prepared, sites: &[usize], adj: &Adjoint, grad: &mut [f64]);
+    /// [`Model::predict_sites`] where only the energies are needed: a
+    /// family whose forces cost much more than its energies leaves forces
+    /// and virial at zero; others compute everything.
+    fn energies_sites(&self, s: &Prepared, sites: &[usize], out: &mut Prediction) {
+        self.predict_sites(s, sites, out);
+    }
 
     /// Energy, per-atom energies, forces and virial of one prepared structure.
     fn predict(&self, s: &Prepared, out: &mut Prediction) {
@@ -150,11 +167,13 @@ pub trait Model: Send + Sync {
             structure,
             types,
             neighbors,
+            cache: StructureCache::new(),
         })
     }
 }
 
-/// Loads a model file of any family, recognising the family by content.
-pub fn load(path: &Path) -> Result<AnyModel> {
-    AnyModel::load(path)
+/// Loads a model of any family from its file (aenet: one per element),
+/// recognising the family by content.
+pub fn load(paths: &[PathBuf]) -> Result<AnyModel> {
+    AnyModel::load(paths)
 }

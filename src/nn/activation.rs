@@ -7,7 +7,7 @@
 //! tanh, relu, relu6, softplus, sigmoid, gelu / gelu_tf (both the tanh
 //! approximation 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))) in the numpy
 //! backend), linear / none; aenet's: mtanh = 1.7159·tanh(2x/3) and
-//! twist = tanh(x) + 0.1x.
+//! twist = mtanh(x) + 0.1x.
 
 use super::fastmath;
 use serde::{Deserialize, Serialize};
@@ -38,7 +38,7 @@ pub enum Activation {
     Identity,
     /// aenet's scaled tanh, 1.7159·tanh(2x/3).
     Mtanh,
-    /// aenet's tanh(x) + 0.1x.
+    /// aenet's twisted tanh, 1.7159·tanh(2x/3) + 0.1x.
     Twist,
 }
 
@@ -48,8 +48,11 @@ const GELU_SCALE: f64 = 0.797_884_560_802_865_4;
 const GELU_CUBIC: f64 = 0.044715;
 /// aenet's mtanh amplitude.
 const MTANH_A: f64 = 1.7159;
-/// aenet's mtanh slope.
-const MTANH_B: f64 = 2.0 / 3.0;
+/// aenet's mtanh slope, the literal of its `feedforward.f90` (2/3 to 15
+/// digits), so that predictions match aenet's to the last bits.
+const MTANH_B: f64 = 0.666666666666667;
+/// aenet's twist slope: twist(x) = mtanh(x) + 0.1·x.
+const TWIST_C: f64 = 0.1;
 
 impl Activation {
     /// Parses a deepmd-kit or aenet name (case-insensitive); `None` for an
@@ -151,9 +154,8 @@ impl Activation {
                 )
             }
             Self::Twist => {
-                let t = x.tanh();
-                let d = 1.0 - t * t;
-                (t + 0.1 * x, d + 0.1, -2.0 * t * d)
+                let (m, dm, ddm) = Self::Mtanh.eval(x);
+                (m + TWIST_C * x, dm + TWIST_C, ddm)
             }
         }
     }

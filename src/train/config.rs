@@ -80,6 +80,12 @@ pub struct LossSection {
     /// Fraction of the atoms whose forces enter each step (chosen at random).
     #[serde(default = "one")]
     pub force_fraction: f64,
+    /// Fraction of the training structures (of those with forces) whose
+    /// forces enter the loss at all: a fixed draw by the split seed, as
+    /// aenet's `forcespercent`; the others train on their energy only (and
+    /// cost an energy evaluation). Default 1: every structure.
+    #[serde(default = "one")]
+    pub force_structures: f64,
     /// Down-weights strongly distorted structures: each training
     /// structure's weight is multiplied by 1 / (1 + F_rms / force_scale),
     /// F_rms the RMS of its reference force components (eV/Å). Absent: off.
@@ -371,6 +377,7 @@ impl Default for LossSection {
             lambda_2: 0.0,
             kind: default_kind(),
             force_fraction: 1.0,
+            force_structures: 1.0,
             force_scale: None,
             force_gradient: ForceGradientKind::Exact,
             directional_epsilon: default_directional_epsilon(),
@@ -629,6 +636,12 @@ impl TrainConfig {
             return Err(format!(
                 "loss.force_fraction must be in (0, 1], got {}",
                 l.force_fraction
+            ));
+        }
+        if !(0.0..=1.0).contains(&l.force_structures) {
+            return Err(format!(
+                "loss.force_structures must be in [0, 1], got {}",
+                l.force_structures
             ));
         }
         let o = &self.optimizer;

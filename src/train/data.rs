@@ -79,6 +79,10 @@ pub fn load(config: &TrainConfig) -> Result<DataSets> {
         }
         None => (Vec::new(), false),
     };
+    if config.loss.force_structures < 1.0 {
+        let split_seed = data.split_seed.unwrap_or(config.run.seed);
+        keep_forces_of(&mut train, config.loss.force_structures, split_seed);
+    }
     if let Some(scale) = config.loss.force_scale {
         for s in &mut train {
             if let Some(f) = &s.labels.forces {
@@ -99,6 +103,21 @@ pub fn load(config: &TrainConfig) -> Result<DataSets> {
         validation,
         held_out,
     })
+}
+
+/// Keeps the force labels of round(fraction·n) of the n training
+/// structures that have forces, drawn by `seed` (the same draw on every
+/// run and resume), and drops the others' (aenet's `forcespercent`).
+fn keep_forces_of(train: &mut [Structure], fraction: f64, seed: u64) {
+    let mut with: Vec<usize> = (0..train.len())
+        .filter(|&i| train[i].labels.forces.is_some())
+        .collect();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0xf0ce_5e1e);
+    with.shuffle(&mut rng);
+    let keep = (with.len() as f64 * fraction).round() as usize;
+    for &i in &with[keep.min(with.len())..] {
+        train[i].labels.forces = None;
+    }
 }
 
 fn show(paths: &[std::path::PathBuf]) -> String {

@@ -60,6 +60,7 @@ pub fn step(g: &[[f64; 3]], epsilon: f64, scale: StepScale) -> Option<f64> {
 /// the neighbour list.
 pub fn displaced(s: &Prepared, g: &[[f64; 3]], h: f64) -> Prepared {
     let mut d = s.clone();
+    d.cache = crate::model::StructureCache::new();
     let at = |i: usize| g.get(i).copied().unwrap_or([0.0; 3]);
     for (i, r) in d.structure.positions.iter_mut().enumerate() {
         let gi = at(i);

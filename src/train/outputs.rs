@@ -94,7 +94,7 @@ fn push(a: &mut Vec<f64>, b: &mut Vec<f64>, x: f64, y: f64) {
 /// Writes every output of `outcome`.
 pub fn write(outcome: &Outcome) -> Result<()> {
     let dir = &outcome.output_dir;
-    outcome.model.write(&dir.join(outcome.model.file_name()))?;
+    outcome.model.write_into(dir)?;
     let csv = log::to_csv(&outcome.log);
     crate::io::write_atomic(&dir.join("loss.csv"), |w| w.write_all(csv.as_bytes()))?;
     prediction_files(outcome, &outcome.train_data, "train", Some(&outcome.train))?;

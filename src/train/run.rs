@@ -97,7 +97,7 @@ fn build_model(
     let m = &config.model;
     let mut model = match m.init() {
         Some(path) => {
-            let model = AnyModel::load(path)?;
+            let model = AnyModel::load(&[path.to_path_buf()])?;
             if model.family() != m.family() {
                 return Err(Error::file(
                     path,

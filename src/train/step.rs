@@ -62,7 +62,7 @@ fn items(lists: &[Vec<usize>], split: bool) -> Vec<Item<'_>> {
 
 /// Predictions of a batch, in order.
 pub fn predict(model: &dyn Model, batch: &[&Prepared]) -> Vec<Prediction> {
-    predict_on(model, batch, None)
+    predict_on(model, batch, None, &[])
 }
 
 /// The share of the site energies `sites[k]` of each structure k of the
@@ -72,13 +72,16 @@ pub fn predict_sites(
     batch: &[&Prepared],
     sites: &[Vec<usize>],
 ) -> Vec<Prediction> {
-    predict_on(model, batch, Some(sites))
+    predict_on(model, batch, Some(sites), &[])
 }
 
+/// Predictions of a batch where structure k needs only its energy when
+/// `energy_only[k]` (missing entries: everything).
 fn predict_on(
     model: &dyn Model,
     batch: &[&Prepared],
     sites: Option<&[Vec<usize>]>,
+    energy_only: &[bool],
 ) -> Vec<Prediction> {
     let lists = site_lists(batch, sites);
     let items = items(&lists, true);
@@ -86,7 +89,11 @@ fn predict_on(
         .par_iter()
         .map(|it| {
             let mut p = Prediction::default();
-            model.predict_sites(batch[it.k], it.sites, &mut p);
+            if energy_only.get(it.k) == Some(&true) {
+                model.energies_sites(batch[it.k], it.sites, &mut p);
+            } else {
+                model.predict_sites(batch[it.k], it.sites, &mut p);
+            }
             p
         })
         .collect();
@@ -122,7 +129,9 @@ fn add_prediction(acc: &mut Prediction, part: &Prediction) {
     }
 }
 
-/// Predicts a batch and evaluates the loss, filling one adjoint per structure.
+/// Predicts a batch and evaluates the loss, filling one adjoint per
+/// structure. Structures without force and virial labels are predicted
+/// for their energy only.
 fn evaluate(
     model: &dyn Model,
     batch: &[&Prepared],
@@ -130,7 +139,11 @@ fn evaluate(
     force_used: impl Fn(usize, usize) -> bool,
     adjoints: &mut Vec<Adjoint>,
 ) -> LossParts {
-    let predictions = predict(model, batch);
+    let energy_only: Vec<bool> = batch
+        .iter()
+        .map(|s| s.structure.labels.forces.is_none() && s.structure.labels.virial.is_none())
+        .collect();
+    let predictions = predict_on(model, batch, None, &energy_only);
     let pairs: Vec<_> = batch
         .iter()
         .map(|s| &s.structure)

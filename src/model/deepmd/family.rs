@@ -6,16 +6,14 @@
 use super::config::{DeepmdConfig, auto_sel};
 use super::{DeepPot, file};
 use crate::error::{Error, Result};
-use crate::model::family::{Family, FamilyState};
+use crate::model::family::{Family, FamilyState, ModelFile};
 use crate::model::{Model, Prepared};
 use crate::neighbors::NeighborList;
 use crate::structure::Structure;
 use rand_chacha::ChaCha8Rng;
-use std::path::Path;
 
 impl Family for DeepPot {
     const NAME: &'static str = "deepmd";
-    const FILE_NAME: &'static str = "model.yaml";
     type Config = DeepmdConfig;
 
     fn random_for(
@@ -73,11 +71,12 @@ impl Family for DeepPot {
         }
     }
 
-    fn to_file_text(&self) -> Result<String> {
-        self.to_yaml_string()
+    fn to_files(&self) -> Result<Vec<ModelFile>> {
+        Ok(vec![ModelFile::text("model.yaml", self.to_yaml_string()?)])
     }
 
-    fn from_file_text(text: &str, path: &Path) -> Result<Self> {
+    fn from_files(files: &[ModelFile]) -> Result<Self> {
+        let (text, path) = ModelFile::single_text(files, Self::NAME)?;
         file::parse(text, path)
     }
 

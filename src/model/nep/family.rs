@@ -6,15 +6,13 @@ use super::config::NepConfig;
 use super::init::energy_references;
 use super::{Nep, file};
 use crate::error::Result;
-use crate::model::family::{Family, FamilyState};
+use crate::model::family::{Family, FamilyState, ModelFile};
 use crate::model::{Model, Prepared};
 use crate::structure::Structure;
 use rand_chacha::ChaCha8Rng;
-use std::path::Path;
 
 impl Family for Nep {
     const NAME: &'static str = "nep";
-    const FILE_NAME: &'static str = "nep.txt";
     type Config = NepConfig;
 
     fn random_for(
@@ -69,11 +67,12 @@ impl Family for Nep {
         }
     }
 
-    fn to_file_text(&self) -> Result<String> {
-        Ok(file::to_string(self))
+    fn to_files(&self) -> Result<Vec<ModelFile>> {
+        Ok(vec![ModelFile::text("nep.txt", file::to_string(self))])
     }
 
-    fn from_file_text(text: &str, path: &Path) -> Result<Self> {
+    fn from_files(files: &[ModelFile]) -> Result<Self> {
+        let (text, path) = ModelFile::single_text(files, Self::NAME)?;
         file::parse(text, path)
     }
 
