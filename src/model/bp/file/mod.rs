@@ -1,6 +1,52 @@
-//! TEMP
-#![allow(missing_docs)]
-use crate::error::Result; use std::path::Path;
+//! aenet's per-element potential files, binary `*.nn` and ASCII
+//! `*.nn.ascii`, as plain data: the network, the descriptor setup and the
+//! training-set information, field for field.
+//!
+//! Both forms are the same 36 Fortran records in the same order (aenet's
+//! `save_Network`, `save_Setup`, `save_TrnSet_info`):
+//!
+//! | records | block    | fields |
+//! |---------|----------|--------|
+//! | 1–9     | network  | nlayers, nnodes_max, Wsize, nvalues, nnodes, f_a, iw, iv, W |
+//! | 10–26   | setup    | description, atomtype, nenv, envtypes, Rc_min, Rc_max, sftype, nsf, nsfparam, sf, sfparam, sfenv, neval, sfval_min, sfval_max, sfval_avg, sfval_cov |
+//! | 27–36   | trainset | file, normalized, scale, shift, ntypes, typenames, E_atom, natomtot, nstrucs, (E_min E_max E_avg) |
+//!
+//! The binary form is what aenet's `predict.x` loads (gfortran sequential
+//! unformatted, see `binary.rs`); the ASCII form is what aenet-PyTorch and
+//! aenet-python write and `nnASCII2bin.x` converts with list-directed reads
+//! (see `ascii.rs`). Every size is checked against the others and against
+//! the limits below before anything is allocated, so a damaged or hostile
+//! file gives an [`Error`], never a panic or a huge allocation. Whether the
+//! numbers make a sensible potential is the model's business, not this
+//! module's.
+
+mod ascii;
+mod binary;
+mod layout;
+#[cfg(test)]
+mod tests;
+
+use crate::error::{Error, Result};
+use std::path::Path;
+
+/// Most layers (input and output included) a network may have. aenet's
+/// networks have 3–5; the bound keeps a corrupt count from sizing arrays.
+pub const MAX_LAYERS: usize = 64;
+/// Most nodes in one layer, and most descriptor functions (`nsf`).
+pub const MAX_NODES: usize = 100_000;
+/// Most weights (`Wsize`) and most `sfparam` values: 800 MB of f64.
+pub const MAX_WEIGHTS: usize = 100_000_000;
+/// Most parameters per descriptor function (aenet itself uses 4).
+pub const MAX_SFPARAM: usize = 1_000;
+/// Most species in `envtypes` (`nenv`) and in `typenames` (`ntypes`).
+pub const MAX_TYPES: usize = 1_000;
+/// Length of the `description` and `file` strings in the binary form.
+pub const TEXT_LEN: usize = 1024;
+/// Length of an element name (aenet's `TYPELEN`) in the binary form.
+pub const TYPE_LEN: usize = 2;
+/// Length of the `sftype` string in the binary form.
+pub const SFTYPE_LEN: usize = 100;
+
 /// One aenet potential file (one element's network), as stored.
 ///
 /// Counts that the arrays also imply (`nlayers`, `wsize`, `nsf`, …) are
@@ -108,4 +154,65 @@ pub struct TrainsetBlock {
     /// Mean energy per atom.
     pub e_avg: f64,
 }
-impl PotentialFile { pub fn read(_b: &[u8], _p: &Path) -> Result<Self> { todo!() } pub fn to_ascii(&self) -> String { todo!() } pub fn to_binary(&self) -> Vec<u8> { todo!() } }
+
+impl PotentialFile {
+    /// Reads either form, recognised by content: a binary file starts with
+    /// the record marker 4 (the length of the int32 `nlayers`), anything
+    /// else must be text (UTF-8 without NUL bytes). `path` only names the
+    /// file in errors.
+    pub fn read(bytes: &[u8], path: &Path) -> Result<PotentialFile> {
+        match bytes {
+            [] => Err(Error::file(
+                path,
+                "empty file (expected an aenet potential, binary or ASCII)",
+            )),
+            // Text never starts with byte 4: even a binary file cut inside
+            // its first marker goes to the binary reader and its errors.
+            [4, ..] => Self::read_binary(bytes, path),
+            [0, 0, 0, 4, ..] => Err(Error::file(
+                path,
+                "a big-endian Fortran unformatted file; aenet writes little-endian",
+            )),
+            _ => match std::str::from_utf8(bytes) {
+                Ok(text) if !text.contains('\0') => Self::read_ascii(text, path),
+                _ => Err(Error::file(
+                    path,
+                    "neither an aenet binary potential (which starts with the record \
+                     marker 4) nor text",
+                )),
+            },
+        }
+    }
+
+    /// Reads the ASCII form (see `ascii.rs` for the accepted syntax); errors
+    /// are [`Error::Parse`] with the 1-based line.
+    pub fn read_ascii(text: &str, path: &Path) -> Result<PotentialFile> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        layout::decode(&mut ascii::Reader::new(text, path))
+    }
+
+    /// Reads the binary form; errors are [`Error::File`] naming the record
+    /// number and field.
+    pub fn read_binary(bytes: &[u8], path: &Path) -> Result<PotentialFile> {
+        layout::decode(&mut binary::Reader::new(bytes, path))
+    }
+
+    /// The ASCII form: one record per line, numbers with 17 significant
+    /// digits, so that it reads back bit for bit and aenet-PyTorch (which
+    /// reads line by line) and `nnASCII2bin.x` accept it.
+    pub fn to_ascii(&self) -> String {
+        let mut out = ascii::Writer::default();
+        layout::encode(self, &mut out);
+        out.finish()
+    }
+
+    /// The binary form, as aenet's `save_Network`/`save_Setup`/
+    /// `save_TrnSet_info` write it. Fields are written as stored; strings
+    /// are blank-padded (or cut) to their fixed lengths. A file made from
+    /// inconsistent fields is one the readers reject.
+    pub fn to_binary(&self) -> Vec<u8> {
+        let mut out = binary::Writer::default();
+        layout::encode(self, &mut out);
+        out.finish()
+    }
+}
