@@ -1,6 +1,7 @@
 //! Models: the one [`Model`] trait, the prepared input it consumes and the
 //! prediction it fills. One folder per model family.
 
+pub mod bp;
 pub mod deepmd;
 pub mod family;
 pub mod nep;

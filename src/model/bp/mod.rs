@@ -1,0 +1,3 @@
+//! Behler–Parrinello networks with Chebyshev descriptors (aenet)
+
+pub mod file;
