@@ -37,8 +37,6 @@ pub(super) struct Reader<'a> {
     pending: Option<(Cow<'a, str>, u64, usize)>,
     /// A comma since the last value (a second one makes a null value).
     comma: bool,
-    /// A `/` ended the current record.
-    slash: bool,
     /// Each record read so far and its first line (1-based).
     starts: Vec<(&'static str, usize)>,
 }
@@ -52,7 +50,6 @@ impl<'a> Reader<'a> {
             pos: 0,
             pending: None,
             comma: false,
-            slash: false,
             starts: Vec::new(),
         }
     }
@@ -64,7 +61,6 @@ impl<'a> Reader<'a> {
     /// Positions at the first value of the next record.
     fn begin(&mut self, name: &'static str) -> Result<()> {
         self.comma = true;
-        self.slash = false;
         self.skip_blank_lines();
         if self.line >= self.lines.len() {
             let msg = "the file ends where this record was expected";
@@ -94,12 +90,13 @@ impl<'a> Reader<'a> {
             return Ok((text, line));
         }
         let short = |r: &Self, line: usize, why: &str| {
-            r.at(line, name, format!("{why} after {i} of its {n} values"))
+            let read = match n {
+                1 => "before its value".to_string(),
+                _ => format!("after {i} of its {n} values"),
+            };
+            r.at(line, name, format!("{why} {read}"))
         };
         loop {
-            if self.slash {
-                return Err(short(self, self.line + 1, "a '/' ends the record"));
-            }
             let rest = self.rest();
             let trimmed = rest.trim_start_matches(is_blank);
             self.pos += rest.len() - trimmed.len();
@@ -119,10 +116,7 @@ impl<'a> Reader<'a> {
                     self.comma = true;
                     self.pos += 1;
                 }
-                Some(b'/') => {
-                    self.slash = true;
-                    self.pos += 1;
-                }
+                Some(b'/') => return Err(short(self, self.line + 1, "a '/' ends the record")),
                 Some(_) => return self.token(name),
             }
         }
@@ -174,7 +168,8 @@ impl<'a> Reader<'a> {
     fn end(&mut self, name: &str, n: usize, strict: bool) -> Result<()> {
         if strict {
             if let Some((_, left, line)) = &self.pending {
-                let msg = format!("a repeat count gives {left} more values than its {n}");
+                let msg =
+                    format!("a repeat count gives more than its {n} values ({left} left over)");
                 return Err(self.at(*line, name, msg));
             }
             let rest = self.rest().trim_start_matches(|c| is_blank(c) || c == ',');

@@ -61,23 +61,8 @@ fn network(src: &mut impl Source) -> Result<NetworkBlock> {
     let nvalues = count(src, "nvalues", 1, MAX_VALUES)?;
     let nnodes = counts(src, "nnodes", nlayers, 1, MAX_NODES)?;
     let shape = Shape::of(&nnodes).map_err(|m| src.error("nnodes", m))?;
-    let largest = nnodes.iter().copied().max().unwrap_or(0);
+    check_header(src, [nnodes_max, wsize, nvalues], &nnodes, &shape)?;
     let list = join(&nnodes);
-    ensure(src, nnodes_max == largest, "nnodes_max", || {
-        format!("{nnodes_max}, but the largest of nnodes {list} is {largest}")
-    })?;
-    ensure(src, wsize == shape.wsize, "Wsize", || {
-        format!(
-            "{wsize}, but nnodes {list} need Σ (nnodes(l)+1)·nnodes(l+1) = {} weights",
-            shape.wsize
-        )
-    })?;
-    ensure(src, nvalues == shape.nvalues, "nvalues", || {
-        format!(
-            "{nvalues}, but nnodes {list} make {} node values",
-            shape.nvalues
-        )
-    })?;
     let f_a = activations(src, nlayers)?;
     let iw = counts(src, "iw", nlayers, 0, MAX_WEIGHTS)?;
     ensure(src, iw == shape.iw, "iw", || {
@@ -99,6 +84,33 @@ fn network(src: &mut impl Source) -> Result<NetworkBlock> {
         iv,
         w,
     })
+}
+
+/// Checks nnodes_max, Wsize and nvalues against what `nnodes` implies.
+fn check_header(
+    src: &impl Source,
+    [nnodes_max, wsize, nvalues]: [usize; 3],
+    nnodes: &[usize],
+    shape: &Shape,
+) -> Result<()> {
+    let largest = nnodes.iter().copied().max().unwrap_or(0);
+    let list = join(nnodes);
+    ensure(src, nnodes_max == largest, "nnodes_max", || {
+        format!("{nnodes_max}, but the largest of nnodes {list} is {largest}")
+    })?;
+    ensure(src, wsize == shape.wsize, "Wsize", || {
+        format!(
+            "{wsize}, but nnodes {list} need Σ (nnodes(l)+1)·nnodes(l+1) = {} weights",
+            shape.wsize
+        )
+    })?;
+    ensure(src, nvalues == shape.nvalues, "nvalues", || {
+        format!(
+            "{nvalues}, but nnodes {list} make {} node values",
+            shape.nvalues
+        )
+    })?;
+    Ok(())
 }
 
 /// The activation codes of layers 2..nlayers, each one aenet knows.

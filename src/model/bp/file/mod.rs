@@ -184,8 +184,10 @@ impl PotentialFile {
         }
     }
 
-    /// Reads the ASCII form (see `ascii.rs` for the accepted syntax); errors
-    /// are [`Error::Parse`] with the 1-based line.
+    /// Reads the ASCII form as `nnASCII2bin.x`'s list-directed reads do
+    /// (see `ascii.rs`): a record may span lines, and `description`,
+    /// `sftype` and `file` keep only their first word (or quoted string).
+    /// Errors are [`Error::Parse`] with the 1-based line.
     pub fn read_ascii(text: &str, path: &Path) -> Result<PotentialFile> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         layout::decode(&mut ascii::Reader::new(text, path))
@@ -197,9 +199,12 @@ impl PotentialFile {
         layout::decode(&mut binary::Reader::new(bytes, path))
     }
 
-    /// The ASCII form: one record per line, numbers with 17 significant
-    /// digits, so that it reads back bit for bit and aenet-PyTorch (which
-    /// reads line by line) and `nnASCII2bin.x` accept it.
+    /// The ASCII form, one record per line: aenet-PyTorch reads each
+    /// record from a single line (the oracle's wrapped `sfparam` and
+    /// `sfenv` lines break its reader), `nnASCII2bin.x` reads either.
+    /// Reals have 17 significant digits, so they read back bit for bit; a
+    /// string that is not one plain word is double-quoted, so that a
+    /// list-directed read keeps it whole.
     pub fn to_ascii(&self) -> String {
         let mut out = ascii::Writer::default();
         layout::encode(self, &mut out);
