@@ -111,7 +111,9 @@ fn compare_tio2(form: &str) {
     assert_eq!(cases.len(), 20);
     for case in cases {
         let name = case["file"].as_str().unwrap();
-        let s = io::read(&dir.join("xsf").join(name), None).unwrap().remove(0);
+        let s = io::read(&dir.join("xsf").join(name), None)
+            .unwrap()
+            .remove(0);
         let p = model.prepare(s).unwrap();
         let mut out = Prediction::default();
         model.predict(&p, &mut out);

@@ -227,10 +227,7 @@ impl ModelConfig {
         match self {
             ModelConfig::Nep(c) => (c.cutoff[0], "model.cutoff"),
             ModelConfig::Deepmd(c) => (c.rcut, "model.rcut"),
-            ModelConfig::Bp(c) => (
-                c.radial_cutoff.max(c.angular_cutoff),
-                "model.radial_cutoff",
-            ),
+            ModelConfig::Bp(c) => (c.radial_cutoff.max(c.angular_cutoff), "model.radial_cutoff"),
         }
     }
 
@@ -339,7 +336,11 @@ impl AnyModel {
         if files.iter().all(|f| looks_like_aenet(&f.bytes)) {
             return Ok(AnyModel::Bp(BpModel::from_files(&files)?));
         }
-        if let Some(odd) = files.iter().find(|f| !looks_like_aenet(&f.bytes)).filter(|_| files.len() > 1) {
+        if let Some(odd) = files
+            .iter()
+            .find(|f| !looks_like_aenet(&f.bytes))
+            .filter(|_| files.len() > 1)
+        {
             return Err(Error::file(
                 &odd.path,
                 format!(

@@ -444,6 +444,10 @@ pub fn si_config(dir: &Path, epochs: usize, optimizer: &str, extra: &str) -> Pat
 /// The small NEP of [`si_config`] (the body of `[model]`).
 pub const SI_NEP: &str = "cutoff = [4.5, 3.8]\nn_max = [3, 3]\nbasis_size = [5, 5]\nneuron = 8";
 
+/// A small Behler–Parrinello model for the silicon example (the body of
+/// `[model]`); it writes `potential.Si.nn`.
+pub const SI_BP: &str = "family = \"bp\"\nradial_cutoff = 4.5\nradial_order = 6\nangular_cutoff = 3.5\nangular_order = 3\nhidden = [6, 6]";
+
 /// A small DeePMD se_e2_a for the silicon example (the body of `[model]`).
 pub const SI_DEEPMD: &str = "family = \"deepmd\"\nrcut = 4.5\nrcut_smth = 2.0\nneuron = [4, 8]\naxis_neuron = 4\nfitting_neuron = [8, 8]";
 
@@ -504,7 +508,7 @@ pub fn kill_mid_run_of(args: &[&str], cwd: &Path, out: &Path, epochs: usize) -> 
     let at = epoch_of(&checkpoint);
     assert!(!status.success(), "the run ended before it could be killed");
     assert!(at < epochs, "killed too late (epoch {at})");
-    for model in ["nep.txt", "model.yaml"] {
+    for model in ["nep.txt", "model.yaml", "potential.Si.nn"] {
         assert!(
             !out.join(model).exists(),
             "{model} should only appear at the end"

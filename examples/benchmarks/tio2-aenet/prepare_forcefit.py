@@ -10,6 +10,8 @@ outputs (split.json: train, test, train_forces, test_forces) and writes
                the data set's XSF files, the other 675 as copies without the
                force columns (forcefit then trains on their energies only,
                as aenet-PyTorch does);
+  OUT/train_all/ links to the 900 training structures, all with forces (for
+               the force-fraction study, which draws its own fraction);
   OUT/test/    links to the 100 test structures (all with forces);
   OUT/test_forces/ links to the 25 test structures whose forces the example
                reports in forces.test.
@@ -48,7 +50,7 @@ def main():
     split_json, xsf, out = sys.argv[1:4]
     split = json.load(open(split_json))
     forces = set(split["train_forces"])
-    for sub in ("train", "test", "test_forces"):
+    for sub in ("train", "train_all", "test", "test_forces"):
         os.makedirs(os.path.join(out, sub), exist_ok=True)
     for name in split["train"]:
         src, dst = os.path.join(xsf, name), os.path.join(out, "train", name)
@@ -58,7 +60,9 @@ def main():
             os.symlink(os.path.abspath(src), dst)
         else:
             strip_forces(src, dst)
-    for sub, names in (("test", split["test"]), ("test_forces", split["test_forces"])):
+    linked = (("train_all", split["train"]), ("test", split["test"]),
+              ("test_forces", split["test_forces"]))
+    for sub, names in linked:
         for name in names:
             dst = os.path.join(out, sub, name)
             if os.path.lexists(dst):

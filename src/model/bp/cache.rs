@@ -9,8 +9,8 @@
 //! by a budget ([`JACOBIAN_BUDGET_ENV`], default 8 GiB); past it they are
 //! recomputed on every use, which is slower but gives the same numbers.
 
-use super::chebyshev::AtomJacobian;
 use super::BpModel;
+use super::chebyshev::AtomJacobian;
 use crate::model::Prepared;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -113,7 +113,9 @@ pub fn descriptors(model: &BpModel, s: &Prepared) -> Arc<Descriptors> {
             jacobians: OnceLock::new(),
         })
     };
-    let cached = s.cache.get_or_init(|| make() as Arc<dyn std::any::Any + Send + Sync>);
+    let cached = s
+        .cache
+        .get_or_init(|| make() as Arc<dyn std::any::Any + Send + Sync>);
     match cached.clone().downcast::<Descriptors>() {
         Ok(d) if d.key == key => d,
         _ => make(),

@@ -140,7 +140,14 @@ impl Chebyshev {
             if d <= self.angular_cutoff {
                 let (fc, dfc) = cutoff_fn(d, self.angular_cutoff);
                 let u = [r[0] / d, r[1] / d, r[2] / d];
-                partners.push(Partner { pair: base + p, u, d, fc, dfc, s });
+                partners.push(Partner {
+                    pair: base + p,
+                    u,
+                    d,
+                    fc,
+                    dfc,
+                    s,
+                });
             }
         }
         let blocks = if multi { 2 } else { 1 };
@@ -151,7 +158,15 @@ impl Chebyshev {
             j.angular.resize(partners.len() * width, 0.0);
             &mut j.angular[..]
         });
-        self.angular(&partners, multi, &mut x[nr..], aw - nr, grads, &mut t, &mut dt);
+        self.angular(
+            &partners,
+            multi,
+            &mut x[nr..],
+            aw - nr,
+            grads,
+            &mut t,
+            &mut dt,
+        );
     }
 
     /// The angular sums over partner pairs a < b into `xa` (plain block at

@@ -72,7 +72,13 @@ impl BpModel {
 
     /// Prediction of the site energies `sites`; forces and virial only
     /// when `forces`.
-    pub(super) fn compute(&self, s: &Prepared, sites: &[usize], out: &mut Prediction, forces: bool) {
+    pub(super) fn compute(
+        &self,
+        s: &Prepared,
+        sites: &[usize],
+        out: &mut Prediction,
+        forces: bool,
+    ) {
         out.reset(s.structure.n_atoms());
         let desc = cache::descriptors(self, s);
         let jac = forces.then(|| self.jacobians(s, &desc, sites));
@@ -130,7 +136,12 @@ impl BpModel {
             let mut c: f64 = g[..nr].iter().zip(dphi).map(|(a, b)| a * b).sum();
             if multi {
                 let sj = self.spins[s.types[s.neighbors.index[p] as usize]];
-                c += sj * g[rw..rw + nr].iter().zip(dphi).map(|(a, b)| a * b).sum::<f64>();
+                c += sj
+                    * g[rw..rw + nr]
+                        .iter()
+                        .zip(dphi)
+                        .map(|(a, b)| a * b)
+                        .sum::<f64>();
             }
             let r = s.neighbors.vector[p];
             let dist = (r[0] * r[0] + r[1] * r[1] + r[2] * r[2]).sqrt();
@@ -238,7 +249,9 @@ impl BpModel {
             net.forward(p, &rows.x, n, &mut trace, true);
             net.tangent(p, &x_dot, &mut trace);
             let y_dot_bar = vec![-inv_scale; n];
-            net.backward_tangent(p, &rows.x, &x_dot, &mut trace, &y_bar, &y_dot_bar, g, None, None);
+            net.backward_tangent(
+                p, &rows.x, &x_dot, &mut trace, &y_bar, &y_dot_bar, g, None, None,
+            );
         }
     }
 }

@@ -127,10 +127,7 @@ impl BpConfig {
         positive(self.radial_cutoff, "model.radial_cutoff")?;
         positive(self.angular_cutoff, "model.angular_cutoff")?;
         if !(self.rc_min.is_finite() && self.rc_min >= 0.0) {
-            return Err(format!(
-                "model.rc_min must be ≥ 0 Å, got {}",
-                self.rc_min
-            ));
+            return Err(format!("model.rc_min must be ≥ 0 Å, got {}", self.rc_min));
         }
         for (key, order) in [
             ("model.radial_order", self.radial_order),
@@ -155,7 +152,9 @@ impl BpConfig {
         if let Some(e) = &self.atomic_energies
             && let Some((el, v)) = e.iter().find(|(_, v)| !v.is_finite())
         {
-            return Err(format!("model.atomic_energies.{el} must be finite, got {v}"));
+            return Err(format!(
+                "model.atomic_energies.{el} must be finite, got {v}"
+            ));
         }
         Ok(())
     }
@@ -164,7 +163,10 @@ impl BpConfig {
     pub fn network_of(&self, element: &str) -> (Vec<usize>, Vec<Activation>) {
         match self.networks.get(element) {
             Some(spec) => (spec.hidden.clone(), spec.activations.clone()),
-            None => (self.hidden.clone(), vec![self.activation; self.hidden.len()]),
+            None => (
+                self.hidden.clone(),
+                vec![self.activation; self.hidden.len()],
+            ),
         }
     }
 }

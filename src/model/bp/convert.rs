@@ -64,7 +64,12 @@ fn potential(model: &BpModel, t: usize) -> PotentialFile {
     let f_a = net
         .layers
         .iter()
-        .map(|l| AENET_ACTIVATIONS.iter().position(|a| *a == l.activation).unwrap_or(0) as i32)
+        .map(|l| {
+            AENET_ACTIVATIONS
+                .iter()
+                .position(|a| *a == l.activation)
+                .unwrap_or(0) as i32
+        })
         .collect();
     let d = &h.descriptors[t];
     let nsf = model.dim_of(t);
@@ -138,7 +143,10 @@ pub fn from_files(files: &[ModelFile]) -> Result<BpModel> {
     let mut read: Vec<Read> = Vec::new();
     for f in files {
         let pot = PotentialFile::read(&f.bytes, &f.path)?;
-        if let Some(other) = read.iter().find(|r| r.pot.setup.atomtype == pot.setup.atomtype) {
+        if let Some(other) = read
+            .iter()
+            .find(|r| r.pot.setup.atomtype == pot.setup.atomtype)
+        {
             if other.pot.network != pot.network {
                 return Err(Error::file(
                     &f.path,
@@ -280,7 +288,10 @@ fn descriptor(s: &SetupBlock, path: &Path) -> Result<Chebyshev> {
     if s.nsfparam < 4 || s.sfparam.len() < 4 {
         return Err(Error::file(
             path,
-            format!("a Chebyshev setup needs 4 parameters, it has {}", s.nsfparam),
+            format!(
+                "a Chebyshev setup needs 4 parameters, it has {}",
+                s.nsfparam
+            ),
         ));
     }
     let order = |v: f64, key: &str| -> Result<usize> {
@@ -289,7 +300,10 @@ fn descriptor(s: &SetupBlock, path: &Path) -> Result<Chebyshev> {
         } else {
             Err(Error::file(
                 path,
-                format!("{key} = {v}: expected an integer order 0..={}", super::config::MAX_ORDER),
+                format!(
+                    "{key} = {v}: expected an integer order 0..={}",
+                    super::config::MAX_ORDER
+                ),
             ))
         }
     };
@@ -297,7 +311,10 @@ fn descriptor(s: &SetupBlock, path: &Path) -> Result<Chebyshev> {
         if v.is_finite() && v > 0.0 {
             Ok(v)
         } else {
-            Err(Error::file(path, format!("{key} = {v}: expected a positive cutoff")))
+            Err(Error::file(
+                path,
+                format!("{key} = {v}: expected a positive cutoff"),
+            ))
         }
     };
     Ok(Chebyshev {
@@ -321,7 +338,10 @@ fn network_of(b: &NetworkBlock, n_in: usize, path: &Path) -> Result<crate::nn::N
     }
     let mut acts: Vec<Activation> = Vec::with_capacity(b.f_a.len());
     for &code in &b.f_a {
-        match usize::try_from(code).ok().and_then(|c| AENET_ACTIVATIONS.get(c)) {
+        match usize::try_from(code)
+            .ok()
+            .and_then(|c| AENET_ACTIVATIONS.get(c))
+        {
             Some(a) => acts.push(*a),
             None => {
                 return Err(Error::file(
@@ -342,5 +362,7 @@ fn file_name(path: &Path) -> String {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "potential.nn".into());
-    name.strip_suffix(".ascii").map(str::to_string).unwrap_or(name)
+    name.strip_suffix(".ascii")
+        .map(str::to_string)
+        .unwrap_or(name)
 }

@@ -46,9 +46,7 @@ impl BpConfig {
                     .iter()
                     .map(|el| {
                         map.get(el).copied().ok_or_else(|| {
-                            Error::Invalid(format!(
-                                "model.atomic_energies has no energy for {el}"
-                            ))
+                            Error::Invalid(format!("model.atomic_energies has no energy for {el}"))
                         })
                     })
                     .collect::<Result<Vec<f64>>>()?,
@@ -68,7 +66,12 @@ impl BpConfig {
 
 /// A network with these hidden layers (biases, no residuals) and a
 /// one-output last layer with activation `output`.
-pub fn network(n_in: usize, hidden: &[usize], activations: &[Activation], output: Activation) -> Network {
+pub fn network(
+    n_in: usize,
+    hidden: &[usize],
+    activations: &[Activation],
+    output: Activation,
+) -> Network {
     let mut layers = Vec::with_capacity(hidden.len() + 1);
     let mut width = n_in;
     for (&w, &activation) in hidden.iter().zip(activations).chain([(&1, &output)]) {
@@ -112,7 +115,9 @@ impl BpModel {
     /// given) and the energy normalisation to the training structures.
     pub fn fit_statistics(&mut self, train: &[Prepared]) -> Result<()> {
         let n_types = self.hyper.species.len();
-        let mut sums: Vec<FeatureSums> = (0..n_types).map(|t| FeatureSums::new(self.dim_of(t))).collect();
+        let mut sums: Vec<FeatureSums> = (0..n_types)
+            .map(|t| FeatureSums::new(self.dim_of(t)))
+            .collect();
         for s in train {
             let desc = super::cache::descriptors(self, s);
             for (i, &t) in s.types.iter().enumerate() {
@@ -166,7 +171,8 @@ fn fit_atomic_energies(train: &[Prepared], n_types: usize) -> Vec<f64> {
 /// scale = 2/(e_max − e_min), shift = (e_max + e_min)/2 (scale 1 when
 /// every structure has the same energy per atom).
 fn fit_energy_scale(stats: &mut BpStats, train: &[Prepared]) {
-    let (mut lo, mut hi, mut sum, mut count, mut atoms) = (f64::INFINITY, f64::NEG_INFINITY, 0.0, 0u64, 0u64);
+    let (mut lo, mut hi, mut sum, mut count, mut atoms) =
+        (f64::INFINITY, f64::NEG_INFINITY, 0.0, 0u64, 0u64);
     for s in train {
         atoms += s.types.len() as u64;
         let Some(e) = s.structure.labels.energy else {

@@ -156,7 +156,9 @@ impl BpModel {
 
     /// Replaces the statistics (refused when their shapes do not fit).
     pub fn set_stats(&mut self, stats: BpStats) -> Result<()> {
-        let dims: Vec<usize> = (0..self.hyper.species.len()).map(|t| self.dim_of(t)).collect();
+        let dims: Vec<usize> = (0..self.hyper.species.len())
+            .map(|t| self.dim_of(t))
+            .collect();
         stats
             .check(&dims, self.hyper.species.len())
             .map_err(Error::Invalid)?;

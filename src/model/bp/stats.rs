@@ -67,7 +67,9 @@ impl BpStats {
                 ));
             }
             if v.iter().flatten().any(|x| !x.is_finite()) {
-                return Err(format!("descriptor statistics {name}: a value is not finite"));
+                return Err(format!(
+                    "descriptor statistics {name}: a value is not finite"
+                ));
             }
         }
         if self.e_atom.len() != n_types {
