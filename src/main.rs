@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Train and evaluate machine-learning interatomic potentials (NEP, DeePMD se_e2_a) on DFT data.
+/// Train and evaluate machine-learning interatomic potentials (NEP, DeePMD se_e2_a, aenet's Behler–Parrinello) on DFT data.
 #[derive(Parser)]
 #[command(version, about, long_about = None)]
 struct Cli {
@@ -40,6 +40,11 @@ enum Command {
     /// would (model, loss prefactors, learning rate, data), writing
     /// model.yaml and lcurve.out (see docs/dp-command.md).
     Dp(DpArgs),
+    /// aenet drop-in: train the Behler–Parrinello model that aenet-PyTorch
+    /// would from DIR/generate.in (with its .stp setups) and DIR/train.in,
+    /// writing the networks under their NETWORKS names and, as asked,
+    /// energies.train/test and forces.train/test (see docs/aenet-command.md).
+    Aenet(AenetArgs),
     /// Check the directional-derivative force gradient (Smith et al.)
     /// against the exact one over ε, for a model and a random model with its
     /// hyperparameters; writes gradcheck.csv and gradcheck.png.
@@ -103,6 +108,40 @@ struct DpArgs {
     /// Where the outputs go.
     #[arg(long, short, default_value = ".")]
     output_dir: PathBuf,
+    #[command(flatten)]
+    run: RunFlags,
+}
+
+#[derive(Args)]
+struct AenetArgs {
+    /// The directory holding generate.in and train.in; the outputs go
+    /// here too unless -o says otherwise.
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    /// generate.x's input, if not DIR/generate.in (its SETUPS and FILES
+    /// paths are relative to its directory).
+    #[arg(long, value_name = "FILE")]
+    generate: Option<PathBuf>,
+    /// aenet-PyTorch's train.in, if not DIR/train.in.
+    #[arg(long, value_name = "FILE")]
+    train: Option<PathBuf>,
+    /// forcefit's optimizer instead of METHOD's (needed for train.x's
+    /// methods: bfgs, lm, ekf, online_sd).
+    #[arg(long, value_parser = ["adam", "adamw", "fekf", "rlekf"])]
+    optimizer: Option<String>,
+    /// Structures per step (default: BATCHSIZE for Adam, 32 for FEKF, 1
+    /// for RLEKF).
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Epochs instead of ITERATIONS.
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Stop after this many seconds and write the best model.
+    #[arg(long)]
+    time_limit: Option<f64>,
+    /// Where the outputs go (default: DIR).
+    #[arg(long, short)]
+    output_dir: Option<PathBuf>,
     #[command(flatten)]
     run: RunFlags,
 }
@@ -207,6 +246,7 @@ fn main() {
         Command::Train(args) => train(args),
         Command::Nep(args) => nep(args),
         Command::Dp(args) => dp(args),
+        Command::Aenet(args) => aenet(args),
         Command::Gradcheck(args) => gradcheck(args),
     };
     if let Err(e) = result {
@@ -438,17 +478,21 @@ fn nep(args: NepArgs) -> Result<()> {
     Ok(())
 }
 
-fn dp(args: DpArgs) -> Result<()> {
+/// The `--optimizer` of the drop-ins (clap has checked the name).
+fn optimizer_kind(name: Option<&str>) -> Option<forcefit::train::config::OptimizerKind> {
     use forcefit::train::config::OptimizerKind;
-    use forcefit::train::deepmd_input::{self, Overrides};
-    let optimizer = args.optimizer.as_deref().map(|o| match o {
+    name.map(|o| match o {
         "adamw" => OptimizerKind::Adamw,
         "fekf" => OptimizerKind::Fekf,
         "rlekf" => OptimizerKind::Rlekf,
         _ => OptimizerKind::Adam,
-    });
+    })
+}
+
+fn dp(args: DpArgs) -> Result<()> {
+    use forcefit::train::deepmd_input::{self, Overrides};
     let overrides = Overrides {
-        optimizer,
+        optimizer: optimizer_kind(args.optimizer.as_deref()),
         batch_size: args.batch_size,
         time_limit: args.time_limit,
         output_dir: args.output_dir.clone(),
@@ -463,6 +507,41 @@ fn dp(args: DpArgs) -> Result<()> {
     let outcome = forcefit::train::run::run(&input.config, &text, &options)?;
     forcefit::train::outputs::write(&outcome)?;
     report(&outcome);
+    Ok(())
+}
+
+fn aenet(args: AenetArgs) -> Result<()> {
+    use forcefit::train::aenet_input::{self, Overrides};
+    let generate = args
+        .generate
+        .clone()
+        .unwrap_or_else(|| args.dir.join("generate.in"));
+    let train = args
+        .train
+        .clone()
+        .unwrap_or_else(|| args.dir.join("train.in"));
+    let overrides = Overrides {
+        optimizer: optimizer_kind(args.optimizer.as_deref()),
+        batch_size: args.batch_size,
+        epochs: args.epochs,
+        time_limit: args.time_limit,
+        output_dir: args.output_dir.clone().unwrap_or_else(|| args.dir.clone()),
+    };
+    let input = aenet_input::read(&generate, &train, &overrides)?;
+    for w in &input.warnings {
+        eprintln!("warning: {w}");
+    }
+    set_threads(args.run.threads)?;
+    let options = args.run.options()?;
+    let text = input.config_text()?;
+    let outcome = forcefit::train::run::run(&input.config, &text, &options)?;
+    forcefit::train::outputs::write(&outcome)?;
+    let written = aenet_input::outputs::write(&outcome, &input.outputs)?;
+    report(&outcome);
+    if !written.is_empty() {
+        let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+        println!("aenet-PyTorch's files: {}", names.join(", "));
+    }
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! Training: the loop over epochs and batches, and what it needs.
 
+pub mod aenet_input;
 pub mod checkpoint;
 pub mod config;
 pub mod data;

@@ -1,0 +1,125 @@
+//! aenet's inputs read into a [`TrainConfig`], so that `forcefit aenet DIR`
+//! trains what aenet-PyTorch would from the same `generate.in`, `.stp`
+//! setups and `train.in`: the Behler–Parrinello model with aenet's
+//! Chebyshev descriptor (`[model] family = "bp"`), its loss, its constant
+//! learning rate, its test split, and the same output files (the networks
+//! under their NETWORKS names, `energies.*`, `forces.*`). Every keyword is
+//! in `docs/aenet-command.md`.
+//!
+//! aenet-PyTorch's loss per batch is (1−α)·√(mean over structures of
+//! (ΔE/N)²) + α·√(Σ_atoms |ΔF|² / N_atoms). forcefit's RMSE loss takes the
+//! force RMSE per component, √(Σ|ΔF|² / 3N_atoms), which is 1/√3 of
+//! aenet-PyTorch's term: so λe = 1−α and λf = √3·α (`kind = "rmse"`). Both
+//! codes normalise energies and forces by the same scale before the loss,
+//! so the ratio of the two terms, which is what the weights set, is the
+//! same.
+
+mod generate;
+mod lines;
+mod mapping;
+pub mod outputs;
+mod setup;
+mod train_in;
+
+use super::config::{OptimizerKind, TrainConfig};
+use crate::error::{Error, Result};
+use lines::Lines;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Command-line choices that override or complete the inputs.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    /// `--optimizer`: forcefit's optimizer instead of METHOD's.
+    pub optimizer: Option<OptimizerKind>,
+    /// `--batch-size`: structures per step instead of BATCHSIZE.
+    pub batch_size: Option<usize>,
+    /// `--epochs`: instead of ITERATIONS.
+    pub epochs: Option<usize>,
+    /// `--time-limit`, seconds.
+    pub time_limit: Option<f64>,
+    /// Where the outputs go.
+    pub output_dir: PathBuf,
+}
+
+/// Which aenet-PyTorch files to write after training, and what they need.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OutputPlan {
+    /// SAVE_ENERGIES: `energies.train` and `energies.test`.
+    pub save_energies: bool,
+    /// SAVE_FORCES (with force training): `forces.train` and `forces.test`.
+    pub save_forces: bool,
+    /// TYPES' free-atom energies: the files hold cohesive energies.
+    pub atomic_energies: BTreeMap<String, f64>,
+    /// Each structure's path as read → as FILES spells it (the files' last column).
+    pub names: BTreeMap<PathBuf, String>,
+}
+
+/// Parsed aenet inputs.
+#[derive(Clone, Debug)]
+pub struct AenetInput {
+    /// The training they describe.
+    pub config: TrainConfig,
+    /// The aenet-PyTorch files to write after training.
+    pub outputs: OutputPlan,
+    /// Keywords accepted without effect, one message each (for stderr).
+    pub warnings: Vec<String>,
+    /// train.in, which names the configuration in errors.
+    pub path: PathBuf,
+}
+
+impl AenetInput {
+    /// The configuration as TOML (stored in checkpoints to check `--resume`).
+    pub fn config_text(&self) -> Result<String> {
+        toml::to_string(&self.config).map_err(|e| {
+            Error::Invalid(format!(
+                "{}: cannot serialise the configuration: {e}",
+                self.path.display()
+            ))
+        })
+    }
+}
+
+/// Reads `generate` (generate.x's input), the setups it names and `train`
+/// (aenet-PyTorch's train.in), checks them against each other and maps
+/// them. SETUPS and FILES paths are relative to generate.in's directory.
+/// Nothing here reads a structure: the XSF files are read by the run.
+pub fn read(generate: &Path, train: &Path, overrides: &Overrides) -> Result<AenetInput> {
+    let g = generate::parse(Lines::read(generate)?)?;
+    let t = train_in::parse(Lines::read(train)?)?;
+    let dir = generate.parent().unwrap_or(Path::new(""));
+    let setups = read_setups(&g, dir)?;
+    let mut warnings = g.warnings.clone();
+    warnings.extend(t.warnings.iter().cloned());
+    let inputs = mapping::Inputs {
+        generate: &g,
+        setups: &setups,
+        train: &t,
+    };
+    let (config, outputs) = mapping::to_config(&inputs, dir, overrides, &mut warnings)?;
+    Ok(AenetInput {
+        config,
+        outputs,
+        warnings,
+        path: train.to_path_buf(),
+    })
+}
+
+/// Each SETUPS file, in order; one that cannot be read is reported at its
+/// SETUPS line.
+fn read_setups(g: &generate::GenerateIn, dir: &Path) -> Result<Vec<setup::Setup>> {
+    g.setups
+        .iter()
+        .map(|r| {
+            let path = dir.join(&r.file);
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                g.lines
+                    .error(r.line, "setups", format!("{}: {e}", path.display()))
+            })?;
+            setup::parse(Lines::parse(&text, &path))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;
