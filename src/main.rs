@@ -277,7 +277,7 @@ fn set_threads(threads: Option<usize>) -> Result<()> {
 
 fn load(common: &Common) -> Result<Loaded> {
     set_threads(common.threads)?;
-    let model = model::load(&common.model)?;
+    let model = model::load_files(&common.model)?;
     let mut inputs = Vec::new();
     for path in &common.inputs {
         let structures: Vec<Structure> = io::read(path, common.format)?;
@@ -595,9 +595,9 @@ fn gradcheck(args: GradcheckArgs) -> Result<()> {
     }
     let mut structures: Vec<Structure> = io::read(&args.data, args.format)?;
     structures.truncate(args.structures);
-    let mut trained = model::load(&args.model)?;
+    let mut trained = model::load_files(&args.model)?;
     let like = match &args.random_like {
-        Some(p) => model::load(std::slice::from_ref(p))?,
+        Some(p) => model::load(p)?,
         None => trained.clone(),
     };
     // Random weights with the file's data-dependent state (NEP's descriptor

@@ -12,7 +12,7 @@ use crate::error::Result;
 use crate::neighbors::NeighborList;
 use crate::structure::Structure;
 use std::any::Any;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 /// What a family keeps about one prepared structure between calls (its
@@ -172,8 +172,13 @@ pub trait Model: Send + Sync {
     }
 }
 
-/// Loads a model of any family from its file (aenet: one per element),
-/// recognising the family by content.
-pub fn load(paths: &[PathBuf]) -> Result<AnyModel> {
+/// Loads a model of any family from its file, recognising the family by
+/// content (an aenet potential of one element; see [`load_files`]).
+pub fn load(path: &Path) -> Result<AnyModel> {
+    AnyModel::load(&[path.to_path_buf()])
+}
+
+/// Loads a model from its files: one file, or aenet's one per element.
+pub fn load_files(paths: &[PathBuf]) -> Result<AnyModel> {
     AnyModel::load(paths)
 }

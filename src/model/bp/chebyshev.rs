@@ -15,7 +15,9 @@
 
 use crate::neighbors::NeighborList;
 
-/// aenet's π (`sfbasis.f90`), so that fc matches its values to the last bit.
+/// aenet's π (`sfbasis.f90`: 15 digits), so that fc matches its values to
+/// the last bit; the truncation is aenet's, not an approximation here.
+#[allow(clippy::approx_constant)]
 const AENET_PI: f64 = 3.14159265358979;
 
 /// Distances at or below this are the centre itself (aenet's EPS).
@@ -152,7 +154,7 @@ impl Chebyshev {
         }
         let blocks = if multi { 2 } else { 1 };
         let width = 3 * na * blocks;
-        let grads = jac.as_deref_mut().map(|j| {
+        let grads = jac.map(|j| {
             j.angular_pairs
                 .extend(partners.iter().map(|q| q.pair as u32));
             j.angular.resize(partners.len() * width, 0.0);
