@@ -139,6 +139,12 @@ struct AenetArgs {
     /// Stop after this many seconds and write the best model.
     #[arg(long)]
     time_limit: Option<f64>,
+    /// `forcefit`: Adam/AdamW as METHOD says with its weight decay, on
+    /// forcefit's schedule (cosine from 2e-3, 16 structures per step);
+    /// `aenet-pytorch`: METHOD's constant learning rate and BATCHSIZE as
+    /// written.
+    #[arg(long, default_value = "forcefit", value_parser = ["forcefit", "aenet-pytorch"])]
+    recipe: String,
     /// Where the outputs go (default: DIR).
     #[arg(long, short)]
     output_dir: Option<PathBuf>,
@@ -526,6 +532,7 @@ fn aenet(args: AenetArgs) -> Result<()> {
         epochs: args.epochs,
         time_limit: args.time_limit,
         output_dir: args.output_dir.clone().unwrap_or_else(|| args.dir.clone()),
+        as_written: args.recipe == "aenet-pytorch",
     };
     let input = aenet_input::read(&generate, &train, &overrides)?;
     for w in &input.warnings {

@@ -1,8 +1,10 @@
 //! aenet's inputs read into a [`TrainConfig`], so that `forcefit aenet DIR`
 //! trains what aenet-PyTorch would from the same `generate.in`, `.stp`
 //! setups and `train.in`: the Behler–Parrinello model with aenet's
-//! Chebyshev descriptor (`[model] family = "bp"`), its loss, its constant
-//! learning rate, its test split, and the same output files (the networks
+//! Chebyshev descriptor (`[model] family = "bp"`), its loss, its test
+//! split, its weight decay (with forcefit's learning-rate schedule, or
+//! METHOD's constant rate with `--recipe aenet-pytorch`), and the same
+//! output files (the networks
 //! under their NETWORKS names, `energies.*`, `forces.*`). Every keyword is
 //! in `docs/aenet-command.md`.
 //!
@@ -40,7 +42,21 @@ pub struct Overrides {
     pub time_limit: Option<f64>,
     /// Where the outputs go.
     pub output_dir: PathBuf,
+    /// `--recipe aenet-pytorch`: METHOD's constant learning rate and
+    /// BATCHSIZE as written, instead of forcefit's schedule.
+    pub as_written: bool,
 }
+
+/// forcefit's schedule for aenet's inputs (Adam/AdamW as METHOD says, with
+/// its weight decay): the peak learning rate, decayed by a cosine to
+/// [`RECIPE_LR_MIN`] over the run, and the batch. Measured on the TiO2
+/// example (docs/benchmarks.md): aenet-PyTorch's constant 1e-4 with 128
+/// structures per step needs ~10,000 epochs for what this reaches in 1,500.
+pub const RECIPE_LR: f64 = 2e-3;
+/// The learning rate the recipe's cosine ends at.
+pub const RECIPE_LR_MIN: f64 = 1e-5;
+/// Structures per step of the recipe.
+pub const RECIPE_BATCH: usize = 16;
 
 /// Which aenet-PyTorch files to write after training, and what they need.
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -273,7 +273,7 @@ impl FekfStep {
 
     fn predict(&mut self, model: &dyn Model, batch: &[&Prepared]) -> Vec<Prediction> {
         let t = Instant::now();
-        let p = step::predict(model, batch);
+        let p = step::predict_for_loss(model, batch);
         self.timing.predict_s += t.elapsed().as_secs_f64();
         p
     }

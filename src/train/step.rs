@@ -129,9 +129,18 @@ fn add_prediction(acc: &mut Prediction, part: &Prediction) {
     }
 }
 
-/// Predicts a batch and evaluates the loss, filling one adjoint per
-/// structure. Structures without force and virial labels are predicted
-/// for their energy only.
+/// Predictions of a batch for a loss: structures without force and virial
+/// labels are predicted for their energy only ([`Model::energies_sites`]).
+pub fn predict_for_loss(model: &dyn Model, batch: &[&Prepared]) -> Vec<Prediction> {
+    let energy_only: Vec<bool> = batch
+        .iter()
+        .map(|s| s.structure.labels.forces.is_none() && s.structure.labels.virial.is_none())
+        .collect();
+    predict_on(model, batch, None, &energy_only)
+}
+
+/// Predicts a batch for the loss and evaluates it, filling one adjoint per
+/// structure.
 fn evaluate(
     model: &dyn Model,
     batch: &[&Prepared],
@@ -139,11 +148,7 @@ fn evaluate(
     force_used: impl Fn(usize, usize) -> bool,
     adjoints: &mut Vec<Adjoint>,
 ) -> LossParts {
-    let energy_only: Vec<bool> = batch
-        .iter()
-        .map(|s| s.structure.labels.forces.is_none() && s.structure.labels.virial.is_none())
-        .collect();
-    let predictions = predict_on(model, batch, None, &energy_only);
+    let predictions = predict_for_loss(model, batch);
     let pairs: Vec<_> = batch
         .iter()
         .map(|s| &s.structure)

@@ -57,8 +57,9 @@ pub fn spins(n: usize) -> Vec<f64> {
 pub struct AtomJacobian {
     /// Pairs within the radial cutoff.
     pub radial_pairs: Vec<u32>,
-    /// dφ_n/dd for each of those pairs (N_r + 1 each): ∂x_n/∂R = dφ_n/dd·R̂,
-    /// times s_j for the weighted block.
+    /// (dφ_n/dd)/d for each of those pairs (N_r + 1 each): ∂x_n/∂R =
+    /// (dφ_n/dd)·R/d, times s_j for the weighted block (divided by d once
+    /// here so that no use needs a square root).
     pub radial: Vec<f64>,
     /// Pairs within the angular cutoff.
     pub angular_pairs: Vec<u32>,
@@ -136,7 +137,7 @@ impl Chebyshev {
                 if let Some(jac) = jac.as_deref_mut() {
                     jac.radial_pairs.push((base + p) as u32);
                     jac.radial
-                        .extend((0..nr).map(|n| dfc * t[n] + fc * dt[n] * scale));
+                        .extend((0..nr).map(|n| (dfc * t[n] + fc * dt[n] * scale) / d));
                 }
             }
             if d <= self.angular_cutoff {

@@ -80,6 +80,9 @@ impl BpModel {
         forces: bool,
     ) {
         out.reset(s.structure.n_atoms());
+        if sites.is_empty() {
+            return;
+        }
         let desc = cache::descriptors(self, s);
         let jac = forces.then(|| self.jacobians(s, &desc, sites));
         let mut trace = Trace::default();
@@ -130,34 +133,45 @@ impl BpModel {
         let d = &self.hyper.descriptors[s.types[i]];
         let (nr, na, multi) = (d.n_radial(), d.n_angular(), self.hyper.multi());
         let (rw, aw) = (nr + na, 2 * nr + na);
+        // The weighted block's coefficients differ by the neighbour's spin
+        // only: fold them into one vector per spin.
+        let spins = if multi { &self.spins[..] } else { &[0.0][..] };
+        let folded: Vec<Vec<f64>> = spins
+            .iter()
+            .map(|&sj| {
+                (0..nr)
+                    .map(|n| g[n] + if multi { sj * g[rw + n] } else { 0.0 })
+                    .collect()
+            })
+            .collect();
         for (e, &p) in jac.radial_pairs.iter().enumerate() {
             let p = p as usize;
             let dphi = &jac.radial[e * nr..(e + 1) * nr];
-            let mut c: f64 = g[..nr].iter().zip(dphi).map(|(a, b)| a * b).sum();
-            if multi {
-                let sj = self.spins[s.types[s.neighbors.index[p] as usize]];
-                c += sj
-                    * g[rw..rw + nr]
-                        .iter()
-                        .zip(dphi)
-                        .map(|(a, b)| a * b)
-                        .sum::<f64>();
-            }
+            let t = if multi {
+                s.types[s.neighbors.index[p] as usize]
+            } else {
+                0
+            };
+            let c: f64 = folded[t].iter().zip(dphi).map(|(a, b)| a * b).sum();
             let r = s.neighbors.vector[p];
-            let dist = (r[0] * r[0] + r[1] * r[1] + r[2] * r[2]).sqrt();
-            f(p, std::array::from_fn(|k| c * r[k] / dist));
+            f(p, [c * r[0], c * r[1], c * r[2]]);
         }
-        let width = 3 * na * if multi { 2 } else { 1 };
+        let blocks = if multi { 2 } else { 1 };
+        let width = 3 * na * blocks;
+        let ga = &g[nr..nr + na];
+        let gw = if multi { &g[aw..aw + na] } else { &g[nr..nr] };
         for (e, &p) in jac.angular_pairs.iter().enumerate() {
             let gv = &jac.angular[e * width..(e + 1) * width];
             let mut v = [0.0; 3];
-            for n in 0..na {
-                for k in 0..3 {
-                    v[k] += g[nr + n] * gv[3 * n + k];
-                    if multi {
-                        v[k] += g[aw + n] * gv[3 * (na + n) + k];
-                    }
-                }
+            for (n, q) in gv[..3 * na].chunks_exact(3).enumerate() {
+                v[0] += ga[n] * q[0];
+                v[1] += ga[n] * q[1];
+                v[2] += ga[n] * q[2];
+            }
+            for (n, q) in gv[3 * na..].chunks_exact(3).enumerate() {
+                v[0] += gw[n] * q[0];
+                v[1] += gw[n] * q[1];
+                v[2] += gw[n] * q[2];
             }
             f(p as usize, v);
         }
@@ -176,21 +190,29 @@ impl BpModel {
         let (nr, na, multi) = (d.n_radial(), d.n_angular(), self.hyper.multi());
         let (rw, aw) = (nr + na, 2 * nr + na);
         x_dot.fill(0.0);
+        // Radial: the plain block gets Σ_p proj_p·dφ_p, the weighted one
+        // Σ_p s_j·proj_p·dφ_p; accumulated per neighbour spin, combined after.
+        let n_spins = if multi { self.spins.len() } else { 1 };
+        let mut by_spin = vec![0.0; n_spins * nr];
         for (e, &p) in jac.radial_pairs.iter().enumerate() {
             let p = p as usize;
             let (r, up) = (s.neighbors.vector[p], u(p));
-            let dist = (r[0] * r[0] + r[1] * r[1] + r[2] * r[2]).sqrt();
-            let proj = (r[0] * up[0] + r[1] * up[1] + r[2] * up[2]) / dist;
+            let proj = r[0] * up[0] + r[1] * up[1] + r[2] * up[2];
             let dphi = &jac.radial[e * nr..(e + 1) * nr];
-            let sj = if multi {
-                self.spins[s.types[s.neighbors.index[p] as usize]]
+            let t = if multi {
+                s.types[s.neighbors.index[p] as usize]
             } else {
-                0.0
+                0
             };
+            for (acc, dp) in by_spin[t * nr..(t + 1) * nr].iter_mut().zip(dphi) {
+                *acc += dp * proj;
+            }
+        }
+        for (t, sums) in by_spin.chunks_exact(nr).enumerate() {
             for n in 0..nr {
-                x_dot[n] += dphi[n] * proj;
+                x_dot[n] += sums[n];
                 if multi {
-                    x_dot[rw + n] += sj * dphi[n] * proj;
+                    x_dot[rw + n] += self.spins[t] * sums[n];
                 }
             }
         }
@@ -198,19 +220,19 @@ impl BpModel {
         for (e, &p) in jac.angular_pairs.iter().enumerate() {
             let up = u(p as usize);
             let gv = &jac.angular[e * width..(e + 1) * width];
-            for n in 0..na {
-                let q = &gv[3 * n..3 * n + 3];
-                x_dot[nr + n] += q[0] * up[0] + q[1] * up[1] + q[2] * up[2];
-                if multi {
-                    let q = &gv[3 * (na + n)..3 * (na + n) + 3];
-                    x_dot[aw + n] += q[0] * up[0] + q[1] * up[1] + q[2] * up[2];
-                }
+            for (n, q) in gv.chunks_exact(3).enumerate() {
+                // n < na: the plain block; beyond, the weighted one.
+                let k = if n < na { nr + n } else { aw + n - na };
+                x_dot[k] += q[0] * up[0] + q[1] * up[1] + q[2] * up[2];
             }
         }
     }
 
     /// Accumulates ∇θ of aE·Σ_sites E_i + Σ aF·F + aW:W into `grad`.
     pub(super) fn gradient(&self, s: &Prepared, sites: &[usize], adj: &Adjoint, grad: &mut [f64]) {
+        if sites.is_empty() {
+            return;
+        }
         let desc = cache::descriptors(self, s);
         let tangent = !adj.energy_only();
         let jac = tangent.then(|| self.jacobians(s, &desc, sites));

@@ -328,18 +328,29 @@ fn optimizer(
     warnings: &mut Vec<String>,
 ) -> Result<OptimizerConfig> {
     let (kind, lr) = optimizer_kind(t, overrides.optimizer, warnings)?;
-    let mut o = OptimizerConfig {
-        kind,
-        lr,
-        lr_min: lr,
-        decay: Decay::None,
-        ..Default::default()
+    let mut o = if overrides.as_written || kind.is_kalman() {
+        OptimizerConfig {
+            kind,
+            lr,
+            lr_min: lr,
+            decay: Decay::None,
+            ..Default::default()
+        }
+    } else {
+        OptimizerConfig {
+            kind,
+            lr: super::RECIPE_LR,
+            lr_min: super::RECIPE_LR_MIN,
+            decay: Decay::Cosine,
+            ..Default::default()
+        }
     };
     o.batch_size = match kind {
         OptimizerKind::Rlekf => Some(1),
         // BATCHSIZE describes an Adam recipe: forcefit's filter batch.
         OptimizerKind::Fekf => None,
-        _ => Some(t.batch_size),
+        _ if overrides.as_written => Some(t.batch_size),
+        _ => Some(super::RECIPE_BATCH),
     };
     let (reg, line) = t.regularization;
     let at = format!("{}:{line}: REGULARIZATION", t.lines.path.display());
@@ -374,7 +385,7 @@ fn optimizer_kind(
         }
         (Some(k), Method::TrainX { name }) => {
             warnings.push(format!(
-                "{at}: train.x's {name} replaced by --optimizer; learning rate forcefit's default {default_lr}, constant"
+                "{at}: train.x's {name} replaced by --optimizer (with --recipe aenet-pytorch: forcefit's default learning rate {default_lr}, constant)"
             ));
             Ok((k, default_lr))
         }

@@ -231,6 +231,18 @@ fn maps_the_tio2_inputs() {
     );
     let o = &c.optimizer;
     assert_eq!(o.kind, OptimizerKind::Adamw);
+    // forcefit's schedule, METHOD's optimizer and weight decay.
+    assert_eq!(
+        (o.lr, o.lr_min, o.decay),
+        (RECIPE_LR, RECIPE_LR_MIN, Decay::Cosine)
+    );
+    assert_eq!((o.weight_decay, o.batch_size), (0.001, Some(RECIPE_BATCH)));
+    // As written: METHOD's constant rate and BATCHSIZE.
+    let written = Overrides {
+        as_written: true,
+        ..overrides.clone()
+    };
+    let o = read(&generate, &train, &written).unwrap().config.optimizer;
     assert_eq!((o.lr, o.lr_min, o.decay), (1e-4, 1e-4, Decay::None));
     assert_eq!((o.weight_decay, o.batch_size), (0.001, Some(128)));
     assert_eq!((c.run.epochs, c.run.steps, c.run.seed), (500, None, 1));

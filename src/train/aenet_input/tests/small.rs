@@ -263,7 +263,7 @@ fn a_train_x_method_needs_an_optimizer_choice() {
         ..Default::default()
     };
     let input = case.read_with(&overrides).unwrap();
-    assert_eq!(input.config.optimizer.lr, OptimizerConfig::default().lr);
+    assert_eq!(input.config.optimizer.lr, super::super::RECIPE_LR);
     assert!(
         input
             .warnings
