@@ -504,16 +504,33 @@ fn dp(args: DpArgs) -> Result<()> {
         output_dir: args.output_dir.clone(),
     };
     let input = deepmd_input::read(&args.input, &overrides)?;
-    for w in &input.warnings {
-        eprintln!("warning: {w}");
-    }
-    set_threads(args.run.threads)?;
-    let options = args.run.options()?;
-    let text = input.config_text()?;
-    let outcome = forcefit::train::run::run(&input.config, &text, &options)?;
-    forcefit::train::outputs::write(&outcome)?;
+    let outcome = train_translated(
+        &input.warnings,
+        &input.config,
+        &input.config_text()?,
+        &args.run,
+    )?;
     report(&outcome);
     Ok(())
+}
+
+/// Trains a drop-in's translated configuration (`text` is its TOML, kept
+/// in the checkpoint) after printing the translation's warnings, and
+/// writes forcefit's outputs.
+fn train_translated(
+    warnings: &[String],
+    config: &forcefit::train::config::TrainConfig,
+    text: &str,
+    run: &RunFlags,
+) -> Result<Outcome> {
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    set_threads(run.threads)?;
+    let options = run.options()?;
+    let outcome = forcefit::train::run::run(config, text, &options)?;
+    forcefit::train::outputs::write(&outcome)?;
+    Ok(outcome)
 }
 
 fn aenet(args: AenetArgs) -> Result<()> {
@@ -535,14 +552,12 @@ fn aenet(args: AenetArgs) -> Result<()> {
         as_written: args.recipe == "aenet-pytorch",
     };
     let input = aenet_input::read(&generate, &train, &overrides)?;
-    for w in &input.warnings {
-        eprintln!("warning: {w}");
-    }
-    set_threads(args.run.threads)?;
-    let options = args.run.options()?;
-    let text = input.config_text()?;
-    let outcome = forcefit::train::run::run(&input.config, &text, &options)?;
-    forcefit::train::outputs::write(&outcome)?;
+    let outcome = train_translated(
+        &input.warnings,
+        &input.config,
+        &input.config_text()?,
+        &args.run,
+    )?;
     let written = aenet_input::outputs::write(&outcome, &input.outputs)?;
     report(&outcome);
     if !written.is_empty() {

@@ -225,3 +225,31 @@ fn dir_alone_reads_generate_in_and_train_in() {
         "{stderr}"
     );
 }
+
+#[test]
+fn an_xsf_with_an_element_not_in_types_names_the_file_and_atom() {
+    let dir = TempDir::new("aenet-cu");
+    let cu = dir.file(
+        "cu.xsf",
+        "# total energy = -10.0 eV\n\nCRYSTAL\nPRIMVEC\n 4.0 0.0 0.0\n 0.0 4.0 0.0\n 0.0 0.0 4.0\n\
+         PRIMCOORD\n2 1\nTi 0.0 0.0 0.0 0.0 0.0 0.0\nCu 2.0 2.0 2.0 0.0 0.0 0.0\n",
+    );
+    let mut files = vec![cu.clone()];
+    files.extend((0..3).map(|k| {
+        dir.file(
+            &format!("ti{k}.xsf"),
+            std::fs::read_to_string(&cu).unwrap().replace("Cu", "O"),
+        )
+    }));
+    dir.file("aenet-generate.in", generate_in(&files));
+    dir.file("Ti.stp", stp("Ti"));
+    dir.file("O.stp", stp("O"));
+    dir.file("aenet-train.in", train_in(O_NETWORK));
+    let o = aenet(dir.path());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cu.xsf") && stderr.contains("Cu"),
+        "{stderr}"
+    );
+}

@@ -160,6 +160,13 @@ impl Network {
         starts
     }
 
+    /// The parameter range of each layer, for a network whose parameters
+    /// start at `base` of a model's vector (a Kalman filter's blocks).
+    pub fn layer_ranges(&self, base: usize) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+        let starts = self.layer_starts();
+        (0..self.layers.len()).map(move |l| base + starts[l]..base + starts[l + 1])
+    }
+
     /// Checks that consecutive widths agree.
     pub fn check(&self) -> Result<(), String> {
         for (k, pair) in self.layers.windows(2).enumerate() {

@@ -47,9 +47,9 @@ force_structures = {fraction}
 [optimizer]
 type = "adamw"
 weight_decay = 0.001
-lr = 0.005
+lr = 0.002
 lr_min = 0.00001
-batch_size = 32
+batch_size = 16
 
 [train]
 epochs = {epochs}

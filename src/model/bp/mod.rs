@@ -235,14 +235,9 @@ impl Model for BpModel {
     }
 
     fn param_groups(&self) -> Vec<std::ops::Range<usize>> {
-        let mut groups = Vec::new();
-        for (t, net) in self.hyper.networks.iter().enumerate() {
-            let starts = net.layer_starts();
-            for w in starts.windows(2) {
-                groups.push(self.offsets[t] + w[0]..self.offsets[t] + w[1]);
-            }
-        }
-        groups
+        let nets = self.hyper.networks.iter().zip(&self.offsets);
+        nets.flat_map(|(net, &base)| net.layer_ranges(base))
+            .collect()
     }
 
     fn predict_sites(&self, s: &Prepared, sites: &[usize], out: &mut Prediction) {

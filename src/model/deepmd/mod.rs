@@ -397,15 +397,13 @@ impl Model for DeepPot {
     }
 
     fn param_groups(&self) -> Vec<std::ops::Range<usize>> {
-        let mut groups = Vec::new();
-        for (k, net) in self.embeddings.iter().chain(&self.fittings).enumerate() {
-            let base = self.offsets[k];
-            let starts = net.layer_starts();
-            for w in starts.windows(2) {
-                groups.push(base + w[0]..base + w[1]);
-            }
-        }
-        groups
+        let nets = self
+            .embeddings
+            .iter()
+            .chain(&self.fittings)
+            .zip(&self.offsets);
+        nets.flat_map(|(net, &base)| net.layer_ranges(base))
+            .collect()
     }
 
     fn predict_sites(&self, s: &Prepared, sites: &[usize], out: &mut Prediction) {

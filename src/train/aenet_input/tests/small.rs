@@ -6,7 +6,7 @@ use crate::Result;
 use crate::model::ModelConfig;
 use crate::nn::Activation;
 use crate::train::aenet_input::{AenetInput, Overrides, read};
-use crate::train::config::{OptimizerConfig, OptimizerKind};
+use crate::train::config::OptimizerKind;
 
 /// Small inputs for the mapping and the bad-input cases: two species,
 /// both setups alike, force training on 25 % of the structures.
