@@ -403,31 +403,32 @@ fn optimizer_kind(
                 format!("unknown method {name} (aenet-PyTorch has adam, adamw, adadelta, adagrad, adamax; forcefit trains adam and adamw)"),
             )),
         },
-        (None, Method::TrainX { name }) => Err(train_x_method(t, *line, name)),
+        (None, Method::TrainX { name }) => {
+            let what = train_x_method(t, *line, name)?;
+            warnings.push(format!(
+                "{at}: {what} is replaced by forcefit's Adam (its schedule; --optimizer adam|adamw|fekf|rlekf chooses another)"
+            ));
+            Ok((OptimizerKind::Adam, default_lr))
+        }
     }
 }
 
-/// The error for a METHOD in train.x's form.
-fn train_x_method(t: &TrainIn, line: usize, name: &str) -> Error {
-    let what = match name {
+/// What a METHOD in train.x's form names (an error for an unknown one).
+fn train_x_method(t: &TrainIn, line: usize, name: &str) -> Result<&'static str> {
+    Ok(match name {
         "bfgs" => "train.x's L-BFGS",
         "lm" => "train.x's Levenberg-Marquardt",
         "online_sd" | "online_gd" => "train.x's online gradient descent",
         "ekf" => "train.x's extended Kalman filter (forcefit's own is --optimizer rlekf)",
         "adam" => "train.x's Adam line (`adam mu=…`)",
         _ => {
-            return t.lines.error(
+            return Err(t.lines.error(
                 line,
                 "method",
                 format!("unknown method `{name}`: write aenet-PyTorch's `method=adam lr=X` or `method=adamw lr=X`"),
-            );
+            ));
         }
-    };
-    t.lines.error(
-        line,
-        "method",
-        format!("{what} is not available: write aenet-PyTorch's `method=adam lr=X` or `method=adamw lr=X`, or pass --optimizer adam|adamw|fekf|rlekf"),
-    )
+    })
 }
 
 /// Free-atom energy of every TYPES species.

@@ -38,6 +38,7 @@ const KEYWORDS: [&str; 21] = [
     "debug",
     "maxenergy",
     "maxforces",
+    "dropout",
 ];
 
 /// `mode` is aenet-PyTorch's too, but rarely written: checked separately.
@@ -63,6 +64,7 @@ fn treatment(keyword: &str) -> Option<Treatment> {
             Warned("forcefit builds its batches in memory in every run")
         }
         "timing" | "debug" => Warned("forcefit has no such output"),
+        "dropout" => Warned("forcefit's networks train without dropout"),
         "maxenergy" | "maxforces" => Refused(
             "excluding structures by energy or force is not supported: leave them out of generate.in's FILES",
         ),

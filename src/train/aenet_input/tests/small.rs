@@ -248,15 +248,19 @@ fn command_line_overrides() {
 }
 
 #[test]
-fn a_train_x_method_needs_an_optimizer_choice() {
+fn a_train_x_method_becomes_forcefits_adam_with_a_warning() {
     let case = Case {
         train: edit(TRAIN, 9, "lm batchsize=5000 learnrate=0.1d0"),
         ..Default::default()
     };
-    let e = case.read().unwrap_err().to_string();
+    let input = case.read().unwrap();
+    assert_eq!(input.config.optimizer.kind, OptimizerKind::Adam);
+    let warned = input.warnings.join("\n");
     assert!(
-        e.contains("train.in:9: METHOD: train.x's Levenberg-Marquardt"),
-        "{e}"
+        warned.contains(
+            "train.in:9: METHOD: train.x's Levenberg-Marquardt is replaced by forcefit's Adam"
+        ),
+        "{warned}"
     );
     let overrides = Overrides {
         optimizer: Some(OptimizerKind::Adam),
