@@ -16,7 +16,7 @@ pub const DEFAULT_BATCH: usize = 256;
 /// aenet-PyTorch's default NPSEED.
 pub const DEFAULT_NPSEED: u64 = 11;
 
-const KEYWORDS: [&str; 21] = [
+const KEYWORDS: [&str; 22] = [
     "testpercent",
     "iterations",
     "batchsize",
