@@ -86,6 +86,7 @@ impl BpModel {
         let desc = cache::descriptors(self, s);
         let jac = forces.then(|| self.jacobians(s, &desc, sites));
         let mut trace = Trace::default();
+        let mut scratch = Vec::new();
         for rows in self.rows(s, &desc, sites) {
             let (t, n) = (rows.t, rows.sites.len());
             let net = &self.hyper.networks[t];
@@ -104,7 +105,7 @@ impl BpModel {
                 for (v, k) in gi.iter_mut().zip(&self.inv_sigma[t]) {
                     *v *= k / self.stats.scale;
                 }
-                self.pair_gradients(s, i, gi, &jac[i], |p, v| {
+                self.pair_gradients(s, i, gi, &jac[i], &mut scratch, |p, v| {
                     let j = s.neighbors.index[p] as usize;
                     let rp = s.neighbors.vector[p];
                     for a in 0..3 {
@@ -128,22 +129,19 @@ impl BpModel {
         i: usize,
         g: &[f64],
         jac: &AtomJacobian,
+        folded: &mut Vec<f64>,
         mut f: impl FnMut(usize, [f64; 3]),
     ) {
         let d = &self.hyper.descriptors[s.types[i]];
         let (nr, na, multi) = (d.n_radial(), d.n_angular(), self.hyper.multi());
         let (rw, aw) = (nr + na, 2 * nr + na);
         // The weighted block's coefficients differ by the neighbour's spin
-        // only: fold them into one vector per spin.
+        // only: fold them into one vector per spin (nr each).
         let spins = if multi { &self.spins[..] } else { &[0.0][..] };
-        let folded: Vec<Vec<f64>> = spins
-            .iter()
-            .map(|&sj| {
-                (0..nr)
-                    .map(|n| g[n] + if multi { sj * g[rw + n] } else { 0.0 })
-                    .collect()
-            })
-            .collect();
+        folded.clear();
+        for &sj in spins {
+            folded.extend((0..nr).map(|n| g[n] + if multi { sj * g[rw + n] } else { 0.0 }));
+        }
         for (e, &p) in jac.radial_pairs.iter().enumerate() {
             let p = p as usize;
             let dphi = &jac.radial[e * nr..(e + 1) * nr];
@@ -152,7 +150,8 @@ impl BpModel {
             } else {
                 0
             };
-            let c: f64 = folded[t].iter().zip(dphi).map(|(a, b)| a * b).sum();
+            let coefficients = &folded[t * nr..(t + 1) * nr];
+            let c: f64 = coefficients.iter().zip(dphi).map(|(a, b)| a * b).sum();
             let r = s.neighbors.vector[p];
             f(p, [c * r[0], c * r[1], c * r[2]]);
         }
@@ -184,6 +183,7 @@ impl BpModel {
         i: usize,
         jac: &AtomJacobian,
         u: impl Fn(usize) -> [f64; 3],
+        by_spin: &mut Vec<f64>,
         x_dot: &mut [f64],
     ) {
         let d = &self.hyper.descriptors[s.types[i]];
@@ -193,7 +193,8 @@ impl BpModel {
         // Radial: the plain block gets Σ_p proj_p·dφ_p, the weighted one
         // Σ_p s_j·proj_p·dφ_p; accumulated per neighbour spin, combined after.
         let n_spins = if multi { self.spins.len() } else { 1 };
-        let mut by_spin = vec![0.0; n_spins * nr];
+        by_spin.clear();
+        by_spin.resize(n_spins * nr, 0.0);
         for (e, &p) in jac.radial_pairs.iter().enumerate() {
             let p = p as usize;
             let (r, up) = (s.neighbors.vector[p], u(p));
@@ -246,6 +247,7 @@ impl BpModel {
             })
         };
         let mut trace = Trace::default();
+        let mut scratch = Vec::new();
         let inv_scale = 1.0 / self.stats.scale;
         for rows in self.rows(s, &desc, sites) {
             let (t, n) = (rows.t, rows.sites.len());
@@ -263,7 +265,7 @@ impl BpModel {
             let mut x_dot = vec![0.0; n * dim];
             for (r, &i) in rows.sites.iter().enumerate() {
                 let xd = &mut x_dot[r * dim..(r + 1) * dim];
-                self.descriptor_tangent(s, i, &jac[i], |p| u(i, p), xd);
+                self.descriptor_tangent(s, i, &jac[i], |p| u(i, p), &mut scratch, xd);
                 for (v, k) in xd.iter_mut().zip(&self.inv_sigma[t]) {
                     *v *= k;
                 }
