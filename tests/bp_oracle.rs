@@ -155,3 +155,38 @@ fn tio2_binary_potential_predicts_as_aenet_predict_x() {
 fn tio2_ascii_potential_predicts_as_aenet_predict_x() {
     compare_tio2("ascii");
 }
+
+/// A truncated binary potential and one with a wrong weight count are
+/// refused by `forcefit predict` with exit status 2 and the record or line
+/// named, never a panic.
+#[test]
+fn damaged_potential_files_are_refused_with_the_record_named() {
+    let Some(dir) = common::shared("oracle/aenet/tio2") else {
+        return;
+    };
+    let tmp = common::TempDir::new("bp-damaged");
+    let binary = std::fs::read(dir.join("potential.O.nn")).unwrap();
+    let cut = tmp.file("potential.O.nn", &binary[..binary.len() / 2]);
+    let ascii = std::fs::read_to_string(dir.join("potential.O.nn.ascii")).unwrap();
+    let mut lines: Vec<String> = ascii.lines().map(str::to_string).collect();
+    lines[2] = "432".into(); // Wsize: one more weight than the layers hold
+    let wrong = tmp.file("potential.O.nn.ascii", lines.join("\n") + "\n");
+    let xsf = dir.join("xsf").join("structure0001.xsf");
+    let out = tmp.path().join("predicted.xyz");
+    for (file, needle) in [(&cut, "record"), (&wrong, "potential.O.nn.ascii:3")] {
+        let ti = dir.join("potential.Ti.nn");
+        let o = common::forcefit(&[
+            "predict",
+            "-o",
+            out.to_str().unwrap(),
+            "--model",
+            ti.to_str().unwrap(),
+            "--model",
+            file.to_str().unwrap(),
+            xsf.to_str().unwrap(),
+        ]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains(needle), "{err}");
+    }
+}
