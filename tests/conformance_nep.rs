@@ -11,6 +11,7 @@ fn nep_passes_the_conformance_suite() {
     let zbl = Some(Zbl::Universal {
         inner: 1.0,
         outer: 2.0,
+        typewise: None,
     });
     let model = common::random_nep(&["Te", "Pb"], (4, true, true), zbl, 5);
     let tol = conformance::Tolerances {

@@ -123,7 +123,7 @@ fn unsupported_headers_are_reported() {
     assert!(e.contains(":3:") && e.contains("expected `n_max"), "{e}");
     let e = error_of(&tiny("nep4_zbl 1 Si", 9));
     assert!(
-        e.contains(":2:") && e.contains("expected `zbl rc_inner rc_outer`"),
+        e.contains(":2:") && e.contains("expected `zbl rc_inner rc_outer [zbl_factor]`"),
         "{e}"
     );
     let e = error_of(&tiny("nep4 1 Si", 9).replace("  3.0000000e-01", "  nan"));

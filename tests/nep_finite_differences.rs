@@ -73,6 +73,7 @@ fn universal_zbl_with_typewise_cutoffs() {
         Some(Zbl::Universal {
             inner: 1.0,
             outer: 2.2,
+            typewise: None,
         }),
     );
     h.typewise = Some(TypewiseCutoff {

@@ -52,6 +52,7 @@ fn zbl_and_typewise_cutoffs() {
         Some(Zbl::Universal {
             inner: 1.0,
             outer: 2.0,
+            typewise: None,
         }),
         4,
     );

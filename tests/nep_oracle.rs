@@ -4,46 +4,7 @@ mod common;
 
 use forcefit::model::nep::Nep;
 use forcefit::model::{Model, Prediction};
-use forcefit::structure::{Labels, Origin, Structure};
 use serde_json::Value;
-
-fn vec3(v: &Value) -> [f64; 3] {
-    let a = v.as_array().expect("array");
-    [
-        a[0].as_f64().unwrap(),
-        a[1].as_f64().unwrap(),
-        a[2].as_f64().unwrap(),
-    ]
-}
-
-/// The structure of an oracle case.
-fn structure_of(case: &Value) -> Structure {
-    let cell = case["cell"].as_array().unwrap();
-    let pbc: Vec<bool> = case["pbc"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| b.as_bool().unwrap())
-        .collect();
-    Structure {
-        species: case["symbols"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| s.as_str().unwrap().to_string())
-            .collect(),
-        positions: case["positions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(vec3)
-            .collect(),
-        cell: Some([vec3(&cell[0]), vec3(&cell[1]), vec3(&cell[2])]),
-        pbc: [pbc[0], pbc[1], pbc[2]],
-        labels: Labels::default(),
-        origin: Origin::default(),
-    }
-}
 
 fn check_oracle(file: &str, model_path: &str) {
     let (Some(oracle), Some(model)) = (
@@ -58,7 +19,7 @@ fn check_oracle(file: &str, model_path: &str) {
     assert!(!cases.is_empty());
     for case in cases {
         let name = case["name"].as_str().unwrap();
-        let structure = structure_of(case);
+        let structure = common::oracle_structure(case);
         let n = structure.n_atoms();
         let prepared = nep.prepare(structure).expect("prepare");
         let mut p = Prediction::default();
@@ -84,7 +45,7 @@ fn check_oracle(file: &str, model_path: &str) {
             );
         }
         for (i, f) in case["forces"].as_array().unwrap().iter().enumerate() {
-            let f = vec3(f);
+            let f = common::vec3(f);
             for k in 0..3 {
                 assert!(
                     (p.forces[i][k] - f[k]).abs() < 1e-8,
@@ -96,7 +57,7 @@ fn check_oracle(file: &str, model_path: &str) {
         }
         let w = case["virial"].as_array().unwrap();
         let w: Vec<f64> = if w[0].is_array() {
-            w.iter().flat_map(vec3).collect()
+            w.iter().flat_map(common::vec3).collect()
         } else {
             w.iter().map(|x| x.as_f64().unwrap()).collect()
         };
@@ -152,7 +113,7 @@ fn predict_writes_nep_cpu_descriptors() {
     let dir = common::TempDir::new("predict-descriptors");
     let input = dir.path().join("in.xyz");
     forcefit::io::write_atomic(&input, |w| {
-        forcefit::io::extxyz::write_frame(w, &structure_of(case), None)
+        forcefit::io::extxyz::write_frame(w, &common::oracle_structure(case), None)
     })
     .unwrap();
     let out = dir.path().join("d.txt");

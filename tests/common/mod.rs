@@ -648,3 +648,43 @@ pub fn sum_over_parts(
     }
     (sum, grad)
 }
+
+/// A JSON array of three numbers.
+pub fn vec3(v: &serde_json::Value) -> [f64; 3] {
+    let a = v.as_array().expect("array");
+    [
+        a[0].as_f64().unwrap(),
+        a[1].as_f64().unwrap(),
+        a[2].as_f64().unwrap(),
+    ]
+}
+
+/// The structure of a `../shared/oracle/nep/*.json` case (`symbols`,
+/// `positions`, `cell`, `pbc`).
+pub fn oracle_structure(case: &serde_json::Value) -> Structure {
+    let cell = case["cell"].as_array().unwrap();
+    let pbc: Vec<bool> = case["pbc"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_bool().unwrap())
+        .collect();
+    Structure {
+        species: case["symbols"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect(),
+        positions: case["positions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(vec3)
+            .collect(),
+        cell: Some([vec3(&cell[0]), vec3(&cell[1]), vec3(&cell[2])]),
+        pbc: [pbc[0], pbc[1], pbc[2]],
+        labels: forcefit::structure::Labels::default(),
+        origin: forcefit::structure::Origin::default(),
+    }
+}

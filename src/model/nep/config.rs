@@ -159,6 +159,7 @@ impl NepConfig {
             zbl: self.zbl.map(|outer| Zbl::Universal {
                 inner: 0.5 * outer,
                 outer,
+                typewise: None,
             }),
         }
     }

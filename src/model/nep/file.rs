@@ -1,10 +1,13 @@
 //! Reading and writing GPUMD's `nep.txt`.
 //!
-//! Layout: a header (`nep4 N El1 El2 …`, optional `zbl inner outer`,
-//! `cutoff rc_r rc_a [MN_r MN_a [f_r f_a f_zbl]]`, `n_max`, `basis_size`,
+//! Layout: a header (`nep4 N El1 El2 …`, optional `zbl inner outer
+//! [factor]`, `cutoff rc_r rc_a [MN_r MN_a [f_r f_a f_zbl]]`, `n_max`, `basis_size`,
 //! `l_max`, `ANN neurons 0`), then one number per line: the parameters in
 //! [`super::Nep`]'s order, `dim` descriptor scales, and for `zbl 0 0` ten
-//! flexible-ZBL numbers per element pair. Numbers are written with C's
+//! flexible-ZBL numbers per element pair. The `zbl` line's factor (newer
+//! GPUMD) gives typewise ZBL cutoffs with inner 0, the `cutoff` line's
+//! `f_zbl` (older GPUMD) ones with inner = outer / 2; both are written back
+//! where they were read. Numbers are written with C's
 //! `%15.7e`, like GPUMD, so files are interchangeable.
 
 use super::angular::AngularTerms;
@@ -98,6 +101,28 @@ fn integer(token: &str) -> std::result::Result<usize, String> {
         .map_err(|_| format!("expected a non-negative integer, found `{token}`"))
 }
 
+/// The `zbl rc_inner rc_outer [factor]` line. `zbl 0 0` marks flexible ZBL,
+/// whose parameters follow the descriptor scales; NEP_CPU ignores a factor
+/// there, and so does forcefit.
+fn zbl_line(lines: &mut Lines<'_>) -> Result<Zbl> {
+    let (line, t) = lines.keyword("zbl", &[3, 4], "zbl rc_inner rc_outer [zbl_factor]")?;
+    let value = |s: &str| number(s).map_err(|m| lines.error(line, m));
+    let inner = value(t[1])?;
+    let outer = value(t[2])?;
+    let typewise = t.get(3).map(|s| value(s)).transpose()?;
+    if inner == 0.0 && outer == 0.0 {
+        return Ok(Zbl::Flexible(Vec::new()));
+    }
+    if let Some(f) = typewise.filter(|&f| f <= 0.0) {
+        return Err(lines.error(line, format!("the ZBL factor must be positive, got {f}")));
+    }
+    Ok(Zbl::Universal {
+        inner,
+        outer,
+        typewise,
+    })
+}
+
 /// Parses the text of a `nep.txt`; `path` is only used in error messages.
 pub fn parse(text: &str, path: &Path) -> Result<Nep> {
     let mut lines = Lines {
@@ -135,17 +160,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Nep> {
     }
     let species: Vec<String> = tokens[2..].iter().map(|s| s.to_string()).collect();
 
-    let mut zbl = None;
-    if has_zbl {
-        let (line, t) = lines.keyword("zbl", &[3], "zbl rc_inner rc_outer")?;
-        let inner = number(t[1]).map_err(|m| lines.error(line, m))?;
-        let outer = number(t[2]).map_err(|m| lines.error(line, m))?;
-        zbl = Some(if inner == 0.0 && outer == 0.0 {
-            Zbl::Flexible(Vec::new())
-        } else {
-            Zbl::Universal { inner, outer }
-        });
-    }
+    let zbl = if has_zbl {
+        Some(zbl_line(&mut lines)?)
+    } else {
+        None
+    };
 
     let (cut_line, t) = lines.keyword(
         "cutoff",
@@ -281,8 +300,16 @@ pub fn to_string(model: &Nep) -> String {
     }
     out.push('\n');
     match &h.zbl {
-        Some(Zbl::Universal { inner, outer }) => {
-            let _ = writeln!(out, "zbl {inner} {outer}");
+        Some(Zbl::Universal {
+            inner,
+            outer,
+            typewise,
+        }) => {
+            let _ = write!(out, "zbl {inner} {outer}");
+            if let Some(factor) = typewise {
+                let _ = write!(out, " {factor}");
+            }
+            out.push('\n');
         }
         Some(Zbl::Flexible(_)) => out.push_str("zbl 0 0\n"),
         None => {}
@@ -328,7 +355,28 @@ pub fn write(model: &Nep, path: &Path) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::format_exp;
+    use super::{format_exp, parse};
+    use std::path::Path;
+
+    #[test]
+    fn malformed_zbl_lines_name_file_and_line() {
+        for (line, needle) in [
+            (
+                "zbl 2.0",
+                "expected `zbl rc_inner rc_outer [zbl_factor]`, found `zbl 2.0`",
+            ),
+            ("zbl 2.0 4.0 x", "expected a number, found `x`"),
+            ("zbl 2.0 4.0 0.7 9", "found `zbl 2.0 4.0 0.7 9`"),
+            ("zbl 2.0 4.0 -0.7", "the ZBL factor must be positive"),
+        ] {
+            let text = format!("nep4_zbl 1 Si\n\n{line}\ncutoff 5 4\n");
+            let err = parse(&text, Path::new("dir/nep.txt"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("dir/nep.txt:3: "), "{line}: {err}");
+            assert!(err.contains(needle), "{line}: {err}");
+        }
+    }
 
     #[test]
     fn c_style_exponents() {

@@ -34,6 +34,12 @@ pub enum Zbl {
         inner: f64,
         /// Outer cutoff: beyond it ZBL is zero.
         outer: f64,
+        /// Typewise factor from the `zbl` line (`zbl inner outer factor`,
+        /// GPUMD's `use_typewise_cutoff_zbl` since late 2025): NEP_CPU then
+        /// switches each pair off between 0 and min(factor · (R_cov,i +
+        /// R_cov,j), outer). Not the `cutoff` line's older ZBL factor, whose
+        /// inner cutoff is half the outer one.
+        typewise: Option<f64>,
     },
     /// Fitted ZBL (`zbl 0 0`): for each unordered element pair (t_i ≤ t_j,
     /// in row order) ten numbers: inner, outer, then (a_k, b_k) for k = 1..4.
@@ -206,11 +212,18 @@ impl NepHyper {
             }
         }
         match &self.zbl {
-            Some(Zbl::Universal { inner, outer }) => {
+            Some(Zbl::Universal {
+                inner,
+                outer,
+                typewise,
+            }) => {
                 if !(*inner >= 0.0 && outer > inner) {
                     return Err(format!(
                         "ZBL cutoffs must satisfy 0 <= inner < outer, got {inner} {outer}"
                     ));
+                }
+                if let Some(factor) = typewise {
+                    self.validate_zbl_factor(*factor)?;
                 }
                 if *outer > self.rc_angular {
                     return Err(format!(
@@ -231,6 +244,31 @@ impl NepHyper {
             None => {}
         }
         Ok(())
+    }
+
+    /// The `zbl` line's typewise factor must be positive (as NEP_CPU
+    /// demands), needs covalent radii, and cannot be combined with the
+    /// `cutoff` line's ZBL factor: no GPUMD version writes both, and they
+    /// disagree on the inner cutoff.
+    fn validate_zbl_factor(&self, factor: f64) -> std::result::Result<(), String> {
+        if factor <= 0.0 {
+            return Err(format!("the ZBL factor must be positive, got {factor}"));
+        }
+        if self.typewise.is_some_and(|t| t.zbl > 0.0) {
+            return Err(
+                "a typewise ZBL factor on both the zbl and the cutoff line is ambiguous".into(),
+            );
+        }
+        match self
+            .species
+            .iter()
+            .find(|s| covalent::radius(elements::atomic_number(s).unwrap_or(0)).is_none())
+        {
+            Some(s) => Err(format!(
+                "the typewise ZBL factor needs a covalent radius, which {s} lacks"
+            )),
+            None => Ok(()),
+        }
     }
 }
 
@@ -390,13 +428,21 @@ fn pair_settings(h: &NepHyper) -> Vec<PairSettings> {
             }
             let zbl = match &h.zbl {
                 None => None,
-                Some(Zbl::Universal { inner, outer }) => {
+                Some(Zbl::Universal {
+                    inner,
+                    outer,
+                    typewise,
+                }) => {
                     let (mut inner, mut outer) = (*inner, *outer);
                     if let Some(t) = h.typewise
                         && t.zbl > 0.0
                     {
                         outer = (sum * t.zbl).min(outer);
                         inner = 0.5 * outer;
+                    }
+                    if let Some(factor) = typewise {
+                        outer = (sum * factor).min(outer);
+                        inner = 0.0;
                     }
                     Some(PairZbl {
                         inner,
