@@ -7,7 +7,7 @@ use super::stats::FeatureSums;
 use super::{BpHyper, BpModel, BpStats, Chebyshev};
 use crate::error::{Error, Result};
 use crate::model::Prepared;
-use crate::model::deepmd::stats::lstsq_min_norm;
+use crate::model::nep::init::energy_references;
 use crate::nn::{Activation, Layer, Network};
 use rand::Rng;
 use rand::RngExt;
@@ -138,33 +138,13 @@ impl BpModel {
         }
         stats.e_atom = match &self.hyper.atomic_energies {
             Some(e) => e.clone(),
-            None => fit_atomic_energies(train, n_types),
+            // Least squares of the energies on the compositions (the
+            // minimum-norm solution when they do not fix every element).
+            None => energy_references(&self.hyper.species, train).0,
         };
         fit_energy_scale(&mut stats, train);
         self.set_stats(stats)
     }
-}
-
-/// Per-element energies by least squares of the labelled energies on the
-/// compositions (the minimum-norm solution when compositions are collinear).
-fn fit_atomic_energies(train: &[Prepared], n_types: usize) -> Vec<f64> {
-    let mut a = Vec::new();
-    let mut b = Vec::new();
-    for s in train {
-        let Some(e) = s.structure.labels.energy else {
-            continue;
-        };
-        let mut row = vec![0.0; n_types];
-        for &t in &s.types {
-            row[t] += 1.0;
-        }
-        a.extend(row);
-        b.push(e);
-    }
-    if b.is_empty() {
-        return vec![0.0; n_types];
-    }
-    lstsq_min_norm(&a, b.len(), n_types, &b)
 }
 
 /// aenet's energy normalisation from the cohesive energies per atom:
