@@ -107,7 +107,7 @@ pub fn descriptors(model: &BpModel, s: &Prepared) -> Arc<Descriptors> {
             model.atom_descriptor(s, &spin, i, &mut values[start[i]..start[i + 1]], None);
         }
         Arc::new(Descriptors {
-            key: key.clone(),
+            key: key.to_string(),
             start,
             values,
             jacobians: OnceLock::new(),

@@ -106,6 +106,10 @@ pub struct BpModel {
     cutoff: f64,
     /// Spin of each element.
     spins: Vec<f64>,
+    /// The descriptor settings and species order, as text: what a
+    /// structure's cached descriptors are checked against (formatted once
+    /// here rather than on every prediction).
+    key: String,
 }
 
 impl BpModel {
@@ -131,6 +135,7 @@ impl BpModel {
             .map(Chebyshev::cutoff)
             .fold(0.0, f64::max);
         let spins = chebyshev::spins(hyper.species.len());
+        let key = format!("{:?}{:?}", hyper.species, hyper.descriptors);
         let mut model = BpModel {
             hyper,
             stats: BpStats::default(),
@@ -139,6 +144,7 @@ impl BpModel {
             inv_sigma: Vec::new(),
             cutoff,
             spins,
+            key,
         };
         model.set_stats(stats)?;
         Ok(model)
@@ -173,8 +179,8 @@ impl BpModel {
     }
 
     /// What the cached descriptors depend on (settings and species order).
-    fn descriptor_key(&self) -> String {
-        format!("{:?}{:?}", self.hyper.species, self.hyper.descriptors)
+    fn descriptor_key(&self) -> &str {
+        &self.key
     }
 
     /// The spin of every atom of `s`.
