@@ -1,6 +1,7 @@
 //! Running a model over many structures: preparation (species check and
 //! neighbour lists) and prediction, in parallel over structures with rayon,
-//! results in input order.
+//! results in input order. A large structure (an MD snapshot) is also
+//! predicted in parallel over its atoms: see [`predict_one`].
 
 use crate::error::Result;
 use crate::model::{Model, Prediction, Prepared};
@@ -46,11 +47,59 @@ pub fn predict_all(model: &dyn Model, prepared: &[Prepared]) -> Vec<Prediction> 
     let out = prepared
         .par_iter()
         .map_init(Prediction::default, |scratch, s| {
-            model.predict(s, scratch);
+            predict_one(model, s, scratch);
             bar.inc(1);
             scratch.clone()
         })
         .collect();
     bar.finish_and_clear();
     out
+}
+
+/// Fewest atoms per parallel piece of one structure; a structure of fewer
+/// than two pieces is predicted whole.
+const MIN_PIECE: usize = 2048;
+/// Pieces predicted at once: bounds the memory of the partial predictions
+/// (each holds forces for every atom) to this many copies.
+const WAVE: usize = 16;
+
+/// Predicts one structure, in parallel over pieces of its atoms when it is
+/// large. Each piece's site energies give their share of the energy,
+/// forces and virial ([`Model::predict_sites`]); the shares are summed in
+/// piece order, and the pieces depend on the atom count only, so the
+/// result does not depend on the number of threads.
+pub fn predict_one(model: &dyn Model, s: &Prepared, out: &mut Prediction) {
+    let n = s.structure.n_atoms();
+    if n < 2 * MIN_PIECE {
+        model.predict(s, out);
+        return;
+    }
+    let piece = MIN_PIECE.max(n.div_ceil(256));
+    let sites: Vec<usize> = (0..n).collect();
+    let pieces: Vec<&[usize]> = sites.chunks(piece).collect();
+    out.reset(n);
+    for wave in pieces.chunks(WAVE) {
+        let parts: Vec<Prediction> = wave
+            .par_iter()
+            .map(|sites| {
+                let mut part = Prediction::default();
+                model.predict_sites(s, sites, &mut part);
+                part
+            })
+            .collect();
+        for part in &parts {
+            for (e, x) in out.atomic_energies.iter_mut().zip(&part.atomic_energies) {
+                *e += x;
+            }
+            for (f, g) in out.forces.iter_mut().zip(&part.forces) {
+                for k in 0..3 {
+                    f[k] += g[k];
+                }
+            }
+            for (w, v) in out.virial.iter_mut().zip(&part.virial) {
+                *w += v;
+            }
+        }
+    }
+    out.energy = out.atomic_energies.iter().sum();
 }

@@ -80,7 +80,10 @@ fn mosi2n4_nep_in_is_a_training_input() {
     };
     let input = gpumd_input::read(&dir).unwrap();
     assert!(!input.prediction);
-    assert!(input.warnings.is_empty(), "{:?}", input.warnings);
+    // Only the notes that GPUMD's SNES batch and generation are not Adam's.
+    assert_eq!(input.warnings.len(), 2, "{:?}", input.warnings);
+    assert!(input.warnings[0].contains("`batch 2000` is SNES's batch"));
+    assert!(input.warnings[1].contains("`generation 300000` counts SNES generations"));
     let c = &input.config;
     assert_eq!(
         c.model.as_nep().unwrap().species,
@@ -98,10 +101,12 @@ fn mosi2n4_nep_in_is_a_training_input() {
         (1.0, 1.0, 0.1)
     );
     assert_eq!((c.loss.lambda_1, c.loss.lambda_2), (0.0, 0.0));
-    assert_eq!(c.optimizer.batch_size, Some(2000));
+    // `batch 2000` and `generation 300000` are SNES's: Adam keeps its batch
+    // and plans at most 100,000 steps.
+    assert_eq!(c.optimizer.batch_size, None);
     assert_eq!(c.optimizer.population, 50);
     assert_eq!(c.optimizer.kind, OptimizerKind::Adam);
-    assert_eq!(c.run.steps, Some(300_000));
+    assert_eq!(c.run.steps, Some(100_000));
     assert_eq!(c.run.output_dir, dir);
     assert_eq!(c.data.train, Paths::One(dir.join("train.xyz")));
     assert_eq!(c.data.test, Some(Paths::One(dir.join("test.xyz"))));

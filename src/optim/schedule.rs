@@ -35,11 +35,10 @@ pub struct Schedule {
 }
 
 impl Schedule {
-    /// The learning rate at step `t` (0-based).
+    /// The learning rate at step `t` (0-based) of a run planned in steps.
     pub fn at(&self, t: usize) -> f64 {
         if t < self.warmup_steps {
-            let f = (t + 1) as f64 / self.warmup_steps as f64;
-            return self.lr * (0.01 + 0.99 * f);
+            return self.warming(t);
         }
         let span = self.total_steps.saturating_sub(self.warmup_steps).max(1) as f64;
         let mut t = t - self.warmup_steps;
@@ -47,7 +46,28 @@ impl Schedule {
             // lr·r^⌊t/s⌋ with r = (lr_min/lr)^(s/span)
             t -= t % s.max(1);
         }
-        let x = (t as f64 / span).min(1.0);
+        self.decayed(t as f64 / span)
+    }
+
+    /// The learning rate at step `t` of a run planned in wall time, with
+    /// the fraction `done` of the time budget spent: the warm-up still
+    /// counts steps, the decay follows the clock so that it ends with the
+    /// budget (stairs of `decay_steps` do not apply).
+    pub fn at_fraction(&self, t: usize, done: f64) -> f64 {
+        if t < self.warmup_steps {
+            return self.warming(t);
+        }
+        self.decayed(done)
+    }
+
+    fn warming(&self, t: usize) -> f64 {
+        let f = (t + 1) as f64 / self.warmup_steps as f64;
+        self.lr * (0.01 + 0.99 * f)
+    }
+
+    /// The decay at fraction `x` of its span.
+    fn decayed(&self, x: f64) -> f64 {
+        let x = x.clamp(0.0, 1.0);
         match self.decay {
             Decay::None => self.lr,
             Decay::Cosine => {
@@ -57,6 +77,15 @@ impl Schedule {
             Decay::Exponential => self.lr * (self.lr_min / self.lr).powf(x),
         }
     }
+}
+
+/// What ends a run: a number of optimizer steps, or wall time.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Budget {
+    /// This many optimizer steps.
+    Steps(usize),
+    /// This many seconds of wall time; the schedule anneals to its end.
+    Seconds(f64),
 }
 
 #[cfg(test)]
@@ -83,6 +112,25 @@ mod tests {
         assert!((s.at(60) - 1e-3).abs() < 1e-12);
         s.decay = Decay::None;
         assert_eq!(s.at(100), 1e-2);
+    }
+
+    /// A time budget: warm-up by steps, then the decay follows the clock
+    /// and reaches lr_min when the budget is spent, whatever the step.
+    #[test]
+    fn time_budget_anneals_to_its_end() {
+        let s = Schedule {
+            lr: 1e-2,
+            lr_min: 1e-4,
+            warmup_steps: 10,
+            decay: Decay::Cosine,
+            total_steps: usize::MAX,
+            decay_steps: None,
+        };
+        assert_eq!(s.at_fraction(9, 0.5), s.at(9));
+        assert!((s.at_fraction(10, 0.0) - 1e-2).abs() < 1e-15);
+        assert!((s.at_fraction(1_000_000, 0.5) - (1e-4 + 0.5 * (1e-2 - 1e-4))).abs() < 1e-12);
+        assert!((s.at_fraction(20, 1.0) - 1e-4).abs() < 1e-15);
+        assert!((s.at_fraction(20, 3.0) - 1e-4).abs() < 1e-15);
     }
 
     /// deepmd-kit's stepped exponential decay: lr0·r^⌊t/s⌋, r =

@@ -7,7 +7,7 @@
 use crate::error::{Error, Result};
 use crate::loss::{FollowLr, ForceGradient, LossConfig, LossKind};
 pub use crate::model::family::ModelConfig;
-use crate::optim::schedule::Decay;
+use crate::optim::schedule::{Budget, Decay};
 use crate::validate::{non_negative, positive};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -251,9 +251,10 @@ impl OptimizerConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoopConfig {
-    /// Passes over the training set (ignored when `steps` is set).
-    #[serde(default = "default_epochs")]
-    pub epochs: usize,
+    /// Passes over the training set (ignored when `steps` is set; default
+    /// 300, or, with `time_limit` alone, as many as the time allows).
+    #[serde(default)]
+    pub epochs: Option<usize>,
     /// Total optimizer steps (GPUMD's `generation`); overrides `epochs`.
     #[serde(default)]
     pub steps: Option<usize>,
@@ -287,6 +288,20 @@ pub struct LoopConfig {
     /// Learning-curve file name in the output directory.
     #[serde(default = "default_lcurve_file")]
     pub lcurve_file: String,
+}
+
+impl LoopConfig {
+    /// What ends the run: `steps`, else `epochs`, else a `time_limit`
+    /// given alone (the schedule then anneals to the end of the time), else
+    /// [`DEFAULT_EPOCHS`].
+    pub fn budget(&self, steps_per_epoch: usize) -> Budget {
+        match (self.steps, self.epochs, self.time_limit) {
+            (Some(n), _, _) => Budget::Steps(n),
+            (None, Some(e), _) => Budget::Steps(e.saturating_mul(steps_per_epoch)),
+            (None, None, Some(t)) => Budget::Seconds(t),
+            (None, None, None) => Budget::Steps(DEFAULT_EPOCHS.saturating_mul(steps_per_epoch)),
+        }
+    }
 }
 
 /// The whole configuration file.
@@ -348,9 +363,8 @@ fn default_population() -> usize {
 fn default_sigma0() -> f64 {
     0.1
 }
-fn default_epochs() -> usize {
-    300
-}
+/// Epochs of a run that names no length.
+pub const DEFAULT_EPOCHS: usize = 300;
 fn default_seed() -> u64 {
     42
 }
@@ -419,7 +433,7 @@ impl Default for OptimizerConfig {
 impl Default for LoopConfig {
     fn default() -> Self {
         LoopConfig {
-            epochs: default_epochs(),
+            epochs: None,
             steps: None,
             time_limit: None,
             seed: default_seed(),
@@ -677,7 +691,7 @@ impl TrainConfig {
         }
         positive(o.sigma0, "optimizer.sigma0")?;
         let r = &self.run;
-        if r.epochs == 0 && r.steps.is_none() {
+        if r.epochs == Some(0) && r.steps.is_none() {
             return Err("train.epochs must be at least 1".into());
         }
         if r.steps == Some(0) {

@@ -202,14 +202,13 @@ fn gpumd_defaults(dir: &Path) -> TrainConfig {
         optimizer: Default::default(),
         run: Default::default(),
     };
-    config.run.steps = Some(DEFAULT_GENERATION);
     config.run.output_dir = dir.to_path_buf();
     config
 }
 
 /// `nep.in` keyword for each TOML key the configuration's validation
 /// names; longer keys first so that replacing them is unambiguous.
-const KEYS: [(&str, &str); 19] = [
+const KEYS: [(&str, &str); 21] = [
     ("model.version", "version"),
     ("model.cutoff", "cutoff"),
     ("model.n_max", "n_max"),
@@ -224,7 +223,9 @@ const KEYS: [(&str, &str); 19] = [
     ("loss.lambda_2", "lambda_2"),
     ("optimizer.lr_min", "lr_min"),
     ("optimizer.lr", "lr"),
+    ("optimizer.batch_size", "batch_size"),
     ("optimizer.batch_size", "batch"),
+    ("train.epochs", "epochs"),
     ("optimizer.population", "population"),
     ("optimizer.sigma0", "sigma0"),
     ("train.steps", "generation"),
@@ -289,6 +290,7 @@ pub fn parse(text: &str, path: &Path, dir: &Path) -> Result<NepInput> {
     };
     let mut prediction = false;
     let mut warnings = Vec::new();
+    let mut gpumd_run = plan::GpumdRun::default();
     for line in &lines {
         let model = &mut nep;
         match line.keyword {
@@ -341,7 +343,7 @@ pub fn parse(text: &str, path: &Path, dir: &Path) -> Result<NepInput> {
             "lambda_v" => config.loss.lambda_v = line.non_negative(path)?,
             "batch" => {
                 line.count(path, 1..=2)?;
-                config.optimizer.batch_size = Some(line.int(path, 0)?);
+                gpumd_run.batch = Some((line.int(path, 0)?, line.number));
                 if line.args.len() == 2 && line.int(path, 1)? != 0 {
                     return Err(line.error(
                         path,
@@ -356,7 +358,15 @@ pub fn parse(text: &str, path: &Path, dir: &Path) -> Result<NepInput> {
             "sigma0" => config.optimizer.sigma0 = line.positive(path)?,
             "generation" => {
                 line.count(path, 1..=1)?;
-                config.run.steps = Some(line.int(path, 0)?);
+                gpumd_run.generation = Some((line.int(path, 0)?, line.number));
+            }
+            "epochs" => {
+                line.count(path, 1..=1)?;
+                config.run.epochs = Some(line.int(path, 0)?);
+            }
+            "batch_size" => {
+                line.count(path, 1..=1)?;
+                config.optimizer.batch_size = Some(line.int(path, 0)?);
             }
             "seed" => {
                 line.count(path, 1..=1)?;
@@ -409,11 +419,11 @@ pub fn parse(text: &str, path: &Path, dir: &Path) -> Result<NepInput> {
         }
     }
     config.model = ModelConfig::Nep(nep);
-    // GPUMD's batch default (1000) is for SNES; the Kalman filters keep
-    // their own (32 for FEKF, 1 for RLEKF) unless `batch` says otherwise.
-    if config.optimizer.batch_size.is_none() && !config.optimizer.kind.is_kalman() {
-        config.optimizer.batch_size = Some(DEFAULT_BATCH);
-    }
+    warnings.extend(plan::apply(
+        &mut config,
+        &gpumd_run,
+        &path.display().to_string(),
+    ));
     config
         .validate()
         .map_err(|msg| validation_error(&msg, path, &given))?;
@@ -681,5 +691,6 @@ impl NepInput {
     }
 }
 
+mod plan;
 #[cfg(test)]
 mod tests;

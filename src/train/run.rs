@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::loss::{self, LossConfig, LossKind, LossParts};
 use crate::metrics::{ErrorStats, Summary};
 use crate::model::{AnyModel, Model, Prepared};
-use crate::optim::schedule::Schedule;
+use crate::optim::schedule::{Budget, Schedule};
 use crate::optim::{Adam, Kalman, Snes};
 use rand::RngExt;
 use rand::seq::SliceRandom;
@@ -170,7 +170,7 @@ fn auto_validate_every(train: &[Prepared], validation: &[Prepared]) -> usize {
 fn resume_key(text: &str) -> Result<TrainConfig> {
     let mut c: TrainConfig =
         toml::from_str(text).map_err(|e| Error::Invalid(format!("checkpoint config: {e}")))?;
-    c.run.epochs = 0;
+    c.run.epochs = None;
     c.run.steps = None;
     c.run.time_limit = None;
     c.run.threads = None;
@@ -303,6 +303,9 @@ struct Driver<'a> {
     checkpoint_path: PathBuf,
     stepper: Stepper,
     schedule: Schedule,
+    /// Seconds of a run planned in wall time (the schedule follows the
+    /// clock); `None`: planned in `schedule.total_steps`.
+    time_budget: Option<f64>,
     batch_size: usize,
     validate_every: usize,
     presence: [[bool; 3]; 2],
@@ -329,10 +332,10 @@ impl<'a> Driver<'a> {
         let opt = &config.optimizer;
         let batch_size = opt.batch_size().min(train.len()).max(1);
         let steps_per_epoch = train.len().div_ceil(batch_size);
-        let total_steps = config
-            .run
-            .steps
-            .unwrap_or(config.run.epochs * steps_per_epoch);
+        let (total_steps, time_budget) = match config.run.budget(steps_per_epoch) {
+            Budget::Steps(n) => (n, None),
+            Budget::Seconds(t) => (usize::MAX, Some(t)),
+        };
         let weights = config.loss.weights(opt.lr);
         Driver {
             config,
@@ -350,6 +353,7 @@ impl<'a> Driver<'a> {
                 total_steps,
                 decay_steps: opt.decay_steps,
             },
+            time_budget,
             batch_size,
             validate_every: config
                 .run
@@ -367,7 +371,7 @@ impl<'a> Driver<'a> {
             bar: if options.quiet {
                 indicatif::ProgressBar::hidden()
             } else {
-                progress_bar(total_steps)
+                progress_bar(total_steps, time_budget)
             },
             plain_lines: !options.quiet && !std::io::IsTerminal::is_terminal(&std::io::stderr()),
             last_line: f64::NEG_INFINITY,
@@ -379,16 +383,43 @@ impl<'a> Driver<'a> {
         state.elapsed_before + self.start.elapsed().as_secs_f64()
     }
 
-    /// Epochs until the step budget is spent or the run is stopped; the
-    /// reason for an early stop.
+    /// Whether the run's planned length (steps or seconds) is spent.
+    fn budget_spent(&self, state: &State) -> bool {
+        match self.time_budget {
+            Some(t) => self.elapsed(state) >= t,
+            None => state.step >= self.schedule.total_steps,
+        }
+    }
+
+    /// The scheduled learning rate of the next step.
+    fn lr(&self, state: &State) -> f64 {
+        let lr = match self.time_budget {
+            Some(t) => self
+                .schedule
+                .at_fraction(state.step, self.elapsed(state) / t),
+            None => self.schedule.at(state.step),
+        };
+        lr * state.lr_scale
+    }
+
+    /// Moves the progress bar: steps, or seconds of a time budget.
+    fn show_progress(&self, state: &State) {
+        self.bar.set_position(match self.time_budget {
+            Some(_) => self.elapsed(state) as u64,
+            None => state.step as u64,
+        });
+    }
+
+    /// Epochs until the budget is spent or the run is stopped; the reason
+    /// for an early stop.
     fn train(&mut self, state: &mut State) -> Result<Option<String>> {
-        self.bar.set_position(state.step as u64);
+        self.show_progress(state);
         if let Some(lc) = &self.lcurve {
             lc.start(&state.lcurve)?;
         }
         let mut order: Vec<usize> = (0..self.train.len()).collect();
         let mut stopped = None;
-        while state.step < self.schedule.total_steps {
+        while !self.budget_spent(state) {
             order.sort_unstable();
             order.shuffle(&mut state.rng);
             let (end, sums) = self.epoch(state, &order)?;
@@ -396,7 +427,7 @@ impl<'a> Driver<'a> {
                 stopped = Some(why);
             }
             let Some(mean) = sums.mean() else { break };
-            let finished = stopped.is_some() || state.step >= self.schedule.total_steps;
+            let finished = stopped.is_some() || self.budget_spent(state);
             self.end_epoch(state, mean, stopped.is_none(), finished)?;
             if finished {
                 break;
@@ -415,7 +446,7 @@ impl<'a> Driver<'a> {
         // The state at the start of the epoch: what a diverged step restores.
         let snapshot = (state.model.params().to_vec(), state.optimizer.light_copy());
         for chunk in order.chunks(self.batch_size) {
-            if state.step >= self.schedule.total_steps {
+            if self.budget_spent(state) {
                 break;
             }
             if self.options.stop.load(Ordering::Relaxed) {
@@ -433,7 +464,7 @@ impl<'a> Driver<'a> {
             let masks = force_masks(&batch, self.config.loss.force_fraction, &mut state.rng);
             let used = |k: usize, i: usize| masks.as_ref().is_none_or(|m| m[k][i]);
             let lr = if state.optimizer.has_learning_rate() {
-                self.schedule.at(state.step) * state.lr_scale
+                self.lr(state)
             } else {
                 f64::NAN
             };
@@ -461,7 +492,7 @@ impl<'a> Driver<'a> {
             }
             sums.add(&report.parts, report.total, report.lr);
             state.step += 1;
-            self.bar.inc(1);
+            self.show_progress(state);
             if let Some(lc) = self.lcurve.as_ref().filter(|lc| lc.due(state.step)) {
                 let row = lc.row(state, &report);
                 lc.append(&row)?;
@@ -493,10 +524,7 @@ impl<'a> Driver<'a> {
             Recovery::RestartFilter => "restarted the Kalman filter".to_string(),
             Recovery::HalveLearningRate => {
                 state.lr_scale *= 0.5;
-                format!(
-                    "halved the learning rate to {:.3e}",
-                    self.schedule.at(state.step) * state.lr_scale
-                )
+                format!("halved the learning rate to {:.3e}", self.lr(state))
             }
         };
         let step = state.step;
@@ -679,11 +707,16 @@ fn force_masks(batch: &[&Prepared], fraction: f64, rng: &mut ChaCha8Rng) -> Opti
     })
 }
 
-fn progress_bar(total: usize) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::new(total as u64);
-    let style = indicatif::ProgressStyle::with_template(
-        "{elapsed_precise} [{bar:30}] {pos}/{len} steps, eta {eta} | {msg}",
-    )
+/// A bar over the planned steps, or over the seconds of a time budget.
+fn progress_bar(total_steps: usize, seconds: Option<f64>) -> indicatif::ProgressBar {
+    let (len, unit) = match seconds {
+        Some(t) => (t.ceil() as u64, "s"),
+        None => (total_steps as u64, "steps"),
+    };
+    let bar = indicatif::ProgressBar::new(len);
+    let style = indicatif::ProgressStyle::with_template(&format!(
+        "{{elapsed_precise}} [{{bar:30}}] {{pos}}/{{len}} {unit}, eta {{eta}} | {{msg}}"
+    ))
     .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
     .progress_chars("=> ");
     bar.set_style(style);

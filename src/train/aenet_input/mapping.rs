@@ -46,7 +46,7 @@ pub fn to_config(
         loss: loss(forces),
         optimizer: optimizer(t, overrides, warnings)?,
         run: LoopConfig {
-            epochs: overrides.epochs.unwrap_or(t.iterations),
+            epochs: Some(overrides.epochs.unwrap_or(t.iterations)),
             time_limit: overrides.time_limit,
             seed: t.npseed,
             output_dir: overrides.output_dir.clone(),

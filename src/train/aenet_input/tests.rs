@@ -245,7 +245,10 @@ fn maps_the_tio2_inputs() {
     let o = read(&generate, &train, &written).unwrap().config.optimizer;
     assert_eq!((o.lr, o.lr_min, o.decay), (1e-4, 1e-4, Decay::None));
     assert_eq!((o.weight_decay, o.batch_size), (0.001, Some(128)));
-    assert_eq!((c.run.epochs, c.run.steps, c.run.seed), (500, None, 1));
+    assert_eq!(
+        (c.run.epochs, c.run.steps, c.run.seed),
+        (Some(500), None, 1)
+    );
     assert_eq!(c.run.output_dir, PathBuf::from("out"));
     assert!(input.outputs.save_energies && input.outputs.save_forces);
     let key = dir.0.join("../dir_xsf/structure7811.xsf");

@@ -33,7 +33,10 @@ fn defaults_are_gpumd_s() {
         (1.0, 1.0, 0.1)
     );
     assert_eq!((c.loss.lambda_1, c.loss.lambda_2), (0.0, 0.0));
-    assert_eq!(c.optimizer.batch_size, Some(1000));
+    assert_eq!(
+        c.optimizer.batch_size, None,
+        "GPUMD's batch is SNES's: Adam keeps its own"
+    );
     assert_eq!(c.optimizer.population, 50);
     assert_eq!(c.optimizer.kind, OptimizerKind::Adam);
     assert_eq!(c.run.steps, Some(100_000));

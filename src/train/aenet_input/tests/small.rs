@@ -238,7 +238,7 @@ fn command_line_overrides() {
         (c.optimizer.kind, c.optimizer.batch_size),
         (OptimizerKind::Fekf, None)
     );
-    assert_eq!((c.run.epochs, c.run.time_limit), (7, Some(5.0)));
+    assert_eq!((c.run.epochs, c.run.time_limit), (Some(7), Some(5.0)));
     let overrides = Overrides {
         batch_size: Some(5),
         ..Default::default()

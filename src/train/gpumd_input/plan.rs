@@ -1,0 +1,145 @@
+//! How long a `nep.in` run trains and on how many structures per step.
+//!
+//! GPUMD's `batch` and `generation` describe its evolution strategy: a
+//! batch of 1000-2000 structures per generation and 10⁵-10⁸ generations.
+//! Read as Adam's batch and step count they give one Adam step per epoch
+//! and a schedule that never decays (measured on MoSi2N4: 9.6 meV/atom
+//! after 600 s against 2.2 with forcefit's own settings). So only SNES
+//! takes them as written; Adam and AdamW keep forcefit's batch (8, or the
+//! forcefit keyword `batch_size`) and plan the run by `epochs` (forcefit
+//! keyword), else by `time_limit` (the learning rate anneals to the end of
+//! the time), else by at most [`ADAM_STEPS`] steps. The Kalman filters take
+//! `batch` as their filter batch and `generation` as their step count.
+
+use super::super::config::{OptimizerKind, TrainConfig};
+use super::{DEFAULT_BATCH, DEFAULT_GENERATION};
+
+/// The most steps a gradient optimizer is planned for without `epochs` or
+/// `time_limit`: GPUMD's default `generation`.
+pub const ADAM_STEPS: usize = 100_000;
+
+/// GPUMD's run-length keywords as read from `nep.in`.
+#[derive(Default)]
+pub struct GpumdRun {
+    /// `batch N` and its line.
+    pub batch: Option<(usize, usize)>,
+    /// `generation N` and its line.
+    pub generation: Option<(usize, usize)>,
+}
+
+/// Sets the batch size and the run length of `config` from GPUMD's
+/// keywords and the optimizer; returns notes for the user (`where_` names
+/// nep.in in them).
+pub fn apply(config: &mut TrainConfig, gpumd: &GpumdRun, where_: &str) -> Vec<String> {
+    let mut notes = Vec::new();
+    let opt = &mut config.optimizer;
+    let run = &mut config.run;
+    match opt.kind {
+        OptimizerKind::Snes => {
+            opt.batch_size = opt
+                .batch_size
+                .or(gpumd.batch.map(|b| b.0))
+                .or(Some(DEFAULT_BATCH));
+            run.steps = Some(gpumd.generation.map_or(DEFAULT_GENERATION, |g| g.0));
+        }
+        OptimizerKind::Fekf | OptimizerKind::Rlekf => {
+            // Without `batch` the filters keep their own (32 and 1).
+            opt.batch_size = opt.batch_size.or(gpumd.batch.map(|b| b.0));
+            if run.epochs.is_none() {
+                run.steps = Some(gpumd.generation.map_or(DEFAULT_GENERATION, |g| g.0));
+            }
+        }
+        OptimizerKind::Adam | OptimizerKind::Adamw => {
+            if let Some((n, line)) = gpumd.batch
+                && opt.batch_size.is_none()
+            {
+                notes.push(format!(
+                    "{where_}:{line}: `batch {n}` is SNES's batch; Adam takes {} structures per step \
+                     (forcefit's default; set `batch_size N` to change it)",
+                    opt.batch_size()
+                ));
+            }
+            let planned = if run.epochs.is_some() {
+                "the epochs given".to_string()
+            } else if let Some(t) = run.time_limit {
+                format!("the time limit ({t} s): the learning rate anneals to its end")
+            } else {
+                let steps = gpumd.generation.map_or(ADAM_STEPS, |g| g.0.min(ADAM_STEPS));
+                run.steps = Some(steps);
+                format!("{steps} steps")
+            };
+            if let Some((n, line)) = gpumd.generation
+                && (run.steps != Some(n))
+            {
+                notes.push(format!(
+                    "{where_}:{line}: `generation {n}` counts SNES generations; Adam's run is planned by {planned} \
+                     (set `time_limit S` or `epochs N` to choose)"
+                ));
+            }
+        }
+    }
+    notes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse;
+    use crate::optim::schedule::Budget;
+    use std::path::Path;
+
+    fn read(text: &str) -> super::super::NepInput {
+        parse(text, Path::new("d/nep.in"), Path::new("d")).unwrap()
+    }
+
+    /// The issue's MoSi2N4 input: GPUMD's SNES batch and generation with a
+    /// time limit become Adam's batch of 8 and a schedule over the time.
+    #[test]
+    fn time_limit_plans_an_adam_run() {
+        let input = read("type 3 Mo Si N\nbatch 2000\ngeneration 100000000\ntime_limit 600\n");
+        let c = &input.config;
+        assert_eq!(
+            (c.optimizer.batch_size, c.optimizer.batch_size()),
+            (None, 8)
+        );
+        assert_eq!(c.run.budget(39), Budget::Seconds(600.0));
+        let notes = input.warnings.join("\n");
+        assert!(
+            notes.contains("d/nep.in:2: `batch 2000` is SNES's batch"),
+            "{notes}"
+        );
+        assert!(
+            notes.contains("d/nep.in:3: `generation 100000000` counts SNES generations")
+                && notes.contains("anneals to its end"),
+            "{notes}"
+        );
+    }
+
+    #[test]
+    fn forcefit_keys_choose_the_adam_run() {
+        let c = read("type 1 Si\nbatch 2000\nbatch_size 4\nepochs 12\ntime_limit 60\n").config;
+        assert_eq!(c.optimizer.batch_size, Some(4));
+        assert_eq!(c.run.budget(10), Budget::Steps(120));
+        // Without a budget: at most 100,000 steps, fewer if `generation` says so.
+        assert_eq!(
+            read("type 1 Si\n").config.run.budget(10),
+            Budget::Steps(100_000)
+        );
+        let c = read("type 1 Si\ngeneration 50\n").config;
+        assert_eq!(c.run.budget(10), Budget::Steps(50));
+    }
+
+    #[test]
+    fn snes_and_kalman_filters_keep_gpumd_s_meaning() {
+        let c = read("type 1 Si\noptimizer snes\n").config;
+        assert_eq!(
+            (c.optimizer.batch_size, c.run.steps),
+            (Some(1000), Some(100_000))
+        );
+        let c = read("type 1 Si\noptimizer snes\nbatch 20\ngeneration 7\n").config;
+        assert_eq!((c.optimizer.batch_size, c.run.steps), (Some(20), Some(7)));
+        let c = read("type 1 Si\noptimizer fekf\ngeneration 7\n").config;
+        assert_eq!((c.optimizer.batch_size(), c.run.steps), (32, Some(7)));
+        let c = read("type 1 Si\noptimizer fekf\nbatch 4\n").config;
+        assert_eq!((c.optimizer.batch_size(), c.run.steps), (4, Some(100_000)));
+    }
+}
