@@ -28,13 +28,14 @@
 //! | `zbl R` | supported | universal ZBL, outer cutoff R; a `zbl.in` (flexible ZBL) is refused |
 //! | `lambda_1`, `lambda_2` | supported | default 0 (GPUMD: automatic, √(N_par·10⁻⁶/N_types)) |
 //! | `lambda_e`, `lambda_f`, `lambda_v` | supported | `loss.*` |
-//! | `batch N [0]` | supported | `optimizer.batch_size`; effective full batch (`batch N 1`) is refused |
+//! | `batch N [0]` | supported | SNES, FEKF, RLEKF: `optimizer.batch_size`; not Adam's (see [`plan`]); effective full batch (`batch N 1`) is refused |
 //! | `population N`, `sigma0 X` | supported | SNES population and initial spread (SNES only) |
-//! | `generation N` | supported | `train.steps`: N optimizer updates |
+//! | `generation N` | supported | SNES, FEKF, RLEKF: `train.steps`; Adam: at most min(N, 100000) steps (see [`plan`]) |
 //! | `prediction 0\|1` | supported | 1: evaluate `DIR/nep.txt`, no training |
 //! | `seed N` | supported | `train.seed` |
 //! | `optimizer adam\|adamw\|fekf\|rlekf\|snes` | forcefit only | `optimizer.type` (default adam); for fekf `batch` is the filter's batch (default 32) |
-//! | `lr X`, `lr_min X`, `time_limit S` | forcefit only | `optimizer.lr`, `optimizer.lr_min`, `train.time_limit` |
+//! | `lr X`, `lr_min X`, `time_limit S` | forcefit only | `optimizer.lr`, `optimizer.lr_min`, `train.time_limit` (alone: the schedule follows the clock) |
+//! | `epochs N`, `batch_size N` | forcefit only | `train.epochs`, `optimizer.batch_size` |
 //! | `output_descriptor`, `save_potential`, `checkpoint`, `output_interval`, `lambda_q`, `lambda_z` | warned | no effect on the model; ignored with a warning |
 //! | `model_type`/`mode`/`train_mode 0`, `charge_mode 0`, `atomic_v 0`, `lambda_shear 1`, `force_delta 0`, `lambda_d 0`, `loss_mode 0`, `type_weight 1 … 1` | accepted at GPUMD's default | any other value is refused |
 //! | `use_typewise_cutoff`, `use_typewise_cutoff_zbl`, `fine_tune`, `initial_para`, `q_scaler`, `sigma_e`, `sigma_f`, `sigma_s`, `sigma_L1`, `sigma_L2` | refused | error naming the line |
