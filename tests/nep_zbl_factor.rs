@@ -5,106 +5,10 @@
 
 mod common;
 
-use common::rel_max_diff;
+use common::nep_cpu::{calorine_available, forcefit_numbers, max_diff, nep_cpu_numbers};
 use forcefit::model::nep::{Nep, Zbl, file};
-use forcefit::model::{Model, Prediction};
 use forcefit::structure::Structure;
 use serde_json::Value;
-use std::path::Path;
-use std::process::Command;
-
-/// Energy, forces and virial (W = −stress · volume, row-major, as in the
-/// oracle files) of every case of `cases_json` for each model, by CPUNEP.
-const SCRIPT: &str = r#"
-import json, sys
-import numpy as np
-from ase import Atoms
-from calorine.calculators import CPUNEP
-cases = json.load(open(sys.argv[1]))["cases"]
-out = []
-for model in sys.argv[2:]:
-    rows = []
-    for c in cases:
-        atoms = Atoms(c["symbols"], positions=c["positions"], cell=c["cell"], pbc=c["pbc"])
-        atoms.calc = CPUNEP(model)
-        w = -atoms.get_stress(voigt=False) * atoms.get_volume()
-        rows.append({"energy": float(atoms.get_potential_energy()),
-                     "forces": atoms.get_forces().reshape(-1).tolist(),
-                     "virial": w.reshape(9).tolist()})
-    out.append(rows)
-print(json.dumps(out))
-"#;
-
-fn calorine_available() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import calorine.calculators, ase"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        eprintln!("skipping: python3 with calorine is not available (pip install calorine)");
-    }
-    ok
-}
-
-/// Energy, forces and virial flattened into one comparable triple.
-type Numbers = (Vec<f64>, Vec<f64>, Vec<f64>);
-
-fn of_prediction(p: &Prediction) -> Numbers {
-    (vec![p.energy], p.forces.concat(), p.virial.to_vec())
-}
-
-fn of_json(v: &Value) -> Numbers {
-    (
-        vec![v["energy"].as_f64().unwrap()],
-        common::json_numbers(&v["forces"]),
-        common::json_numbers(&v["virial"]),
-    )
-}
-
-fn forcefit_numbers(model: &Nep, structures: &[Structure]) -> Vec<Numbers> {
-    structures
-        .iter()
-        .map(|s| {
-            let prepared = model.prepare(s.clone()).expect("prepare");
-            let mut p = Prediction::default();
-            model.predict(&prepared, &mut p);
-            of_prediction(&p)
-        })
-        .collect()
-}
-
-/// CPUNEP's numbers for the cases of `cases_json`, one list per model.
-fn nep_cpu_numbers(cases_json: &Path, models: &[&Path]) -> Vec<Vec<Numbers>> {
-    let mut args = vec!["-c", SCRIPT, cases_json.to_str().unwrap()];
-    args.extend(models.iter().map(|m| m.to_str().unwrap()));
-    let o = Command::new("python3").args(&args).output().unwrap();
-    assert!(
-        o.status.success(),
-        "calorine failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|rows| rows.as_array().unwrap().iter().map(of_json).collect())
-        .collect()
-}
-
-/// The largest relative difference of energy, forces and virial over all
-/// cases, each field relative to its largest component.
-fn max_diff(a: &[Numbers], b: &[Numbers]) -> f64 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| {
-            rel_max_diff(&x.0, &y.0)
-                .max(rel_max_diff(&x.1, &y.1))
-                .max(rel_max_diff(&x.2, &y.2))
-        })
-        .fold(0.0, f64::max)
-}
 
 #[test]
 fn zbl_line_factor_matches_nep_cpu_and_round_trips() {

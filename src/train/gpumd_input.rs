@@ -20,7 +20,7 @@
 //! | keyword | status | meaning in forcefit |
 //! |---|---|---|
 //! | `type N El1 … ElN` | supported, required | `model.type` |
-//! | `version 3\|4` | supported | `model.version` (NEP2 is refused) |
+//! | `version 3\|4\|5` | supported | `model.version` (NEP2 is refused; 5 is NEP4 with a per-element output bias, which NEP_CPU reads) |
 //! | `cutoff rc_R rc_A` | supported | `model.cutoff`; GPUMD's per-element form (2·N numbers) only when all elements have the same pair |
 //! | `n_max R A`, `basis_size R A` | supported | `model.n_max`, `model.basis_size` |
 //! | `l_max L3 [L4 [L5]]` | supported | `model.l_max`; missing values are 0; a 4-body value of 1 (newer GPUMD's flag) means 2; a 4th and 5th number must be 0 |
@@ -311,10 +311,10 @@ pub fn parse(text: &str, path: &Path, dir: &Path) -> Result<NepInput> {
             "version" => {
                 line.count(path, 1..=1)?;
                 let v = line.int(path, 0)?;
-                if v != 3 && v != 4 {
+                if !(3..=5).contains(&v) {
                     return Err(line.error(
                         path,
-                        format!("forcefit trains NEP3 and NEP4 (3 or 4), got {v}"),
+                        format!("forcefit trains NEP3, NEP4 and NEP5 (3, 4 or 5), got {v}"),
                     ));
                 }
                 model.version = v as u32;

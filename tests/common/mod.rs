@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod nep_cpu;
+
 use forcefit::structure::Structure;
 use std::fmt::Debug;
 use std::path::{Path, PathBuf};

@@ -15,7 +15,7 @@ pub struct NepConfig {
     /// set, by atomic number).
     #[serde(default, rename = "type")]
     pub species: Option<Vec<String>>,
-    /// NEP version (3 or 4).
+    /// NEP version (3, 4, or 5: NEP4 with a per-element output bias).
     #[serde(default = "default_version")]
     pub version: u32,
     /// Radial and angular cutoffs, Å.
@@ -81,8 +81,11 @@ impl NepConfig {
     /// Checks every value; the message names the offending key.
     pub fn validate(&self) -> std::result::Result<(), String> {
         let m = self;
-        if m.version != 3 && m.version != 4 {
-            return Err(format!("model.version must be 3 or 4, got {}", m.version));
+        if !(3..=5).contains(&m.version) {
+            return Err(format!(
+                "model.version must be 3, 4 or 5, got {}",
+                m.version
+            ));
         }
         positive(m.cutoff[0], "model.cutoff (radial)")?;
         positive(m.cutoff[1], "model.cutoff (angular)")?;

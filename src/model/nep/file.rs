@@ -136,11 +136,13 @@ pub fn parse(text: &str, path: &Path) -> Result<Nep> {
         "nep3_zbl" => (3, true),
         "nep4" => (4, false),
         "nep4_zbl" => (4, true),
+        "nep5" => (5, false),
+        "nep5_zbl" => (5, true),
         other => {
             return Err(lines.error(
                 line,
                 format!(
-                    "unsupported model `{other}`: forcefit reads nep3, nep3_zbl, nep4 and nep4_zbl"
+                    "unsupported model `{other}`: forcefit reads the potentials nep3, nep4 and nep5, each with or without _zbl                      (not dipole, polarizability or charge models)"
                 ),
             ));
         }

@@ -195,6 +195,9 @@ impl Nep {
                 }
             }
             grad[net.bias_index()] -= a_e;
+            if let Some(k) = net.type_bias_index(ti) {
+                grad[k] -= a_e;
+            }
             // q̄ = σ x̄ (reuse the x buffers)
             for d in 0..dim {
                 x_bar[d] *= self.q_scaler[d];

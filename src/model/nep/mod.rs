@@ -68,7 +68,8 @@ const MAX_TYPES: usize = 118;
 /// NEP hyperparameters: everything in the header of `nep.txt`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NepHyper {
-    /// 3 (one network shared by all elements) or 4 (one per element).
+    /// 3 (one network shared by all elements), 4 (one per element) or 5
+    /// (one per element, each with its own output bias).
     pub version: u32,
     /// Element symbols in type order.
     pub species: Vec<String>,
@@ -112,7 +113,8 @@ impl NepHyper {
         Network {
             dim: self.dim(),
             neurons: self.neurons,
-            n_networks: if self.version == 4 { self.n_types() } else { 1 },
+            n_networks: if self.version == 3 { 1 } else { self.n_types() },
+            typewise_bias: self.version == 5,
         }
     }
 
@@ -133,9 +135,9 @@ impl NepHyper {
 
     /// Checks that the hyperparameters describe a model this code computes.
     pub fn validate(&self) -> std::result::Result<(), String> {
-        if self.version != 3 && self.version != 4 {
+        if !(3..=5).contains(&self.version) {
             return Err(format!(
-                "NEP version {} is not supported (3 and 4 are)",
+                "NEP version {} is not supported (3, 4 and 5 are)",
                 self.version
             ));
         }

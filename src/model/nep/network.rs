@@ -2,7 +2,8 @@
 //! E_i = Σ_n w1_n tanh(Σ_d w0_nd q_d − b0_n) − b1,
 //! with parameters laid out as in `nep.txt`: for each element, w0
 //! (neurons × dim, row-major by neuron), b0 (neurons), w1 (neurons);
-//! then the shared output bias b1.
+//! then the shared output bias b1. NEP5 adds one bias per element after
+//! its w1, subtracted like b1 (NEP_CPU's `apply_ann_one_layer_nep5`).
 
 /// Where the network parameters of each element live in the flat vector.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -11,14 +12,23 @@ pub struct Network {
     pub dim: usize,
     /// Hidden neurons.
     pub neurons: usize,
-    /// Number of distinct networks: one per element (NEP4) or one shared (NEP3).
+    /// Number of distinct networks: one per element (NEP4, NEP5) or one
+    /// shared (NEP3).
     pub n_networks: usize,
+    /// NEP5: each network ends with its own output bias.
+    pub typewise_bias: bool,
 }
 
 impl Network {
     /// Parameters of one element's network.
     pub fn per_network(&self) -> usize {
-        (self.dim + 2) * self.neurons
+        (self.dim + 2) * self.neurons + usize::from(self.typewise_bias)
+    }
+
+    /// Index of the own output bias of type `t`'s network (NEP5).
+    pub fn type_bias_index(&self, t: usize) -> Option<usize> {
+        self.typewise_bias
+            .then(|| self.offset(t) + (self.dim + 2) * self.neurons)
     }
 
     /// Total number of network parameters, including the shared bias.
@@ -70,7 +80,8 @@ impl Network {
                 *d += g * w;
             }
         }
-        energy - params[self.bias_index()]
+        let own = self.type_bias_index(t).map_or(0.0, |k| params[k]);
+        energy - own - params[self.bias_index()]
     }
 }
 
@@ -84,6 +95,7 @@ mod tests {
             dim: 5,
             neurons: 4,
             n_networks: 2,
+            typewise_bias: true,
         };
         let params: Vec<f64> = (0..net.n_params())
             .map(|i| ((i * 37 + 11) % 23) as f64 / 23.0 - 0.5)

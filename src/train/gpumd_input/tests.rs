@@ -182,7 +182,7 @@ fn errors_name_the_line() {
         ),
         (
             "type 1 Si\nversion 2\n",
-            "d/nep.in:2: version: forcefit trains NEP3 and NEP4",
+            "d/nep.in:2: version: forcefit trains NEP3, NEP4 and NEP5",
         ),
         (
             "type 1 Si\nprediction 2\n",
