@@ -339,7 +339,11 @@ pub fn parse(text: &str, path: &Path, dir: &Path) -> Result<NepInput> {
             // configuration (`model.typewise_cutoff*`).
             "use_typewise_cutoff_zbl" => {
                 line.count(path, 0..=1)?;
-                let f = if line.args.is_empty() { 0.7 } else { line.real(path, 0)? };
+                let f = if line.args.is_empty() {
+                    0.7
+                } else {
+                    line.real(path, 0)?
+                };
                 model.typewise_cutoff_zbl = Some(f);
             }
             "use_typewise_cutoff" => {
@@ -529,7 +533,11 @@ fn cutoff_words(cutoff: &Cutoff, order: &[String]) -> String {
         Cutoff::Uniform([r, a]) => format!("{r} {a}"),
         Cutoff::PerElement(table) => order
             .iter()
-            .map(|s| table.get(s).map_or("? ?".into(), |[r, a]| format!("{r} {a}")))
+            .map(|s| {
+                table
+                    .get(s)
+                    .map_or("? ?".into(), |[r, a]| format!("{r} {a}"))
+            })
             .collect::<Vec<_>>()
             .join(" "),
     }
@@ -672,7 +680,13 @@ impl NepInput {
                 cutoff_words(&m.cutoff, &hyper.species),
                 if hyper.has_element_cutoffs() {
                     (0..hyper.n_types())
-                        .map(|t| format!("{} {}", hyper.element_cutoffs(t)[0], hyper.element_cutoffs(t)[1]))
+                        .map(|t| {
+                            format!(
+                                "{} {}",
+                                hyper.element_cutoffs(t)[0],
+                                hyper.element_cutoffs(t)[1]
+                            )
+                        })
                         .collect::<Vec<_>>()
                         .join(" ")
                 } else {

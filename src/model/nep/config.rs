@@ -84,7 +84,8 @@ impl<'de> Deserialize<'de> for Cutoff {
                 self,
                 seq: A,
             ) -> std::result::Result<Cutoff, A::Error> {
-                let pair = <[f64; 2]>::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))?;
+                let pair =
+                    <[f64; 2]>::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))?;
                 Ok(Cutoff::Uniform(pair))
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(
@@ -244,7 +245,10 @@ impl NepConfig {
                 if table.is_empty() {
                     return Err("model.cutoff: the per-element table is empty".into());
                 }
-                table.iter().map(|(s, c)| (format!(" of {s}"), *c)).collect()
+                table
+                    .iter()
+                    .map(|(s, c)| (format!(" of {s}"), *c))
+                    .collect()
             }
         };
         for (of, [r, a]) in pairs {
@@ -333,12 +337,14 @@ impl NepConfig {
             rc_angular: cutoffs[0][1],
             cutoffs: None,
             max_neighbors: Some((1000, 1000)),
-            typewise: self.typewise_cutoff.map(|[radial, angular]| TypewiseCutoff {
-                radial,
-                angular,
-                // older GPUMD's "no typewise ZBL"
-                zbl: -1.0,
-            }),
+            typewise: self
+                .typewise_cutoff
+                .map(|[radial, angular]| TypewiseCutoff {
+                    radial,
+                    angular,
+                    // older GPUMD's "no typewise ZBL"
+                    zbl: -1.0,
+                }),
             n_max_radial: self.n_max[0],
             n_max_angular: self.n_max[1],
             basis_size_radial: self.basis_size[0],

@@ -83,7 +83,12 @@ impl Family for Nep {
         // As `model.cutoff` reads: a pair, or a pair per element.
         let cutoff = if h.has_element_cutoffs() {
             let per_element: serde_json::Map<String, serde_json::Value> = (0..h.n_types())
-                .map(|t| (h.species[t].clone(), serde_json::json!(h.element_cutoffs(t))))
+                .map(|t| {
+                    (
+                        h.species[t].clone(),
+                        serde_json::json!(h.element_cutoffs(t)),
+                    )
+                })
                 .collect();
             serde_json::Value::Object(per_element)
         } else {

@@ -135,7 +135,12 @@ impl NepHyper {
     /// `rc_angular` to their maxima. Equal cutoffs for every element are
     /// stored as uniform ones (`cutoffs` None), which is what they mean.
     pub fn set_element_cutoffs(&mut self, cutoffs: Vec<[f64; 2]>) {
-        let max = |k: usize| cutoffs.iter().map(|c| c[k]).fold(f64::NEG_INFINITY, f64::max);
+        let max = |k: usize| {
+            cutoffs
+                .iter()
+                .map(|c| c[k])
+                .fold(f64::NEG_INFINITY, f64::max)
+        };
         self.rc_radial = max(0);
         self.rc_angular = max(1);
         let uniform = cutoffs.windows(2).all(|w| w[0] == w[1]);
@@ -303,7 +308,12 @@ impl NepHyper {
                 ));
             }
         }
-        let max = |k: usize| cutoffs.iter().map(|c| c[k]).fold(f64::NEG_INFINITY, f64::max);
+        let max = |k: usize| {
+            cutoffs
+                .iter()
+                .map(|c| c[k])
+                .fold(f64::NEG_INFINITY, f64::max)
+        };
         if self.rc_radial != max(0) || self.rc_angular != max(1) {
             return Err(format!(
                 "with per-element cutoffs the model's cutoffs must be their maxima ({} {}), got {} {}",

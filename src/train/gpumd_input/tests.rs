@@ -120,7 +120,10 @@ fn l_max_and_cutoff_forms() {
     let same = parse_ok("type 2 Pb Te\ncutoff 7 4 7 4\n");
     assert_eq!(same.config.model.as_nep().unwrap().cutoff, [7.0, 4.0]);
     let per_element = parse_ok("type 2 Pb Te\ncutoff 7 4 6 4\n");
-    let table = [("Pb".to_string(), [7.0, 4.0]), ("Te".to_string(), [6.0, 4.0])];
+    let table = [
+        ("Pb".to_string(), [7.0, 4.0]),
+        ("Te".to_string(), [6.0, 4.0]),
+    ];
     assert_eq!(
         per_element.config.model.as_nep().unwrap().cutoff,
         crate::model::nep::config::Cutoff::PerElement(table.into_iter().collect())
