@@ -296,10 +296,12 @@ fn first_frames(path: &Path, n: usize) -> String {
 fn variant(text: &str, cutoff: &str, zbl: Option<&str>) -> String {
     let mut out = String::new();
     for (i, line) in text.lines().enumerate() {
-        if i == 0 && zbl.is_some() && !line.starts_with("nep4_zbl") {
+        if let (0, Some(z)) = (i, zbl)
+            && !line.starts_with("nep4_zbl")
+        {
             out.push_str(&line.replacen("nep4", "nep4_zbl", 1));
             out.push('\n');
-            out.push_str(zbl.unwrap());
+            out.push_str(z);
         } else if line.starts_with("zbl ") {
             out.push_str(zbl.unwrap_or(line));
         } else if line.starts_with("cutoff ") {
