@@ -521,6 +521,15 @@ fn forcefit_train_with_a_cutoff_table() {
     assert!(text.starts_with("nep4_zbl 3 N Si Mo"), "{}", &text[..40]);
     assert_eq!(line_starting(&text, "zbl "), "zbl 1 2 0.8");
     assert!(line_starting(&text, "cutoff ").starts_with("cutoff 4 3 4.5 3.5 5 4 "));
+    // summary.json lists the cutoffs as model.cutoff reads.
+    let summary: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("out/summary.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        summary["model"]["cutoff"]["Mo"],
+        serde_json::json!([5.0, 4.0])
+    );
     if calorine_available() {
         let model = dir.path().join("out/nep.txt");
         predict_matches_nep_cpu(dir.path(), &model, &dir.path().join("train.xyz"));
@@ -657,6 +666,30 @@ fn nep_in_reads_per_element_cutoffs_and_typewise_factors() {
     assert_eq!(
         older.config.model.as_nep().unwrap().typewise_cutoff,
         Some([2.5, 2.0])
+    );
+    // `prediction 1`: per-element cutoffs are compared with nep.txt's.
+    let same = gpumd_input::parse(
+        "type 2 Pb Te\nprediction 1\ncutoff 7 4 6 3.5\n",
+        Path::new("d/nep.in"),
+        Path::new("d"),
+    )
+    .unwrap();
+    assert!(
+        same.check_model(&h, Path::new("nep.txt"))
+            .unwrap()
+            .is_empty()
+    );
+    let other = gpumd_input::parse(
+        "type 2 Pb Te\nprediction 1\ncutoff 7 4 6 3\n",
+        Path::new("d/nep.in"),
+        Path::new("d"),
+    )
+    .unwrap();
+    let warnings = other.check_model(&h, Path::new("nep.txt")).unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("d/nep.in:3: cutoff 7 4 6 3 differs from nep.txt's 7 4 6 3.5"),
+        "{warnings:?}"
     );
     // The configuration survives the TOML round trip of checkpoints.
     let text = input.config_text().unwrap();
