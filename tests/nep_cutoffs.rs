@@ -291,6 +291,26 @@ fn first_frames(path: &Path, n: usize) -> String {
     out
 }
 
+/// The first `n` structures of the data set `train`, then every case of
+/// the oracle file `cases` (among them a 2-atom triclinic cell far smaller
+/// than the cutoffs and a rattled, sheared cell), written to `dir` as one
+/// extended XYZ file that forcefit and ASE both read.
+fn structures_file(dir: &TempDir, train: &Path, n: usize, cases: &Path) -> PathBuf {
+    let head = dir.file("head.xyz", first_frames(train, n));
+    let mut structures = forcefit::io::read(&head, None).unwrap();
+    let oracle: Value = serde_json::from_str(&std::fs::read_to_string(cases).unwrap()).unwrap();
+    structures.extend(
+        oracle["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(common::oracle_structure),
+    );
+    let path = dir.path().join("structures.xyz");
+    forcefit::io::extxyz::write(&path, &structures).unwrap();
+    path
+}
+
 /// `text` (a nep.txt) with its `cutoff` line replaced by `cutoff`, and, if
 /// given, a `zbl` line added after the header (which becomes `nep4_zbl`).
 fn variant(text: &str, cutoff: &str, zbl: Option<&str>) -> String {
@@ -371,9 +391,10 @@ fn check_against_nep_cpu(
 
 #[test]
 fn per_element_cutoffs_match_nep_cpu_on_mosi2n4() {
-    let (Some(model), Some(train)) = (
+    let (Some(model), Some(train), Some(cases)) = (
         common::shared("datasets/mosi2n4/nep.txt"),
         common::shared("datasets/mosi2n4/train.xyz"),
+        common::shared("oracle/nep/mosi2n4.json"),
     ) else {
         return;
     };
@@ -381,8 +402,8 @@ fn per_element_cutoffs_match_nep_cpu_on_mosi2n4() {
         return;
     }
     let dir = TempDir::new("nep-cutoffs-mosi2n4");
-    // Slabs (real DFT structures, 2D) and a few with more atoms.
-    let xyz = dir.file("structures.xyz", first_frames(&train, 6));
+    // 2D slabs of the training set, then the oracle file's cases.
+    let xyz = structures_file(&dir, &train, 6, &cases);
     let base = std::fs::read_to_string(&model).unwrap();
     let cutoff = "cutoff 6 4 5 3.5 4.5 3 102 33";
     check_against_nep_cpu(
@@ -400,9 +421,10 @@ fn per_element_cutoffs_match_nep_cpu_on_mosi2n4() {
 
 #[test]
 fn per_element_cutoffs_match_nep_cpu_on_pbte() {
-    let (Some(model), Some(train)) = (
+    let (Some(model), Some(train), Some(cases)) = (
         common::shared("oracle/nep/pbte_zbl_nep.txt"),
         common::shared("datasets/pbte/train.xyz"),
+        common::shared("oracle/nep/pbte_zbl.json"),
     ) else {
         return;
     };
@@ -410,7 +432,7 @@ fn per_element_cutoffs_match_nep_cpu_on_pbte() {
         return;
     }
     let dir = TempDir::new("nep-cutoffs-pbte");
-    let xyz = dir.file("structures.xyz", first_frames(&train, 2));
+    let xyz = structures_file(&dir, &train, 2, &cases);
     let base = std::fs::read_to_string(&model).unwrap();
     // Te 8/4, Pb 6/3.5: Te-Pb pairs at 7/3.75.
     let cutoff = "cutoff 8 4 6 3.5 73 8";
