@@ -205,8 +205,8 @@ fn bad_input_exits_with_2_and_names_file_and_line() {
             "nep.in:3: lambda_shear: only GPUMD's default 1 is accepted",
         ),
         (
-            "type 1 Si\nuse_typewise_cutoff\n",
-            "nep.in:2: use_typewise_cutoff: this GPUMD keyword is not supported by forcefit",
+            "type 1 Si\nfine_tune a b\n",
+            "nep.in:2: fine_tune: this GPUMD keyword is not supported by forcefit",
         ),
         (
             "type 1 Si\ncutoff 5 four\n",

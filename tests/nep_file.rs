@@ -89,9 +89,9 @@ fn wrong_parameter_count_is_reported() {
 
 #[test]
 fn unsupported_headers_are_reported() {
-    let e = error_of(&tiny("nep5 1 Si", 9));
+    let e = error_of(&tiny("nep4_charge1 1 Si", 9));
     assert!(
-        e.contains("bad/nep.txt:1") && e.contains("unsupported model `nep5`"),
+        e.contains("bad/nep.txt:1") && e.contains("unsupported model `nep4_charge1`"),
         "{e}"
     );
     let e = error_of(&tiny("nep4_dipole 1 Si", 9));

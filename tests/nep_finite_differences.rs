@@ -13,6 +13,7 @@ fn hyper(species: &[&str], version: u32, l: (usize, bool, bool), zbl: Option<Zbl
         species: species.iter().map(|s| s.to_string()).collect(),
         rc_radial: 4.6,
         rc_angular: 3.7,
+        cutoffs: None,
         max_neighbors: Some((100, 50)),
         typewise: None,
         n_max_radial: 4,

@@ -225,7 +225,7 @@ impl ModelConfig {
     /// key that sets it.
     pub fn cutoff(&self) -> (f64, &'static str) {
         match self {
-            ModelConfig::Nep(c) => (c.cutoff[0], "model.cutoff"),
+            ModelConfig::Nep(c) => (c.cutoff.max_radial(), "model.cutoff"),
             ModelConfig::Deepmd(c) => (c.rcut, "model.rcut"),
             ModelConfig::Bp(c) => (c.radial_cutoff.max(c.angular_cutoff), "model.radial_cutoff"),
         }

@@ -21,11 +21,13 @@
 //! |---|---|---|
 //! | `type N El1 … ElN` | supported, required | `model.type` |
 //! | `version 3\|4\|5` | supported | `model.version` (NEP2 is refused; 5 is NEP4 with a per-element output bias, which NEP_CPU reads) |
-//! | `cutoff rc_R rc_A` | supported | `model.cutoff`; GPUMD's per-element form (2·N numbers) only when all elements have the same pair |
+//! | `cutoff rc_R rc_A` or `cutoff rc_R,1 rc_A,1 … rc_R,N rc_A,N` | supported | `model.cutoff`: one pair, or a pair per element in `type` order (a pair of elements uses the mean) |
 //! | `n_max R A`, `basis_size R A` | supported | `model.n_max`, `model.basis_size` |
 //! | `l_max L3 [L4 [L5]]` | supported | `model.l_max`; missing values are 0; a 4-body value of 1 (newer GPUMD's flag) means 2; a 4th and 5th number must be 0 |
 //! | `neuron N [0]` | supported | `model.neuron`; a second hidden layer is refused |
 //! | `zbl R` | supported | universal ZBL, outer cutoff R; a `zbl.in` (flexible ZBL) is refused |
+//! | `use_typewise_cutoff_zbl [f]` | supported | `model.typewise_cutoff_zbl` (default 0.7, ≥ 0.5); needs `zbl` |
+//! | `use_typewise_cutoff [f_R f_A]` | supported (older GPUMD) | `model.typewise_cutoff` (defaults 2.5 2.0); its nep.txt is read by NEP_CPU before December 2025 only |
 //! | `lambda_1`, `lambda_2` | supported | default 0 (GPUMD: automatic, √(N_par·10⁻⁶/N_types)) |
 //! | `lambda_e`, `lambda_f`, `lambda_v` | supported | `loss.*` |
 //! | `batch N [0]` | supported | SNES, FEKF, RLEKF: `optimizer.batch_size`; not Adam's (see [`plan`]); effective full batch (`batch N 1`) is refused |
@@ -38,7 +40,7 @@
 //! | `epochs N`, `batch_size N` | forcefit only | `train.epochs`, `optimizer.batch_size` |
 //! | `output_descriptor`, `save_potential`, `checkpoint`, `output_interval`, `lambda_q`, `lambda_z` | warned | no effect on the model; ignored with a warning |
 //! | `model_type`/`mode`/`train_mode 0`, `charge_mode 0`, `atomic_v 0`, `lambda_shear 1`, `force_delta 0`, `lambda_d 0`, `loss_mode 0`, `type_weight 1 … 1` | accepted at GPUMD's default | any other value is refused |
-//! | `use_typewise_cutoff`, `use_typewise_cutoff_zbl`, `fine_tune`, `initial_para`, `q_scaler`, `sigma_e`, `sigma_f`, `sigma_s`, `sigma_L1`, `sigma_L2` | refused | error naming the line |
+//! | `fine_tune`, `initial_para`, `q_scaler`, `sigma_e`, `sigma_f`, `sigma_s`, `sigma_L1`, `sigma_L2` | refused | error naming the line |
 //!
 //! Anything else is an unknown keyword. Every error names `nep.in:LINE`.
 
@@ -46,7 +48,7 @@ use super::config::{OptimizerKind, Paths, TrainConfig};
 use crate::elements;
 use crate::error::{Error, Result};
 use crate::model::ModelConfig;
-use crate::model::nep::config::NepConfig;
+use crate::model::nep::config::{Cutoff, NepConfig};
 use crate::model::nep::{NepHyper, Zbl};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -175,9 +177,6 @@ fn treatment(keyword: &str) -> Option<Treatment> {
             "only GPUMD's default RMSE loss is available here (use `forcefit train` with loss.kind = \"mse\")",
         ),
         "type_weight" => DefaultOnly(1.0, "per-element force weights are not supported"),
-        "use_typewise_cutoff" | "use_typewise_cutoff_zbl" => {
-            Refused("typewise cutoffs cannot be trained by forcefit yet")
-        }
         "fine_tune" => Refused("fine-tuning a foundation model is not supported"),
         "initial_para" => Refused("forcefit initialises the parameters its own way"),
         "q_scaler" => Refused("forcefit scales the descriptors from the training data"),
@@ -209,8 +208,10 @@ fn gpumd_defaults(dir: &Path) -> TrainConfig {
 
 /// `nep.in` keyword for each TOML key the configuration's validation
 /// names; longer keys first so that replacing them is unambiguous.
-const KEYS: [(&str, &str); 21] = [
+const KEYS: [(&str, &str); 23] = [
     ("model.version", "version"),
+    ("model.typewise_cutoff_zbl", "use_typewise_cutoff_zbl"),
+    ("model.typewise_cutoff", "use_typewise_cutoff"),
     ("model.cutoff", "cutoff"),
     ("model.n_max", "n_max"),
     ("model.basis_size", "basis_size"),
@@ -286,7 +287,7 @@ pub fn parse(text: &str, path: &Path, dir: &Path) -> Result<NepInput> {
 
     let mut config = gpumd_defaults(dir);
     let mut nep = NepConfig {
-        species: Some(species),
+        species: Some(species.clone()),
         ..NepConfig::default()
     };
     let mut prediction = false;
@@ -319,7 +320,7 @@ pub fn parse(text: &str, path: &Path, dir: &Path) -> Result<NepInput> {
                 }
                 model.version = v as u32;
             }
-            "cutoff" => model.cutoff = parse_cutoff(line, path, n_types)?,
+            "cutoff" => model.cutoff = parse_cutoff(line, path, &species)?,
             "n_max" => {
                 line.count(path, 2..=2)?;
                 model.n_max = [line.int(path, 0)?, line.int(path, 1)?];
@@ -337,6 +338,28 @@ pub fn parse(text: &str, path: &Path, dir: &Path) -> Result<NepInput> {
                 }
             }
             "zbl" => model.zbl = Some(line.positive(path)?),
+            // GPUMD's default factors; the limits are checked with the
+            // configuration (`model.typewise_cutoff*`).
+            "use_typewise_cutoff_zbl" => {
+                line.count(path, 0..=1)?;
+                let f = if line.args.is_empty() {
+                    0.7
+                } else {
+                    line.real(path, 0)?
+                };
+                model.typewise_cutoff_zbl = Some(f);
+            }
+            "use_typewise_cutoff" => {
+                if line.args.len() == 1 {
+                    return Err(line.error(path, "expected 0 or 2 parameters, got 1"));
+                }
+                line.count(path, 0..=2)?;
+                model.typewise_cutoff = Some(if line.args.is_empty() {
+                    [2.5, 2.0]
+                } else {
+                    [line.real(path, 0)?, line.real(path, 1)?]
+                });
+            }
             "lambda_1" => config.loss.lambda_1 = line.non_negative(path)?,
             "lambda_2" => config.loss.lambda_2 = line.non_negative(path)?,
             "lambda_e" => config.loss.lambda_e = line.non_negative(path)?,
@@ -463,16 +486,17 @@ fn parse_type(line: &Line, path: &Path) -> Result<Vec<String>> {
     Ok(species)
 }
 
-/// `cutoff rc_R rc_A`, or GPUMD's per-element `rc_R1 rc_A1 … rc_RN rc_AN`
-/// when every element has the same pair.
-fn parse_cutoff(line: &Line, path: &Path, n_types: usize) -> Result<[f64; 2]> {
+/// `cutoff rc_R rc_A`, or GPUMD's per-element `rc_R,1 rc_A,1 … rc_R,N
+/// rc_A,N` in `type` order (the same pair for every element means uniform
+/// cutoffs, as in GPUMD's computation).
+fn parse_cutoff(line: &Line, path: &Path, species: &[String]) -> Result<Cutoff> {
     let n = line.args.len();
-    if n != 2 && n != 2 * n_types {
+    if n != 2 && n != 2 * species.len() {
         return Err(line.error(
             path,
             format!(
                 "expected 2 parameters (radial and angular cutoff) or 2 per type ({}), got {n}",
-                2 * n_types
+                2 * species.len()
             ),
         ));
     }
@@ -480,13 +504,15 @@ fn parse_cutoff(line: &Line, path: &Path, n_types: usize) -> Result<[f64; 2]> {
         .map(|i| line.real(path, i))
         .collect::<Result<Vec<f64>>>()?;
     let pair = [values[0], values[1]];
-    if values.chunks(2).any(|c| c != pair) {
-        return Err(line.error(
-            path,
-            "per-element cutoffs are not supported by forcefit: give one radial and one angular cutoff",
-        ));
+    if values.chunks(2).all(|c| c == pair) {
+        return Ok(Cutoff::Uniform(pair));
     }
-    Ok(pair)
+    let table = species
+        .iter()
+        .zip(values.chunks(2))
+        .map(|(s, c)| (s.clone(), [c[0], c[1]]))
+        .collect();
+    Ok(Cutoff::PerElement(table))
 }
 
 /// `l_max L3 [L4 [L5 [0 [0]]]]`: newer GPUMD versions take the 4-body
@@ -509,6 +535,23 @@ fn parse_l_max(line: &Line, path: &Path) -> Result<[usize; 3]> {
         v => return Err(line.error(path, format!("the 4-body l_max must be 0 or 2, got {v}"))),
     };
     Ok([l[0], four_body, l[2]])
+}
+
+/// `model.cutoff` as `nep.in` numbers, per element in `order` (the model
+/// file's type order) when they differ by element.
+fn cutoff_words(cutoff: &Cutoff, order: &[String]) -> String {
+    match cutoff {
+        Cutoff::Uniform([r, a]) => format!("{r} {a}"),
+        Cutoff::PerElement(table) => order
+            .iter()
+            .map(|s| {
+                table
+                    .get(s)
+                    .map_or("? ?".into(), |[r, a]| format!("{r} {a}"))
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
 }
 
 fn check_default(line: &Line, path: &Path, default: f64, n_types: usize, why: &str) -> Result<()> {
@@ -645,8 +688,21 @@ impl NepInput {
             ),
             (
                 "cutoff",
-                format!("{} {}", m.cutoff[0], m.cutoff[1]),
-                format!("{} {}", hyper.rc_radial, hyper.rc_angular),
+                cutoff_words(&m.cutoff, &hyper.species),
+                if hyper.has_element_cutoffs() {
+                    (0..hyper.n_types())
+                        .map(|t| {
+                            format!(
+                                "{} {}",
+                                hyper.element_cutoffs(t)[0],
+                                hyper.element_cutoffs(t)[1]
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                } else {
+                    format!("{} {}", hyper.rc_radial, hyper.rc_angular)
+                },
             ),
             (
                 "n_max",

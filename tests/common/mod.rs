@@ -401,6 +401,7 @@ pub fn random_nep(
         species: species.iter().map(|s| s.to_string()).collect(),
         rc_radial: 4.4,
         rc_angular: 3.6,
+        cutoffs: None,
         max_neighbors: None,
         typewise: None,
         n_max_radial: 3,

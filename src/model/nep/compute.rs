@@ -239,7 +239,8 @@ impl Nep {
                     }
                     angular_pair += 1;
                 }
-                // GPUMD evaluates ZBL on the (global) angular neighbours.
+                // NEP_CPU evaluates ZBL on its angular neighbour list, built with
+                // the largest angular cutoff (`rc_angular`), not the pair's.
                 if let Some(z) = &settings.zbl
                     && d < h.rc_angular
                     && d < z.outer

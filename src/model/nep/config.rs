@@ -2,10 +2,105 @@
 //! GPUMD's `nep.in` names and defaults.
 
 use super::angular::AngularTerms;
-use super::{MAX_CHANNEL, MAX_NEURONS, NepHyper, Zbl};
+use super::{MAX_CHANNEL, MAX_NEURONS, NepHyper, TypewiseCutoff, Zbl};
+use crate::elements;
 use crate::validate::positive;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+
+/// Largest radial cutoff forcefit trains with, Å.
+const MAX_RADIAL_CUTOFF: f64 = 20.0;
+/// GPUMD's smallest typewise ZBL factor (`use_typewise_cutoff_zbl`).
+pub const MIN_TYPEWISE_ZBL_FACTOR: f64 = 0.5;
+/// GPUMD's smallest angular typewise cutoff factor (`use_typewise_cutoff`).
+pub const MIN_TYPEWISE_ANGULAR_FACTOR: f64 = 1.5;
+
+/// `model.cutoff`: one (radial, angular) pair for every element, `[8, 4]`,
+/// or a pair per element keyed by symbol, `{ Mo = [6, 4], Si = [5, 4] }`
+/// (GPUMD's per-element cutoffs: a pair of elements uses the mean of
+/// their cutoffs). Keyed by symbol rather than a flat list, so that the
+/// meaning does not depend on the type order, which `model.type` may leave
+/// to the training data.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cutoff {
+    /// The same radial and angular cutoff for every element.
+    Uniform([f64; 2]),
+    /// Radial and angular cutoffs of each element.
+    PerElement(BTreeMap<String, [f64; 2]>),
+}
+
+impl Cutoff {
+    /// The largest radial cutoff.
+    pub fn max_radial(&self) -> f64 {
+        match self {
+            Cutoff::Uniform(c) => c[0],
+            Cutoff::PerElement(m) => m.values().map(|c| c[0]).fold(0.0, f64::max),
+        }
+    }
+
+    /// The (radial, angular) cutoffs of each of `species`, in order; an
+    /// element missing from a per-element table is an error.
+    pub fn for_species(&self, species: &[String]) -> std::result::Result<Vec<[f64; 2]>, String> {
+        species
+            .iter()
+            .map(|s| match self {
+                Cutoff::Uniform(c) => Ok(*c),
+                Cutoff::PerElement(m) => m.get(s).copied().ok_or_else(|| {
+                    format!("model.cutoff has no cutoffs for {s}, an element of the model")
+                }),
+            })
+            .collect()
+    }
+}
+
+/// Lets `config.cutoff == [8.0, 4.0]` read as it looks.
+impl PartialEq<[f64; 2]> for Cutoff {
+    fn eq(&self, other: &[f64; 2]) -> bool {
+        matches!(self, Cutoff::Uniform(c) if c == other)
+    }
+}
+
+impl Serialize for Cutoff {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Cutoff::Uniform(c) => c.serialize(s),
+            Cutoff::PerElement(m) => m.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Cutoff {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Cutoff;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(
+                    "[radial, angular] or a table of [radial, angular] per element, e.g. { Mo = [6, 4], Si = [5, 4] }",
+                )
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> std::result::Result<Cutoff, A::Error> {
+                let pair =
+                    <[f64; 2]>::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))?;
+                Ok(Cutoff::Uniform(pair))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> std::result::Result<Cutoff, A::Error> {
+                let table = BTreeMap::<String, [f64; 2]>::deserialize(
+                    serde::de::value::MapAccessDeserializer::new(map),
+                )?;
+                Ok(Cutoff::PerElement(table))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
 
 /// NEP hyperparameters with GPUMD's names and defaults.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -18,9 +113,9 @@ pub struct NepConfig {
     /// NEP version (3, 4, or 5: NEP4 with a per-element output bias).
     #[serde(default = "default_version")]
     pub version: u32,
-    /// Radial and angular cutoffs, Å.
+    /// Radial and angular cutoffs, Å, for all elements or per element.
     #[serde(default = "default_cutoff")]
-    pub cutoff: [f64; 2],
+    pub cutoff: Cutoff,
     /// Radial and angular n_max.
     #[serde(default = "default_n_max")]
     pub n_max: [usize; 2],
@@ -36,6 +131,17 @@ pub struct NepConfig {
     /// Outer ZBL cutoff (inner = half of it); absent: no ZBL.
     #[serde(default)]
     pub zbl: Option<f64>,
+    /// Typewise ZBL (GPUMD's `use_typewise_cutoff_zbl`): each pair's ZBL
+    /// switches off between 0 and min(factor · (R_cov,i + R_cov,j), zbl),
+    /// written on nep.txt's `zbl` line. Needs `zbl`.
+    #[serde(default)]
+    pub typewise_cutoff_zbl: Option<f64>,
+    /// Typewise radial and angular cutoff factors (older GPUMD's
+    /// `use_typewise_cutoff`): a pair's cutoffs are min(f · (R_cov,i +
+    /// R_cov,j), cutoff). Written as the 8-token `cutoff` line, which only
+    /// NEP_CPU versions before December 2025 read.
+    #[serde(default)]
+    pub typewise_cutoff: Option<[f64; 2]>,
     /// Start from the parameters of this nep.txt instead of random ones
     /// (its hyperparameters must match).
     #[serde(default)]
@@ -45,8 +151,8 @@ pub struct NepConfig {
 fn default_version() -> u32 {
     4
 }
-fn default_cutoff() -> [f64; 2] {
-    [8.0, 4.0]
+fn default_cutoff() -> Cutoff {
+    Cutoff::Uniform([8.0, 4.0])
 }
 fn default_n_max() -> [usize; 2] {
     [4, 4]
@@ -72,6 +178,8 @@ impl Default for NepConfig {
             l_max: default_l_max(),
             neuron: default_neuron(),
             zbl: None,
+            typewise_cutoff_zbl: None,
+            typewise_cutoff: None,
             init: None,
         }
     }
@@ -87,20 +195,7 @@ impl NepConfig {
                 m.version
             ));
         }
-        positive(m.cutoff[0], "model.cutoff (radial)")?;
-        positive(m.cutoff[1], "model.cutoff (angular)")?;
-        if m.cutoff[1] > m.cutoff[0] {
-            return Err(format!(
-                "model.cutoff: the angular cutoff {} must not exceed the radial cutoff {}",
-                m.cutoff[1], m.cutoff[0]
-            ));
-        }
-        if m.cutoff[0] > 20.0 {
-            return Err(format!(
-                "model.cutoff: radial cutoff {} Å is larger than allowed (20 Å)",
-                m.cutoff[0]
-            ));
-        }
+        m.validate_cutoff()?;
         if m.n_max[0] > MAX_CHANNEL || m.n_max[1] > MAX_CHANNEL {
             return Err(format!(
                 "model.n_max must be at most {MAX_CHANNEL}, got {:?}",
@@ -130,25 +225,129 @@ impl NepConfig {
         }
         if let Some(z) = m.zbl {
             positive(z, "model.zbl")?;
-            if z > m.cutoff[1] {
+            let angular = match &m.cutoff {
+                Cutoff::Uniform(c) => c[1],
+                Cutoff::PerElement(t) => t.values().map(|c| c[1]).fold(0.0, f64::max),
+            };
+            if z > angular {
                 return Err(format!(
-                    "model.zbl: outer cutoff {z} must not exceed the angular cutoff {}",
-                    m.cutoff[1]
+                    "model.zbl: outer cutoff {z} must not exceed the (largest) angular cutoff {angular}"
                 ));
+            }
+        }
+        m.validate_typewise()
+    }
+
+    /// Each element's cutoffs, as GPUMD checks them: positive, angular ≤
+    /// radial, radial within forcefit's limit; a table names elements of
+    /// the model only.
+    fn validate_cutoff(&self) -> std::result::Result<(), String> {
+        let pairs: Vec<(String, [f64; 2])> = match &self.cutoff {
+            Cutoff::Uniform(c) => vec![(String::new(), *c)],
+            Cutoff::PerElement(table) => {
+                if table.is_empty() {
+                    return Err("model.cutoff: the per-element table is empty".into());
+                }
+                table
+                    .iter()
+                    .map(|(s, c)| (format!(" of {s}"), *c))
+                    .collect()
+            }
+        };
+        for (of, [r, a]) in pairs {
+            positive(r, &format!("model.cutoff (radial{of})"))?;
+            positive(a, &format!("model.cutoff (angular{of})"))?;
+            if a > r {
+                return Err(format!(
+                    "model.cutoff: the angular cutoff{of} {a} must not exceed the radial cutoff {r}"
+                ));
+            }
+            if r > MAX_RADIAL_CUTOFF {
+                return Err(format!(
+                    "model.cutoff: radial cutoff{of} {r} Å is larger than allowed ({MAX_RADIAL_CUTOFF} Å)"
+                ));
+            }
+        }
+        if let Cutoff::PerElement(table) = &self.cutoff {
+            for s in table.keys() {
+                if elements::atomic_number(s).is_none() {
+                    return Err(format!("model.cutoff: {s:?} is not an element symbol"));
+                }
+                if let Some(species) = &self.species
+                    && !species.contains(s)
+                {
+                    return Err(format!(
+                        "model.cutoff: {s} is not in model.type ({})",
+                        species.join(" ")
+                    ));
+                }
+            }
+            if let Some(species) = &self.species {
+                self.cutoff.for_species(species)?;
             }
         }
         Ok(())
     }
 
-    /// The hyperparameters of a new model of these settings and elements.
-    pub fn hyper(&self, species: Vec<String>) -> NepHyper {
-        NepHyper {
+    /// GPUMD's limits on the typewise factors, and the combinations that no
+    /// nep.txt form (and so no NEP_CPU) can hold.
+    fn validate_typewise(&self) -> std::result::Result<(), String> {
+        if let Some(f) = self.typewise_cutoff_zbl {
+            if self.zbl.is_none() {
+                return Err("model.typewise_cutoff_zbl needs ZBL (model.zbl)".into());
+            }
+            if !(f.is_finite() && f >= MIN_TYPEWISE_ZBL_FACTOR) {
+                return Err(format!(
+                    "model.typewise_cutoff_zbl must be at least {MIN_TYPEWISE_ZBL_FACTOR} (GPUMD's limit), got {f}"
+                ));
+            }
+        }
+        if let Some([fr, fa]) = self.typewise_cutoff {
+            if !(fa.is_finite() && fa >= MIN_TYPEWISE_ANGULAR_FACTOR) {
+                return Err(format!(
+                    "model.typewise_cutoff: the angular factor must be at least {MIN_TYPEWISE_ANGULAR_FACTOR} (GPUMD's limit), got {fa}"
+                ));
+            }
+            if !(fr.is_finite() && fr >= fa) {
+                return Err(format!(
+                    "model.typewise_cutoff: the radial factor {fr} must not be below the angular factor {fa}"
+                ));
+            }
+            if matches!(self.cutoff, Cutoff::PerElement(_)) {
+                return Err(
+                    "model.typewise_cutoff cannot be combined with per-element model.cutoff: nep.txt's typewise cutoff line holds one cutoff pair"
+                        .into(),
+                );
+            }
+            if self.typewise_cutoff_zbl.is_some() {
+                return Err(
+                    "model.typewise_cutoff cannot be combined with model.typewise_cutoff_zbl: no NEP_CPU version reads a nep.txt with both"
+                        .into(),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The hyperparameters of a new model of these settings and elements;
+    /// an element without cutoffs in a per-element table is an error.
+    pub fn hyper(&self, species: Vec<String>) -> std::result::Result<NepHyper, String> {
+        let cutoffs = self.cutoff.for_species(&species)?;
+        let mut hyper = NepHyper {
             version: self.version,
             species,
-            rc_radial: self.cutoff[0],
-            rc_angular: self.cutoff[1],
+            rc_radial: cutoffs[0][0],
+            rc_angular: cutoffs[0][1],
+            cutoffs: None,
             max_neighbors: Some((1000, 1000)),
-            typewise: None,
+            typewise: self
+                .typewise_cutoff
+                .map(|[radial, angular]| TypewiseCutoff {
+                    radial,
+                    angular,
+                    // older GPUMD's "no typewise ZBL"
+                    zbl: -1.0,
+                }),
             n_max_radial: self.n_max[0],
             n_max_angular: self.n_max[1],
             basis_size_radial: self.basis_size[0],
@@ -162,8 +361,10 @@ impl NepConfig {
             zbl: self.zbl.map(|outer| Zbl::Universal {
                 inner: 0.5 * outer,
                 outer,
-                typewise: None,
+                typewise: self.typewise_cutoff_zbl,
             }),
-        }
+        };
+        hyper.set_element_cutoffs(cutoffs);
+        Ok(hyper)
     }
 }

@@ -21,7 +21,9 @@ impl Family for Nep {
         _train: &[Structure],
         rng: &mut ChaCha8Rng,
     ) -> Result<Self> {
-        let hyper = config.hyper(species);
+        let hyper = config
+            .hyper(species)
+            .map_err(|e| crate::Error::Invalid(format!("model: {e}")))?;
         hyper
             .validate()
             .map_err(|e| crate::Error::Invalid(format!("model: {e}")))?;
@@ -78,11 +80,25 @@ impl Family for Nep {
 
     fn hyper_json(&self) -> serde_json::Value {
         let h = self.hyper();
+        // As `model.cutoff` reads: a pair, or a pair per element.
+        let cutoff = if h.has_element_cutoffs() {
+            let per_element: serde_json::Map<String, serde_json::Value> = (0..h.n_types())
+                .map(|t| {
+                    (
+                        h.species[t].clone(),
+                        serde_json::json!(h.element_cutoffs(t)),
+                    )
+                })
+                .collect();
+            serde_json::Value::Object(per_element)
+        } else {
+            serde_json::json!([h.rc_radial, h.rc_angular])
+        };
         serde_json::json!({
             "family": Self::NAME,
             "version": h.version,
             "type": h.species,
-            "cutoff": [h.rc_radial, h.rc_angular],
+            "cutoff": cutoff,
             "n_max": [h.n_max_radial, h.n_max_angular],
             "basis_size": [h.basis_size_radial, h.basis_size_angular],
             "l_max": [h.angular.l_max, if h.angular.four_body { 2 } else { 0 }, usize::from(h.angular.five_body)],

@@ -1,7 +1,8 @@
 //! Reading and writing GPUMD's `nep.txt`.
 //!
 //! Layout: a header (`nep4 N El1 El2 …`, optional `zbl inner outer
-//! [factor]`, `cutoff rc_r rc_a [MN_r MN_a [f_r f_a f_zbl]]`, `n_max`, `basis_size`,
+//! [factor]`, `cutoff rc_r rc_a [MN_r MN_a [f_r f_a f_zbl]]` or per element
+//! `cutoff rc_r,1 rc_a,1 … rc_r,N rc_a,N MN_r MN_a`, `n_max`, `basis_size`,
 //! `l_max`, `ANN neurons 0`), then one number per line: the parameters in
 //! [`super::Nep`]'s order, `dim` descriptor scales, and for `zbl 0 0` ten
 //! flexible-ZBL numbers per element pair. The `zbl` line's factor (newer
@@ -123,6 +124,60 @@ fn zbl_line(lines: &mut Lines<'_>) -> Result<Zbl> {
     })
 }
 
+/// What the `cutoff` line holds.
+struct CutoffLine {
+    /// One (radial, angular) pair, or one per element.
+    rc: Vec<[f64; 2]>,
+    max_neighbors: Option<(usize, usize)>,
+    typewise: Option<TypewiseCutoff>,
+}
+
+/// The `cutoff` line in one of its forms: `cutoff rc_R rc_A MN_R MN_A`
+/// (also without the counts), NEP_CPU's per-element `cutoff rc_R,1 rc_A,1 …
+/// rc_R,N rc_A,N MN_R MN_A` (2N + 3 tokens; for one element the same as the
+/// first), or older GPUMD's typewise `cutoff rc_R rc_A MN_R MN_A f_R f_A
+/// f_ZBL` (8 tokens, which current NEP_CPU no longer reads). 8 = 2N + 3
+/// has no solution, so the forms cannot be confused.
+fn cutoff_line(lines: &mut Lines<'_>, n_types: usize) -> Result<(usize, CutoffLine)> {
+    let per_element = 2 * n_types + 3;
+    let (line, t) = lines.keyword(
+        "cutoff",
+        &[3, 5, 8, per_element],
+        &format!(
+            "cutoff rc_radial rc_angular MN_radial MN_angular`, the per-element \
+             `cutoff rc_radial,1 rc_angular,1 … rc_radial,{n_types} rc_angular,{n_types} MN_radial MN_angular` \
+             ({per_element} tokens) or `cutoff rc_radial rc_angular MN_radial MN_angular radial_factor angular_factor zbl_factor"
+        ),
+    )?;
+    let num = |s: &str| number(s).map_err(|m| lines.error(line, m));
+    let int = |s: &str| integer(s).map_err(|m| lines.error(line, m));
+    let n = t.len();
+    let mut out = CutoffLine {
+        rc: Vec::new(),
+        max_neighbors: None,
+        typewise: None,
+    };
+    if n == per_element && n_types > 1 {
+        for k in 0..n_types {
+            out.rc.push([num(t[1 + 2 * k])?, num(t[2 + 2 * k])?]);
+        }
+        out.max_neighbors = Some((int(t[n - 2])?, int(t[n - 1])?));
+        return Ok((line, out));
+    }
+    out.rc.push([num(t[1])?, num(t[2])?]);
+    if n >= 5 {
+        out.max_neighbors = Some((int(t[3])?, int(t[4])?));
+    }
+    if n == 8 {
+        out.typewise = Some(TypewiseCutoff {
+            radial: num(t[5])?,
+            angular: num(t[6])?,
+            zbl: num(t[7])?,
+        });
+    }
+    Ok((line, out))
+}
+
 /// Parses the text of a `nep.txt`; `path` is only used in error messages.
 pub fn parse(text: &str, path: &Path) -> Result<Nep> {
     let mut lines = Lines {
@@ -168,29 +223,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Nep> {
         None
     };
 
-    let (cut_line, t) = lines.keyword(
-        "cutoff",
-        &[3, 5, 8],
-        "cutoff rc_radial rc_angular [MN_radial MN_angular [radial_factor angular_factor zbl_factor]]",
-    )?;
-    let num = |s: &str| number(s).map_err(|m| Error::parse(path, cut_line, m));
-    let rc_radial = num(t[1])?;
-    let rc_angular = num(t[2])?;
-    let mut max_neighbors = None;
-    let mut typewise = None;
-    if t.len() >= 5 {
-        let a = integer(t[3]).map_err(|m| lines.error(cut_line, m))?;
-        let b = integer(t[4]).map_err(|m| lines.error(cut_line, m))?;
-        max_neighbors = Some((a, b));
-    }
-    if t.len() == 8 {
-        typewise = Some(TypewiseCutoff {
-            radial: num(t[5])?,
-            angular: num(t[6])?,
-            zbl: num(t[7])?,
-        });
-    }
-
+    let (cut_line, cutoff) = cutoff_line(&mut lines, n_types)?;
     let (line, t) = lines.keyword("n_max", &[3], "n_max n_max_radial n_max_angular")?;
     let n_max_radial = integer(t[1]).map_err(|m| lines.error(line, m))?;
     let n_max_angular = integer(t[2]).map_err(|m| lines.error(line, m))?;
@@ -228,10 +261,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Nep> {
     let mut hyper = NepHyper {
         version,
         species,
-        rc_radial,
-        rc_angular,
-        max_neighbors,
-        typewise,
+        rc_radial: cutoff.rc[0][0],
+        rc_angular: cutoff.rc[0][1],
+        cutoffs: None,
+        max_neighbors: cutoff.max_neighbors,
+        typewise: cutoff.typewise,
         n_max_radial,
         n_max_angular,
         basis_size_radial,
@@ -244,6 +278,16 @@ pub fn parse(text: &str, path: &Path) -> Result<Nep> {
         neurons,
         zbl: zbl.clone(),
     };
+    if cutoff.rc.len() > 1 {
+        hyper.set_element_cutoffs(cutoff.rc);
+    }
+    // Checks at the cutoff line what concerns it alone, so that the error
+    // points there.
+    if hyper.cutoffs.is_some() {
+        hyper
+            .validate_element_cutoffs()
+            .map_err(|m| lines.error(cut_line, m))?;
+    }
     if let Some(Zbl::Flexible(_)) = &hyper.zbl {
         // validated after the numbers are read
         hyper.zbl = None;
@@ -316,11 +360,23 @@ pub fn to_string(model: &Nep) -> String {
         Some(Zbl::Flexible(_)) => out.push_str("zbl 0 0\n"),
         None => {}
     }
-    let _ = write!(out, "cutoff {} {}", h.rc_radial, h.rc_angular);
-    if let Some((a, b)) = h.max_neighbors {
+    if h.has_element_cutoffs() {
+        // NEP_CPU tells this form by its token count, so the neighbour
+        // counts cannot be left out; GPUMD ignores them on reading.
+        out.push_str("cutoff");
+        for t in 0..h.n_types() {
+            let [r, a] = h.element_cutoffs(t);
+            let _ = write!(out, " {r} {a}");
+        }
+        let (a, b) = h.max_neighbors.unwrap_or((1000, 1000));
         let _ = write!(out, " {a} {b}");
-        if let Some(t) = h.typewise {
-            let _ = write!(out, " {} {} {}", t.radial, t.angular, t.zbl);
+    } else {
+        let _ = write!(out, "cutoff {} {}", h.rc_radial, h.rc_angular);
+        if let Some((a, b)) = h.max_neighbors {
+            let _ = write!(out, " {a} {b}");
+            if let Some(t) = h.typewise {
+                let _ = write!(out, " {} {} {}", t.radial, t.angular, t.zbl);
+            }
         }
     }
     out.push('\n');

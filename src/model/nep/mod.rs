@@ -73,10 +73,17 @@ pub struct NepHyper {
     pub version: u32,
     /// Element symbols in type order.
     pub species: Vec<String>,
-    /// Radial cutoff, Å.
+    /// Radial cutoff, Å; with per-element cutoffs the largest of them
+    /// (NEP_CPU's neighbour-list cutoff).
     pub rc_radial: f64,
-    /// Angular cutoff, Å (≤ radial).
+    /// Angular cutoff, Å (≤ radial); with per-element cutoffs the largest.
     pub rc_angular: f64,
+    /// Per-element (radial, angular) cutoffs in type order (GPUMD's
+    /// `cutoff rc_R,1 rc_A,1 … rc_R,N rc_A,N` form); a pair (t1, t2) uses
+    /// the mean of its two elements' cutoffs. None: every element has
+    /// `rc_radial`, `rc_angular`. Set it with [`NepHyper::set_element_cutoffs`],
+    /// which keeps the two maxima above consistent.
+    pub cutoffs: Option<Vec<[f64; 2]>>,
     /// GPUMD's neighbour-count hints (MN_radial, MN_angular), kept for output.
     pub max_neighbors: Option<(usize, usize)>,
     /// Typewise cutoff factors, if the `cutoff` line has them.
@@ -116,6 +123,38 @@ impl NepHyper {
             n_networks: if self.version == 3 { 1 } else { self.n_types() },
             typewise_bias: self.version == 5,
         }
+    }
+
+    /// The (radial, angular) cutoffs of element type `t`.
+    pub fn element_cutoffs(&self, t: usize) -> [f64; 2] {
+        match &self.cutoffs {
+            Some(c) => c[t],
+            None => [self.rc_radial, self.rc_angular],
+        }
+    }
+
+    /// Sets per-element (radial, angular) cutoffs, and `rc_radial`,
+    /// `rc_angular` to their maxima. Equal cutoffs for every element are
+    /// stored as uniform ones (`cutoffs` None), which is what they mean.
+    pub fn set_element_cutoffs(&mut self, cutoffs: Vec<[f64; 2]>) {
+        let max = |k: usize| {
+            cutoffs
+                .iter()
+                .map(|c| c[k])
+                .fold(f64::NEG_INFINITY, f64::max)
+        };
+        self.rc_radial = max(0);
+        self.rc_angular = max(1);
+        let uniform = cutoffs.windows(2).all(|w| w[0] == w[1]);
+        self.cutoffs = if uniform { None } else { Some(cutoffs) };
+    }
+
+    /// Whether some elements have other cutoffs than others (then
+    /// `nep.txt` needs the per-element `cutoff` line).
+    pub fn has_element_cutoffs(&self) -> bool {
+        self.cutoffs
+            .as_ref()
+            .is_some_and(|c| c.windows(2).any(|w| w[0] != w[1]))
     }
 
     /// Number of radial descriptor coefficients.
@@ -164,6 +203,7 @@ impl NepHyper {
                 self.rc_radial, self.rc_angular
             ));
         }
+        self.validate_element_cutoffs()?;
         if self.angular.l_max > angular::MAX_L {
             return Err(format!(
                 "l_max {} is not supported (at most {})",
@@ -244,6 +284,52 @@ impl NepHyper {
                 }
             }
             None => {}
+        }
+        Ok(())
+    }
+
+    /// Per-element cutoffs: one positive (radial, angular) pair per
+    /// element, angular ≤ radial as GPUMD demands of each element, and the
+    /// uniform fields at their maxima. They exclude the `cutoff` line's
+    /// typewise factors: that (older) line holds one cutoff pair only.
+    fn validate_element_cutoffs(&self) -> std::result::Result<(), String> {
+        let Some(cutoffs) = &self.cutoffs else {
+            return Ok(());
+        };
+        if cutoffs.len() != self.n_types() {
+            return Err(format!(
+                "{} per-element cutoff pairs for {} elements",
+                cutoffs.len(),
+                self.n_types()
+            ));
+        }
+        for (s, &[r, a]) in self.species.iter().zip(cutoffs) {
+            if !(r.is_finite() && a.is_finite() && r > 0.0 && a > 0.0 && a <= r) {
+                return Err(format!(
+                    "cutoffs of {s}: need 0 < angular <= radial, got radial {r}, angular {a}"
+                ));
+            }
+        }
+        let max = |k: usize| {
+            cutoffs
+                .iter()
+                .map(|c| c[k])
+                .fold(f64::NEG_INFINITY, f64::max)
+        };
+        if self.rc_radial != max(0) || self.rc_angular != max(1) {
+            return Err(format!(
+                "with per-element cutoffs the model's cutoffs must be their maxima ({} {}), got {} {}",
+                max(0),
+                max(1),
+                self.rc_radial,
+                self.rc_angular
+            ));
+        }
+        if self.typewise.is_some_and(|t| t.radial > 0.0) {
+            return Err(
+                "per-element cutoffs cannot be combined with typewise cutoff factors: no nep.txt form holds both"
+                    .into(),
+            );
         }
         Ok(())
     }
@@ -411,7 +497,8 @@ impl Nep {
     }
 }
 
-/// Per-pair cutoffs, resolving typewise factors and ZBL variants.
+/// Per-pair cutoffs, resolving per-element cutoffs, typewise factors and
+/// ZBL variants.
 fn pair_settings(h: &NepHyper) -> Vec<PairSettings> {
     let nt = h.n_types();
     let radius = |t: usize| {
@@ -421,7 +508,11 @@ fn pair_settings(h: &NepHyper) -> Vec<PairSettings> {
     for t1 in 0..nt {
         for t2 in 0..nt {
             let sum = radius(t1) + radius(t2);
-            let (mut rc_radial, mut rc_angular) = (h.rc_radial, h.rc_angular);
+            // NEP_CPU: rc = (rc[t1] + rc[t2]) * 0.5, for the Chebyshev
+            // scaling as well as for the cutoff itself.
+            let (c1, c2) = (h.element_cutoffs(t1), h.element_cutoffs(t2));
+            let mut rc_radial = (c1[0] + c2[0]) * 0.5;
+            let mut rc_angular = (c1[1] + c2[1]) * 0.5;
             if let Some(t) = h.typewise
                 && t.radial > 0.0
             {

@@ -122,8 +122,15 @@ fn l_max_and_cutoff_forms() {
     );
     let same = parse_ok("type 2 Pb Te\ncutoff 7 4 7 4\n");
     assert_eq!(same.config.model.as_nep().unwrap().cutoff, [7.0, 4.0]);
-    let e = error("type 2 Pb Te\ncutoff 7 4 6 4\n");
-    assert!(e.contains("d/nep.in:2: cutoff: per-element cutoffs"), "{e}");
+    let per_element = parse_ok("type 2 Pb Te\ncutoff 7 4 6 4\n");
+    let table = [
+        ("Pb".to_string(), [7.0, 4.0]),
+        ("Te".to_string(), [6.0, 4.0]),
+    ];
+    assert_eq!(
+        per_element.config.model.as_nep().unwrap().cutoff,
+        crate::model::nep::config::Cutoff::PerElement(table.into_iter().collect())
+    );
     let e = error("type 1 Si\ncutoff 7 4 6\n");
     assert!(
         e.contains("d/nep.in:2: cutoff: expected 2 parameters"),
@@ -145,8 +152,8 @@ fn errors_name_the_line() {
             "d/nep.in:3: lambda_shear: only GPUMD's default 1",
         ),
         (
-            "type 1 Si\nuse_typewise_cutoff\n",
-            "d/nep.in:2: use_typewise_cutoff: this GPUMD keyword is not supported",
+            "type 1 Si\nuse_typewise_cutoff 2\n",
+            "d/nep.in:2: use_typewise_cutoff: expected 0 or 2 parameters, got 1",
         ),
         (
             "type 1 Si\nfine_tune a b\n",
