@@ -152,14 +152,19 @@ fn line_of(values: &[usize]) -> String {
 }
 
 fn l_max_line(text: &str) -> &str {
-    text.lines().find(|l| l.starts_with("l_max")).expect("an l_max line")
+    text.lines()
+        .find(|l| l.starts_with("l_max"))
+        .expect("an l_max line")
 }
 
 #[test]
 fn every_l_max_form_round_trips() {
     let dir = common::TempDir::new("nep-angular-round-trip");
     for (i, (name, values)) in FORMS.iter().enumerate() {
-        let model = random_model(hyper(&["Te", "Pb"], terms(values), (6.0, 5.0)), 30 + i as u64);
+        let model = random_model(
+            hyper(&["Te", "Pb"], terms(values), (6.0, 5.0)),
+            30 + i as u64,
+        );
         let first = dir.path().join(format!("first_{i}.txt"));
         file::write(&model, &first).unwrap();
         let text = std::fs::read_to_string(&first).unwrap();
@@ -177,7 +182,11 @@ fn every_l_max_form_round_trips() {
     file::write(&gpumd, &old).unwrap();
     let text = std::fs::read_to_string(&old).unwrap();
     let with_q112 = random_model(hyper(&["Te", "Pb"], terms(&[4, 1, 0, 1]), (6.0, 5.0)), 40);
-    let mut numbers: Vec<String> = with_q112.params().iter().map(|x| format!("{x:e}")).collect();
+    let mut numbers: Vec<String> = with_q112
+        .params()
+        .iter()
+        .map(|x| format!("{x:e}"))
+        .collect();
     numbers.extend(with_q112.q_scaler().iter().map(|x| format!("{x:e}")));
     let header: Vec<&str> = text.lines().take_while(|l| !l.starts_with("ANN")).collect();
     let gpumd_text = format!(
@@ -211,8 +220,14 @@ fn malformed_l_max_lines_name_file_and_line() {
         ("l_max 4 3 0", "q_222"),
         ("l_max 4 2 2", "q_1111 flag must be 0 or 1"),
         ("l_max 4 1 0 0 7", "q_123 flag must be 0 or 1"),
-        ("l_max 2 1 0 0 0 1", "q_233 term needs l_max (3-body) of at least 3"),
-        ("l_max 3 0 0 0 0 0 1", "q_134 term needs l_max (3-body) of at least 4"),
+        (
+            "l_max 2 1 0 0 0 1",
+            "q_233 term needs l_max (3-body) of at least 3",
+        ),
+        (
+            "l_max 3 0 0 0 0 0 1",
+            "q_134 term needs l_max (3-body) of at least 4",
+        ),
         ("l_max 99999999999999999999 2 0", "non-negative integer"),
         ("l_max 4 2 0 1", "file ends"),
     ] {

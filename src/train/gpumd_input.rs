@@ -45,8 +45,8 @@ use super::config::{OptimizerKind, Paths, TrainConfig};
 use crate::elements;
 use crate::error::{Error, Result};
 use crate::model::ModelConfig;
-use crate::model::nep::config::NepConfig;
 use crate::model::nep::angular::AngularTerms;
+use crate::model::nep::config::NepConfig;
 use crate::model::nep::{NepHyper, Zbl};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -492,7 +492,10 @@ fn parse_l_max(line: &Line, path: &Path) -> Result<Vec<usize>> {
     if !(2..=8).contains(&values[0]) {
         return Err(line.error(
             path,
-            format!("the 3-body l_max must be in 2..=8 (GPUMD's range), got {}", values[0]),
+            format!(
+                "the 3-body l_max must be in 2..=8 (GPUMD's range), got {}",
+                values[0]
+            ),
         ));
     }
     let terms = AngularTerms::from_gpumd(&values).map_err(|e| line.error(path, e))?;
@@ -619,7 +622,12 @@ impl NepInput {
                 ));
             }
         }
-        let words = |v: &[usize]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(" ");
+        let words = |v: &[usize]| {
+            v.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
         let zbl_outer = match &hyper.zbl {
             Some(Zbl::Universal { outer, .. }) => format!("{outer}"),
             Some(Zbl::Flexible(_)) => "flexible".into(),

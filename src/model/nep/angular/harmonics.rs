@@ -50,7 +50,8 @@ const fn z_polynomials() -> [[[f64; MAX_L + 1]; MAX_L + 1]; MAX_L + 1] {
         let mut j = 0;
         while 2 * j <= l {
             let sign = if j % 2 == 0 { 1 } else { -1 };
-            p[l - 2 * j] = sign * binomial(l as i64, j as i64) * binomial((2 * l - 2 * j) as i64, l as i64);
+            p[l - 2 * j] =
+                sign * binomial(l as i64, j as i64) * binomial((2 * l - 2 * j) as i64, l as i64);
             j += 1;
         }
         let mut m = 0;
@@ -132,8 +133,8 @@ pub(super) const C3B: [f64; N_HARMONICS] = [
     0.424309565078979,
     0.127292869523694,
     0.127292869523694,
-    2.800443129521260,
-    2.800443129521260,
+    2.80044312952126,
+    2.80044312952126,
     0.233370260793438,
     0.233370260793438,
     0.004662742473395,
@@ -281,14 +282,21 @@ mod tests {
         let mut y = [0.0; N_HARMONICS];
         harmonics(u, 4, &mut y);
         for (c, want) in by_hand(u).iter().enumerate() {
-            assert!((y[c] - want).abs() < 1e-14, "component {c}: {} vs {want}", y[c]);
+            assert!(
+                (y[c] - want).abs() < 1e-14,
+                "component {c}: {} vs {want}",
+                y[c]
+            );
         }
         // Spot checks of the L = 8 polynomials against NEP's printed ones.
         assert_eq!(
             Z_POLY[8][0],
             [35.0, 0.0, -1260.0, 0.0, 6930.0, 0.0, -12012.0, 0.0, 6435.0]
         );
-        assert_eq!(Z_POLY[7][1][..7], [-5.0, 0.0, 135.0, 0.0, -495.0, 0.0, 429.0]);
+        assert_eq!(
+            Z_POLY[7][1][..7],
+            [-5.0, 0.0, 135.0, 0.0, -495.0, 0.0, 429.0]
+        );
         assert_eq!(Z_POLY[8][6][..3], [-1.0, 0.0, 15.0]);
     }
 

@@ -99,13 +99,12 @@ impl ManyBody {
     pub fn backward(self, s: &[f64], g: f64, ds: &mut [f64]) {
         for t in self.monomials() {
             for (k, &a) in t.s.iter().enumerate() {
-                let rest: f64 = t
-                    .s
-                    .iter()
-                    .enumerate()
-                    .filter(|&(l, _)| l != k)
-                    .map(|(_, &b)| s[b])
-                    .product();
+                let rest: f64 =
+                    t.s.iter()
+                        .enumerate()
+                        .filter(|&(l, _)| l != k)
+                        .map(|(_, &b)| s[b])
+                        .product();
                 ds[a] += g * t.c * rest;
             }
         }
@@ -128,13 +127,12 @@ impl ManyBody {
                     if l == k {
                         continue;
                     }
-                    let rest: f64 = t
-                        .s
-                        .iter()
-                        .enumerate()
-                        .filter(|&(n, _)| n != k && n != l)
-                        .map(|(_, &c)| s[c])
-                        .product();
+                    let rest: f64 =
+                        t.s.iter()
+                            .enumerate()
+                            .filter(|&(n, _)| n != k && n != l)
+                            .map(|(_, &c)| s[c])
+                            .product();
                     out[a] += g * t.c * rest * s_dot[b];
                 }
             }

@@ -139,7 +139,11 @@ impl AngularTerms {
             t.four_body = match v {
                 0 => false,
                 1 | 2 => true,
-                v => return Err(format!("the q_222 (4-body) value must be 0, 1 or 2, got {v}")),
+                v => {
+                    return Err(format!(
+                        "the q_222 (4-body) value must be 0, 1 or 2, got {v}"
+                    ));
+                }
             };
         }
         for (kind, &v) in ManyBody::ALL[1..].iter().zip(values.iter().skip(2)) {
@@ -157,7 +161,11 @@ impl AngularTerms {
     /// order and spelling): L3, 2|0 for q_222, 0|1 for q_1111, then the
     /// newer flags up to the last one that is on.
     pub fn gpumd_values(&self) -> Vec<usize> {
-        let mut v = vec![self.l_max, 2 * self.four_body as usize, self.five_body as usize];
+        let mut v = vec![
+            self.l_max,
+            2 * self.four_body as usize,
+            self.five_body as usize,
+        ];
         let newer = [self.q112, self.q123, self.q233, self.q134];
         let last = newer.iter().rposition(|&on| on).map_or(0, |i| i + 1);
         v.extend(newer[..last].iter().map(|&on| on as usize));

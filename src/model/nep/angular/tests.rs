@@ -77,7 +77,9 @@ fn invariant_backward_matches_finite_differences() {
     let terms = all_terms();
     let n = terms.n_invariants();
     let s = sums(3);
-    let dq: Vec<f64> = (0..n).map(|i| ((i * 5 + 1) % 7) as f64 * 0.3 - 0.9).collect();
+    let dq: Vec<f64> = (0..n)
+        .map(|i| ((i * 5 + 1) % 7) as f64 * 0.3 - 0.9)
+        .collect();
     let mut ds = vec![0.0; N_HARMONICS];
     terms.invariants_backward(&s, &dq, 1, &mut ds);
     let energy = |s: &[f64]| {
@@ -107,7 +109,9 @@ fn tangent_and_hessian_vector_product_match_finite_differences() {
     let s_dot: Vec<f64> = (0..N_HARMONICS)
         .map(|i| ((i * 3 + 2) % 7) as f64 * 0.2 - 0.6)
         .collect();
-    let dq: Vec<f64> = (0..n).map(|i| ((i * 5 + 2) % 9) as f64 * 0.25 - 1.0).collect();
+    let dq: Vec<f64> = (0..n)
+        .map(|i| ((i * 5 + 2) % 9) as f64 * 0.25 - 1.0)
+        .collect();
     let h = 1e-6;
     let shifted = |t: f64| -> Vec<f64> { s.iter().zip(&s_dot).map(|(a, b)| a + t * b).collect() };
     let mut q_dot = vec![0.0; n];
@@ -163,7 +167,10 @@ fn gpumd_values_and_their_defaults() {
     assert_eq!(t, AngularTerms::new(4, true, false));
     assert_eq!(t.gpumd_values(), [4, 2, 0]);
     // GPUMD's defaults: q_222 on, the rest off; 1 is the newer 4-body flag.
-    assert_eq!(AngularTerms::from_gpumd(&[6]).unwrap(), AngularTerms::new(6, true, false));
+    assert_eq!(
+        AngularTerms::from_gpumd(&[6]).unwrap(),
+        AngularTerms::new(6, true, false)
+    );
     assert_eq!(AngularTerms::from_gpumd(&[4, 1]).unwrap(), t);
     let t = AngularTerms::from_gpumd(&[8, 1, 1, 0, 0, 1]).unwrap();
     assert!(t.four_body && t.five_body && t.q233 && !t.q112 && !t.q123 && !t.q134);
@@ -171,7 +178,9 @@ fn gpumd_values_and_their_defaults() {
     assert_eq!(t.n_invariants(), 11);
     assert_eq!(t.gpumd_values(), [8, 2, 1, 0, 0, 1]);
     assert_eq!(
-        AngularTerms::from_gpumd(&[4, 0, 0, 0, 0, 0, 1]).unwrap().gpumd_values(),
+        AngularTerms::from_gpumd(&[4, 0, 0, 0, 0, 0, 1])
+            .unwrap()
+            .gpumd_values(),
         [4, 0, 0, 0, 0, 0, 1]
     );
     for (values, needle) in [
@@ -181,8 +190,14 @@ fn gpumd_values_and_their_defaults() {
         (&[4, 3][..], "q_222"),
         (&[4, 2, 2][..], "q_1111 flag"),
         (&[4, 2, 0, 0, 2][..], "q_123 flag"),
-        (&[2, 0, 0, 0, 1][..], "q_123 term needs l_max (3-body) of at least 3"),
-        (&[3, 0, 0, 0, 0, 0, 1][..], "q_134 term needs l_max (3-body) of at least 4"),
+        (
+            &[2, 0, 0, 0, 1][..],
+            "q_123 term needs l_max (3-body) of at least 3",
+        ),
+        (
+            &[3, 0, 0, 0, 0, 0, 1][..],
+            "q_134 term needs l_max (3-body) of at least 4",
+        ),
         (&[1, 2][..], "4-body term needs"),
     ] {
         let e = AngularTerms::from_gpumd(values).unwrap_err();
