@@ -20,7 +20,7 @@ pub const fn n_components(l_max: usize) -> usize {
 
 /// Coefficients of z^k in P_Lm(z), indexed [L][m][k]; built at compile
 /// time from the Legendre polynomials so that no table has to be trusted.
-const Z_POLY: [[[f64; MAX_L + 1]; MAX_L + 1]; MAX_L + 1] = z_polynomials();
+static Z_POLY: [[[f64; MAX_L + 1]; MAX_L + 1]; MAX_L + 1] = z_polynomials();
 
 const fn binomial(n: i64, k: i64) -> i64 {
     let mut r = 1;
@@ -88,7 +88,7 @@ const fn z_polynomials() -> [[[f64; MAX_L + 1]; MAX_L + 1]; MAX_L + 1] {
 /// (the addition theorem; checked in the tests), but are NEP's printed
 /// values (as tabulated by GPUMD and NEP_CPU) so that the descriptors agree
 /// with theirs to the last digit.
-pub(super) const C3B: [f64; N_HARMONICS] = [
+pub(super) static C3B: [f64; N_HARMONICS] = [
     0.238732414637843,
     0.119366207318922,
     0.119366207318922,
@@ -171,66 +171,113 @@ pub(super) const C3B: [f64; N_HARMONICS] = [
     0.265667037956816,
 ];
 
-/// P_Lm(z) and its derivative, by Horner's rule.
-#[inline]
-fn z_poly(l: usize, m: usize, z: f64) -> (f64, f64) {
-    let c = &Z_POLY[l][m];
+/// P_Lm(z) and dP_Lm/dz from the powers of z. L and m are compile-time
+/// constants so that the loop unrolls and the coefficients become
+/// immediates; only powers of the polynomial's parity are visited (the
+/// others have zero coefficients).
+#[inline(always)]
+fn p_lm<const L: usize, const M: usize>(z_pow: &[f64; MAX_L + 1]) -> (f64, f64) {
     let (mut p, mut dp) = (0.0, 0.0);
-    for k in (0..=l - m).rev() {
-        dp = dp * z + p;
-        p = p * z + c[k];
+    let mut k = (L - M) % 2;
+    while k <= L - M {
+        p += Z_POLY[L][M][k] * z_pow[k];
+        if k > 0 {
+            dp += Z_POLY[L][M][k] * k as f64 * z_pow[k - 1];
+        }
+        k += 2;
     }
     (p, dp)
 }
 
-/// Real and imaginary parts of (x + i y)^m for m = 0..=l_max.
-#[inline]
-fn xy_powers(x: f64, y: f64, l_max: usize) -> ([f64; MAX_L + 1], [f64; MAX_L + 1]) {
-    let mut re = [0.0; MAX_L + 1];
-    let mut im = [0.0; MAX_L + 1];
-    re[0] = 1.0;
-    for m in 1..=l_max {
-        re[m] = re[m - 1] * x - im[m - 1] * y;
-        im[m] = re[m - 1] * y + im[m - 1] * x;
-    }
-    (re, im)
+/// The powers of z and of x + i y that every component is built from.
+struct Powers {
+    z: [f64; MAX_L + 1],
+    re: [f64; MAX_L + 1],
+    im: [f64; MAX_L + 1],
 }
 
-/// Harmonics Y_Lk(u) for L = 1..=l_max of a unit vector u, into `y`
-/// (length ≥ n_components(l_max)).
-#[inline]
-pub fn harmonics(u: [f64; 3], l_max: usize, y: &mut [f64]) {
-    let [x, yy, z] = u;
-    let (re, im) = xy_powers(x, yy, l_max);
-    for l in 1..=l_max {
-        let base = l * l - 1;
-        y[base] = z_poly(l, 0, z).0;
-        for m in 1..=l {
-            let p = z_poly(l, m, z).0;
-            y[base + 2 * m - 1] = p * re[m];
-            y[base + 2 * m] = p * im[m];
+impl Powers {
+    #[inline(always)]
+    fn new(u: [f64; 3], l_max: usize) -> Self {
+        let [x, y, z] = u;
+        let mut p = Powers {
+            z: [0.0; MAX_L + 1],
+            re: [0.0; MAX_L + 1],
+            im: [0.0; MAX_L + 1],
+        };
+        p.z[0] = 1.0;
+        p.re[0] = 1.0;
+        for k in 1..=l_max.min(MAX_L) {
+            p.z[k] = p.z[k - 1] * z;
+            p.re[k] = p.re[k - 1] * x - p.im[k - 1] * y;
+            p.im[k] = p.re[k - 1] * y + p.im[k - 1] * x;
+        }
+        p
+    }
+
+    /// Components (L, m) of Y into `y`.
+    #[inline(always)]
+    fn value<const L: usize, const M: usize>(&self, y: &mut [f64]) {
+        let p = p_lm::<L, M>(&self.z).0;
+        if M == 0 {
+            y[L * L - 1] = p;
+        } else {
+            y[L * L + 2 * M - 2] = p * self.re[M];
+            y[L * L + 2 * M - 1] = p * self.im[M];
         }
     }
+
+    /// Gradients of components (L, m) into `grad`. With w = x + i y:
+    /// ∂w^m/∂x = m w^(m−1) and ∂w^m/∂y = i m w^(m−1).
+    #[inline(always)]
+    fn grad<const L: usize, const M: usize>(&self, grad: &mut [[f64; 3]]) {
+        let (p, dp) = p_lm::<L, M>(&self.z);
+        if M == 0 {
+            grad[L * L - 1] = [0.0, 0.0, dp];
+        } else {
+            let mf = M as f64;
+            let (r1, i1) = (mf * p * self.re[M - 1], mf * p * self.im[M - 1]);
+            grad[L * L + 2 * M - 2] = [r1, -i1, dp * self.re[M]];
+            grad[L * L + 2 * M - 1] = [i1, r1, dp * self.im[M]];
+        }
+    }
+}
+
+/// Calls `$powers.$f::<L, m>($out)` for every (L, m) with L ≤ l_max: each
+/// pair its own straight-line code.
+macro_rules! for_each_lm {
+    ($l_max:expr, $powers:expr, $f:ident, $out:expr) => {{
+        let (l_max, p, out) = ($l_max, $powers, $out);
+        for_each_lm!(@l l_max, p, $f, out, 1; 0 1);
+        for_each_lm!(@l l_max, p, $f, out, 2; 0 1 2);
+        for_each_lm!(@l l_max, p, $f, out, 3; 0 1 2 3);
+        for_each_lm!(@l l_max, p, $f, out, 4; 0 1 2 3 4);
+        for_each_lm!(@l l_max, p, $f, out, 5; 0 1 2 3 4 5);
+        for_each_lm!(@l l_max, p, $f, out, 6; 0 1 2 3 4 5 6);
+        for_each_lm!(@l l_max, p, $f, out, 7; 0 1 2 3 4 5 6 7);
+        for_each_lm!(@l l_max, p, $f, out, 8; 0 1 2 3 4 5 6 7 8);
+    }};
+    (@l $l_max:ident, $p:ident, $f:ident, $out:ident, $l:literal; $($m:literal)*) => {
+        if $l_max >= $l {
+            $($p.$f::<$l, $m>($out);)*
+        }
+    };
+}
+
+/// Harmonics Y_Lk(u) for L = 1..=l_max (≤ [`MAX_L`]) of a unit vector u,
+/// into `y` (length ≥ n_components(l_max)).
+#[inline]
+pub fn harmonics(u: [f64; 3], l_max: usize, y: &mut [f64]) {
+    let y = &mut y[..n_components(l_max)];
+    for_each_lm!(l_max, &Powers::new(u, l_max), value, y);
 }
 
 /// Partial derivatives ∂Y_Lk/∂(x, y, z) of the polynomials in
 /// [`harmonics`], treating x, y, z as independent; `grad[c]` for component c.
-/// With w = x + i y: ∂w^m/∂x = m w^(m−1) and ∂w^m/∂y = i m w^(m−1).
 #[inline]
 pub fn harmonics_grad(u: [f64; 3], l_max: usize, grad: &mut [[f64; 3]]) {
-    let [x, yy, z] = u;
-    let (re, im) = xy_powers(x, yy, l_max);
-    for l in 1..=l_max {
-        let base = l * l - 1;
-        grad[base] = [0.0, 0.0, z_poly(l, 0, z).1];
-        for m in 1..=l {
-            let (p, dp) = z_poly(l, m, z);
-            let mf = m as f64;
-            let (r1, i1) = (mf * p * re[m - 1], mf * p * im[m - 1]);
-            grad[base + 2 * m - 1] = [r1, -i1, dp * re[m]];
-            grad[base + 2 * m] = [i1, r1, dp * im[m]];
-        }
-    }
+    let grad = &mut grad[..n_components(l_max)];
+    for_each_lm!(l_max, &Powers::new(u, l_max), grad, grad);
 }
 
 #[cfg(test)]
