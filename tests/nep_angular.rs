@@ -394,3 +394,47 @@ fn every_form_matches_nep_cpu() {
     }
     eprintln!("largest relative difference over every form: {worst:.1e}");
 }
+
+#[test]
+fn model_l_max_takes_gpumd_s_forms() {
+    use forcefit::train::config::TrainConfig;
+    let config = |l_max: &str, n_max: &str| {
+        let text =
+            format!("[data]\ntrain = \"train.xyz\"\n[model]\nl_max = {l_max}\nn_max = {n_max}\n");
+        TrainConfig::from_toml(&text, Path::new("run.toml"))
+    };
+    let angular = |l_max: &str| {
+        let c = config(l_max, "[4, 4]").unwrap_or_else(|e| panic!("{l_max}: {e}"));
+        c.model.as_nep().unwrap().angular().unwrap()
+    };
+    // The old three numbers keep their meaning; 1 is the newer 4-body flag.
+    assert_eq!(angular("[4, 2, 0]"), AngularTerms::new(4, true, false));
+    assert_eq!(angular("[4, 1, 0]"), AngularTerms::new(4, true, false));
+    assert_eq!(angular("[4, 0, 1]"), AngularTerms::new(4, false, true));
+    // GPUMD's defaults for absent values: q_222 on, the rest off.
+    assert_eq!(angular("[8]"), AngularTerms::new(8, true, false));
+    let all = angular("[8, 1, 1, 1, 1, 1, 1]");
+    assert_eq!(all.n_invariants(), 14);
+    assert_eq!(all.gpumd_values(), [8, 2, 1, 1, 1, 1, 1]);
+    assert!(angular("[3, 0, 0, 0, 1]").q123);
+    for (l_max, n_max, needle) in [
+        (
+            "[9, 2, 0]",
+            "[4, 4]",
+            "model.l_max: l_max 9 is not supported",
+        ),
+        ("[]", "[4, 4]", "model.l_max: expected 1 to 7 values"),
+        ("[4, 2, 0, 0, 0, 0, 0, 0]", "[4, 4]", "1 to 7 values"),
+        ("[4, 3, 0]", "[4, 4]", "model.l_max: the q_222"),
+        ("[3, 2, 0, 0, 0, 0, 1]", "[4, 4]", "q_134 term needs l_max"),
+        // 10 · 14 = 140 angular components, above GPUMD's 90.
+        (
+            "[8, 1, 1, 1, 1, 1, 1]",
+            "[4, 9]",
+            "exceed GPUMD's limit of 90",
+        ),
+    ] {
+        let e = config(l_max, n_max).unwrap_err().to_string();
+        assert!(e.contains(needle), "{l_max}: {e}");
+    }
+}
