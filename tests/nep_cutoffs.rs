@@ -40,11 +40,7 @@ fn hyper(species: &[&str], cutoffs: Option<Vec<[f64; 2]>>, zbl: Option<Zbl>) -> 
         n_max_angular: 2,
         basis_size_radial: 4,
         basis_size_angular: 3,
-        angular: AngularTerms {
-            l_max: 4,
-            four_body: true,
-            five_body: true,
-        },
+        angular: AngularTerms::new(4, true, true),
         neurons: 5,
         zbl,
     };

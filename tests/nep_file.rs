@@ -105,8 +105,8 @@ fn unsupported_headers_are_reported() {
     assert!(e.contains("unknown element symbol \"Qq\""), "{e}");
     let e = error_of(&tiny("nep4 1 Si", 9).replace("ANN 1 0", "ANN 1 4"));
     assert!(e.contains(":6:") && e.contains("one hidden layer"), "{e}");
-    let e = error_of(&tiny("nep4 1 Si", 9).replace("l_max 1 0 0", "l_max 6 0 0"));
-    assert!(e.contains("l_max 6 is not supported"), "{e}");
+    let e = error_of(&tiny("nep4 1 Si", 9).replace("l_max 1 0 0", "l_max 9 0 0"));
+    assert!(e.contains("l_max 9 is not supported"), "{e}");
     let e = error_of(&tiny("nep4 1 Si", 9).replace("l_max 1 0 0", "l_max 1 2 0"));
     assert!(e.contains("4-body term needs l_max"), "{e}");
     let e = error_of(&tiny("nep4 1 Si", 9).replace("cutoff 5 4 10 10", "cutoff 5 six 10 10"));

@@ -20,11 +20,7 @@ fn hyper(species: &[&str], version: u32, l: (usize, bool, bool), zbl: Option<Zbl
         n_max_angular: 3,
         basis_size_radial: 5,
         basis_size_angular: 4,
-        angular: AngularTerms {
-            l_max: l.0,
-            four_body: l.1,
-            five_body: l.2,
-        },
+        angular: AngularTerms::new(l.0, l.1, l.2),
         neurons: 7,
         zbl,
     }

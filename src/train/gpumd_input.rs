@@ -23,7 +23,7 @@
 //! | `version 3\|4\|5` | supported | `model.version` (NEP2 is refused; 5 is NEP4 with a per-element output bias, which NEP_CPU reads) |
 //! | `cutoff rc_R rc_A` or `cutoff rc_R,1 rc_A,1 … rc_R,N rc_A,N` | supported | `model.cutoff`: one pair, or a pair per element in `type` order (a pair of elements uses the mean) |
 //! | `n_max R A`, `basis_size R A` | supported | `model.n_max`, `model.basis_size` |
-//! | `l_max L3 [L4 [L5]]` | supported | `model.l_max`; missing values are 0; a 4-body value of 1 (newer GPUMD's flag) means 2; a 4th and 5th number must be 0 |
+//! | `l_max L3 [f222 [f1111 [f112 [f123 [f233 [f134]]]]]]` | supported | `model.l_max`; L3 in 2..=8; absent flags at GPUMD's defaults (q_222 on, the rest off); q_222 is on for 1 or 2 (older GPUMD's `l_max_4body`), the other flags are 0 or 1; q_123/q_233 need L3 ≥ 3, q_134 L3 ≥ 4 |
 //! | `neuron N [0]` | supported | `model.neuron`; a second hidden layer is refused |
 //! | `zbl R` | supported | universal ZBL, outer cutoff R; a `zbl.in` (flexible ZBL) is refused |
 //! | `use_typewise_cutoff_zbl [f]` | supported | `model.typewise_cutoff_zbl` (default 0.7, ≥ 0.5); needs `zbl` |
@@ -48,6 +48,7 @@ use super::config::{OptimizerKind, Paths, TrainConfig};
 use crate::elements;
 use crate::error::{Error, Result};
 use crate::model::ModelConfig;
+use crate::model::nep::angular::AngularTerms;
 use crate::model::nep::config::{Cutoff, NepConfig};
 use crate::model::nep::{NepHyper, Zbl};
 use std::collections::BTreeMap;
@@ -515,26 +516,27 @@ fn parse_cutoff(line: &Line, path: &Path, species: &[String]) -> Result<Cutoff> 
     Ok(Cutoff::PerElement(table))
 }
 
-/// `l_max L3 [L4 [L5 [0 [0]]]]`: newer GPUMD versions take the 4-body
-/// term as a 0/1 flag, older ones as 0/2; both mean the same.
-fn parse_l_max(line: &Line, path: &Path) -> Result<[usize; 3]> {
-    line.count(path, 1..=5)?;
-    let mut l = [0; 5];
-    for (i, v) in l.iter_mut().enumerate().take(line.args.len()) {
-        *v = line.int(path, i)?;
-    }
-    if l[3] != 0 || l[4] != 0 {
+/// `l_max L3 [q_222 [q_1111 [q_112 [q_123 [q_233 [q_134]]]]]]`, as GPUMD
+/// reads it: L3 in 2..=8, absent flags at GPUMD's defaults (q_222 on, the
+/// rest off); q_222 is on for 1 (newer GPUMD's flag) or 2 (older GPUMD's
+/// `l_max_4body`). Returned in the form GPUMD writes to nep.txt, so that
+/// it compares with a model file's.
+fn parse_l_max(line: &Line, path: &Path) -> Result<Vec<usize>> {
+    line.count(path, 1..=7)?;
+    let values = (0..line.args.len())
+        .map(|i| line.int(path, i))
+        .collect::<Result<Vec<usize>>>()?;
+    if !(2..=8).contains(&values[0]) {
         return Err(line.error(
             path,
-            "the q_112 and q_1122 invariants (4th and 5th numbers) are not supported",
+            format!(
+                "the 3-body l_max must be in 2..=8 (GPUMD's range), got {}",
+                values[0]
+            ),
         ));
     }
-    let four_body = match l[1] {
-        0 => 0,
-        1 | 2 => 2,
-        v => return Err(line.error(path, format!("the 4-body l_max must be 0 or 2, got {v}"))),
-    };
-    Ok([l[0], four_body, l[2]])
+    let terms = AngularTerms::from_gpumd(&values).map_err(|e| line.error(path, e))?;
+    Ok(terms.gpumd_values())
 }
 
 /// `model.cutoff` as `nep.in` numbers, per element in `order` (the model
@@ -674,7 +676,12 @@ impl NepInput {
                 ));
             }
         }
-        let a = &hyper.angular;
+        let words = |v: &[usize]| {
+            v.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
         let zbl_outer = match &hyper.zbl {
             Some(Zbl::Universal { outer, .. }) => format!("{outer}"),
             Some(Zbl::Flexible(_)) => "flexible".into(),
@@ -716,13 +723,8 @@ impl NepInput {
             ),
             (
                 "l_max",
-                format!("{} {} {}", m.l_max[0], m.l_max[1], m.l_max[2]),
-                format!(
-                    "{} {} {}",
-                    a.l_max,
-                    if a.four_body { 2 } else { 0 },
-                    usize::from(a.five_body)
-                ),
+                words(&m.l_max),
+                words(&hyper.angular.gpumd_values()),
             ),
             (
                 "neuron",

@@ -408,11 +408,7 @@ pub fn random_nep(
         n_max_angular: 2,
         basis_size_radial: 4,
         basis_size_angular: 3,
-        angular: AngularTerms {
-            l_max: l.0,
-            four_body: l.1,
-            five_body: l.2,
-        },
+        angular: AngularTerms::new(l.0, l.1, l.2),
         neurons: 5,
         zbl,
     };

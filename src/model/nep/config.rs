@@ -101,6 +101,8 @@ impl<'de> Deserialize<'de> for Cutoff {
         d.deserialize_any(Visitor)
     }
 }
+/// Most angular descriptor components GPUMD trains (and NEP_CPU sizes for).
+pub const MAX_DIM_ANGULAR: usize = 90;
 
 /// NEP hyperparameters with GPUMD's names and defaults.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -122,9 +124,12 @@ pub struct NepConfig {
     /// Radial and angular Chebyshev basis sizes.
     #[serde(default = "default_basis")]
     pub basis_size: [usize; 2],
-    /// l_max for the 3-body, 4-body (0 or 2) and 5-body (0 or 1) terms.
+    /// GPUMD's `l_max` values: L3 (3-body, up to 8), then q_222 (0, or 1
+    /// or 2 for on), q_1111, q_112, q_123, q_233, q_134 (0 or 1); 1 to 7
+    /// values, absent ones at GPUMD's defaults (q_222 on, the rest off).
+    /// `[4, 2, 0]` is the old three-number form.
     #[serde(default = "default_l_max")]
-    pub l_max: [usize; 3],
+    pub l_max: Vec<usize>,
     /// Hidden neurons.
     #[serde(default = "default_neuron")]
     pub neuron: usize,
@@ -160,8 +165,8 @@ fn default_n_max() -> [usize; 2] {
 fn default_basis() -> [usize; 2] {
     [8, 8]
 }
-fn default_l_max() -> [usize; 3] {
-    [4, 2, 0]
+fn default_l_max() -> Vec<usize> {
+    vec![4, 2, 0]
 }
 fn default_neuron() -> usize {
     30
@@ -208,14 +213,15 @@ impl NepConfig {
                 m.basis_size
             ));
         }
-        if m.l_max[0] > 4 || !(m.l_max[1] == 0 || m.l_max[1] == 2) || m.l_max[2] > 1 {
+        let angular = m.angular()?;
+        // GPUMD's limit, and the size of NEP_CPU's fixed descriptor arrays.
+        let dim_angular = (m.n_max[1] + 1) * angular.n_invariants();
+        if dim_angular > MAX_DIM_ANGULAR {
             return Err(format!(
-                "model.l_max must be [0..=4, 0 or 2, 0 or 1], got {:?}",
-                m.l_max
+                "model: {dim_angular} angular descriptors (n_max angular + 1 = {} times {} invariants) exceed GPUMD's limit of {MAX_DIM_ANGULAR}",
+                m.n_max[1] + 1,
+                angular.n_invariants()
             ));
-        }
-        if m.l_max[1] == 2 && m.l_max[0] < 2 {
-            return Err("model.l_max: the 4-body term needs a 3-body l_max of at least 2".into());
         }
         if m.neuron == 0 || m.neuron > MAX_NEURONS {
             return Err(format!(
@@ -329,6 +335,11 @@ impl NepConfig {
         Ok(())
     }
 
+    /// The angular terms that `l_max` asks for.
+    pub fn angular(&self) -> std::result::Result<AngularTerms, String> {
+        AngularTerms::from_gpumd(&self.l_max).map_err(|e| format!("model.l_max: {e}"))
+    }
+
     /// The hyperparameters of a new model of these settings and elements;
     /// an element without cutoffs in a per-element table is an error.
     pub fn hyper(&self, species: Vec<String>) -> std::result::Result<NepHyper, String> {
@@ -352,11 +363,7 @@ impl NepConfig {
             n_max_angular: self.n_max[1],
             basis_size_radial: self.basis_size[0],
             basis_size_angular: self.basis_size[1],
-            angular: AngularTerms {
-                l_max: self.l_max[0],
-                four_body: self.l_max[1] == 2,
-                five_body: self.l_max[2] == 1,
-            },
+            angular: self.angular()?,
             neurons: self.neuron,
             zbl: self.zbl.map(|outer| Zbl::Universal {
                 inner: 0.5 * outer,

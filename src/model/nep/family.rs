@@ -101,7 +101,7 @@ impl Family for Nep {
             "cutoff": cutoff,
             "n_max": [h.n_max_radial, h.n_max_angular],
             "basis_size": [h.basis_size_radial, h.basis_size_angular],
-            "l_max": [h.angular.l_max, if h.angular.four_body { 2 } else { 0 }, usize::from(h.angular.five_body)],
+            "l_max": h.angular.gpumd_values(),
             "neuron": h.neurons,
             "zbl": h.zbl.is_some(),
             "parameters": self.params().len(),

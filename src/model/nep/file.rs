@@ -102,6 +102,45 @@ fn integer(token: &str) -> std::result::Result<usize, String> {
         .map_err(|_| format!("expected a non-negative integer, found `{token}`"))
 }
 
+/// The `l_max` line in either form, told apart as NEP_CPU does by the
+/// second value: `l_max L3 L4 L5` with L4 = 2 or 0 (q_222) and L5 = 1 or 0
+/// (q_1111), GPUMD's older form; or `l_max L3 f222 f1111 [f112 [f123 [f233
+/// [f134]]]]` with 0/1 flags. GPUMD's own writer keeps the 2 and still
+/// appends the newer flags (`l_max 4 2 0 1`), which GPUMD reads; NEP_CPU
+/// would drop them after a 2 and then miscount the parameters, so they are
+/// read here in both forms.
+fn l_max_line(lines: &mut Lines<'_>) -> Result<AngularTerms> {
+    let (line, t) = lines.keyword(
+        "l_max",
+        &[4, 5, 6, 7, 8],
+        "l_max l_max_3body has_q_222 has_q_1111 [has_q_112 [has_q_123 [has_q_233 [has_q_134]]]]",
+    )?;
+    let values = t[1..]
+        .iter()
+        .map(|s| integer(s))
+        .collect::<std::result::Result<Vec<usize>, String>>()
+        .map_err(|m| lines.error(line, m))?;
+    let mut terms = AngularTerms::from_gpumd(&values).map_err(|m| lines.error(line, m))?;
+    // `l_max 4 0 0` reads the same in both forms; only a 1 says flags.
+    terms.flag_line = values[1] == 1 || terms.has_newer();
+    Ok(terms)
+}
+
+/// The `l_max` line for `terms`: the form it was read in, and the flag
+/// form whenever q_112..q_134 are used (the only one NEP_CPU reads them
+/// in). Flags after the last one that is on are left off, as GPUMD does.
+fn l_max_text(terms: &AngularTerms) -> String {
+    let mut values = terms.gpumd_values();
+    if terms.flag_line || terms.has_newer() {
+        values[1] = terms.four_body as usize;
+    }
+    let mut text = String::from("l_max");
+    for v in values {
+        let _ = write!(text, " {v}");
+    }
+    text
+}
+
 /// The `zbl rc_inner rc_outer [factor]` line. `zbl 0 0` marks flexible ZBL,
 /// whose parameters follow the descriptor scales; NEP_CPU ignores a factor
 /// there, and so does forcefit.
@@ -234,16 +273,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Nep> {
     )?;
     let basis_size_radial = integer(t[1]).map_err(|m| lines.error(line, m))?;
     let basis_size_angular = integer(t[2]).map_err(|m| lines.error(line, m))?;
-    let (line, t) = lines.keyword("l_max", &[4], "l_max l_max_3body l_max_4body l_max_5body")?;
-    let l_max = integer(t[1]).map_err(|m| lines.error(line, m))?;
-    let l4 = integer(t[2]).map_err(|m| lines.error(line, m))?;
-    let l5 = integer(t[3]).map_err(|m| lines.error(line, m))?;
-    if !(l4 == 0 || l4 == 2) || l5 > 1 {
-        return Err(lines.error(
-            line,
-            format!("l_max_4body must be 0 or 2 and l_max_5body 0 or 1, found {l4} {l5}"),
-        ));
-    }
+    let angular = l_max_line(&mut lines)?;
     let (line, t) = lines.keyword("ANN", &[3], "ANN neurons 0")?;
     let neurons = integer(t[1]).map_err(|m| lines.error(line, m))?;
     if t[2] != "0" {
@@ -270,11 +300,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Nep> {
         n_max_angular,
         basis_size_radial,
         basis_size_angular,
-        angular: AngularTerms {
-            l_max,
-            four_body: l4 == 2,
-            five_body: l5 == 1,
-        },
+        angular,
         neurons,
         zbl: zbl.clone(),
     };
@@ -386,13 +412,7 @@ pub fn to_string(model: &Nep) -> String {
         "basis_size {} {}",
         h.basis_size_radial, h.basis_size_angular
     );
-    let _ = writeln!(
-        out,
-        "l_max {} {} {}",
-        h.angular.l_max,
-        if h.angular.four_body { 2 } else { 0 },
-        h.angular.five_body as u8
-    );
+    let _ = writeln!(out, "{}", l_max_text(&h.angular));
     let _ = writeln!(out, "ANN {} 0", h.neurons);
     let mut number = |x: f64| {
         let _ = writeln!(out, "{:>15}", format_exp(x, 7));

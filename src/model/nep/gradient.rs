@@ -24,7 +24,7 @@ struct PairStore {
     d_dot: Vec<f64>,
     /// Basis values then derivatives, 2·(basis size + 1) per pair.
     basis: Vec<f64>,
-    /// Angular pairs only: Y_c then Ẏ_c, 2·N_HARMONICS per pair.
+    /// Angular pairs only: Y_c then Ẏ_c, 2·n_components per pair.
     harmonics: Vec<f64>,
 }
 
@@ -129,8 +129,8 @@ impl Nep {
                     chebyshev(d, settings.rc_angular, value, deriv);
                     let u_dot: [f64; 3] = std::array::from_fn(|k| (delta[k] - d_dot * u[k]) / d);
                     let hstart = angular.harmonics.len();
-                    angular.harmonics.resize(hstart + 2 * N_HARMONICS, 0.0);
-                    let (y, y_dot) = angular.harmonics[hstart..].split_at_mut(N_HARMONICS);
+                    angular.harmonics.resize(hstart + 2 * n_comp, 0.0);
+                    let (y, y_dot) = angular.harmonics[hstart..].split_at_mut(n_comp);
                     harmonics(u, terms.l_max, y);
                     harmonics_grad(u, terms.l_max, &mut y_grad);
                     for c in 0..n_comp {
@@ -239,8 +239,8 @@ impl Nep {
             }
             for (p, (&pair, &d_dot)) in angular.pair_type.iter().zip(&angular.d_dot).enumerate() {
                 let (value, deriv) = angular.basis[2 * ka * p..2 * ka * (p + 1)].split_at(ka);
-                let (y, y_dot) = angular.harmonics[2 * N_HARMONICS * p..2 * N_HARMONICS * (p + 1)]
-                    .split_at(N_HARMONICS);
+                let (y, y_dot) =
+                    angular.harmonics[2 * n_comp * p..2 * n_comp * (p + 1)].split_at(n_comp);
                 for n in 0..na {
                     let row = n * N_HARMONICS;
                     let (mut a, mut b) = (0.0, 0.0);

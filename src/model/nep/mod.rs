@@ -1,7 +1,8 @@
 //! NEP (neuroevolution potential), versions 3 and 4, computed exactly as
 //! GPUMD and NEP_CPU do: Chebyshev radial functions with trainable
-//! per-element-pair coefficients, 3-/4-/5-body angular invariants, a
-//! one-hidden-layer network per element, optional ZBL repulsion.
+//! per-element-pair coefficients, 3-body (L ≤ 8) and many-body angular
+//! invariants, a one-hidden-layer network per element, optional ZBL
+//! repulsion.
 //!
 //! The flat parameter vector has `nep.txt`'s order: the networks
 //! ([`network`]), then the radial and the angular descriptor coefficients
@@ -96,7 +97,7 @@ pub struct NepHyper {
     pub basis_size_radial: usize,
     /// Highest Chebyshev order of the angular basis.
     pub basis_size_angular: usize,
-    /// Angular invariants (l_max 3-body, 4-body, 5-body).
+    /// Angular invariants (3-body l_max, then the many-body terms).
     pub angular: AngularTerms,
     /// Hidden neurons per network.
     pub neurons: usize,
@@ -204,19 +205,7 @@ impl NepHyper {
             ));
         }
         self.validate_element_cutoffs()?;
-        if self.angular.l_max > angular::MAX_L {
-            return Err(format!(
-                "l_max {} is not supported (at most {})",
-                self.angular.l_max,
-                angular::MAX_L
-            ));
-        }
-        if self.angular.four_body && self.angular.l_max < 2 {
-            return Err("the 4-body term needs l_max (3-body) of at least 2".into());
-        }
-        if self.angular.five_body && self.angular.l_max < 1 {
-            return Err("the 5-body term needs l_max (3-body) of at least 1".into());
-        }
+        self.angular.validate()?;
         if self.neurons == 0 || self.neurons > MAX_NEURONS {
             return Err(format!(
                 "the network needs 1 to {MAX_NEURONS} neurons (GPUMD's limit), got {}",

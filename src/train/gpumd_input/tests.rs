@@ -100,7 +100,7 @@ fn l_max_and_cutoff_forms() {
             .as_nep()
             .unwrap()
             .l_max,
-        [4, 0, 0]
+        [4, 2, 0]
     );
     assert_eq!(
         parse_ok("type 1 Si\nl_max 4 2 1\n")
@@ -136,8 +136,27 @@ fn l_max_and_cutoff_forms() {
         e.contains("d/nep.in:2: cutoff: expected 2 parameters"),
         "{e}"
     );
-    let e = error("type 1 Si\nl_max 4 2 0 1\n");
-    assert!(e.contains("d/nep.in:2: l_max: the q_112"), "{e}");
+    let newer = parse_ok("type 1 Si\nl_max 8 1 0 1 0 0 1\n");
+    assert_eq!(
+        newer.config.model.as_nep().unwrap().l_max,
+        [8, 2, 0, 1, 0, 0, 1]
+    );
+    let e = error("type 1 Si\nl_max 1\n");
+    assert!(
+        e.contains("d/nep.in:2: l_max: the 3-body l_max must be in 2..=8"),
+        "{e}"
+    );
+    let e = error("type 1 Si\nl_max 9 2 0\n");
+    assert!(e.contains("must be in 2..=8"), "{e}");
+    let e = error("type 1 Si\nl_max 3 2 0 0 0 0 1\n");
+    assert!(
+        e.contains("d/nep.in:2: l_max: the q_134 term needs l_max"),
+        "{e}"
+    );
+    let e = error("type 1 Si\nl_max 4 2 0 0 0 0 0 0\n");
+    assert!(e.contains("d/nep.in:2: l_max:"), "{e}");
+    let e = error("type 1 Si\nl_max 4 2 3\n");
+    assert!(e.contains("q_1111 flag must be 0 or 1"), "{e}");
 }
 
 #[test]
