@@ -14,9 +14,20 @@
 //! choice): L = λe √MSE_E + λf √MSE_F + λv √MSE_W, which balances the terms
 //! by their current size. Regularisation (λ1 Σ|θ|/n, λ2 Σθ²/n) is added by
 //! [`regularization`].
+//!
+//! GPUMD's per-atom and per-component weights (`type_weight`, `force_delta`,
+//! `lambda_shear`) enter the loss, not the reported errors: in L each |ΔF_i|²
+//! is multiplied by a_i = w_{t(i)}² · δ/(δ + |F_ref,i|) (the second factor
+//! only when δ > 0) and each shear component (xy yz zx) of ΔW² by λs². The
+//! denominators stay 3 N and 6 (GPUMD's `gpu_sum_force_error` and
+//! `get_rmse_virial` divide by the atom and component counts, not by the
+//! sum of the weights), so a weight of 2 on every atom quadruples MSE_F in
+//! L. [`LossParts`]' `*_mse` are the unweighted means that are reported
+//! (GPUMD reports with `use_weight = false`); `total` is the weighted loss.
 
 use crate::model::{Adjoint, Prediction};
 use crate::structure::Structure;
+use std::collections::BTreeMap;
 
 use crate::structure::VIRIAL_COMPONENTS;
 
@@ -68,6 +79,29 @@ pub struct LossConfig {
     /// limit prefactors); `lambda_*` above are then the start values.
     #[serde(default)]
     pub follow_lr: Option<FollowLr>,
+    /// Per-element force weights w_t (GPUMD's `type_weight`): atom i's
+    /// squared force error is multiplied by w_{t(i)}² in the loss. Elements
+    /// not listed weigh 1.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub type_weight: BTreeMap<String, f64>,
+    /// GPUMD's `force_delta` δ: with δ > 0, atom i's squared force error is
+    /// multiplied by δ/(δ + |F_ref,i|) in the loss. 0: off.
+    #[serde(default)]
+    pub force_delta: f64,
+    /// GPUMD's `lambda_shear` λs: the squared errors of the shear virial
+    /// components are multiplied by λs² in the loss.
+    #[serde(default = "one")]
+    pub lambda_shear: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// Whether virial component `c` (an index into the 3×3 virial) is a shear
+/// component (xy, yz, zx, or their transposes).
+fn is_shear(c: usize) -> bool {
+    c % 4 != 0
 }
 
 /// λ(t) = λ_end + (λ_start − λ_end)·lr(t)/lr_peak for the energy, force and
@@ -104,6 +138,34 @@ impl LossConfig {
     pub fn final_weights(&self) -> LossConfig {
         self.at_lr(0.0)
     }
+
+    /// The factor a_i multiplying the squared force error of an atom of
+    /// element `species` with reference force `reference` in the loss.
+    pub fn force_factor(&self, species: &str, reference: &[f64; 3]) -> f64 {
+        let w = self.type_weight.get(species).copied().unwrap_or(1.0);
+        let mut a = w * w;
+        if self.force_delta > 0.0 {
+            let f = (reference[0].powi(2) + reference[1].powi(2) + reference[2].powi(2)).sqrt();
+            a *= self.force_delta / (self.force_delta + f);
+        }
+        a
+    }
+
+    /// Whether any atom's force error is weighted (so that the per-atom
+    /// factors must be looked up).
+    pub fn weights_forces(&self) -> bool {
+        self.force_delta > 0.0 || self.type_weight.values().any(|&w| w != 1.0)
+    }
+
+    /// The factor multiplying the squared error of virial component `c`
+    /// (an index into the 3×3 virial) in the loss: λs² for shear, else 1.
+    pub fn virial_factor(&self, c: usize) -> f64 {
+        if is_shear(c) {
+            self.lambda_shear * self.lambda_shear
+        } else {
+            1.0
+        }
+    }
 }
 
 impl Default for LossConfig {
@@ -117,18 +179,23 @@ impl Default for LossConfig {
             kind: LossKind::Rmse,
             force_gradient: ForceGradient::Exact,
             follow_lr: None,
+            type_weight: BTreeMap::new(),
+            force_delta: 0.0,
+            lambda_shear: 1.0,
         }
     }
 }
 
-/// The parts of a loss evaluation.
+/// The parts of a loss evaluation. The means are weighted by the
+/// structure weights only (the reported errors); `total` also carries the
+/// per-atom and shear weights of [`LossConfig`].
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct LossParts {
-    /// Weighted mean squared energy error, (eV/atom)².
+    /// Mean squared energy error, (eV/atom)².
     pub energy_mse: f64,
-    /// Weighted mean squared force-component error, (eV/Å)².
+    /// Mean squared force-component error, (eV/Å)².
     pub force_mse: f64,
-    /// Weighted mean squared virial error, (eV/atom)².
+    /// Mean squared virial error, (eV/atom)².
     pub virial_mse: f64,
     /// The combined data loss (without regularisation).
     pub total: f64,
@@ -152,8 +219,25 @@ pub fn evaluate(
     force_used: impl Fn(usize, usize) -> bool,
     adjoints: &mut Vec<Adjoint>,
 ) -> LossParts {
+    let weighted = config.weights_forces();
+    // a_i of every atom with a force label (empty: all 1).
+    let factors: Vec<Vec<f64>> = batch
+        .iter()
+        .map(|(s, _)| match (&s.labels.forces, weighted) {
+            (Some(f), true) => s
+                .species
+                .iter()
+                .zip(f)
+                .map(|(el, fr)| config.force_factor(el, fr))
+                .collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    let factor = |k: usize, i: usize| factors[k].get(i).copied().unwrap_or(1.0);
     let mut norms = Norms::default();
     let (mut se, mut sf, mut sv) = (0.0, 0.0, 0.0);
+    // The weighted force and virial sums of the loss.
+    let (mut sf_loss, mut sv_loss) = (0.0, 0.0);
     for (k, (s, p)) in batch.iter().enumerate() {
         let (w, n) = (s.labels.weight, s.n_atoms() as f64);
         if let Some(e) = s.labels.energy {
@@ -163,17 +247,19 @@ pub fn evaluate(
         if let Some(f) = &s.labels.forces {
             for (i, (fp, fr)) in p.forces.iter().zip(f).enumerate() {
                 if force_used(k, i) {
-                    sf += w
-                        * ((fp[0] - fr[0]).powi(2)
-                            + (fp[1] - fr[1]).powi(2)
-                            + (fp[2] - fr[2]).powi(2));
+                    let d2 =
+                        (fp[0] - fr[0]).powi(2) + (fp[1] - fr[1]).powi(2) + (fp[2] - fr[2]).powi(2);
+                    sf += w * d2;
+                    sf_loss += w * factor(k, i) * d2;
                     norms.force += 3.0 * w;
                 }
             }
         }
         if let Some(v) = &s.labels.virial {
             for &c in &VIRIAL_COMPONENTS {
-                sv += w * ((p.virial[c] - v[c]) / n).powi(2);
+                let d2 = ((p.virial[c] - v[c]) / n).powi(2);
+                sv += w * d2;
+                sv_loss += w * config.virial_factor(c) * d2;
             }
             norms.virial += 6.0 * w;
         }
@@ -185,20 +271,20 @@ pub fn evaluate(
         virial_mse: mean(sv, norms.virial),
         total: 0.0,
     };
+    let (mse_e, mse_f, mse_v) = (
+        parts.energy_mse,
+        mean(sf_loss, norms.force),
+        mean(sv_loss, norms.virial),
+    );
     // d(term)/d(MSE): λ for MSE, λ / (2 √MSE) for RMSE.
     let (scale_e, scale_f, scale_v) = match config.kind {
         LossKind::Mse => {
-            parts.total = config.lambda_e * parts.energy_mse
-                + config.lambda_f * parts.force_mse
-                + config.lambda_v * parts.virial_mse;
+            parts.total =
+                config.lambda_e * mse_e + config.lambda_f * mse_f + config.lambda_v * mse_v;
             (config.lambda_e, config.lambda_f, config.lambda_v)
         }
         LossKind::Rmse => {
-            let (re, rf, rv) = (
-                parts.energy_mse.sqrt(),
-                parts.force_mse.sqrt(),
-                parts.virial_mse.sqrt(),
-            );
+            let (re, rf, rv) = (mse_e.sqrt(), mse_f.sqrt(), mse_v.sqrt());
             parts.total = config.lambda_e * re + config.lambda_f * rf + config.lambda_v * rv;
             let d = |lambda: f64, r: f64| if r > 0.0 { lambda / (2.0 * r) } else { 0.0 };
             (
@@ -226,6 +312,7 @@ pub fn evaluate(
             adj.forces
                 .extend(p.forces.iter().zip(f).enumerate().map(|(i, (fp, fr))| {
                     if force_used(k, i) {
+                        let c = c * factor(k, i);
                         [
                             c * (fp[0] - fr[0]),
                             c * (fp[1] - fr[1]),
@@ -241,7 +328,7 @@ pub fn evaluate(
         {
             let c = scale_v * 2.0 * w / (n * n) / norms.virial;
             for &comp in &VIRIAL_COMPONENTS {
-                adj.virial[comp] = c * (p.virial[comp] - v[comp]);
+                adj.virial[comp] = c * config.virial_factor(comp) * (p.virial[comp] - v[comp]);
             }
         }
     }

@@ -26,6 +26,8 @@
 //! | `l_max L3 [L4 [L5]]` | supported | `model.l_max`; missing values are 0; a 4-body value of 1 (newer GPUMD's flag) means 2; a 4th and 5th number must be 0 |
 //! | `neuron N [0]` | supported | `model.neuron`; a second hidden layer is refused |
 //! | `zbl R` | supported | universal ZBL, outer cutoff R; a `zbl.in` (flexible ZBL) is refused |
+//! | `type_weight w_1 … w_N`, `force_delta δ`, `lambda_shear λs` | supported | `loss.type_weight` (one per `type` element), `loss.force_delta`, `loss.lambda_shear` |
+//! | `fine_tune MODEL.txt [RESTART [flag]]` | supported | `model.init` (reduced to `type`'s elements); RESTART is ignored; flag 1 only (0 is refused); architecture keywords given must agree with the model |
 //! | `lambda_1`, `lambda_2` | supported | default 0 (GPUMD: automatic, √(N_par·10⁻⁶/N_types)) |
 //! | `lambda_e`, `lambda_f`, `lambda_v` | supported | `loss.*` |
 //! | `batch N [0]` | supported | `optimizer.batch_size`; effective full batch (`batch N 1`) is refused |
@@ -36,8 +38,8 @@
 //! | `optimizer adam\|adamw\|fekf\|rlekf\|snes` | forcefit only | `optimizer.type` (default adam); for fekf `batch` is the filter's batch (default 32) |
 //! | `lr X`, `lr_min X`, `time_limit S` | forcefit only | `optimizer.lr`, `optimizer.lr_min`, `train.time_limit` |
 //! | `output_descriptor`, `save_potential`, `checkpoint`, `output_interval`, `lambda_q`, `lambda_z` | warned | no effect on the model; ignored with a warning |
-//! | `model_type`/`mode`/`train_mode 0`, `charge_mode 0`, `atomic_v 0`, `lambda_shear 1`, `force_delta 0`, `lambda_d 0`, `loss_mode 0`, `type_weight 1 … 1` | accepted at GPUMD's default | any other value is refused |
-//! | `use_typewise_cutoff`, `use_typewise_cutoff_zbl`, `fine_tune`, `initial_para`, `q_scaler`, `sigma_e`, `sigma_f`, `sigma_s`, `sigma_L1`, `sigma_L2` | refused | error naming the line |
+//! | `model_type`/`mode`/`train_mode 0`, `charge_mode 0`, `atomic_v 0`, `lambda_d 0`, `loss_mode 0` | accepted at GPUMD's default | any other value is refused |
+//! | `use_typewise_cutoff`, `use_typewise_cutoff_zbl`, `initial_para`, `q_scaler`, `sigma_e`, `sigma_f`, `sigma_s`, `sigma_L1`, `sigma_L2` | refused | error naming the line |
 //!
 //! Anything else is an unknown keyword. Every error names `nep.in:LINE`.
 
@@ -45,8 +47,8 @@ use super::config::{OptimizerKind, Paths, TrainConfig};
 use crate::elements;
 use crate::error::{Error, Result};
 use crate::model::ModelConfig;
+use crate::model::nep::NepHyper;
 use crate::model::nep::config::NepConfig;
-use crate::model::nep::{NepHyper, Zbl};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -166,18 +168,14 @@ fn treatment(keyword: &str) -> Option<Treatment> {
         ),
         "charge_mode" => DefaultOnly(0.0, "charge models (qNEP) are not supported"),
         "atomic_v" => DefaultOnly(0.0, "atomic tensors are for dipole/polarizability models"),
-        "lambda_shear" => DefaultOnly(1.0, "separate weights for shear virials are not supported"),
-        "force_delta" => DefaultOnly(0.0, "the force_delta loss modification is not supported"),
         "lambda_d" => DefaultOnly(0.0, "energy-difference losses (ediff.in) are not supported"),
         "loss_mode" => DefaultOnly(
             0.0,
             "only GPUMD's default RMSE loss is available here (use `forcefit train` with loss.kind = \"mse\")",
         ),
-        "type_weight" => DefaultOnly(1.0, "per-element force weights are not supported"),
         "use_typewise_cutoff" | "use_typewise_cutoff_zbl" => {
             Refused("typewise cutoffs cannot be trained by forcefit yet")
         }
-        "fine_tune" => Refused("fine-tuning a foundation model is not supported"),
         "initial_para" => Refused("forcefit initialises the parameters its own way"),
         "q_scaler" => Refused("forcefit scales the descriptors from the training data"),
         "sigma_e" | "sigma_f" | "sigma_s" | "sigma_L1" | "sigma_L2" => {
@@ -281,6 +279,7 @@ pub fn parse(text: &str, path: &Path, dir: &Path) -> Result<NepInput> {
     };
     let species = parse_type(type_line, path)?;
     let n_types = species.len();
+    let types = species.clone();
 
     let mut config = gpumd_defaults(dir);
     let mut nep = NepConfig {
@@ -334,6 +333,12 @@ pub fn parse(text: &str, path: &Path, dir: &Path) -> Result<NepInput> {
                 }
             }
             "zbl" => model.zbl = Some(line.positive(path)?),
+            "fine_tune" => model.init = Some(fine_tune::parse(line, path, dir, &mut warnings)?),
+            "type_weight" => {
+                config.loss.type_weight = loss_weights::type_weight(line, path, &types)?;
+            }
+            "force_delta" => config.loss.force_delta = line.non_negative(path)?,
+            "lambda_shear" => config.loss.lambda_shear = line.non_negative(path)?,
             "lambda_1" => config.loss.lambda_1 = line.non_negative(path)?,
             "lambda_2" => config.loss.lambda_2 = line.non_negative(path)?,
             "lambda_e" => config.loss.lambda_e = line.non_negative(path)?,
@@ -388,7 +393,7 @@ pub fn parse(text: &str, path: &Path, dir: &Path) -> Result<NepInput> {
                     line.number
                 )),
                 Some(Treatment::DefaultOnly(default, why)) => {
-                    check_default(line, path, default, n_types, why)?
+                    check_default(line, path, default, why)?
                 }
                 Some(Treatment::Refused(why)) => {
                     return Err(line.error(
@@ -500,20 +505,13 @@ fn parse_l_max(line: &Line, path: &Path) -> Result<[usize; 3]> {
     Ok([l[0], four_body, l[2]])
 }
 
-fn check_default(line: &Line, path: &Path, default: f64, n_types: usize, why: &str) -> Result<()> {
-    let expected = if line.keyword == "type_weight" {
-        n_types
-    } else {
-        1
-    };
-    line.count(path, expected..=expected)?;
-    for i in 0..expected {
-        if line.real(path, i)? != default {
-            return Err(line.error(
-                path,
-                format!("only GPUMD's default {default} is accepted: {why}"),
-            ));
-        }
+fn check_default(line: &Line, path: &Path, default: f64, why: &str) -> Result<()> {
+    line.count(path, 1..=1)?;
+    if line.real(path, 0)? != default {
+        return Err(line.error(
+            path,
+            format!("only GPUMD's default {default} is accepted: {why}"),
+        ));
     }
     Ok(())
 }
@@ -536,6 +534,9 @@ pub fn read(dir: &Path) -> Result<NepInput> {
     let test = dir.join("test.xyz");
     if test.is_file() {
         input.config.data.test = Some(Paths::One(test));
+    }
+    if !input.prediction {
+        fine_tune::check(&input)?;
     }
     if input.prediction {
         let model = dir.join("nep.txt");
@@ -620,54 +621,7 @@ impl NepInput {
                 ));
             }
         }
-        let a = &hyper.angular;
-        let zbl_outer = match &hyper.zbl {
-            Some(Zbl::Universal { outer, .. }) => format!("{outer}"),
-            Some(Zbl::Flexible(_)) => "flexible".into(),
-            None => "none".into(),
-        };
-        let pairs = [
-            (
-                "version",
-                format!("{}", m.version),
-                format!("{}", hyper.version),
-            ),
-            (
-                "cutoff",
-                format!("{} {}", m.cutoff[0], m.cutoff[1]),
-                format!("{} {}", hyper.rc_radial, hyper.rc_angular),
-            ),
-            (
-                "n_max",
-                format!("{} {}", m.n_max[0], m.n_max[1]),
-                format!("{} {}", hyper.n_max_radial, hyper.n_max_angular),
-            ),
-            (
-                "basis_size",
-                format!("{} {}", m.basis_size[0], m.basis_size[1]),
-                format!("{} {}", hyper.basis_size_radial, hyper.basis_size_angular),
-            ),
-            (
-                "l_max",
-                format!("{} {} {}", m.l_max[0], m.l_max[1], m.l_max[2]),
-                format!(
-                    "{} {} {}",
-                    a.l_max,
-                    if a.four_body { 2 } else { 0 },
-                    usize::from(a.five_body)
-                ),
-            ),
-            (
-                "neuron",
-                format!("{}", m.neuron),
-                format!("{}", hyper.neurons),
-            ),
-            (
-                "zbl",
-                m.zbl.map_or("none".into(), |z| format!("{z}")),
-                zbl_outer,
-            ),
-        ];
+        let pairs = m.architecture(hyper);
         for (keyword, ours, theirs) in pairs {
             if self.line_of(keyword).is_some() && ours != theirs {
                 warnings.push(format!(
@@ -680,6 +634,9 @@ impl NepInput {
         Ok(warnings)
     }
 }
+
+mod fine_tune;
+mod loss_weights;
 
 #[cfg(test)]
 mod tests;

@@ -36,11 +36,31 @@ pub struct NepConfig {
     /// Outer ZBL cutoff (inner = half of it); absent: no ZBL.
     #[serde(default)]
     pub zbl: Option<f64>,
-    /// Start from the parameters of this nep.txt instead of random ones
-    /// (its hyperparameters must match).
+    /// Start from this nep.txt instead of random parameters: its
+    /// architecture is used, and it is reduced to the run's elements when
+    /// it has more (fine-tuning a foundation model).
     #[serde(default)]
     pub init: Option<PathBuf>,
+    /// With `init`: recompute q_scaler from the training data instead of
+    /// keeping the file's (GPUMD's fine-tuning keeps it).
+    #[serde(default)]
+    pub init_rescale: bool,
+    /// The keys the `[model]` table set (serde's defaults hide which were
+    /// given): with `init`, those of the architecture must agree with it.
+    #[serde(skip)]
+    pub explicit: Vec<String>,
 }
+
+/// The architecture keys, which `init`'s model fixes.
+pub const ARCHITECTURE_KEYS: [&str; 7] = [
+    "version",
+    "cutoff",
+    "n_max",
+    "basis_size",
+    "l_max",
+    "neuron",
+    "zbl",
+];
 
 fn default_version() -> u32 {
     4
@@ -73,6 +93,8 @@ impl Default for NepConfig {
             neuron: default_neuron(),
             zbl: None,
             init: None,
+            init_rescale: false,
+            explicit: Vec::new(),
         }
     }
 }
@@ -125,6 +147,9 @@ impl NepConfig {
                 m.neuron
             ));
         }
+        if m.init_rescale && m.init.is_none() {
+            return Err("model.init_rescale applies with model.init only".into());
+        }
         if let Some(z) = m.zbl {
             positive(z, "model.zbl")?;
             if z > m.cutoff[1] {
@@ -135,6 +160,60 @@ impl NepConfig {
             }
         }
         Ok(())
+    }
+
+    /// For each architecture key (nep.in's keyword, which is also the TOML
+    /// key), these settings' value and `hyper`'s, in nep.in's notation.
+    pub fn architecture(&self, hyper: &NepHyper) -> [(&'static str, String, String); 7] {
+        let (m, a) = (self, &hyper.angular);
+        let zbl = match &hyper.zbl {
+            Some(Zbl::Universal { outer, .. }) => format!("{outer}"),
+            Some(Zbl::Flexible(_)) => "flexible".into(),
+            None => "none".into(),
+        };
+        [
+            ("version", m.version.to_string(), hyper.version.to_string()),
+            (
+                "cutoff",
+                format!("{} {}", m.cutoff[0], m.cutoff[1]),
+                format!("{} {}", hyper.rc_radial, hyper.rc_angular),
+            ),
+            (
+                "n_max",
+                format!("{} {}", m.n_max[0], m.n_max[1]),
+                format!("{} {}", hyper.n_max_radial, hyper.n_max_angular),
+            ),
+            (
+                "basis_size",
+                format!("{} {}", m.basis_size[0], m.basis_size[1]),
+                format!("{} {}", hyper.basis_size_radial, hyper.basis_size_angular),
+            ),
+            (
+                "l_max",
+                format!("{} {} {}", m.l_max[0], m.l_max[1], m.l_max[2]),
+                format!(
+                    "{} {} {}",
+                    a.l_max,
+                    if a.four_body { 2 } else { 0 },
+                    usize::from(a.five_body)
+                ),
+            ),
+            ("neuron", m.neuron.to_string(), hyper.neurons.to_string()),
+            ("zbl", m.zbl.map_or("none".into(), |z| format!("{z}")), zbl),
+        ]
+    }
+
+    /// The architecture keys that `given` says were set and that disagree
+    /// with `hyper`: (key, this value, hyper's value).
+    pub fn disagreements(
+        &self,
+        hyper: &NepHyper,
+        given: impl Fn(&str) -> bool,
+    ) -> Vec<(&'static str, String, String)> {
+        self.architecture(hyper)
+            .into_iter()
+            .filter(|(key, ours, theirs)| given(key) && ours != theirs)
+            .collect()
     }
 
     /// The hyperparameters of a new model of these settings and elements.
