@@ -466,6 +466,175 @@ mod tests {
         }
     }
 
+    /// Structures of two elements (Pb on even atoms, Te on odd ones).
+    fn mixed(structures: &mut [Structure]) {
+        for s in structures {
+            for (i, sp) in s.species.iter_mut().enumerate() {
+                *sp = if i % 2 == 0 { "Pb" } else { "Te" }.into();
+            }
+        }
+    }
+
+    fn weighted_config(kind: LossKind) -> LossConfig {
+        LossConfig {
+            lambda_e: 1.3,
+            lambda_f: 0.7,
+            lambda_v: 0.4,
+            kind,
+            type_weight: [("Pb".to_string(), 2.0), ("Te".to_string(), 0.5)].into(),
+            force_delta: 0.8,
+            lambda_shear: 0.3,
+            ..LossConfig::default()
+        }
+    }
+
+    /// The per-atom and shear weights: the loss by hand, its adjoint by
+    /// finite differences, and the unweighted reported means.
+    #[test]
+    fn weighted_loss_by_hand_and_adjoint() {
+        let mut structures = [
+            structure(3, Some(-9.5), true, true, 1.0),
+            structure(2, Some(-6.2), true, true, 2.5),
+        ];
+        mixed(&mut structures);
+        let predictions: Vec<Prediction> = [0.2, -0.4]
+            .iter()
+            .enumerate()
+            .map(|(k, &s)| prediction(structures[k].n_atoms(), s))
+            .collect();
+        let batch: Vec<(&Structure, &Prediction)> = structures.iter().zip(&predictions).collect();
+        // By hand: a_i = w² δ/(δ + |F_ref|), shear components × λs².
+        let (mut sf, mut sf_plain, mut nf, mut sv, mut sv_plain, mut nv) =
+            (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+        for (s, p) in &batch {
+            let w = s.labels.weight;
+            let n = s.n_atoms() as f64;
+            for (i, (fp, fr)) in p
+                .forces
+                .iter()
+                .zip(s.labels.forces.as_ref().unwrap())
+                .enumerate()
+            {
+                let tw: f64 = if i % 2 == 0 { 2.0 } else { 0.5 };
+                let norm = (fr[0] * fr[0] + fr[1] * fr[1] + fr[2] * fr[2]).sqrt();
+                let d2: f64 = (0..3).map(|a| (fp[a] - fr[a]).powi(2)).sum();
+                sf += w * tw * tw * 0.8 / (0.8 + norm) * d2;
+                sf_plain += w * d2;
+                nf += 3.0 * w;
+            }
+            let v = s.labels.virial.unwrap();
+            // xx yy zz xy yz zx of the row-major 3×3 virial.
+            for (c, shear) in [
+                (0, false),
+                (4, false),
+                (8, false),
+                (1, true),
+                (5, true),
+                (6, true),
+            ] {
+                let d2 = ((p.virial[c] - v[c]) / n).powi(2);
+                sv += w * if shear { 0.09 } else { 1.0 } * d2;
+                sv_plain += w * d2;
+            }
+            nv += 6.0 * w;
+        }
+        let se: f64 = batch
+            .iter()
+            .map(|(s, p)| {
+                let n = s.n_atoms() as f64;
+                s.labels.weight * ((p.energy - s.labels.energy.unwrap()) / n).powi(2)
+            })
+            .sum::<f64>()
+            / 3.5;
+        for kind in [LossKind::Mse, LossKind::Rmse] {
+            let config = weighted_config(kind);
+            let parts = evaluate(&config, &batch, |_, _| true, &mut Vec::new());
+            let expected = match kind {
+                LossKind::Mse => 1.3 * se + 0.7 * sf / nf + 0.4 * sv / nv,
+                LossKind::Rmse => 1.3 * se.sqrt() + 0.7 * (sf / nf).sqrt() + 0.4 * (sv / nv).sqrt(),
+            };
+            assert!(
+                (parts.total - expected).abs() < 1e-13 * expected,
+                "{kind:?}: {} vs {expected}",
+                parts.total
+            );
+            // Reported errors stay unweighted.
+            assert!((parts.force_mse - sf_plain / nf).abs() < 1e-15);
+            assert!((parts.virial_mse - sv_plain / nv).abs() < 1e-15);
+            assert!((parts.energy_mse - se).abs() < 1e-15);
+        }
+        // The adjoint of the weighted loss, by central differences.
+        for kind in [LossKind::Mse, LossKind::Rmse] {
+            let config = weighted_config(kind);
+            let loss_of = |preds: &[Prediction]| {
+                let batch: Vec<(&Structure, &Prediction)> = structures.iter().zip(preds).collect();
+                evaluate(&config, &batch, |_, _| true, &mut Vec::new()).total
+            };
+            let mut adjoints = Vec::new();
+            evaluate(&config, &batch, |_, _| true, &mut adjoints);
+            let h = 1e-6;
+            let check = |analytic: f64, perturb: &dyn Fn(&mut Vec<Prediction>, f64)| {
+                let (mut plus, mut minus) = (predictions.clone(), predictions.clone());
+                perturb(&mut plus, h);
+                perturb(&mut minus, -h);
+                let fd = (loss_of(&plus) - loss_of(&minus)) / (2.0 * h);
+                assert!(
+                    (analytic - fd).abs() < 1e-7 * (1.0 + fd.abs()),
+                    "{kind:?}: {analytic} vs {fd}"
+                );
+            };
+            for k in 0..structures.len() {
+                for i in 0..structures[k].n_atoms() {
+                    for a in 0..3 {
+                        check(adjoints[k].forces[i][a], &|p, d| p[k].forces[i][a] += d);
+                    }
+                }
+                for c in 0..9 {
+                    check(adjoints[k].virial[c], &|p, d| p[k].virial[c] += d);
+                }
+            }
+        }
+    }
+
+    /// Weights 1, δ = 0 and λs = 1, set explicitly, give today's loss bit
+    /// for bit (and so does a type_weight table of ones).
+    #[test]
+    fn neutral_weights_change_nothing() {
+        let mut structures = [
+            structure(3, Some(-9.5), true, true, 1.0),
+            structure(4, None, true, true, 0.5),
+        ];
+        mixed(&mut structures);
+        let predictions: Vec<Prediction> = [0.2, 0.1]
+            .iter()
+            .enumerate()
+            .map(|(k, &s)| prediction(structures[k].n_atoms(), s))
+            .collect();
+        let batch: Vec<(&Structure, &Prediction)> = structures.iter().zip(&predictions).collect();
+        for kind in [LossKind::Mse, LossKind::Rmse] {
+            let plain = LossConfig {
+                kind,
+                ..LossConfig::default()
+            };
+            let neutral = LossConfig {
+                type_weight: [("Pb".to_string(), 1.0), ("Te".to_string(), 1.0)].into(),
+                force_delta: 0.0,
+                lambda_shear: 1.0,
+                ..plain.clone()
+            };
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            let pa = evaluate(&plain, &batch, |_, _| true, &mut a);
+            let pb = evaluate(&neutral, &batch, |_, _| true, &mut b);
+            assert_eq!(pa, pb);
+            for (x, y) in a.iter().zip(&b) {
+                assert_eq!(
+                    (x.energy, &x.forces, x.virial),
+                    (y.energy, &y.forces, y.virial)
+                );
+            }
+        }
+    }
+
     #[test]
     fn regularization_gradient() {
         let config = LossConfig {

@@ -196,8 +196,8 @@ fn bad_input_exits_with_2_and_names_file_and_line() {
     let cases = [
         ("type 1 Si\nfoo 1\n", "nep.in:2: unknown keyword `foo`"),
         (
-            "type 1 Si\n# weights\nlambda_shear 2\n",
-            "nep.in:3: lambda_shear: only GPUMD's default 1 is accepted",
+            "type 1 Si\n# weights\ntype_weight 1 2\n",
+            "nep.in:3: type_weight: expected 1 parameter, got 2",
         ),
         (
             "type 1 Si\nuse_typewise_cutoff\n",

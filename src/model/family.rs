@@ -177,7 +177,7 @@ impl<'de> Deserialize<'de> for ModelConfig {
         match family.as_str() {
             "nep" => {
                 let mut config: NepConfig = value.try_into().map_err(keys)?;
-                config.explicit = given;
+                config.explicit = super::nep::config::GivenKeys(given);
                 Ok(ModelConfig::Nep(config))
             }
             "deepmd" => Ok(ModelConfig::Deepmd(value.try_into().map_err(keys)?)),

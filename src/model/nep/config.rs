@@ -43,12 +43,31 @@ pub struct NepConfig {
     pub init: Option<PathBuf>,
     /// With `init`: recompute q_scaler from the training data instead of
     /// keeping the file's (GPUMD's fine-tuning keeps it).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub init_rescale: bool,
     /// The keys the `[model]` table set (serde's defaults hide which were
     /// given): with `init`, those of the architecture must agree with it.
     #[serde(skip)]
-    pub explicit: Vec<String>,
+    pub explicit: GivenKeys,
+}
+
+/// Keys given in a TOML table. How a setting was written is not part of
+/// the settings: two configurations with the same values are equal (a
+/// resumed run compares them) whichever keys spelled out the defaults.
+#[derive(Clone, Debug, Default)]
+pub struct GivenKeys(pub Vec<String>);
+
+impl PartialEq for GivenKeys {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl GivenKeys {
+    /// Whether `key` was given.
+    pub fn contains(&self, key: &str) -> bool {
+        self.0.iter().any(|k| k == key)
+    }
 }
 
 /// The architecture keys, which `init`'s model fixes.
@@ -94,7 +113,7 @@ impl Default for NepConfig {
             zbl: None,
             init: None,
             init_rescale: false,
-            explicit: Vec::new(),
+            explicit: GivenKeys::default(),
         }
     }
 }

@@ -19,8 +19,7 @@ use std::path::Path;
 /// type` if given, else the file's that the data have (in the file's
 /// order), and the model is reduced to them when the file has more.
 pub fn for_run(nep: Nep, config: &NepConfig, data_species: &[String], path: &Path) -> Result<Nep> {
-    let explicit = |key: &str| config.explicit.iter().any(|k| k == key);
-    let bad = config.disagreements(nep.hyper(), explicit);
+    let bad = config.disagreements(nep.hyper(), |key| config.explicit.contains(key));
     if !bad.is_empty() {
         let list: Vec<String> = bad
             .iter()
