@@ -379,17 +379,21 @@ impl AnyModel {
     /// architecture keys `[model]` sets must agree with the file, and a
     /// model of more elements is reduced to the run's (fine-tuning, see
     /// [`super::nep::reduce`]). Other families are used as they are.
+    /// Also returns a note for the user when the model was changed.
     pub fn adapt_init(
         self,
         config: &ModelConfig,
         data_species: &[String],
         path: &Path,
-    ) -> Result<Self> {
+    ) -> Result<(Self, Option<String>)> {
         match (self, config) {
-            (AnyModel::Nep(nep), ModelConfig::Nep(c)) => Ok(AnyModel::Nep(
-                super::nep::reduce::for_run(nep, c, data_species, path)?,
-            )),
-            (model, _) => Ok(model),
+            (AnyModel::Nep(nep), ModelConfig::Nep(c)) => {
+                let before = nep.hyper().species.clone();
+                let nep = super::nep::reduce::for_run(nep, c, data_species, path)?;
+                let note = super::nep::reduce::note(&before, &nep.hyper().species);
+                Ok((AnyModel::Nep(nep), note))
+            }
+            (model, _) => Ok((model, None)),
         }
     }
 

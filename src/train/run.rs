@@ -109,7 +109,11 @@ fn build_model(
                 ));
             }
             let species = crate::elements::species_of(&data.train);
-            model.adapt_init(m, &species, path)?
+            let (model, note) = model.adapt_init(m, &species, path)?;
+            if let Some(note) = note.filter(|_| !quiet) {
+                eprintln!("{note}");
+            }
+            model
         }
         None => {
             let species = m

@@ -69,6 +69,17 @@ pub fn for_run(nep: Nep, config: &NepConfig, data_species: &[String], path: &Pat
     reduce(&nep, &wanted)
 }
 
+/// The note a run prints when [`for_run`] reduced the model.
+pub fn note(before: &[String], after: &[String]) -> Option<String> {
+    (before != after).then(|| {
+        format!(
+            "model.init: the model of {} elements reduced to {} (networks, descriptor coefficients of their pairs, q_scaler and ZBL kept)",
+            before.len(),
+            after.join(" ")
+        )
+    })
+}
+
 /// `nep` restricted to `species` (a subset of its elements, in the order
 /// wanted: the types of the new model). An element it lacks, or one listed
 /// twice, is an error naming it.
