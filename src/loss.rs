@@ -98,10 +98,10 @@ fn one() -> f64 {
     1.0
 }
 
-/// Whether virial component `c` (an index into the 3×3 virial) is a shear
-/// component (xy, yz, zx, or their transposes).
+/// Whether virial component `c` (an index into the row-major 3×3 virial)
+/// is a shear component: anything off the diagonal xx, yy, zz (0, 4, 8).
 fn is_shear(c: usize) -> bool {
-    c % 4 != 0
+    !matches!(c, 0 | 4 | 8)
 }
 
 /// λ(t) = λ_end + (λ_start − λ_end)·lr(t)/lr_peak for the energy, force and

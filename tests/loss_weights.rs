@@ -233,7 +233,8 @@ fn fekf_step(weights: &LossConfig, pref_f: f64) -> Vec<f64> {
         block_size: n,
         p_max: None,
     };
-    let mut kalman = Kalman::new(settings, vec![0..n]);
+    let one_block = std::iter::once(0..n).collect();
+    let mut kalman = Kalman::new(settings, one_block);
     let fekf = FekfSettings {
         pref_e: 0.0,
         pref_f,
