@@ -334,3 +334,47 @@ fn elements_missing_from_the_foundation_model_are_named() {
         "{err}"
     );
 }
+
+/// `[model] init` in TOML reduces the model to the data's elements and
+/// keeps its q_scaler; `init_rescale = true` recomputes it from the data.
+#[test]
+fn toml_init_keeps_or_rescales_q_scaler() {
+    let Some(dir) = fine_tune_dir("ft-toml", 1) else {
+        return;
+    };
+    let (full, _) = foundation();
+    for (tag, extra, kept) in [
+        ("keep", "", true),
+        ("rescale", "init_rescale = true\n", false),
+    ] {
+        let out = dir.path().join(tag);
+        let config = dir.file(
+            &format!("{tag}.toml"),
+            format!(
+                "[data]\ntrain = \"train.xyz\"\n[model]\ninit = \"nep89.txt\"\n{extra}[train]\nsteps = 1\noutput_dir = \"{}\"\n",
+                out.display()
+            ),
+        );
+        let o = common::forcefit(&["train", config.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{err}");
+        // Without `type`, the elements keep the file's order (by Z here).
+        assert!(
+            err.contains("the model of 89 elements reduced to Te Pb"),
+            "{err}"
+        );
+        let trained = Nep::from_file(&out.join("nep.txt")).unwrap();
+        assert_eq!(trained.hyper().species, ["Te", "Pb"]);
+        assert_eq!(trained.q_scaler() == full.q_scaler(), kept, "{tag}");
+    }
+    let config = dir.file(
+        "bad.toml",
+        "[data]\ntrain = \"train.xyz\"\n[model]\ninit_rescale = true\n",
+    );
+    let o = common::forcefit(&["train", "-q", config.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("model.init_rescale applies with model.init only"),
+        "{err}"
+    );
+}

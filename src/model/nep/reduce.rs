@@ -72,11 +72,19 @@ pub fn for_run(nep: Nep, config: &NepConfig, data_species: &[String], path: &Pat
 /// The note a run prints when [`for_run`] reduced the model.
 pub fn note(before: &[String], after: &[String]) -> Option<String> {
     (before != after).then(|| {
-        format!(
-            "model.init: the model of {} elements reduced to {} (networks, descriptor coefficients of their pairs, q_scaler and ZBL kept)",
-            before.len(),
-            after.join(" ")
-        )
+        if before.len() == after.len() {
+            format!(
+                "model.init: element types reordered from {} to {}",
+                before.join(" "),
+                after.join(" ")
+            )
+        } else {
+            format!(
+                "model.init: the model of {} elements reduced to {} (their networks, the descriptor coefficients of their pairs, q_scaler and ZBL kept)",
+                before.len(),
+                after.join(" ")
+            )
+        }
     })
 }
 
