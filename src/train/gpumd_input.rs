@@ -53,6 +53,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+mod fine_tune;
+mod loss_weights;
+
 /// GPUMD's default batch size.
 pub const DEFAULT_BATCH: usize = 1000;
 /// GPUMD's default number of generations.
@@ -634,9 +637,6 @@ impl NepInput {
         Ok(warnings)
     }
 }
-
-mod fine_tune;
-mod loss_weights;
 
 #[cfg(test)]
 mod tests;
