@@ -14,9 +14,20 @@
 //! choice): L = λe √MSE_E + λf √MSE_F + λv √MSE_W, which balances the terms
 //! by their current size. Regularisation (λ1 Σ|θ|/n, λ2 Σθ²/n) is added by
 //! [`regularization`].
+//!
+//! GPUMD's per-atom and per-component weights (`type_weight`, `force_delta`,
+//! `lambda_shear`) enter the loss, not the reported errors: in L each |ΔF_i|²
+//! is multiplied by a_i = w_{t(i)}² · δ/(δ + |F_ref,i|) (the second factor
+//! only when δ > 0) and each shear component (xy yz zx) of ΔW² by λs². The
+//! denominators stay 3 N and 6 (GPUMD's `gpu_sum_force_error` and
+//! `get_rmse_virial` divide by the atom and component counts, not by the
+//! sum of the weights), so a weight of 2 on every atom quadruples MSE_F in
+//! L. [`LossParts`]' `*_mse` are the unweighted means that are reported
+//! (GPUMD reports with `use_weight = false`); `total` is the weighted loss.
 
 use crate::model::{Adjoint, Prediction};
 use crate::structure::Structure;
+use std::collections::BTreeMap;
 
 use crate::structure::VIRIAL_COMPONENTS;
 
@@ -68,6 +79,29 @@ pub struct LossConfig {
     /// limit prefactors); `lambda_*` above are then the start values.
     #[serde(default)]
     pub follow_lr: Option<FollowLr>,
+    /// Per-element force weights w_t (GPUMD's `type_weight`): atom i's
+    /// squared force error is multiplied by w_{t(i)}² in the loss. Elements
+    /// not listed weigh 1.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub type_weight: BTreeMap<String, f64>,
+    /// GPUMD's `force_delta` δ: with δ > 0, atom i's squared force error is
+    /// multiplied by δ/(δ + |F_ref,i|) in the loss. 0: off.
+    #[serde(default)]
+    pub force_delta: f64,
+    /// GPUMD's `lambda_shear` λs: the squared errors of the shear virial
+    /// components are multiplied by λs² in the loss.
+    #[serde(default = "one")]
+    pub lambda_shear: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// Whether virial component `c` (an index into the row-major 3×3 virial)
+/// is a shear component: anything off the diagonal xx, yy, zz (0, 4, 8).
+fn is_shear(c: usize) -> bool {
+    !matches!(c, 0 | 4 | 8)
 }
 
 /// λ(t) = λ_end + (λ_start − λ_end)·lr(t)/lr_peak for the energy, force and
@@ -104,6 +138,34 @@ impl LossConfig {
     pub fn final_weights(&self) -> LossConfig {
         self.at_lr(0.0)
     }
+
+    /// The factor a_i multiplying the squared force error of an atom of
+    /// element `species` with reference force `reference` in the loss.
+    pub fn force_factor(&self, species: &str, reference: &[f64; 3]) -> f64 {
+        let w = self.type_weight.get(species).copied().unwrap_or(1.0);
+        let mut a = w * w;
+        if self.force_delta > 0.0 {
+            let f = (reference[0].powi(2) + reference[1].powi(2) + reference[2].powi(2)).sqrt();
+            a *= self.force_delta / (self.force_delta + f);
+        }
+        a
+    }
+
+    /// Whether any atom's force error is weighted (so that the per-atom
+    /// factors must be looked up).
+    pub fn weights_forces(&self) -> bool {
+        self.force_delta > 0.0 || self.type_weight.values().any(|&w| w != 1.0)
+    }
+
+    /// The factor multiplying the squared error of virial component `c`
+    /// (an index into the 3×3 virial) in the loss: λs² for shear, else 1.
+    pub fn virial_factor(&self, c: usize) -> f64 {
+        if is_shear(c) {
+            self.lambda_shear * self.lambda_shear
+        } else {
+            1.0
+        }
+    }
 }
 
 impl Default for LossConfig {
@@ -117,18 +179,23 @@ impl Default for LossConfig {
             kind: LossKind::Rmse,
             force_gradient: ForceGradient::Exact,
             follow_lr: None,
+            type_weight: BTreeMap::new(),
+            force_delta: 0.0,
+            lambda_shear: 1.0,
         }
     }
 }
 
-/// The parts of a loss evaluation.
+/// The parts of a loss evaluation. The means are weighted by the
+/// structure weights only (the reported errors); `total` also carries the
+/// per-atom and shear weights of [`LossConfig`].
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct LossParts {
-    /// Weighted mean squared energy error, (eV/atom)².
+    /// Mean squared energy error, (eV/atom)².
     pub energy_mse: f64,
-    /// Weighted mean squared force-component error, (eV/Å)².
+    /// Mean squared force-component error, (eV/Å)².
     pub force_mse: f64,
-    /// Weighted mean squared virial error, (eV/atom)².
+    /// Mean squared virial error, (eV/atom)².
     pub virial_mse: f64,
     /// The combined data loss (without regularisation).
     pub total: f64,
@@ -152,8 +219,25 @@ pub fn evaluate(
     force_used: impl Fn(usize, usize) -> bool,
     adjoints: &mut Vec<Adjoint>,
 ) -> LossParts {
+    let weighted = config.weights_forces();
+    // a_i of every atom with a force label (empty: all 1).
+    let factors: Vec<Vec<f64>> = batch
+        .iter()
+        .map(|(s, _)| match (&s.labels.forces, weighted) {
+            (Some(f), true) => s
+                .species
+                .iter()
+                .zip(f)
+                .map(|(el, fr)| config.force_factor(el, fr))
+                .collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    let factor = |k: usize, i: usize| factors[k].get(i).copied().unwrap_or(1.0);
     let mut norms = Norms::default();
     let (mut se, mut sf, mut sv) = (0.0, 0.0, 0.0);
+    // The weighted force and virial sums of the loss.
+    let (mut sf_loss, mut sv_loss) = (0.0, 0.0);
     for (k, (s, p)) in batch.iter().enumerate() {
         let (w, n) = (s.labels.weight, s.n_atoms() as f64);
         if let Some(e) = s.labels.energy {
@@ -163,17 +247,19 @@ pub fn evaluate(
         if let Some(f) = &s.labels.forces {
             for (i, (fp, fr)) in p.forces.iter().zip(f).enumerate() {
                 if force_used(k, i) {
-                    sf += w
-                        * ((fp[0] - fr[0]).powi(2)
-                            + (fp[1] - fr[1]).powi(2)
-                            + (fp[2] - fr[2]).powi(2));
+                    let d2 =
+                        (fp[0] - fr[0]).powi(2) + (fp[1] - fr[1]).powi(2) + (fp[2] - fr[2]).powi(2);
+                    sf += w * d2;
+                    sf_loss += w * factor(k, i) * d2;
                     norms.force += 3.0 * w;
                 }
             }
         }
         if let Some(v) = &s.labels.virial {
             for &c in &VIRIAL_COMPONENTS {
-                sv += w * ((p.virial[c] - v[c]) / n).powi(2);
+                let d2 = ((p.virial[c] - v[c]) / n).powi(2);
+                sv += w * d2;
+                sv_loss += w * config.virial_factor(c) * d2;
             }
             norms.virial += 6.0 * w;
         }
@@ -185,20 +271,20 @@ pub fn evaluate(
         virial_mse: mean(sv, norms.virial),
         total: 0.0,
     };
+    let (mse_e, mse_f, mse_v) = (
+        parts.energy_mse,
+        mean(sf_loss, norms.force),
+        mean(sv_loss, norms.virial),
+    );
     // d(term)/d(MSE): λ for MSE, λ / (2 √MSE) for RMSE.
     let (scale_e, scale_f, scale_v) = match config.kind {
         LossKind::Mse => {
-            parts.total = config.lambda_e * parts.energy_mse
-                + config.lambda_f * parts.force_mse
-                + config.lambda_v * parts.virial_mse;
+            parts.total =
+                config.lambda_e * mse_e + config.lambda_f * mse_f + config.lambda_v * mse_v;
             (config.lambda_e, config.lambda_f, config.lambda_v)
         }
         LossKind::Rmse => {
-            let (re, rf, rv) = (
-                parts.energy_mse.sqrt(),
-                parts.force_mse.sqrt(),
-                parts.virial_mse.sqrt(),
-            );
+            let (re, rf, rv) = (mse_e.sqrt(), mse_f.sqrt(), mse_v.sqrt());
             parts.total = config.lambda_e * re + config.lambda_f * rf + config.lambda_v * rv;
             let d = |lambda: f64, r: f64| if r > 0.0 { lambda / (2.0 * r) } else { 0.0 };
             (
@@ -226,6 +312,7 @@ pub fn evaluate(
             adj.forces
                 .extend(p.forces.iter().zip(f).enumerate().map(|(i, (fp, fr))| {
                     if force_used(k, i) {
+                        let c = c * factor(k, i);
                         [
                             c * (fp[0] - fr[0]),
                             c * (fp[1] - fr[1]),
@@ -241,7 +328,7 @@ pub fn evaluate(
         {
             let c = scale_v * 2.0 * w / (n * n) / norms.virial;
             for &comp in &VIRIAL_COMPONENTS {
-                adj.virial[comp] = c * (p.virial[comp] - v[comp]);
+                adj.virial[comp] = c * config.virial_factor(comp) * (p.virial[comp] - v[comp]);
             }
         }
     }
@@ -375,6 +462,175 @@ mod tests {
                 for c in 0..9 {
                     check(adjoints[k].virial[c], &|p, d| p[k].virial[c] += d);
                 }
+            }
+        }
+    }
+
+    /// Structures of two elements (Pb on even atoms, Te on odd ones).
+    fn mixed(structures: &mut [Structure]) {
+        for s in structures {
+            for (i, sp) in s.species.iter_mut().enumerate() {
+                *sp = if i % 2 == 0 { "Pb" } else { "Te" }.into();
+            }
+        }
+    }
+
+    fn weighted_config(kind: LossKind) -> LossConfig {
+        LossConfig {
+            lambda_e: 1.3,
+            lambda_f: 0.7,
+            lambda_v: 0.4,
+            kind,
+            type_weight: [("Pb".to_string(), 2.0), ("Te".to_string(), 0.5)].into(),
+            force_delta: 0.8,
+            lambda_shear: 0.3,
+            ..LossConfig::default()
+        }
+    }
+
+    /// The per-atom and shear weights: the loss by hand, its adjoint by
+    /// finite differences, and the unweighted reported means.
+    #[test]
+    fn weighted_loss_by_hand_and_adjoint() {
+        let mut structures = [
+            structure(3, Some(-9.5), true, true, 1.0),
+            structure(2, Some(-6.2), true, true, 2.5),
+        ];
+        mixed(&mut structures);
+        let predictions: Vec<Prediction> = [0.2, -0.4]
+            .iter()
+            .enumerate()
+            .map(|(k, &s)| prediction(structures[k].n_atoms(), s))
+            .collect();
+        let batch: Vec<(&Structure, &Prediction)> = structures.iter().zip(&predictions).collect();
+        // By hand: a_i = w² δ/(δ + |F_ref|), shear components × λs².
+        let (mut sf, mut sf_plain, mut nf, mut sv, mut sv_plain, mut nv) =
+            (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+        for (s, p) in &batch {
+            let w = s.labels.weight;
+            let n = s.n_atoms() as f64;
+            for (i, (fp, fr)) in p
+                .forces
+                .iter()
+                .zip(s.labels.forces.as_ref().unwrap())
+                .enumerate()
+            {
+                let tw: f64 = if i % 2 == 0 { 2.0 } else { 0.5 };
+                let norm = (fr[0] * fr[0] + fr[1] * fr[1] + fr[2] * fr[2]).sqrt();
+                let d2: f64 = (0..3).map(|a| (fp[a] - fr[a]).powi(2)).sum();
+                sf += w * tw * tw * 0.8 / (0.8 + norm) * d2;
+                sf_plain += w * d2;
+                nf += 3.0 * w;
+            }
+            let v = s.labels.virial.unwrap();
+            // xx yy zz xy yz zx of the row-major 3×3 virial.
+            for (c, shear) in [
+                (0, false),
+                (4, false),
+                (8, false),
+                (1, true),
+                (5, true),
+                (6, true),
+            ] {
+                let d2 = ((p.virial[c] - v[c]) / n).powi(2);
+                sv += w * if shear { 0.09 } else { 1.0 } * d2;
+                sv_plain += w * d2;
+            }
+            nv += 6.0 * w;
+        }
+        let se: f64 = batch
+            .iter()
+            .map(|(s, p)| {
+                let n = s.n_atoms() as f64;
+                s.labels.weight * ((p.energy - s.labels.energy.unwrap()) / n).powi(2)
+            })
+            .sum::<f64>()
+            / 3.5;
+        for kind in [LossKind::Mse, LossKind::Rmse] {
+            let config = weighted_config(kind);
+            let parts = evaluate(&config, &batch, |_, _| true, &mut Vec::new());
+            let expected = match kind {
+                LossKind::Mse => 1.3 * se + 0.7 * sf / nf + 0.4 * sv / nv,
+                LossKind::Rmse => 1.3 * se.sqrt() + 0.7 * (sf / nf).sqrt() + 0.4 * (sv / nv).sqrt(),
+            };
+            assert!(
+                (parts.total - expected).abs() < 1e-13 * expected,
+                "{kind:?}: {} vs {expected}",
+                parts.total
+            );
+            // Reported errors stay unweighted.
+            assert!((parts.force_mse - sf_plain / nf).abs() < 1e-15);
+            assert!((parts.virial_mse - sv_plain / nv).abs() < 1e-15);
+            assert!((parts.energy_mse - se).abs() < 1e-15);
+        }
+        // The adjoint of the weighted loss, by central differences.
+        for kind in [LossKind::Mse, LossKind::Rmse] {
+            let config = weighted_config(kind);
+            let loss_of = |preds: &[Prediction]| {
+                let batch: Vec<(&Structure, &Prediction)> = structures.iter().zip(preds).collect();
+                evaluate(&config, &batch, |_, _| true, &mut Vec::new()).total
+            };
+            let mut adjoints = Vec::new();
+            evaluate(&config, &batch, |_, _| true, &mut adjoints);
+            let h = 1e-6;
+            let check = |analytic: f64, perturb: &dyn Fn(&mut Vec<Prediction>, f64)| {
+                let (mut plus, mut minus) = (predictions.clone(), predictions.clone());
+                perturb(&mut plus, h);
+                perturb(&mut minus, -h);
+                let fd = (loss_of(&plus) - loss_of(&minus)) / (2.0 * h);
+                assert!(
+                    (analytic - fd).abs() < 1e-7 * (1.0 + fd.abs()),
+                    "{kind:?}: {analytic} vs {fd}"
+                );
+            };
+            for k in 0..structures.len() {
+                for i in 0..structures[k].n_atoms() {
+                    for a in 0..3 {
+                        check(adjoints[k].forces[i][a], &|p, d| p[k].forces[i][a] += d);
+                    }
+                }
+                for c in 0..9 {
+                    check(adjoints[k].virial[c], &|p, d| p[k].virial[c] += d);
+                }
+            }
+        }
+    }
+
+    /// Weights 1, δ = 0 and λs = 1, set explicitly, give today's loss bit
+    /// for bit (and so does a type_weight table of ones).
+    #[test]
+    fn neutral_weights_change_nothing() {
+        let mut structures = [
+            structure(3, Some(-9.5), true, true, 1.0),
+            structure(4, None, true, true, 0.5),
+        ];
+        mixed(&mut structures);
+        let predictions: Vec<Prediction> = [0.2, 0.1]
+            .iter()
+            .enumerate()
+            .map(|(k, &s)| prediction(structures[k].n_atoms(), s))
+            .collect();
+        let batch: Vec<(&Structure, &Prediction)> = structures.iter().zip(&predictions).collect();
+        for kind in [LossKind::Mse, LossKind::Rmse] {
+            let plain = LossConfig {
+                kind,
+                ..LossConfig::default()
+            };
+            let neutral = LossConfig {
+                type_weight: [("Pb".to_string(), 1.0), ("Te".to_string(), 1.0)].into(),
+                force_delta: 0.0,
+                lambda_shear: 1.0,
+                ..plain.clone()
+            };
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            let pa = evaluate(&plain, &batch, |_, _| true, &mut a);
+            let pb = evaluate(&neutral, &batch, |_, _| true, &mut b);
+            assert_eq!(pa, pb);
+            for (x, y) in a.iter().zip(&b) {
+                assert_eq!(
+                    (x.energy, &x.forces, x.virial),
+                    (y.energy, &y.forces, y.virial)
+                );
             }
         }
     }

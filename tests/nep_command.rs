@@ -201,12 +201,16 @@ fn bad_input_exits_with_2_and_names_file_and_line() {
     let cases = [
         ("type 1 Si\nfoo 1\n", "nep.in:2: unknown keyword `foo`"),
         (
-            "type 1 Si\n# weights\nlambda_shear 2\n",
-            "nep.in:3: lambda_shear: only GPUMD's default 1 is accepted",
+            "type 1 Si\n# weights\ntype_weight 1 2\n",
+            "nep.in:3: type_weight: expected 1 parameter, got 2",
         ),
         (
             "type 1 Si\nfine_tune a b\n",
-            "nep.in:2: fine_tune: this GPUMD keyword is not supported by forcefit",
+            "nep.in:2: fine_tune: ./a not found (the foundation model)",
+        ),
+        (
+            "type 1 Si\nq_scaler 1\n",
+            "nep.in:2: q_scaler: this GPUMD keyword is not supported by forcefit",
         ),
         (
             "type 1 Si\ncutoff 5 four\n",

@@ -161,6 +161,7 @@ impl<'de> Deserialize<'de> for ModelConfig {
                 )));
             }
         };
+        let given: Vec<String> = table.keys().cloned().collect();
         let value = toml::Value::Table(table);
         // toml's message ends with "in `key`" when a value is wrong.
         let keys = |e: toml::de::Error| {
@@ -174,7 +175,11 @@ impl<'de> Deserialize<'de> for ModelConfig {
             }
         };
         match family.as_str() {
-            "nep" => Ok(ModelConfig::Nep(value.try_into().map_err(keys)?)),
+            "nep" => {
+                let mut config: NepConfig = value.try_into().map_err(keys)?;
+                config.explicit = super::nep::config::GivenKeys(given);
+                Ok(ModelConfig::Nep(config))
+            }
             "deepmd" => Ok(ModelConfig::Deepmd(value.try_into().map_err(keys)?)),
             "bp" => Ok(ModelConfig::Bp(value.try_into().map_err(keys)?)),
             other => Err(D::Error::custom(format!(
@@ -367,6 +372,41 @@ impl AnyModel {
                 word.chars().take(40).collect::<String>()
             ),
         ))
+    }
+
+    /// Fits a model read from `[model] init` (at `path`) to the run:
+    /// `data_species` are the training data's elements. NEP: the
+    /// architecture keys `[model]` sets must agree with the file, and a
+    /// model of more elements is reduced to the run's (fine-tuning, see
+    /// [`super::nep::reduce`]). Other families are used as they are.
+    /// Also returns a note for the user when the model was changed.
+    pub fn adapt_init(
+        self,
+        config: &ModelConfig,
+        data_species: &[String],
+        path: &Path,
+    ) -> Result<(Self, Option<String>)> {
+        match (self, config) {
+            (AnyModel::Nep(nep), ModelConfig::Nep(c)) => {
+                let before = nep.hyper().species.clone();
+                let nep = super::nep::reduce::for_run(nep, c, data_species, path)?;
+                let note = super::nep::reduce::note(&before, &nep.hyper().species);
+                Ok((AnyModel::Nep(nep), note))
+            }
+            (model, _) => Ok((model, None)),
+        }
+    }
+
+    /// Recomputes the descriptor scales from `train` where `[model]` asks
+    /// for it on an init model (NEP's `init_rescale`); returns whether it did.
+    pub fn rescale_init(&mut self, config: &ModelConfig, train: &[Prepared]) -> bool {
+        match (self, config) {
+            (AnyModel::Nep(nep), ModelConfig::Nep(c)) if c.init_rescale => {
+                nep.scale_descriptors(train);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// The family's name.

@@ -10,6 +10,7 @@ pub use crate::model::family::ModelConfig;
 use crate::optim::schedule::{Budget, Decay};
 use crate::validate::{non_negative, positive};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// One path or several.
@@ -112,6 +113,19 @@ pub struct LossSection {
     /// Virial weight when the learning rate reaches 0 (see `lambda_e_end`).
     #[serde(default)]
     pub lambda_v_end: Option<f64>,
+    /// Per-element force weights, `{ Pb = 2.0, Te = 1.0 }` (GPUMD's
+    /// `type_weight`): each atom's squared force error is multiplied by
+    /// its element's weight squared in the loss; unlisted elements weigh 1.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub type_weight: BTreeMap<String, f64>,
+    /// GPUMD's `force_delta` δ (eV/Å): with δ > 0 each atom's squared force
+    /// error is multiplied by δ/(δ + |F_ref|) in the loss. 0: off.
+    #[serde(default)]
+    pub force_delta: f64,
+    /// GPUMD's `lambda_shear`: the squared shear-virial errors (xy yz zx)
+    /// are multiplied by its square in the loss.
+    #[serde(default = "one")]
+    pub lambda_shear: f64,
 }
 
 /// `[loss] force_gradient`.
@@ -398,6 +412,9 @@ impl Default for LossSection {
             lambda_e_end: None,
             lambda_f_end: None,
             lambda_v_end: None,
+            type_weight: BTreeMap::new(),
+            force_delta: 0.0,
+            lambda_shear: 1.0,
         }
     }
 }
@@ -479,6 +496,9 @@ impl LossSection {
                     epsilon: self.directional_epsilon,
                 },
             },
+            type_weight: self.type_weight.clone(),
+            force_delta: self.force_delta,
+            lambda_shear: self.lambda_shear,
         }
     }
 }
@@ -625,6 +645,16 @@ impl TrainConfig {
         if let Some(f) = l.force_scale {
             positive(f, "loss.force_scale")?;
         }
+        for (element, &w) in &l.type_weight {
+            if crate::elements::atomic_number(element).is_none() {
+                return Err(format!(
+                    "loss.type_weight.{element}: {element:?} is not an element symbol"
+                ));
+            }
+            non_negative(w, &format!("loss.type_weight.{element}"))?;
+        }
+        non_negative(l.force_delta, "loss.force_delta")?;
+        non_negative(l.lambda_shear, "loss.lambda_shear")?;
         for (x, name) in [
             (l.lambda_e_end, "loss.lambda_e_end"),
             (l.lambda_f_end, "loss.lambda_f_end"),

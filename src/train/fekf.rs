@@ -16,6 +16,11 @@
 //!   rounding, at a fraction of the cost in large cells;
 //! - an optional virial update the same way on the six components of W/N.
 //!
+//! The loss's per-atom force weights (`[loss] type_weight`, `force_delta`)
+//! and shear weight (`lambda_shear`) scale each measured component: a
+//! component whose squared error the loss multiplies by a carries √a in
+//! both its H entry and its error, as the prefactors do.
+//!
 //! Each measurement sums per-structure means in H and takes the batch mean
 //! error times √bs, so a full Kalman step corrects 1/√bs of the summed
 //! error (the paper's √bs scaling). deepmd-kit additionally divides force
@@ -145,12 +150,12 @@ impl FekfStep {
         if settings.pref_f > 0.0 && settings.force_updates > 0 && with_forces {
             self.choose_atoms(batch, settings, rng);
             for u in 0..settings.force_updates {
-                self.force_update(model, kalman, batch, u, settings);
+                self.force_update(model, kalman, batch, u, settings, weights);
             }
         }
         let with_virials = batch.iter().any(|s| s.structure.labels.virial.is_some());
         if settings.pref_v > 0.0 && with_virials {
-            self.virial_update(model, kalman, batch, settings);
+            self.virial_update(model, kalman, batch, settings, weights);
         }
         let t = Instant::now();
         kalman.flush();
@@ -191,6 +196,7 @@ impl FekfStep {
         batch: &[&Prepared],
         u: usize,
         settings: &FekfSettings,
+        weights: &LossConfig,
     ) {
         let predictions = if settings.sites_only {
             let t = Instant::now();
@@ -211,11 +217,13 @@ impl FekfStep {
             let w = s.structure.labels.weight * settings.pref_f;
             let per_component = w / (3 * take) as f64;
             let adj = &mut self.adjoints[k];
+            let species = &s.structure.species;
             for i in update_atoms(&self.atoms[k], take, u) {
+                let a = weights.force_factor(&species[i], &reference[i]).sqrt();
                 for c in 0..3 {
                     let e = reference[i][c] - p.forces[i][c];
-                    adj.forces[i][c] = per_component * sign(e);
-                    errors.add(w, e);
+                    adj.forces[i][c] = a * per_component * sign(e);
+                    errors.add(a * w, e);
                 }
             }
             errors.structures += 1;
@@ -250,6 +258,7 @@ impl FekfStep {
         kalman: &mut Kalman,
         batch: &[&Prepared],
         settings: &FekfSettings,
+        weights: &LossConfig,
     ) {
         let predictions = self.predict(model, batch);
         self.reset_adjoints(batch, false);
@@ -263,6 +272,7 @@ impl FekfStep {
             let w = labels.weight * settings.pref_v;
             for c in VIRIAL_COMPONENTS {
                 let e = (reference[c] - p.virial[c]) / n;
+                let w = w * weights.virial_factor(c).sqrt();
                 adj.virial[c] = w * sign(e) / (6.0 * n);
                 errors.add(w, e);
             }

@@ -28,6 +28,8 @@
 //! | `zbl R` | supported | universal ZBL, outer cutoff R; a `zbl.in` (flexible ZBL) is refused |
 //! | `use_typewise_cutoff_zbl [f]` | supported | `model.typewise_cutoff_zbl` (default 0.7, ≥ 0.5); needs `zbl` |
 //! | `use_typewise_cutoff [f_R f_A]` | supported (older GPUMD) | `model.typewise_cutoff` (defaults 2.5 2.0); its nep.txt is read by NEP_CPU before December 2025 only |
+//! | `type_weight w_1 … w_N`, `force_delta δ`, `lambda_shear λs` | supported | `loss.type_weight` (one per `type` element), `loss.force_delta`, `loss.lambda_shear` |
+//! | `fine_tune MODEL.txt [RESTART [flag]]` | supported | `model.init` (reduced to `type`'s elements); RESTART is ignored; flag 1 only (0 is refused); architecture keywords given must agree with the model |
 //! | `lambda_1`, `lambda_2` | supported | default 0 (GPUMD: automatic, √(N_par·10⁻⁶/N_types)) |
 //! | `lambda_e`, `lambda_f`, `lambda_v` | supported | `loss.*` |
 //! | `batch N [0]` | supported | SNES, FEKF, RLEKF: `optimizer.batch_size`; not Adam's (see [`plan`]); effective full batch (`batch N 1`) is refused |
@@ -39,8 +41,8 @@
 //! | `lr X`, `lr_min X`, `time_limit S` | forcefit only | `optimizer.lr`, `optimizer.lr_min`, `train.time_limit` (alone: the schedule follows the clock) |
 //! | `epochs N`, `batch_size N` | forcefit only | `train.epochs`, `optimizer.batch_size` |
 //! | `output_descriptor`, `save_potential`, `checkpoint`, `output_interval`, `lambda_q`, `lambda_z` | warned | no effect on the model; ignored with a warning |
-//! | `model_type`/`mode`/`train_mode 0`, `charge_mode 0`, `atomic_v 0`, `lambda_shear 1`, `force_delta 0`, `lambda_d 0`, `loss_mode 0`, `type_weight 1 … 1` | accepted at GPUMD's default | any other value is refused |
-//! | `fine_tune`, `initial_para`, `q_scaler`, `sigma_e`, `sigma_f`, `sigma_s`, `sigma_L1`, `sigma_L2` | refused | error naming the line |
+//! | `model_type`/`mode`/`train_mode 0`, `charge_mode 0`, `atomic_v 0`, `lambda_d 0`, `loss_mode 0` | accepted at GPUMD's default | any other value is refused |
+//! | `initial_para`, `q_scaler`, `sigma_e`, `sigma_f`, `sigma_s`, `sigma_L1`, `sigma_L2` | refused | error naming the line |
 //!
 //! Anything else is an unknown keyword. Every error names `nep.in:LINE`.
 
@@ -48,12 +50,15 @@ use super::config::{OptimizerKind, Paths, TrainConfig};
 use crate::elements;
 use crate::error::{Error, Result};
 use crate::model::ModelConfig;
+use crate::model::nep::NepHyper;
 use crate::model::nep::angular::AngularTerms;
 use crate::model::nep::config::{Cutoff, NepConfig};
-use crate::model::nep::{NepHyper, Zbl};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+
+mod fine_tune;
+mod loss_weights;
 
 /// GPUMD's default batch size.
 pub const DEFAULT_BATCH: usize = 1000;
@@ -170,15 +175,11 @@ fn treatment(keyword: &str) -> Option<Treatment> {
         ),
         "charge_mode" => DefaultOnly(0.0, "charge models (qNEP) are not supported"),
         "atomic_v" => DefaultOnly(0.0, "atomic tensors are for dipole/polarizability models"),
-        "lambda_shear" => DefaultOnly(1.0, "separate weights for shear virials are not supported"),
-        "force_delta" => DefaultOnly(0.0, "the force_delta loss modification is not supported"),
         "lambda_d" => DefaultOnly(0.0, "energy-difference losses (ediff.in) are not supported"),
         "loss_mode" => DefaultOnly(
             0.0,
             "only GPUMD's default RMSE loss is available here (use `forcefit train` with loss.kind = \"mse\")",
         ),
-        "type_weight" => DefaultOnly(1.0, "per-element force weights are not supported"),
-        "fine_tune" => Refused("fine-tuning a foundation model is not supported"),
         "initial_para" => Refused("forcefit initialises the parameters its own way"),
         "q_scaler" => Refused("forcefit scales the descriptors from the training data"),
         "sigma_e" | "sigma_f" | "sigma_s" | "sigma_L1" | "sigma_L2" => {
@@ -284,7 +285,6 @@ pub fn parse(text: &str, path: &Path, dir: &Path) -> Result<NepInput> {
         ));
     };
     let species = parse_type(type_line, path)?;
-    let n_types = species.len();
 
     let mut config = gpumd_defaults(dir);
     let mut nep = NepConfig {
@@ -361,6 +361,12 @@ pub fn parse(text: &str, path: &Path, dir: &Path) -> Result<NepInput> {
                     [line.real(path, 0)?, line.real(path, 1)?]
                 });
             }
+            "fine_tune" => model.init = Some(fine_tune::parse(line, path, dir, &mut warnings)?),
+            "type_weight" => {
+                config.loss.type_weight = loss_weights::type_weight(line, path, &species)?;
+            }
+            "force_delta" => config.loss.force_delta = line.non_negative(path)?,
+            "lambda_shear" => config.loss.lambda_shear = line.non_negative(path)?,
             "lambda_1" => config.loss.lambda_1 = line.non_negative(path)?,
             "lambda_2" => config.loss.lambda_2 = line.non_negative(path)?,
             "lambda_e" => config.loss.lambda_e = line.non_negative(path)?,
@@ -423,7 +429,7 @@ pub fn parse(text: &str, path: &Path, dir: &Path) -> Result<NepInput> {
                     line.number
                 )),
                 Some(Treatment::DefaultOnly(default, why)) => {
-                    check_default(line, path, default, n_types, why)?
+                    check_default(line, path, default, why)?
                 }
                 Some(Treatment::Refused(why)) => {
                     return Err(line.error(
@@ -541,35 +547,13 @@ fn parse_l_max(line: &Line, path: &Path) -> Result<Vec<usize>> {
 
 /// `model.cutoff` as `nep.in` numbers, per element in `order` (the model
 /// file's type order) when they differ by element.
-fn cutoff_words(cutoff: &Cutoff, order: &[String]) -> String {
-    match cutoff {
-        Cutoff::Uniform([r, a]) => format!("{r} {a}"),
-        Cutoff::PerElement(table) => order
-            .iter()
-            .map(|s| {
-                table
-                    .get(s)
-                    .map_or("? ?".into(), |[r, a]| format!("{r} {a}"))
-            })
-            .collect::<Vec<_>>()
-            .join(" "),
-    }
-}
-
-fn check_default(line: &Line, path: &Path, default: f64, n_types: usize, why: &str) -> Result<()> {
-    let expected = if line.keyword == "type_weight" {
-        n_types
-    } else {
-        1
-    };
-    line.count(path, expected..=expected)?;
-    for i in 0..expected {
-        if line.real(path, i)? != default {
-            return Err(line.error(
-                path,
-                format!("only GPUMD's default {default} is accepted: {why}"),
-            ));
-        }
+fn check_default(line: &Line, path: &Path, default: f64, why: &str) -> Result<()> {
+    line.count(path, 1..=1)?;
+    if line.real(path, 0)? != default {
+        return Err(line.error(
+            path,
+            format!("only GPUMD's default {default} is accepted: {why}"),
+        ));
     }
     Ok(())
 }
@@ -592,6 +576,9 @@ pub fn read(dir: &Path) -> Result<NepInput> {
     let test = dir.join("test.xyz");
     if test.is_file() {
         input.config.data.test = Some(Paths::One(test));
+    }
+    if !input.prediction {
+        fine_tune::check(&input)?;
     }
     if input.prediction {
         let model = dir.join("nep.txt");
@@ -676,67 +663,7 @@ impl NepInput {
                 ));
             }
         }
-        let words = |v: &[usize]| {
-            v.iter()
-                .map(|x| x.to_string())
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
-        let zbl_outer = match &hyper.zbl {
-            Some(Zbl::Universal { outer, .. }) => format!("{outer}"),
-            Some(Zbl::Flexible(_)) => "flexible".into(),
-            None => "none".into(),
-        };
-        let pairs = [
-            (
-                "version",
-                format!("{}", m.version),
-                format!("{}", hyper.version),
-            ),
-            (
-                "cutoff",
-                cutoff_words(&m.cutoff, &hyper.species),
-                if hyper.has_element_cutoffs() {
-                    (0..hyper.n_types())
-                        .map(|t| {
-                            format!(
-                                "{} {}",
-                                hyper.element_cutoffs(t)[0],
-                                hyper.element_cutoffs(t)[1]
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                } else {
-                    format!("{} {}", hyper.rc_radial, hyper.rc_angular)
-                },
-            ),
-            (
-                "n_max",
-                format!("{} {}", m.n_max[0], m.n_max[1]),
-                format!("{} {}", hyper.n_max_radial, hyper.n_max_angular),
-            ),
-            (
-                "basis_size",
-                format!("{} {}", m.basis_size[0], m.basis_size[1]),
-                format!("{} {}", hyper.basis_size_radial, hyper.basis_size_angular),
-            ),
-            (
-                "l_max",
-                words(&m.l_max),
-                words(&hyper.angular.gpumd_values()),
-            ),
-            (
-                "neuron",
-                format!("{}", m.neuron),
-                format!("{}", hyper.neurons),
-            ),
-            (
-                "zbl",
-                m.zbl.map_or("none".into(), |z| format!("{z}")),
-                zbl_outer,
-            ),
-        ];
+        let pairs = m.architecture(hyper);
         for (keyword, ours, theirs) in pairs {
             if self.line_of(keyword).is_some() && ours != theirs {
                 warnings.push(format!(

@@ -108,6 +108,11 @@ fn build_model(
                     ),
                 ));
             }
+            let species = crate::elements::species_of(&data.train);
+            let (model, note) = model.adapt_init(m, &species, path)?;
+            if let Some(note) = note.filter(|_| !quiet) {
+                eprintln!("{note}");
+            }
             model
         }
         None => {
@@ -118,6 +123,18 @@ fn build_model(
             AnyModel::random(m, species, &data.train, config.run.seed)?
         }
     };
+    // A weight for an element the model does not have is most likely a typo.
+    if let Some(element) = config
+        .loss
+        .type_weight
+        .keys()
+        .find(|e| !model.species().contains(e))
+    {
+        return Err(Error::Invalid(format!(
+            "loss.type_weight.{element}: {element} is not an element of the model ({})",
+            model.species().join(" ")
+        )));
+    }
     let train = batch::prepare_all(&model, data.train)?;
     let validation = batch::prepare_all(&model, data.validation)?;
     if m.init().is_none() {
@@ -126,6 +143,8 @@ fn build_model(
                 eprintln!("{note}");
             }
         }
+    } else if model.rescale_init(m, &train) && !quiet {
+        eprintln!("descriptor scales recomputed from the training data (model.init_rescale)");
     }
     Ok((model, train, validation))
 }

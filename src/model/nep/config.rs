@@ -39,6 +39,23 @@ impl Cutoff {
         }
     }
 
+    /// The cutoffs in nep.in's words: `rc_R rc_A`, or a pair per element
+    /// of `order`.
+    pub fn words(&self, order: &[String]) -> String {
+        match self {
+            Cutoff::Uniform([r, a]) => format!("{r} {a}"),
+            Cutoff::PerElement(table) => order
+                .iter()
+                .map(|s| {
+                    table
+                        .get(s)
+                        .map_or("? ?".into(), |[r, a]| format!("{r} {a}"))
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
+        }
+    }
+
     /// The (radial, angular) cutoffs of each of `species`, in order; an
     /// element missing from a per-element table is an error.
     pub fn for_species(&self, species: &[String]) -> std::result::Result<Vec<[f64; 2]>, String> {
@@ -147,11 +164,50 @@ pub struct NepConfig {
     /// NEP_CPU versions before December 2025 read.
     #[serde(default)]
     pub typewise_cutoff: Option<[f64; 2]>,
-    /// Start from the parameters of this nep.txt instead of random ones
-    /// (its hyperparameters must match).
+    /// Start from this nep.txt instead of random parameters: its
+    /// architecture is used, and it is reduced to the run's elements when
+    /// it has more (fine-tuning a foundation model).
     #[serde(default)]
     pub init: Option<PathBuf>,
+    /// With `init`: recompute q_scaler from the training data instead of
+    /// keeping the file's (GPUMD's fine-tuning keeps it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub init_rescale: bool,
+    /// The keys the `[model]` table set (serde's defaults hide which were
+    /// given): with `init`, those of the architecture must agree with it.
+    #[serde(skip)]
+    pub explicit: GivenKeys,
 }
+
+/// Keys given in a TOML table. How a setting was written is not part of
+/// the settings: two configurations with the same values are equal (a
+/// resumed run compares them) whichever keys spelled out the defaults.
+#[derive(Clone, Debug, Default)]
+pub struct GivenKeys(pub Vec<String>);
+
+impl PartialEq for GivenKeys {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl GivenKeys {
+    /// Whether `key` was given.
+    pub fn contains(&self, key: &str) -> bool {
+        self.0.iter().any(|k| k == key)
+    }
+}
+
+/// The architecture keys, which `init`'s model fixes.
+pub const ARCHITECTURE_KEYS: [&str; 7] = [
+    "version",
+    "cutoff",
+    "n_max",
+    "basis_size",
+    "l_max",
+    "neuron",
+    "zbl",
+];
 
 fn default_version() -> u32 {
     4
@@ -186,6 +242,8 @@ impl Default for NepConfig {
             typewise_cutoff_zbl: None,
             typewise_cutoff: None,
             init: None,
+            init_rescale: false,
+            explicit: GivenKeys::default(),
         }
     }
 }
@@ -228,6 +286,9 @@ impl NepConfig {
                 "model.neuron must be in 1..={MAX_NEURONS}, got {}",
                 m.neuron
             ));
+        }
+        if m.init_rescale && m.init.is_none() {
+            return Err("model.init_rescale applies with model.init only".into());
         }
         if let Some(z) = m.zbl {
             positive(z, "model.zbl")?;
@@ -338,6 +399,69 @@ impl NepConfig {
     /// The angular terms that `l_max` asks for.
     pub fn angular(&self) -> std::result::Result<AngularTerms, String> {
         AngularTerms::from_gpumd(&self.l_max).map_err(|e| format!("model.l_max: {e}"))
+    }
+
+    /// For each architecture key (nep.in's keyword, which is also the TOML
+    /// key), these settings' value and `hyper`'s, in nep.in's notation.
+    pub fn architecture(&self, hyper: &NepHyper) -> [(&'static str, String, String); 7] {
+        let m = self;
+        let words = |v: &[usize]| {
+            v.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let zbl = match &hyper.zbl {
+            Some(Zbl::Universal { outer, .. }) => format!("{outer}"),
+            Some(Zbl::Flexible(_)) => "flexible".into(),
+            None => "none".into(),
+        };
+        let hyper_cutoff = if hyper.has_element_cutoffs() {
+            (0..hyper.n_types())
+                .map(|t| {
+                    let [r, a] = hyper.element_cutoffs(t);
+                    format!("{r} {a}")
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        } else {
+            format!("{} {}", hyper.rc_radial, hyper.rc_angular)
+        };
+        // l_max in GPUMD's words on both sides, so that `4 2 0` and `4 1`
+        // (the same terms) agree.
+        let l_max = m
+            .angular()
+            .map_or_else(|_| words(&m.l_max), |a| words(&a.gpumd_values()));
+        [
+            ("version", m.version.to_string(), hyper.version.to_string()),
+            ("cutoff", m.cutoff.words(&hyper.species), hyper_cutoff),
+            (
+                "n_max",
+                format!("{} {}", m.n_max[0], m.n_max[1]),
+                format!("{} {}", hyper.n_max_radial, hyper.n_max_angular),
+            ),
+            (
+                "basis_size",
+                format!("{} {}", m.basis_size[0], m.basis_size[1]),
+                format!("{} {}", hyper.basis_size_radial, hyper.basis_size_angular),
+            ),
+            ("l_max", l_max, words(&hyper.angular.gpumd_values())),
+            ("neuron", m.neuron.to_string(), hyper.neurons.to_string()),
+            ("zbl", m.zbl.map_or("none".into(), |z| format!("{z}")), zbl),
+        ]
+    }
+
+    /// The architecture keys that `given` says were set and that disagree
+    /// with `hyper`: (key, this value, hyper's value).
+    pub fn disagreements(
+        &self,
+        hyper: &NepHyper,
+        given: impl Fn(&str) -> bool,
+    ) -> Vec<(&'static str, String, String)> {
+        self.architecture(hyper)
+            .into_iter()
+            .filter(|(key, ours, theirs)| given(key) && ours != theirs)
+            .collect()
     }
 
     /// The hyperparameters of a new model of these settings and elements;

@@ -18,6 +18,7 @@ pub mod file;
 mod gradient;
 pub mod init;
 pub mod network;
+pub mod reduce;
 pub mod zbl;
 
 use crate::elements;

@@ -167,16 +167,16 @@ fn errors_name_the_line() {
             "d/nep.in:2: unknown keyword `cutof`",
         ),
         (
-            "type 1 Si\n\nlambda_shear 2\n",
-            "d/nep.in:3: lambda_shear: only GPUMD's default 1",
+            "type 1 Si\n\nlambda_shear -1\n",
+            "d/nep.in:3: lambda_shear: must not be negative",
         ),
         (
             "type 1 Si\nuse_typewise_cutoff 2\n",
             "d/nep.in:2: use_typewise_cutoff: expected 0 or 2 parameters, got 1",
         ),
         (
-            "type 1 Si\nfine_tune a b\n",
-            "d/nep.in:2: fine_tune: this GPUMD keyword",
+            "type 1 Si\nfine_tune a b 2\n",
+            "d/nep.in:2: fine_tune: the descriptor flag must be 0 or 1",
         ),
         (
             "type 1 Si\nmodel_type 1\n",
@@ -263,4 +263,69 @@ fn config_text_round_trips() {
     let text = input.config_text().unwrap();
     let back: TrainConfig = toml::from_str(&text).unwrap();
     assert_eq!(back, input.config);
+}
+
+#[test]
+fn loss_weights_map() {
+    let input = parse_ok("type 2 Pb Te\ntype_weight 2 0.5\nforce_delta 1.5\nlambda_shear 0.3\n");
+    let l = &input.config.loss;
+    assert_eq!(l.type_weight.get("Pb"), Some(&2.0));
+    assert_eq!(l.type_weight.get("Te"), Some(&0.5));
+    assert_eq!((l.force_delta, l.lambda_shear), (1.5, 0.3));
+    let weights = l.weights(1e-3);
+    assert_eq!((weights.force_delta, weights.lambda_shear), (1.5, 0.3));
+    assert_eq!(weights.type_weight, l.type_weight);
+    // Without the keywords: GPUMD's defaults, which leave the loss as it was.
+    let plain = parse_ok("type 2 Pb Te\n").config.loss;
+    assert!(plain.type_weight.is_empty());
+    assert_eq!((plain.force_delta, plain.lambda_shear), (0.0, 1.0));
+    for (text, expected) in [
+        (
+            "type 2 Pb Te\n\ntype_weight 1 2 3\n",
+            "d/nep.in:3: type_weight: expected 2 parameters, got 3",
+        ),
+        (
+            "type 2 Pb Te\ntype_weight 1\n",
+            "d/nep.in:2: type_weight: expected 2 parameters, got 1",
+        ),
+        (
+            "type 2 Pb Te\ntype_weight 1 -2\n",
+            "d/nep.in:2: type_weight: the weight of Te is negative",
+        ),
+        (
+            "type 2 Pb Te\ntype_weight 1 x\n",
+            "d/nep.in:2: type_weight: `x` is not a number",
+        ),
+        (
+            "type 1 Si\nforce_delta -0.1\n",
+            "d/nep.in:2: force_delta: must not be negative",
+        ),
+        (
+            "type 1 Si\nforce_delta 1 2\n",
+            "d/nep.in:2: force_delta: expected 1 parameter, got 2",
+        ),
+    ] {
+        let e = error(text);
+        assert!(e.contains(expected), "{text:?}: {e}");
+    }
+}
+
+#[test]
+fn fine_tune_maps_to_init() {
+    let input = parse_ok("type 2 Pb Te\nfine_tune nep89.txt nep89.restart\n");
+    let m = input.config.model.as_nep().unwrap();
+    assert_eq!(m.init, Some(PathBuf::from("d/nep89.txt")));
+    assert!(input.warnings.iter().any(|w| w.contains("nep89.restart")));
+    assert!(input.warnings.iter().any(|w| w.contains("flag 0")));
+    let input = parse_ok("type 2 Pb Te\nfine_tune nep89.txt nep89.restart 1\n");
+    assert!(input.warnings.iter().all(|w| !w.contains("flag 0")));
+    let input = parse_ok("type 2 Pb Te\nfine_tune nep89.txt\n");
+    assert!(input.warnings.iter().all(|w| !w.contains("restart")));
+    let e = error("type 1 Si\nfine_tune a b 0\n");
+    assert!(
+        e.contains("d/nep.in:2: fine_tune: descriptor flag 0"),
+        "{e}"
+    );
+    let e = error("type 1 Si\nfine_tune\n");
+    assert!(e.contains("d/nep.in:2: fine_tune: expected 1 to 3"), "{e}");
 }
