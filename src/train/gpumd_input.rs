@@ -180,7 +180,17 @@ fn treatment(keyword: &str) -> Option<Treatment> {
             0.0,
             "only GPUMD's default RMSE loss is available here (use `forcefit train` with loss.kind = \"mse\")",
         ),
-        "initial_para" => Refused("forcefit initialises the parameters its own way"),
+        "vdw" | "charge_vdw" => DefaultOnly(
+            0.0,
+            "NEP with a trained van der Waals term is not supported (NEP_CPU, which LAMMPS and calorine use, does not read such models either)",
+        ),
+        "import_q_scaler" => DefaultOnly(
+            0.0,
+            "a new run scales the descriptors from its training data as GPUMD does; `--resume` and `fine_tune` keep the scaling of the run or model they continue",
+        ),
+        "initial_para" => Refused(
+            "it is SNES's initial spread of the parameters; forcefit starts from Glorot-scaled weights and per-element energy references (`sigma0` sets SNES's spread)",
+        ),
         "q_scaler" => Refused("forcefit scales the descriptors from the training data"),
         "sigma_e" | "sigma_f" | "sigma_s" | "sigma_L1" | "sigma_L2" => {
             Refused("these belong to loss_mode 1, which is not supported")
@@ -394,6 +404,9 @@ pub fn parse(text: &str, path: &Path, dir: &Path) -> Result<NepInput> {
             "epochs" => {
                 line.count(path, 1..=1)?;
                 config.run.epochs = Some(line.int(path, 0)?);
+            }
+            "force_scale" => {
+                gpumd_run.force_scale = Some((line.non_negative(path)?, line.number));
             }
             "batch_size" => {
                 line.count(path, 1..=1)?;

@@ -26,12 +26,13 @@ run() { # name, training part, time limit, extra nep.in lines
     ln -sf "$work/$2.xyz" "$d/train.xyz"
     ln -sf "$data/test.xyz" "$d/test.xyz"
     printf '%s\ntime_limit %s\n%s\n' "$arch" "$3" "${4:-}" > "$d/nep.in"
-    /usr/bin/time -f "$1: %e s wall" "$exe" nep "$d" -q -j "${THREADS:-2}" > "$d/stdout.txt"
-    python3 -c "import json,sys; v=json.load(open(sys.argv[1]))['validation']; print(sys.argv[2], 'test', {k: round(x, 2) for k, x in v.items() if 'rmse' in k})" \
+    # A finished run is kept: the study can be continued after a stop.
+    [ -f "$d/summary.json" ] || /usr/bin/time -f "$1: %e s wall" \
+        "$exe" nep "$d" -q -j "${THREADS:-2}" > "$d/stdout.txt"
+    python3 -c "import json,sys; d=json.load(open(sys.argv[1])); v=d['test']; print(sys.argv[2], d['epochs'], 'epochs, test', {k: round(x, 2) for k, x in v.items() if k.endswith('rmse_mev_per_atom') or k.endswith('rmse_mev_per_angstrom')})" \
         "$d/summary.json" "$1"
 }
 run base-A A 150
 run fine-tune-B B 60 "fine_tune $work/base-A/nep.txt"
 run scratch-B-60 B 60
-run scratch-B-210 B 210
 run scratch-all-210 all 210
