@@ -7,11 +7,11 @@
 mod common;
 mod conformance;
 
-use common::nep_cpu::{calorine_available, forcefit_numbers, max_diff, nep_cpu_numbers};
+use common::nep_cpu::{
+    calorine_available, forcefit_numbers, max_diff, nep_cpu_numbers, oracle_cases,
+};
 use forcefit::model::Model;
 use forcefit::model::nep::{Nep, NepHyper, Zbl, file};
-use forcefit::structure::Structure;
-use serde_json::Value;
 
 /// `random_nep`'s model made NEP5, with per-element biases well apart.
 fn random_nep5(zbl: Option<Zbl>, seed: u64) -> Nep {
@@ -62,13 +62,7 @@ fn nep5_files_match_nep_cpu_and_round_trip() {
         outer: 2.0,
         typewise: None,
     };
-    let data: Value = serde_json::from_str(&std::fs::read_to_string(&oracle).unwrap()).unwrap();
-    let structures: Vec<Structure> = data["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(common::oracle_structure)
-        .collect();
+    let structures = oracle_cases(&oracle);
     for (tag, zbl) in [("nep5", None), ("nep5_zbl", Some(zbl))] {
         let model = random_nep5(zbl, 9);
         let path = dir.path().join(format!("{tag}.txt"));

@@ -10,11 +10,12 @@
 mod common;
 mod conformance;
 
-use common::{Rng, TempDir, check_forces_and_virial, check_vjp, random_structure, rel_max_diff};
+use common::nep_cpu::{Numbers, calorine_available, forcefit_numbers, max_diff};
+use common::{Rng, TempDir, check_forces_and_virial, check_vjp, random_structure};
+use forcefit::model::Model;
 use forcefit::model::nep::angular::AngularTerms;
 use forcefit::model::nep::config::Cutoff;
 use forcefit::model::nep::{Nep, NepHyper, TypewiseCutoff, Zbl, file};
-use forcefit::model::{Model, Prediction};
 use forcefit::structure::Structure;
 use forcefit::train::config::TrainConfig;
 use forcefit::train::gpumd_input;
@@ -171,17 +172,8 @@ fn a_pair_uses_the_mean_of_its_elements_cutoffs() {
 // ---------------------------------------------------------------------------
 // NEP_CPU (calorine) as the oracle.
 
-fn calorine_available() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import calorine.calculators, ase.io"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        eprintln!("skipping: python3 with calorine is not available (pip install calorine)");
-    }
-    ok
-}
+// calorine_available, forcefit_numbers, max_diff: tests/common/nep_cpu.rs.
+// Here CPUNEP reads the structures from an extended XYZ file.
 
 /// Energy, forces and virial (W = −stress · volume, row-major) of every
 /// structure of an extended XYZ file, for each model, by CPUNEP.
@@ -202,9 +194,6 @@ for model in sys.argv[2:]:
     out.append(rows)
 print(json.dumps(out))
 "#;
-
-/// Energy, forces and virial flattened into one comparable triple.
-type Numbers = (Vec<f64>, Vec<f64>, Vec<f64>);
 
 fn nep_cpu_numbers(xyz: &Path, models: &[&Path]) -> Vec<Vec<Numbers>> {
     let mut args = vec!["-c", SCRIPT, xyz.to_str().unwrap()];
@@ -230,18 +219,6 @@ fn nep_cpu_numbers(xyz: &Path, models: &[&Path]) -> Vec<Vec<Numbers>> {
         .collect()
 }
 
-fn forcefit_numbers(model: &Nep, structures: &[Structure]) -> Vec<Numbers> {
-    structures
-        .iter()
-        .map(|s| {
-            let prepared = model.prepare(s.clone()).expect("prepare");
-            let mut p = Prediction::default();
-            model.predict(&prepared, &mut p);
-            (vec![p.energy], p.forces.concat(), p.virial.to_vec())
-        })
-        .collect()
-}
-
 /// Labels of structures read back from `forcefit predict`'s output.
 fn label_numbers(structures: &[Structure]) -> Vec<Numbers> {
     structures
@@ -255,20 +232,6 @@ fn label_numbers(structures: &[Structure]) -> Vec<Numbers> {
             )
         })
         .collect()
-}
-
-/// The largest relative difference of energy, forces and virial over all
-/// structures, each field relative to its largest component.
-fn max_diff(a: &[Numbers], b: &[Numbers]) -> f64 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| {
-            rel_max_diff(&x.0, &y.0)
-                .max(rel_max_diff(&x.1, &y.1))
-                .max(rel_max_diff(&x.2, &y.2))
-        })
-        .fold(0.0, f64::max)
 }
 
 /// The first `n` frames of an extended XYZ file, as text.

@@ -7,11 +7,11 @@
 
 mod common;
 
-use common::nep_cpu::{calorine_available, forcefit_numbers, max_diff, nep_cpu_numbers};
+use common::nep_cpu::{
+    calorine_available, forcefit_numbers, max_diff, nep_cpu_numbers, oracle_cases,
+};
 use forcefit::model::Model;
 use forcefit::model::nep::{Nep, NepHyper, Zbl, file};
-use forcefit::structure::Structure;
-use serde_json::Value;
 
 /// `random_nep`'s Te/Pb model in another version and ZBL form.
 fn model(version: u32, zbl: Option<Zbl>, seed: u64) -> Nep {
@@ -50,13 +50,7 @@ fn nep3_and_flexible_zbl_files_match_nep_cpu() {
     if !calorine_available() {
         return;
     }
-    let data: Value = serde_json::from_str(&std::fs::read_to_string(&oracle).unwrap()).unwrap();
-    let structures: Vec<Structure> = data["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(common::oracle_structure)
-        .collect();
+    let structures = oracle_cases(&oracle);
     let universal = Zbl::Universal {
         inner: 1.0,
         outer: 2.0,

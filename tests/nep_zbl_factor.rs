@@ -5,10 +5,10 @@
 
 mod common;
 
-use common::nep_cpu::{calorine_available, forcefit_numbers, max_diff, nep_cpu_numbers};
+use common::nep_cpu::{
+    calorine_available, forcefit_numbers, max_diff, nep_cpu_numbers, oracle_cases,
+};
 use forcefit::model::nep::{Nep, Zbl, file};
-use forcefit::structure::Structure;
-use serde_json::Value;
 
 #[test]
 fn zbl_line_factor_matches_nep_cpu_and_round_trips() {
@@ -43,13 +43,7 @@ fn zbl_line_factor_matches_nep_cpu_and_round_trips() {
         "{written_text}"
     );
 
-    let data: Value = serde_json::from_str(&std::fs::read_to_string(&oracle).unwrap()).unwrap();
-    let structures: Vec<Structure> = data["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(common::oracle_structure)
-        .collect();
+    let structures = oracle_cases(&oracle);
     let ours = forcefit_numbers(&model, &structures);
     let ours_plain = forcefit_numbers(&Nep::from_file(&plain).unwrap(), &structures);
     let reference = nep_cpu_numbers(&oracle, &[&factor_path, &written]);

@@ -111,3 +111,14 @@ pub fn max_diff(a: &[Numbers], b: &[Numbers]) -> f64 {
         })
         .fold(0.0, f64::max)
 }
+
+/// The structures of an oracle file of ../shared/oracle/nep (its `cases`).
+pub fn oracle_cases(path: &Path) -> Vec<Structure> {
+    let data: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    data["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(super::oracle_structure)
+        .collect()
+}
