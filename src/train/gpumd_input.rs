@@ -59,6 +59,7 @@ use std::str::FromStr;
 
 mod fine_tune;
 mod loss_weights;
+mod plan;
 
 /// GPUMD's default batch size.
 pub const DEFAULT_BATCH: usize = 1000;
@@ -406,7 +407,7 @@ pub fn parse(text: &str, path: &Path, dir: &Path) -> Result<NepInput> {
                 config.run.epochs = Some(line.int(path, 0)?);
             }
             "force_scale" => {
-                gpumd_run.force_scale = Some((line.non_negative(path)?, line.number));
+                gpumd_run.force_scale = Some(line.non_negative(path)?);
             }
             "batch_size" => {
                 line.count(path, 1..=1)?;
@@ -690,6 +691,5 @@ impl NepInput {
     }
 }
 
-mod plan;
 #[cfg(test)]
 mod tests;

@@ -35,8 +35,8 @@ pub struct GpumdRun {
     pub batch: Option<(usize, usize)>,
     /// `generation N` and its line.
     pub generation: Option<(usize, usize)>,
-    /// forcefit's `force_scale X` (0: off) and its line.
-    pub force_scale: Option<(f64, usize)>,
+    /// forcefit's `force_scale X` (0: off).
+    pub force_scale: Option<f64>,
 }
 
 /// Sets the batch size and the run length of `config` from GPUMD's
@@ -44,13 +44,14 @@ pub struct GpumdRun {
 /// nep.in in them).
 pub fn apply(config: &mut TrainConfig, gpumd: &GpumdRun, where_: &str) -> Vec<String> {
     let mut notes = Vec::new();
-    let gradient = matches!(
-        config.optimizer.kind,
-        OptimizerKind::Adam | OptimizerKind::Adamw
-    );
     config.loss.force_scale = match gpumd.force_scale {
-        Some((x, _)) => (x > 0.0).then_some(x),
-        None => gradient.then_some(FORCE_SCALE),
+        Some(x) => (x > 0.0).then_some(x),
+        // forcefit's recipe for the gradient optimizers only.
+        None => matches!(
+            config.optimizer.kind,
+            OptimizerKind::Adam | OptimizerKind::Adamw
+        )
+        .then_some(FORCE_SCALE),
     };
     let opt = &mut config.optimizer;
     let run = &mut config.run;
