@@ -432,36 +432,47 @@ mod tests {
                 kind,
                 ..LossConfig::default()
             };
-            let loss_of = |preds: &[Prediction]| {
-                let batch: Vec<(&Structure, &Prediction)> = structures.iter().zip(preds).collect();
-                evaluate(&config, &batch, used, &mut Vec::new()).total
-            };
-            let batch: Vec<(&Structure, &Prediction)> =
-                structures.iter().zip(&predictions).collect();
-            let mut adjoints = Vec::new();
-            evaluate(&config, &batch, used, &mut adjoints);
-            let h = 1e-6;
-            let check = |analytic: f64, perturb: &dyn Fn(&mut Vec<Prediction>, f64)| {
-                let (mut plus, mut minus) = (predictions.clone(), predictions.clone());
-                perturb(&mut plus, h);
-                perturb(&mut minus, -h);
-                let fd = (loss_of(&plus) - loss_of(&minus)) / (2.0 * h);
-                assert!(
-                    (analytic - fd).abs() < 1e-7 * (1.0 + fd.abs()),
-                    "{kind:?}: {analytic} vs {fd}"
-                );
-            };
-            for k in 0..structures.len() {
-                check(adjoints[k].energy, &|p, d| p[k].energy += d);
-                for i in 0..structures[k].n_atoms() {
-                    for a in 0..3 {
-                        let analytic = adjoints[k].forces.get(i).map_or(0.0, |f| f[a]);
-                        check(analytic, &|p, d| p[k].forces[i][a] += d);
-                    }
+            assert_adjoint_matches_fd(&config, &structures, &predictions, used);
+        }
+    }
+
+    /// Every component of the loss adjoint (energy, forces, virial) of
+    /// `config` on the batch against central differences of the loss.
+    fn assert_adjoint_matches_fd(
+        config: &LossConfig,
+        structures: &[Structure],
+        predictions: &[Prediction],
+        used: impl Fn(usize, usize) -> bool + Copy,
+    ) {
+        let kind = config.kind;
+        let loss_of = |preds: &[Prediction]| {
+            let batch: Vec<(&Structure, &Prediction)> = structures.iter().zip(preds).collect();
+            evaluate(config, &batch, used, &mut Vec::new()).total
+        };
+        let batch: Vec<(&Structure, &Prediction)> = structures.iter().zip(predictions).collect();
+        let mut adjoints = Vec::new();
+        evaluate(config, &batch, used, &mut adjoints);
+        let h = 1e-6;
+        let check = |analytic: f64, perturb: &dyn Fn(&mut Vec<Prediction>, f64)| {
+            let (mut plus, mut minus) = (predictions.to_vec(), predictions.to_vec());
+            perturb(&mut plus, h);
+            perturb(&mut minus, -h);
+            let fd = (loss_of(&plus) - loss_of(&minus)) / (2.0 * h);
+            assert!(
+                (analytic - fd).abs() < 1e-7 * (1.0 + fd.abs()),
+                "{kind:?}: {analytic} vs {fd}"
+            );
+        };
+        for k in 0..structures.len() {
+            check(adjoints[k].energy, &|p, d| p[k].energy += d);
+            for i in 0..structures[k].n_atoms() {
+                for a in 0..3 {
+                    let analytic = adjoints[k].forces.get(i).map_or(0.0, |f| f[a]);
+                    check(analytic, &|p, d| p[k].forces[i][a] += d);
                 }
-                for c in 0..9 {
-                    check(adjoints[k].virial[c], &|p, d| p[k].virial[c] += d);
-                }
+            }
+            for c in 0..9 {
+                check(adjoints[k].virial[c], &|p, d| p[k].virial[c] += d);
             }
         }
     }
@@ -566,33 +577,7 @@ mod tests {
         // The adjoint of the weighted loss, by central differences.
         for kind in [LossKind::Mse, LossKind::Rmse] {
             let config = weighted_config(kind);
-            let loss_of = |preds: &[Prediction]| {
-                let batch: Vec<(&Structure, &Prediction)> = structures.iter().zip(preds).collect();
-                evaluate(&config, &batch, |_, _| true, &mut Vec::new()).total
-            };
-            let mut adjoints = Vec::new();
-            evaluate(&config, &batch, |_, _| true, &mut adjoints);
-            let h = 1e-6;
-            let check = |analytic: f64, perturb: &dyn Fn(&mut Vec<Prediction>, f64)| {
-                let (mut plus, mut minus) = (predictions.clone(), predictions.clone());
-                perturb(&mut plus, h);
-                perturb(&mut minus, -h);
-                let fd = (loss_of(&plus) - loss_of(&minus)) / (2.0 * h);
-                assert!(
-                    (analytic - fd).abs() < 1e-7 * (1.0 + fd.abs()),
-                    "{kind:?}: {analytic} vs {fd}"
-                );
-            };
-            for k in 0..structures.len() {
-                for i in 0..structures[k].n_atoms() {
-                    for a in 0..3 {
-                        check(adjoints[k].forces[i][a], &|p, d| p[k].forces[i][a] += d);
-                    }
-                }
-                for c in 0..9 {
-                    check(adjoints[k].virial[c], &|p, d| p[k].virial[c] += d);
-                }
-            }
+            assert_adjoint_matches_fd(&config, &structures, &predictions, |_, _| true);
         }
     }
 

@@ -4,16 +4,10 @@
 
 mod common;
 
+use common::nep_cpu::calorine_available;
+
 use std::path::Path;
 use std::process::Command;
-
-fn calorine_available() -> bool {
-    Command::new("python3")
-        .args(["-c", "import calorine.calculators, ase.io"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
-}
 
 const SCRIPT: &str = r#"
 import json, sys
@@ -34,7 +28,6 @@ print(json.dumps(out))
 #[test]
 fn forcefit_nep_txt_matches_calorine() {
     if !calorine_available() {
-        eprintln!("skipping: calorine is not installed (pip install calorine)");
         return;
     }
     let dir = common::TempDir::new("calorine");

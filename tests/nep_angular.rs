@@ -11,6 +11,8 @@
 //!   calorine are missing.
 
 mod common;
+
+use common::nep_cpu::{calorine_available, oracle_cases};
 mod conformance;
 
 use common::{Rng, check_forces_and_virial, check_vjp, random_structure, rel_max_diff};
@@ -264,18 +266,6 @@ for model, cases_json in zip(sys.argv[1::2], sys.argv[2::2]):
 print(json.dumps(out))
 "#;
 
-fn calorine_available() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import calorine.calculators, calorine.nep, ase"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        eprintln!("skipping: python3 with calorine is not available (pip install calorine)");
-    }
-    ok
-}
-
 /// Energy, forces, virial and descriptors of one structure.
 struct Numbers([Vec<f64>; 4]);
 
@@ -324,13 +314,7 @@ fn nep_cpu(pairs: &[(&Path, &Path)]) -> Vec<Vec<Numbers>> {
 /// A data set's oracle cases: (cases file, structures, species).
 fn dataset(name: &str) -> Option<(std::path::PathBuf, Vec<Structure>, Vec<&'static str>)> {
     let path = common::shared(&format!("oracle/nep/{name}.json"))?;
-    let data: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    let structures = data["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(common::oracle_structure)
-        .collect();
+    let structures = oracle_cases(&path);
     let species = if name == "pbte" {
         vec!["Pb", "Te"]
     } else {

@@ -9,6 +9,8 @@
 
 mod common;
 
+use common::nep_cpu::calorine_available;
+
 use common::{Rng, TempDir};
 use forcefit::model::nep::angular::AngularTerms;
 use forcefit::model::nep::reduce::reduce;
@@ -135,14 +137,6 @@ fn reduced_model_predicts_what_the_full_one_does() {
     }
 }
 
-fn calorine_available() -> bool {
-    Command::new("python3")
-        .args(["-c", "import calorine.calculators, ase.io"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
-}
-
 const CALORINE: &str = r#"
 import json, sys
 from ase.io import read
@@ -161,7 +155,6 @@ print(json.dumps(out))
 #[test]
 fn reduced_nep_txt_loads_in_calorine() {
     if !calorine_available() {
-        eprintln!("skipping: calorine is not installed (pip install calorine)");
         return;
     }
     let (full, _) = foundation();

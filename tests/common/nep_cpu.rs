@@ -43,7 +43,10 @@ print(json.dumps(out))
 
 pub fn calorine_available() -> bool {
     let ok = Command::new("python3")
-        .args(["-c", "import _nepy, calorine.calculators, ase"])
+        .args([
+            "-c",
+            "import _nepy, calorine.calculators, calorine.nep, ase.io",
+        ])
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false);
