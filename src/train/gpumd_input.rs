@@ -220,7 +220,9 @@ fn gpumd_defaults(dir: &Path) -> TrainConfig {
 }
 
 /// `nep.in` keyword for each TOML key the configuration's validation
-/// names; longer keys first so that replacing them is unambiguous.
+/// names; longer keys first so that replacing them is unambiguous. A key
+/// that two keywords can set is listed once per keyword, the one used
+/// when neither is given first.
 const KEYS: [(&str, &str); 23] = [
     ("model.version", "version"),
     ("model.typewise_cutoff_zbl", "use_typewise_cutoff_zbl"),
@@ -254,6 +256,11 @@ fn validation_error(msg: &str, path: &Path, lines: &BTreeMap<String, usize>) -> 
     let mut first: Option<(usize, usize)> = None; // (position in msg, line)
     for (key, keyword) in KEYS {
         if let Some(pos) = text.find(key) {
+            // The keyword the file gave, of those that set this key.
+            let keyword = KEYS
+                .iter()
+                .find(|(k, w)| *k == key && lines.contains_key(*w))
+                .map_or(keyword, |(_, w)| *w);
             if let Some(&line) = lines.get(keyword)
                 && first.is_none_or(|(p, _)| pos < p)
             {

@@ -206,6 +206,16 @@ fn errors_name_the_line() {
             "type 1 Si\nbatch 10 1\n",
             "d/nep.in:2: batch: effective full batch",
         ),
+        // A key that `batch` (SNES) and `batch_size` can set: the error
+        // names the keyword the file gave.
+        (
+            "type 1 Si\noptimizer snes\n\nbatch 0\n",
+            "d/nep.in:4: batch must be at least 1",
+        ),
+        (
+            "type 1 Si\nbatch_size 0\n",
+            "d/nep.in:2: batch_size must be at least 1",
+        ),
         (
             "type 1 Si\nversion 2\n",
             "d/nep.in:2: version: forcefit trains NEP3, NEP4 and NEP5",
