@@ -20,7 +20,7 @@ use forcefit::loss::{ForceGradient, LossConfig};
 use forcefit::model::{AnyModel, Model, ModelConfig, Prepared};
 use forcefit::optim::{Kalman, KalmanSettings};
 use forcefit::train::fekf::{FekfSettings, FekfStep, Timing};
-use forcefit::train::step;
+use forcefit::train::step::{self, Batch};
 use forcefit::{batch, io, model};
 
 mod common;
@@ -135,12 +135,26 @@ fn run(case: &Case, batches: &[Vec<&Prepared>], sites_only: bool) -> Run {
     let mut state = FekfStep::new(model.params().len());
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let first = &batches[0];
-    state.run(&mut model, &mut kalman, first, &fekf, &weights, &mut rng);
+    state.run(
+        &mut model,
+        &mut kalman,
+        &Batch::local(first),
+        &fekf,
+        &weights,
+        &mut rng,
+    );
     state.timing = Default::default();
     let updates_before = kalman.updates;
     let t = Instant::now();
     for b in batches {
-        state.run(&mut model, &mut kalman, b, &fekf, &weights, &mut rng);
+        state.run(
+            &mut model,
+            &mut kalman,
+            &Batch::local(b),
+            &fekf,
+            &weights,
+            &mut rng,
+        );
     }
     let steps = batches.len() as f64;
     Run {
@@ -171,7 +185,13 @@ fn adam_step(case: &Case, batches: &[Vec<&Prepared>]) -> f64 {
     let mut grad = vec![0.0; case.model.params().len()];
     let t = Instant::now();
     for b in batches {
-        step::loss_and_gradient(&case.model, b, &weights, |_, _| true, &mut grad);
+        step::loss_and_gradient(
+            &case.model,
+            &Batch::local(b),
+            &weights,
+            |_, _| true,
+            &mut grad,
+        );
     }
     t.elapsed().as_secs_f64() / batches.len() as f64
 }

@@ -6,7 +6,7 @@
 
 use forcefit::loss::{ForceGradient, LossConfig};
 use forcefit::model::{Model, Prepared};
-use forcefit::train::step;
+use forcefit::train::step::{self, Batch};
 use forcefit::{batch, io, model};
 
 mod common;
@@ -24,7 +24,13 @@ fn ratio(name: &str, dir: &Path) {
     let config = LossConfig::default();
     let t_predict = best_of(5, || step::predict(&model, &refs));
     let t_step = best_of(5, || {
-        step::loss_and_gradient(&model, &refs, &config, |_, _| true, &mut grad)
+        step::loss_and_gradient(
+            &model,
+            &Batch::local(&refs),
+            &config,
+            |_, _| true,
+            &mut grad,
+        )
     });
     let rss1 = common::peak_rss_kib();
     let directional = LossConfig {
@@ -32,7 +38,13 @@ fn ratio(name: &str, dir: &Path) {
         ..config.clone()
     };
     let t_dir = best_of(3, || {
-        step::loss_and_gradient(&model, &refs, &directional, |_, _| true, &mut grad)
+        step::loss_and_gradient(
+            &model,
+            &Batch::local(&refs),
+            &directional,
+            |_, _| true,
+            &mut grad,
+        )
     });
     println!(
         "{name}: {n_atoms} atoms, {} threads: predict {:.1} ms ({:.0} atoms/s), train step {:.1} ms ({:.0} atoms/s), ratio {:.2}",
@@ -70,7 +82,13 @@ fn scaling(dir: &Path) {
         let prepared = batch::prepare_all(&model, vec![big]).unwrap();
         let refs: Vec<&Prepared> = prepared.iter().collect();
         let t = best_of(3, || {
-            step::loss_and_gradient(&model, &refs, &config, |_, _| true, &mut grad)
+            step::loss_and_gradient(
+                &model,
+                &Batch::local(&refs),
+                &config,
+                |_, _| true,
+                &mut grad,
+            )
         });
         println!(
             "PbTe {n}x{n}x{n}: {atoms} atoms, train step {:.1} ms, {:.2} µs/atom",

@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod batch;
+pub mod dist;
 pub mod elements;
 pub mod error;
 pub mod io;

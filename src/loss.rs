@@ -25,6 +25,7 @@
 //! L. [`LossParts`]' `*_mse` are the unweighted means that are reported
 //! (GPUMD reports with `use_weight = false`); `total` is the weighted loss.
 
+use crate::dist::{Comm, Local, exact};
 use crate::model::{Adjoint, Prediction};
 use crate::structure::Structure;
 use std::collections::BTreeMap;
@@ -201,12 +202,96 @@ pub struct LossParts {
     pub total: f64,
 }
 
-/// Denominators of the three means over a batch.
-#[derive(Clone, Copy, Debug, Default)]
-struct Norms {
+/// One structure's share of a batch's loss: the weighted squared-error sums
+/// (energy, force, virial; force and virial again with the per-atom and
+/// shear weights of the loss) and the denominators of the three means.
+#[derive(Clone, Copy, Default)]
+struct Sums {
     energy: f64,
     force: f64,
     virial: f64,
+    force_loss: f64,
+    virial_loss: f64,
+    energy_norm: f64,
+    force_norm: f64,
+    virial_norm: f64,
+}
+
+impl Sums {
+    const LEN: usize = 8;
+
+    fn to_array(self) -> [f64; Self::LEN] {
+        [
+            self.energy,
+            self.force,
+            self.virial,
+            self.force_loss,
+            self.virial_loss,
+            self.energy_norm,
+            self.force_norm,
+            self.virial_norm,
+        ]
+    }
+
+    fn from_array(a: [f64; Self::LEN]) -> Self {
+        let [
+            energy,
+            force,
+            virial,
+            force_loss,
+            virial_loss,
+            energy_norm,
+            force_norm,
+            virial_norm,
+        ] = a;
+        Sums {
+            energy,
+            force,
+            virial,
+            force_loss,
+            virial_loss,
+            energy_norm,
+            force_norm,
+            virial_norm,
+        }
+    }
+}
+
+/// The sums of structure `k` of a batch; `factor(i)` is atom i's force
+/// weight.
+fn structure_sums(
+    config: &LossConfig,
+    s: &Structure,
+    p: &Prediction,
+    factor: impl Fn(usize) -> f64,
+    force_used: impl Fn(usize) -> bool,
+) -> Sums {
+    let (w, n) = (s.labels.weight, s.n_atoms() as f64);
+    let mut t = Sums::default();
+    if let Some(e) = s.labels.energy {
+        t.energy = w * ((p.energy - e) / n).powi(2);
+        t.energy_norm = w;
+    }
+    if let Some(f) = &s.labels.forces {
+        for (i, (fp, fr)) in p.forces.iter().zip(f).enumerate() {
+            if force_used(i) {
+                let d2 =
+                    (fp[0] - fr[0]).powi(2) + (fp[1] - fr[1]).powi(2) + (fp[2] - fr[2]).powi(2);
+                t.force += w * d2;
+                t.force_loss += w * factor(i) * d2;
+                t.force_norm += 3.0 * w;
+            }
+        }
+    }
+    if let Some(v) = &s.labels.virial {
+        for &c in &VIRIAL_COMPONENTS {
+            let d2 = ((p.virial[c] - v[c]) / n).powi(2);
+            t.virial += w * d2;
+            t.virial_loss += w * config.virial_factor(c) * d2;
+        }
+        t.virial_norm = 6.0 * w;
+    }
+    t
 }
 
 /// Evaluates the loss of a batch and fills one adjoint per structure.
@@ -214,6 +299,19 @@ struct Norms {
 /// `force_used(s, i)` says whether atom i of structure s counts in the force
 /// term (for training on a fraction of forces); pass `|_, _| true` for all.
 pub fn evaluate(
+    config: &LossConfig,
+    batch: &[(&Structure, &Prediction)],
+    force_used: impl Fn(usize, usize) -> bool,
+    adjoints: &mut Vec<Adjoint>,
+) -> LossParts {
+    evaluate_on(&Local, config, batch, force_used, adjoints)
+}
+
+/// [`evaluate`] of a batch spread over the ranks of `comm`: `batch` is
+/// this rank's share; the loss is the whole batch's (the same on every
+/// rank, for any split), the adjoints those of this rank's structures.
+pub fn evaluate_on(
+    comm: &dyn Comm,
     config: &LossConfig,
     batch: &[(&Structure, &Prediction)],
     force_used: impl Fn(usize, usize) -> bool,
@@ -234,47 +332,28 @@ pub fn evaluate(
         })
         .collect();
     let factor = |k: usize, i: usize| factors[k].get(i).copied().unwrap_or(1.0);
-    let mut norms = Norms::default();
-    let (mut se, mut sf, mut sv) = (0.0, 0.0, 0.0);
-    // The weighted force and virial sums of the loss.
-    let (mut sf_loss, mut sv_loss) = (0.0, 0.0);
-    for (k, (s, p)) in batch.iter().enumerate() {
-        let (w, n) = (s.labels.weight, s.n_atoms() as f64);
-        if let Some(e) = s.labels.energy {
-            se += w * ((p.energy - e) / n).powi(2);
-            norms.energy += w;
-        }
-        if let Some(f) = &s.labels.forces {
-            for (i, (fp, fr)) in p.forces.iter().zip(f).enumerate() {
-                if force_used(k, i) {
-                    let d2 =
-                        (fp[0] - fr[0]).powi(2) + (fp[1] - fr[1]).powi(2) + (fp[2] - fr[2]).powi(2);
-                    sf += w * d2;
-                    sf_loss += w * factor(k, i) * d2;
-                    norms.force += 3.0 * w;
-                }
-            }
-        }
-        if let Some(v) = &s.labels.virial {
-            for &c in &VIRIAL_COMPONENTS {
-                let d2 = ((p.virial[c] - v[c]) / n).powi(2);
-                sv += w * d2;
-                sv_loss += w * config.virial_factor(c) * d2;
-            }
-            norms.virial += 6.0 * w;
-        }
-    }
+    let per_structure: Vec<[f64; Sums::LEN]> = batch
+        .iter()
+        .enumerate()
+        .map(|(k, (s, p))| {
+            structure_sums(config, s, p, |i| factor(k, i), |i| force_used(k, i)).to_array()
+        })
+        .collect();
+    let refs: Vec<&[f64]> = per_structure.iter().map(|a| a.as_slice()).collect();
+    let mut total = [0.0; Sums::LEN];
+    exact::sum(comm, &refs, &mut total);
+    let t = Sums::from_array(total);
     let mean = |sum: f64, norm: f64| if norm > 0.0 { sum / norm } else { 0.0 };
     let mut parts = LossParts {
-        energy_mse: mean(se, norms.energy),
-        force_mse: mean(sf, norms.force),
-        virial_mse: mean(sv, norms.virial),
+        energy_mse: mean(t.energy, t.energy_norm),
+        force_mse: mean(t.force, t.force_norm),
+        virial_mse: mean(t.virial, t.virial_norm),
         total: 0.0,
     };
     let (mse_e, mse_f, mse_v) = (
         parts.energy_mse,
-        mean(sf_loss, norms.force),
-        mean(sv_loss, norms.virial),
+        mean(t.force_loss, t.force_norm),
+        mean(t.virial_loss, t.virial_norm),
     );
     // d(term)/d(MSE): λ for MSE, λ / (2 √MSE) for RMSE.
     let (scale_e, scale_f, scale_v) = match config.kind {
@@ -301,14 +380,14 @@ pub fn evaluate(
         adj.virial = [0.0; 9];
         adj.forces.clear();
         if let Some(e) = s.labels.energy
-            && norms.energy > 0.0
+            && t.energy_norm > 0.0
         {
-            adj.energy = scale_e * 2.0 * w * (p.energy - e) / (n * n) / norms.energy;
+            adj.energy = scale_e * 2.0 * w * (p.energy - e) / (n * n) / t.energy_norm;
         }
         if let Some(f) = &s.labels.forces
-            && norms.force > 0.0
+            && t.force_norm > 0.0
         {
-            let c = scale_f * 2.0 * w / norms.force;
+            let c = scale_f * 2.0 * w / t.force_norm;
             adj.forces
                 .extend(p.forces.iter().zip(f).enumerate().map(|(i, (fp, fr))| {
                     if force_used(k, i) {
@@ -324,9 +403,9 @@ pub fn evaluate(
                 }));
         }
         if let Some(v) = &s.labels.virial
-            && norms.virial > 0.0
+            && t.virial_norm > 0.0
         {
-            let c = scale_v * 2.0 * w / (n * n) / norms.virial;
+            let c = scale_v * 2.0 * w / (n * n) / t.virial_norm;
             for &comp in &VIRIAL_COMPONENTS {
                 adj.virial[comp] = c * config.virial_factor(comp) * (p.virial[comp] - v[comp]);
             }

@@ -3,6 +3,7 @@
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
+use forcefit::dist::World;
 use forcefit::io::{self, Format};
 use forcefit::metrics::{ErrorStats, write_gpumd_outputs};
 use forcefit::model::AnyModel;
@@ -167,11 +168,12 @@ struct RunFlags {
 }
 
 impl RunFlags {
-    fn options(&self) -> Result<RunOptions> {
+    fn options(&self, world: &World) -> Result<RunOptions> {
         Ok(RunOptions {
             resume: self.resume,
             stop: stop_on_ctrl_c()?,
             quiet: self.quiet,
+            world: world.clone(),
         })
     }
 }
@@ -246,17 +248,30 @@ fn main() {
         std::process::exit(INTERNAL_ERROR);
     }));
     let cli = Cli::parse();
+    // Under mpirun, one rank of a data-parallel run (see docs/cluster.md).
+    let world = match World::from_environment() {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+    };
     let result = match cli.command {
         Command::Predict(args) => predict(args),
         Command::Eval(args) => eval(args),
-        Command::Train(args) => train(args),
-        Command::Nep(args) => nep(args),
-        Command::Dp(args) => dp(args),
-        Command::Aenet(args) => aenet(args),
+        Command::Train(args) => train(args, &world),
+        Command::Nep(args) => nep(args, &world),
+        Command::Dp(args) => dp(args, &world),
+        Command::Aenet(args) => aenet(args, &world),
         Command::Gradcheck(args) => gradcheck(args),
     };
     if let Err(e) = result {
-        eprintln!("error: {e:#}");
+        // Every rank has the same error (the run agrees on failures of one
+        // rank's shard); rank 0 prints it.
+        if world.is_root() {
+            eprintln!("error: {e:#}");
+        }
+        drop(world);
         std::process::exit(2);
     }
 }
@@ -398,15 +413,17 @@ fn labelled(s: &Structure, p: Prediction) -> (Structure, Vec<f64>) {
     (out, p.atomic_energies)
 }
 
-fn train(args: TrainArgs) -> Result<()> {
+fn train(args: TrainArgs, world: &World) -> Result<()> {
     let text = std::fs::read_to_string(&args.config)
         .with_context(|| format!("reading {}", args.config.display()))?;
     let config = TrainConfig::from_file(&args.config)?;
     set_threads(args.run.threads.or(config.run.threads))?;
-    let options = args.run.options()?;
+    let options = args.run.options(world)?;
     let outcome = forcefit::train::run::run(&config, &text, &options)?;
-    forcefit::train::outputs::write(&outcome)?;
-    report(&outcome);
+    if world.is_root() {
+        forcefit::train::outputs::write(&outcome)?;
+        report(&outcome);
+    }
     Ok(())
 }
 
@@ -463,18 +480,26 @@ fn report(outcome: &Outcome) {
     }
 }
 
-fn nep(args: NepArgs) -> Result<()> {
+fn nep(args: NepArgs, world: &World) -> Result<()> {
     let input = gpumd_input::read(&args.dir)?;
-    for w in &input.warnings {
-        eprintln!("warning: {w}");
+    if world.is_root() {
+        for w in &input.warnings {
+            eprintln!("warning: {w}");
+        }
     }
     set_threads(args.run.threads)?;
     if input.prediction {
+        if !world.is_root() {
+            return Ok(());
+        }
         return nep_predict(&args.dir, &input);
     }
-    let options = args.run.options()?;
+    let options = args.run.options(world)?;
     let text = input.config_text()?;
     let outcome = forcefit::train::run::run(&input.config, &text, &options)?;
+    if !world.is_root() {
+        return Ok(());
+    }
     forcefit::train::outputs::write(&outcome)?;
     let loss = forcefit::train::log::to_gpumd_loss(&outcome.log);
     io::write_atomic(&outcome.output_dir.join("loss.out"), |w| {
@@ -495,7 +520,7 @@ fn optimizer_kind(name: Option<&str>) -> Option<forcefit::train::config::Optimiz
     })
 }
 
-fn dp(args: DpArgs) -> Result<()> {
+fn dp(args: DpArgs, world: &World) -> Result<()> {
     use forcefit::train::deepmd_input::{self, Overrides};
     let overrides = Overrides {
         optimizer: optimizer_kind(args.optimizer.as_deref()),
@@ -509,31 +534,39 @@ fn dp(args: DpArgs) -> Result<()> {
         &input.config,
         &input.config_text()?,
         &args.run,
+        world,
     )?;
-    report(&outcome);
+    if world.is_root() {
+        report(&outcome);
+    }
     Ok(())
 }
 
 /// Trains a drop-in's translated configuration (`text` is its TOML, kept
 /// in the checkpoint) after printing the translation's warnings, and
-/// writes forcefit's outputs.
+/// writes forcefit's outputs (rank 0).
 fn train_translated(
     warnings: &[String],
     config: &forcefit::train::config::TrainConfig,
     text: &str,
     run: &RunFlags,
+    world: &World,
 ) -> Result<Outcome> {
-    for w in warnings {
-        eprintln!("warning: {w}");
+    if world.is_root() {
+        for w in warnings {
+            eprintln!("warning: {w}");
+        }
     }
     set_threads(run.threads)?;
-    let options = run.options()?;
+    let options = run.options(world)?;
     let outcome = forcefit::train::run::run(config, text, &options)?;
-    forcefit::train::outputs::write(&outcome)?;
+    if world.is_root() {
+        forcefit::train::outputs::write(&outcome)?;
+    }
     Ok(outcome)
 }
 
-fn aenet(args: AenetArgs) -> Result<()> {
+fn aenet(args: AenetArgs, world: &World) -> Result<()> {
     use forcefit::train::aenet_input::{self, Overrides};
     let generate = args
         .generate
@@ -557,7 +590,11 @@ fn aenet(args: AenetArgs) -> Result<()> {
         &input.config,
         &input.config_text()?,
         &args.run,
+        world,
     )?;
+    if !world.is_root() {
+        return Ok(());
+    }
     let written = aenet_input::outputs::write(&outcome, &input.outputs)?;
     report(&outcome);
     if !written.is_empty() {

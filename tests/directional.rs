@@ -10,6 +10,7 @@ use forcefit::model::nep::Nep;
 use forcefit::model::{Adjoint, Model, Prediction};
 use forcefit::structure::Structure;
 use forcefit::train::directional::{self, StepScale};
+use forcefit::train::step::Batch;
 
 fn model(species: &[&str], l: (usize, bool, bool), seed: u64) -> Nep {
     common::random_nep(species, l, None, seed)
@@ -140,12 +141,12 @@ fn training_step_uses_the_configured_method() {
     let n = m.params().len();
     let (mut exact, mut dir) = (vec![0.0; n], vec![0.0; n]);
     let config = LossConfig::default();
-    let a = step::loss_and_gradient(&m, &batch, &config, |_, _| true, &mut exact);
+    let a = step::loss_and_gradient(&m, &Batch::local(&batch), &config, |_, _| true, &mut exact);
     let config = LossConfig {
         force_gradient: ForceGradient::Directional { epsilon: 1e-5 },
         ..config
     };
-    let b = step::loss_and_gradient(&m, &batch, &config, |_, _| true, &mut dir);
+    let b = step::loss_and_gradient(&m, &Batch::local(&batch), &config, |_, _| true, &mut dir);
     assert_eq!(a, b, "the loss value does not depend on the method");
     let e = rel(&dir, &exact);
     assert!(e < 1e-7 && e > 0.0, "relative difference {e:.2e}");

@@ -12,6 +12,7 @@ use forcefit::model::{Adjoint, Model};
 use forcefit::optim::kalman::Skip;
 use forcefit::optim::{Kalman, KalmanSettings};
 use forcefit::train::fekf::{FekfSettings, FekfStep};
+use forcefit::train::step::Batch;
 use rand::SeedableRng;
 
 /// Solves the symmetric positive-definite system a·x = b (n×n row-major) by
@@ -314,7 +315,7 @@ fn rlekf_energy_pass_on_a_linear_layer_is_least_squares() {
         step.run(
             &mut model,
             &mut kalman,
-            &[s],
+            &Batch::local(&[s]),
             &fekf,
             &LossConfig::default(),
             &mut chacha,

@@ -15,7 +15,7 @@ use forcefit::optim::{Kalman, KalmanSettings};
 use forcefit::structure::Labels;
 use forcefit::train::config::TrainConfig;
 use forcefit::train::fekf::{FekfSettings, FekfStep};
-use forcefit::train::step;
+use forcefit::train::step::{self, Batch};
 use rand::SeedableRng;
 use std::path::Path;
 
@@ -117,7 +117,7 @@ fn weighted_loss_equals_the_computation_by_hand() {
     let predictions = step::predict(&m, &refs);
     for kind in [LossKind::Mse, LossKind::Rmse] {
         let config = weighted(kind);
-        let parts = step::loss(&m, &refs, &config, |_, _| true);
+        let parts = step::loss(&m, &Batch::local(&refs), &config, |_, _| true);
         let expected = by_hand(&config, &data, &predictions);
         let rel = (parts.total - expected).abs() / expected;
         eprintln!(
@@ -128,7 +128,7 @@ fn weighted_loss_equals_the_computation_by_hand() {
         // The reported errors are the unweighted ones.
         let plain = step::loss(
             &m,
-            &refs,
+            &Batch::local(&refs),
             &LossConfig {
                 kind,
                 ..LossConfig::default()
@@ -163,14 +163,14 @@ fn weighted_gradient_matches_finite_differences() {
                 ..weighted(kind)
             };
             let mut grad = vec![0.0; n];
-            step::loss_and_gradient(&m, &refs, &config, |_, _| true, &mut grad);
+            step::loss_and_gradient(&m, &Batch::local(&refs), &config, |_, _| true, &mut grad);
             let (mut worst, mut scale) = (0.0f64, 0.0f64);
             for &i in &picks {
                 let h = 1e-6 * (1.0 + m.params()[i].abs());
                 let at = |x: f64| {
                     let mut p = m.clone();
                     p.params_mut()[i] = x;
-                    step::loss(&p, &refs, &config, |_, _| true).total
+                    step::loss(&p, &Batch::local(&refs), &config, |_, _| true).total
                 };
                 let x = m.params()[i];
                 let fd = (at(x + h) - at(x - h)) / (2.0 * h);
@@ -203,8 +203,8 @@ fn neutral_weights_reproduce_the_loss_exactly() {
             ..plain.clone()
         };
         let (mut g1, mut g2) = (vec![0.0; m.params().len()], vec![0.0; m.params().len()]);
-        let a = step::loss_and_gradient(&m, &refs, &plain, |_, _| true, &mut g1);
-        let b = step::loss_and_gradient(&m, &refs, &neutral, |_, _| true, &mut g2);
+        let a = step::loss_and_gradient(&m, &Batch::local(&refs), &plain, |_, _| true, &mut g1);
+        let b = step::loss_and_gradient(&m, &Batch::local(&refs), &neutral, |_, _| true, &mut g2);
         assert_eq!(a, b);
         assert_eq!(g1, g2);
     }
@@ -246,7 +246,14 @@ fn fekf_step(weights: &LossConfig, pref_f: f64) -> Vec<f64> {
     };
     let mut step = FekfStep::new(n);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
-    step.run(&mut m, &mut kalman, &refs, &fekf, weights, &mut rng);
+    step.run(
+        &mut m,
+        &mut kalman,
+        &Batch::local(&refs),
+        &fekf,
+        weights,
+        &mut rng,
+    );
     m.params().to_vec()
 }
 

@@ -17,7 +17,7 @@ use forcefit::model::{Adjoint, AnyModel, Model, Prediction, Prepared};
 use forcefit::optim::{Kalman, KalmanSettings};
 use forcefit::structure::Structure;
 use forcefit::train::fekf::{FekfSettings, FekfStep};
-use forcefit::train::step;
+use forcefit::train::step::{self, Batch};
 use forcefit::{batch, io, model};
 use rand::SeedableRng;
 
@@ -216,14 +216,14 @@ fn force_update_gradient_of_a_batch_is_exact_from_the_sites() {
         let (mut whole, mut restricted) = (vec![0.0; n], vec![0.0; n]);
         step::gradient(
             &c.model,
-            &batch,
+            &Batch::local(&batch),
             &adjoints,
             ForceGradient::Exact,
             &mut whole,
         );
         step::gradient_sites(
             &c.model,
-            &batch,
+            &Batch::local(&batch),
             &sites,
             &adjoints,
             ForceGradient::Exact,
@@ -272,7 +272,7 @@ fn fekf_step_on_sites_matches_the_step_on_whole_structures() {
             state.run(
                 &mut m,
                 &mut kalman,
-                &batch,
+                &Batch::local(&batch),
                 &fekf,
                 &LossConfig::default(),
                 &mut rng,
@@ -334,7 +334,7 @@ fn one_structure_batches_are_split_over_atoms_bit_identically_for_any_thread_cou
                 let mut g = vec![0.0; c.model.params().len()];
                 let parts = step::loss_and_gradient(
                     &c.model,
-                    &batch,
+                    &Batch::local(&batch),
                     &LossConfig::default(),
                     |_, _| true,
                     &mut g,

@@ -17,7 +17,7 @@
 //! its structures are ordered, split across threads and merged.
 
 mod gpumd;
-mod sum;
+pub(crate) mod sum;
 
 pub use gpumd::{
     EV_PER_CUBIC_ANGSTROM_IN_GPA, MISSING, VIRIAL_COMPONENTS, format_g, write_gpumd_outputs,

@@ -245,6 +245,12 @@ impl ModelConfig {
         }
     }
 
+    /// Whether an init model's descriptor scales are to be recomputed from
+    /// the training data (NEP's `init_rescale`).
+    pub fn init_rescale(&self) -> bool {
+        matches!(self, ModelConfig::Nep(c) if c.init_rescale)
+    }
+
     /// Mutable access to that path (to resolve it against the config's directory).
     pub fn init_mut(&mut self) -> Option<&mut PathBuf> {
         match self {

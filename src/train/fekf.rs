@@ -27,7 +27,8 @@
 //! gradient and error by the atom count, which only damps updates further
 //! for large cells; we leave it out. The prefactors multiply both H and e.
 
-use super::step;
+use super::step::{self, Batch};
+use crate::dist::{Comm, exact};
 use crate::loss::{self, ForceGradient, LossConfig, LossParts};
 use crate::model::{Adjoint, Model, Prediction, Prepared};
 use crate::optim::kalman::Kalman;
@@ -90,19 +91,50 @@ pub struct FekfStep {
     pub timing: Timing,
 }
 
-/// The weighted absolute errors of one measurement.
+/// The weighted absolute errors of one measurement, per structure of this
+/// rank: [Σ w|e|, components, 1].
 #[derive(Default)]
 struct Errors {
-    sum: f64,
-    count: usize,
-    structures: usize,
+    per_structure: Vec<[f64; 3]>,
 }
 
 impl Errors {
-    fn add(&mut self, weight: f64, e: f64) {
-        self.sum += weight * e.abs();
-        self.count += 1;
+    /// Starts the next structure's errors.
+    fn structure(&mut self) {
+        self.per_structure.push([0.0, 0.0, 1.0]);
     }
+
+    fn add(&mut self, weight: f64, e: f64) {
+        if let Some(t) = self.per_structure.last_mut() {
+            t[0] += weight * e.abs();
+            t[1] += 1.0;
+        }
+    }
+
+    /// Σ w|e|, components and structures over the whole batch (every rank).
+    fn total(&self, comm: &dyn Comm) -> (f64, f64, f64) {
+        let refs: Vec<&[f64]> = self.per_structure.iter().map(|t| t.as_slice()).collect();
+        let mut t = [0.0; 3];
+        exact::sum(comm, &refs, &mut t);
+        (t[0], t[1], t[2])
+    }
+}
+
+/// Whether any structure of the whole batch (every rank) has each label.
+fn any_labels(batch: &Batch) -> [bool; 2] {
+    let local = |f: fn(&Prepared) -> bool| {
+        if batch.structures.iter().any(|s| f(s)) {
+            1.0
+        } else {
+            0.0
+        }
+    };
+    let mut flags = [
+        local(|s| s.structure.labels.forces.is_some()),
+        local(|s| s.structure.labels.virial.is_some()),
+    ];
+    batch.comm.max_f64(&mut flags);
+    flags.map(|f| f > 0.0)
 }
 
 fn sign(e: f64) -> f64 {
@@ -128,7 +160,7 @@ impl FekfStep {
         &mut self,
         model: &mut dyn Model,
         kalman: &mut Kalman,
-        batch: &[&Prepared],
+        batch: &Batch,
         settings: &FekfSettings,
         weights: &LossConfig,
         rng: &mut ChaCha8Rng,
@@ -137,23 +169,23 @@ impl FekfStep {
         let skipped_before = kalman.skipped;
         let predictions = self.predict(model, batch);
         let pairs: Vec<_> = batch
+            .structures
             .iter()
             .map(|s| &s.structure)
             .zip(&predictions)
             .collect();
-        let parts = loss::evaluate(weights, &pairs, |_, _| true, &mut self.adjoints);
+        let parts = loss::evaluate_on(batch.comm, weights, &pairs, |_, _| true, &mut self.adjoints);
 
         if settings.pref_e > 0.0 {
             self.energy_update(model, kalman, batch, &predictions, settings);
         }
-        let with_forces = batch.iter().any(|s| s.structure.labels.forces.is_some());
+        let [with_forces, with_virials] = any_labels(batch);
         if settings.pref_f > 0.0 && settings.force_updates > 0 && with_forces {
             self.choose_atoms(batch, settings, rng);
             for u in 0..settings.force_updates {
                 self.force_update(model, kalman, batch, u, settings, weights);
             }
         }
-        let with_virials = batch.iter().any(|s| s.structure.labels.virial.is_some());
         if settings.pref_v > 0.0 && with_virials {
             self.virial_update(model, kalman, batch, settings, weights);
         }
@@ -168,21 +200,22 @@ impl FekfStep {
         &mut self,
         model: &mut dyn Model,
         kalman: &mut Kalman,
-        batch: &[&Prepared],
+        batch: &Batch,
         predictions: &[Prediction],
         settings: &FekfSettings,
     ) {
         let mut errors = Errors::default();
         self.reset_adjoints(batch, false);
-        for ((s, p), adj) in batch.iter().zip(predictions).zip(&mut self.adjoints) {
+        let local = batch.structures.iter().zip(predictions);
+        for ((s, p), adj) in local.zip(&mut self.adjoints) {
             let labels = &s.structure.labels;
             if let Some(reference) = labels.energy {
                 let n = s.structure.n_atoms() as f64;
                 let e = (reference - p.energy) / n;
                 let w = labels.weight * settings.pref_e;
                 adj.energy = w * sign(e) / n;
+                errors.structure();
                 errors.add(w, e);
-                errors.structures += 1;
             }
         }
         self.measure(model, kalman, batch, &errors, settings, false);
@@ -193,7 +226,7 @@ impl FekfStep {
         &mut self,
         model: &mut dyn Model,
         kalman: &mut Kalman,
-        batch: &[&Prepared],
+        batch: &Batch,
         u: usize,
         settings: &FekfSettings,
         weights: &LossConfig,
@@ -209,10 +242,11 @@ impl FekfStep {
         };
         self.reset_adjoints(batch, true);
         let mut errors = Errors::default();
-        for (k, (s, p)) in batch.iter().zip(&predictions).enumerate() {
+        for (k, (s, p)) in batch.structures.iter().zip(&predictions).enumerate() {
             let Some(reference) = &s.structure.labels.forces else {
                 continue;
             };
+            errors.structure();
             let take = self.update_size(k, settings);
             let w = s.structure.labels.weight * settings.pref_f;
             let per_component = w / (3 * take) as f64;
@@ -226,7 +260,6 @@ impl FekfStep {
                     errors.add(a * w, e);
                 }
             }
-            errors.structures += 1;
         }
         self.measure(model, kalman, batch, &errors, settings, settings.sites_only);
     }
@@ -238,9 +271,9 @@ impl FekfStep {
 
     /// The sites of force update `u`: around its atoms in the structures
     /// with force labels, none in the others.
-    fn update_sites(&mut self, batch: &[&Prepared], u: usize, settings: &FekfSettings) {
-        self.sites.resize_with(batch.len(), Vec::new);
-        for (k, s) in batch.iter().enumerate() {
+    fn update_sites(&mut self, batch: &Batch, u: usize, settings: &FekfSettings) {
+        self.sites.resize_with(batch.structures.len(), Vec::new);
+        for (k, s) in batch.structures.iter().enumerate() {
             self.sites[k] = if s.structure.labels.forces.is_some() {
                 let take = self.update_size(k, settings);
                 let atoms: Vec<usize> = update_atoms(&self.atoms[k], take, u).collect();
@@ -256,18 +289,20 @@ impl FekfStep {
         &mut self,
         model: &mut dyn Model,
         kalman: &mut Kalman,
-        batch: &[&Prepared],
+        batch: &Batch,
         settings: &FekfSettings,
         weights: &LossConfig,
     ) {
         let predictions = self.predict(model, batch);
         self.reset_adjoints(batch, false);
         let mut errors = Errors::default();
-        for ((s, p), adj) in batch.iter().zip(&predictions).zip(&mut self.adjoints) {
+        let local = batch.structures.iter().zip(&predictions);
+        for ((s, p), adj) in local.zip(&mut self.adjoints) {
             let labels = &s.structure.labels;
             let Some(reference) = &labels.virial else {
                 continue;
             };
+            errors.structure();
             let n = s.structure.n_atoms() as f64;
             let w = labels.weight * settings.pref_v;
             for c in VIRIAL_COMPONENTS {
@@ -276,12 +311,11 @@ impl FekfStep {
                 adj.virial[c] = w * sign(e) / (6.0 * n);
                 errors.add(w, e);
             }
-            errors.structures += 1;
         }
         self.measure(model, kalman, batch, &errors, settings, false);
     }
 
-    fn predict(&mut self, model: &dyn Model, batch: &[&Prepared]) -> Vec<Prediction> {
+    fn predict(&mut self, model: &dyn Model, batch: &Batch) -> Vec<Prediction> {
         let t = Instant::now();
         let p = step::predict_for_loss(model, batch);
         self.timing.predict_s += t.elapsed().as_secs_f64();
@@ -289,9 +323,10 @@ impl FekfStep {
     }
 
     /// Zero adjoints for the batch, with zeroed force arrays if `forces`.
-    fn reset_adjoints(&mut self, batch: &[&Prepared], forces: bool) {
-        self.adjoints.resize_with(batch.len(), Adjoint::default);
-        for (adj, s) in self.adjoints.iter_mut().zip(batch) {
+    fn reset_adjoints(&mut self, batch: &Batch, forces: bool) {
+        self.adjoints
+            .resize_with(batch.structures.len(), Adjoint::default);
+        for (adj, s) in self.adjoints.iter_mut().zip(&batch.structures) {
             adj.energy = 0.0;
             adj.virial = [0.0; 9];
             adj.forces.clear();
@@ -301,21 +336,27 @@ impl FekfStep {
         }
     }
 
-    /// Per structure, a random order of up to `force_updates ×
-    /// atoms_per_update` distinct atoms (partial Fisher–Yates).
-    fn choose_atoms(&mut self, batch: &[&Prepared], settings: &FekfSettings, rng: &mut ChaCha8Rng) {
+    /// Per structure of this rank, a random order of up to `force_updates
+    /// × atoms_per_update` distinct atoms (partial Fisher–Yates). The draws
+    /// are made for every structure of the whole batch, in batch order, so
+    /// that each rank's random stream stays the one of a single process.
+    fn choose_atoms(&mut self, batch: &Batch, settings: &FekfSettings, rng: &mut ChaCha8Rng) {
         let wanted = settings.force_updates * settings.atoms_per_update;
-        self.atoms.resize_with(batch.len(), Vec::new);
-        for (chosen, s) in self.atoms.iter_mut().zip(batch) {
-            let n = s.structure.n_atoms();
-            chosen.clear();
-            chosen.extend(0..n);
+        self.atoms.resize_with(batch.structures.len(), Vec::new);
+        let mut local = batch.positions.iter().zip(self.atoms.iter_mut()).peekable();
+        let mut draw = Vec::new();
+        for (position, &n) in batch.atoms.iter().enumerate() {
+            draw.clear();
+            draw.extend(0..n);
             let m = wanted.min(n);
             for a in 0..m {
                 let b = rng.random_range(a..n);
-                chosen.swap(a, b);
+                draw.swap(a, b);
             }
-            chosen.truncate(m);
+            draw.truncate(m);
+            if let Some((_, chosen)) = local.next_if(|(p, _)| **p == position) {
+                chosen.clone_from(&draw);
+            }
         }
     }
 
@@ -326,12 +367,13 @@ impl FekfStep {
         &mut self,
         model: &mut dyn Model,
         kalman: &mut Kalman,
-        batch: &[&Prepared],
+        batch: &Batch,
         errors: &Errors,
         settings: &FekfSettings,
         on_sites: bool,
     ) {
-        if errors.count == 0 {
+        let (sum, count, structures) = errors.total(batch.comm);
+        if count == 0.0 {
             return;
         }
         let t = Instant::now();
@@ -342,7 +384,7 @@ impl FekfStep {
             step::gradient(&*model, batch, adjoints, fg, grad);
         }
         self.timing.vjp_s += t.elapsed().as_secs_f64();
-        let error = errors.sum / errors.count as f64 * (errors.structures as f64).sqrt();
+        let error = sum / count * structures.sqrt();
         let t = Instant::now();
         // A skipped update is counted in the filter; the caller reports it.
         let _ = kalman.update(model.params_mut(), &self.grad, error);

@@ -14,13 +14,13 @@
 //! `lcurve_frames` validation structures in turn.
 
 use super::config::TrainConfig;
+use super::shard::Shard;
 use super::state::State;
 use super::step;
 use super::stepper::StepReport;
 use crate::error::{Error, Result};
 use crate::io;
 use crate::loss::{LossConfig, LossParts};
-use crate::model::Prepared;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -32,7 +32,7 @@ pub struct Lcurve<'a> {
     every: usize,
     frames: usize,
     weights: LossConfig,
-    validation: &'a [Prepared],
+    validation: &'a Shard,
 }
 
 impl<'a> Lcurve<'a> {
@@ -41,23 +41,16 @@ impl<'a> Lcurve<'a> {
     pub fn new(
         config: &TrainConfig,
         weights: &LossConfig,
-        [train, validation]: [&'a [Prepared]; 2],
+        [train, validation]: [&'a Shard; 2],
     ) -> Option<Self> {
         let every = config.run.lcurve_every?;
         let end = weights.final_weights();
-        let on = |start: f64, end: f64, has: fn(&Prepared) -> bool| {
-            (start > 0.0 || end > 0.0) && train.iter().any(has)
-        };
+        let has = train.presence();
+        let on = |start: f64, end: f64, has: bool| (start > 0.0 || end > 0.0) && has;
         let columns = Columns {
-            energy: on(weights.lambda_e, end.lambda_e, |s| {
-                s.structure.labels.energy.is_some()
-            }),
-            force: on(weights.lambda_f, end.lambda_f, |s| {
-                s.structure.labels.forces.is_some()
-            }),
-            virial: on(weights.lambda_v, end.lambda_v, |s| {
-                s.structure.labels.virial.is_some()
-            }),
+            energy: on(weights.lambda_e, end.lambda_e, has[0]),
+            force: on(weights.lambda_f, end.lambda_f, has[1]),
+            virial: on(weights.lambda_v, end.lambda_v, has[2]),
             validation: !validation.is_empty(),
         };
         Some(Lcurve {
@@ -88,9 +81,10 @@ impl<'a> Lcurve<'a> {
             let n = self.validation.len();
             let m = self.frames.min(n);
             let first = state.lcurve.len() * m;
-            let refs: Vec<&Prepared> = (0..m).map(|j| &self.validation[(first + j) % n]).collect();
+            let indices: Vec<usize> = (0..m).map(|j| (first + j) % n).collect();
             let weights = self.weights.at_lr(report.lr);
-            values(&step::loss(&state.model, &refs, &weights, |_, _| true))
+            let batch = self.validation.batch(&indices);
+            values(&step::loss(&state.model, &batch, &weights, |_, _| true))
         });
         LcurveRow {
             step: state.step,

@@ -14,6 +14,7 @@ pub mod log;
 pub mod outputs;
 pub mod plots;
 pub mod run;
+pub mod shard;
 pub mod state;
 pub mod step;
 pub mod stepper;

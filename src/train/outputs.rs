@@ -6,29 +6,25 @@
 use super::log;
 use super::plots::{self, Parity};
 use super::run::Outcome;
-use crate::batch;
+use super::shard::Evaluated;
 use crate::error::{Error, Result};
 use crate::metrics::{Summary, write_gpumd_outputs};
-use crate::model::{Prediction, Prepared};
+use crate::model::Prediction;
 use crate::structure::Structure;
 use crate::structure::VIRIAL_COMPONENTS;
 
 /// GPUMD-layout files and a parity plot for one data set.
 fn prediction_files(
     outcome: &Outcome,
-    data: &[Prepared],
+    data: &Evaluated,
     suffix: &str,
     summary: Option<&Summary>,
 ) -> Result<()> {
-    if data.is_empty() {
+    if data.structures.is_empty() {
         return Ok(());
     }
-    let predictions = batch::predict_all(&outcome.model, data);
-    let items: Vec<(&Structure, &Prediction)> = data
-        .iter()
-        .map(|s| &s.structure)
-        .zip(&predictions)
-        .collect();
+    let items: Vec<(&Structure, &Prediction)> =
+        data.structures.iter().zip(&data.predictions).collect();
     write_gpumd_outputs(&outcome.output_dir, suffix, &items)?;
     // Parity data in meV units (energy and virial per atom).
     let (mut e_ref, mut e_pred, mut f_ref, mut f_pred, mut v_ref, mut v_pred) = Default::default();
@@ -97,10 +93,10 @@ pub fn write(outcome: &Outcome) -> Result<()> {
     outcome.model.write_into(dir)?;
     let csv = log::to_csv(&outcome.log);
     crate::io::write_atomic(&dir.join("loss.csv"), |w| w.write_all(csv.as_bytes()))?;
-    prediction_files(outcome, &outcome.train_data, "train", Some(&outcome.train))?;
+    prediction_files(outcome, &outcome.train_set, "train", Some(&outcome.train))?;
     prediction_files(
         outcome,
-        &outcome.validation_data,
+        &outcome.validation_set,
         "test",
         outcome.validation.as_ref(),
     )?;

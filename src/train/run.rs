@@ -10,10 +10,12 @@ use super::data::{self, DataSets};
 use super::fekf::Timing;
 use super::lcurve::Lcurve;
 use super::log::LogRow;
+use super::shard::{Evaluated, Shard};
 use super::state::State;
-use super::step;
+use super::step::{self, Batch};
 use super::stepper::{Recovery, Stepper};
 use crate::batch;
+use crate::dist::World;
 use crate::error::{Error, Result};
 use crate::loss::{self, LossConfig, LossKind, LossParts};
 use crate::metrics::{ErrorStats, Summary};
@@ -38,6 +40,9 @@ pub struct RunOptions {
     pub stop: Arc<AtomicBool>,
     /// Hide the progress bar and per-validation lines.
     pub quiet: bool,
+    /// The ranks the run is spread over (one process by default). Rank 0
+    /// alone prints and writes files.
+    pub world: World,
 }
 
 /// What a finished run produced.
@@ -61,10 +66,11 @@ pub struct Outcome {
     pub log: Vec<LogRow>,
     /// Where the outputs were written.
     pub output_dir: PathBuf,
-    /// Training data, prepared (for callers writing further outputs).
-    pub train_data: Vec<Prepared>,
-    /// Validation data, prepared.
-    pub validation_data: Vec<Prepared>,
+    /// The training structures with the best model's predictions (on rank
+    /// 0; empty on the others), for the output files.
+    pub train_set: Evaluated,
+    /// The validation structures with the best model's predictions.
+    pub validation_set: Evaluated,
     /// Where the time of the Kalman-filter steps went (FEKF/RLEKF only).
     pub kalman: Option<KalmanReport>,
 }
@@ -88,12 +94,13 @@ pub struct KalmanReport {
 
 /// Builds the model the configuration describes: from `model.init`, or
 /// random (seeded by `train.seed`) with its data-dependent state fitted to
-/// the training set.
+/// the training set; and this rank's shards of the data, prepared.
 fn build_model(
     config: &TrainConfig,
     data: DataSets,
+    world: &World,
     quiet: bool,
-) -> Result<(AnyModel, Vec<Prepared>, Vec<Prepared>)> {
+) -> Result<(AnyModel, Shard, Shard)> {
     let m = &config.model;
     let mut model = match m.init() {
         Some(path) => {
@@ -135,17 +142,27 @@ fn build_model(
             model.species().join(" ")
         )));
     }
-    let train = batch::prepare_all(&model, data.train)?;
-    let validation = batch::prepare_all(&model, data.validation)?;
-    if m.init().is_none() {
+    let validation = Shard::prepare(world, data.validation, &model)?;
+    // Fitting the data statistics needs the whole training set prepared
+    // (on every rank: the same statistics everywhere); then each rank keeps
+    // its share.
+    let train = if m.init().is_none() {
+        let train = batch::prepare_all(&model, data.train)?;
         for note in model.fit_data(&train) {
             if !quiet {
                 eprintln!("{note}");
             }
         }
-    } else if model.rescale_init(m, &train) && !quiet {
-        eprintln!("descriptor scales recomputed from the training data (model.init_rescale)");
-    }
+        Shard::from_prepared(world, train)
+    } else if m.init_rescale() {
+        let train = batch::prepare_all(&model, data.train)?;
+        if model.rescale_init(m, &train) && !quiet {
+            eprintln!("descriptor scales recomputed from the training data (model.init_rescale)");
+        }
+        Shard::from_prepared(world, train)
+    } else {
+        Shard::prepare(world, data.train, &model)?
+    };
     Ok((model, train, validation))
 }
 
@@ -159,14 +176,6 @@ fn rmse_mev(parts: &LossParts, counts: [bool; 3]) -> [f64; 3] {
     ]
 }
 
-fn label_presence(data: &[Prepared]) -> [bool; 3] {
-    [
-        data.iter().any(|s| s.structure.labels.energy.is_some()),
-        data.iter().any(|s| s.structure.labels.forces.is_some()),
-        data.iter().any(|s| s.structure.labels.virial.is_some()),
-    ]
-}
-
 /// Errors of `model` on `data`.
 pub fn summarize(model: &dyn Model, data: &[Prepared]) -> Summary {
     let predictions = batch::predict_all(model, data);
@@ -177,11 +186,20 @@ pub fn summarize(model: &dyn Model, data: &[Prepared]) -> Summary {
     stats.summary()
 }
 
+/// Errors of the predictions of an evaluated set.
+fn summary(set: &Evaluated) -> Summary {
+    let mut stats = ErrorStats::new();
+    for (s, p) in set.structures.iter().zip(&set.predictions) {
+        stats.add(s, p);
+    }
+    stats.summary()
+}
+
 /// Validate every this many epochs when the configuration does not say:
 /// validation (a prediction) should cost about a quarter of the training.
-fn auto_validate_every(train: &[Prepared], validation: &[Prepared]) -> usize {
-    let atoms = |d: &[Prepared]| d.iter().map(|s| s.structure.n_atoms()).sum::<usize>() as f64;
-    let ratio = atoms(validation) / (0.25 * 2.5 * atoms(train).max(1.0));
+fn auto_validate_every(train: &Shard, validation: &Shard) -> usize {
+    let ratio =
+        validation.total_atoms() as f64 / (0.25 * 2.5 * (train.total_atoms() as f64).max(1.0));
     (ratio.ceil() as usize).max(1)
 }
 
@@ -201,20 +219,24 @@ fn resume_key(text: &str) -> Result<TrainConfig> {
 pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Result<Outcome> {
     let out_dir = config.run.output_dir.clone();
     std::fs::create_dir_all(&out_dir).map_err(|e| Error::io(&out_dir, e))?;
+    let world = &options.world;
     let data = data::load(config)?;
-    let (model, train_data, validation_data) = build_model(config, data, options.quiet)?;
-    let optimizer = new_optimizer(config, &model, train_data.len(), options)?;
+    // A structure that fails on one rank's shard stops every rank.
+    let (model, train, validation) =
+        world.agree(build_model(config, data, world, options.quiet))?;
+    let optimizer = new_optimizer(config, &model, train.len(), options)?;
     let mut state = State::new(model, optimizer, config.run.seed);
     if options.resume {
-        resume(
-            &mut state,
-            config_text,
-            &checkpoint_path(config),
-            options.quiet,
-        )?;
+        let path = checkpoint_path(config);
+        world.agree(resume(&mut state, config_text, &path, options.quiet))?;
     }
-    let data = [train_data.as_slice(), validation_data.as_slice()];
-    let mut driver = Driver::new(config, config_text, options, data, &state.model);
+    let mut driver = Driver::new(
+        config,
+        config_text,
+        options,
+        [&train, &validation],
+        &state.model,
+    );
     let stopped = driver.train(&mut state)?;
     let kalman = state.kalman().map(|k| KalmanReport {
         timing: driver.stepper.fekf.timing.clone(),
@@ -228,8 +250,15 @@ pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Res
     best.params_mut().copy_from_slice(&state.best_params);
     // Report what the model file will hold (nep.txt keeps 8 significant digits).
     let best = best.as_written()?;
-    let train = summarize(&best, &train_data);
-    let validation = (!validation_data.is_empty()).then(|| summarize(&best, &validation_data));
+    drop(driver);
+    let has_validation = !validation.is_empty();
+    let evaluate = |shard: Shard| {
+        let predictions = batch::predict_all(&best, shard.local());
+        shard.gather(predictions)
+    };
+    let (train_set, validation_set) = (evaluate(train), evaluate(validation));
+    let train = summary(&train_set);
+    let validation = has_validation.then(|| summary(&validation_set));
     Ok(Outcome {
         model: best,
         best_epoch: state.best_epoch,
@@ -240,8 +269,8 @@ pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Res
         validation,
         log: state.log,
         output_dir: out_dir,
-        train_data,
-        validation_data,
+        train_set,
+        validation_set,
         kalman,
     })
 }
@@ -317,8 +346,9 @@ struct Driver<'a> {
     config: &'a TrainConfig,
     config_text: &'a str,
     options: &'a RunOptions,
-    train: &'a [Prepared],
-    validation: &'a [Prepared],
+    world: &'a World,
+    train: &'a Shard,
+    validation: &'a Shard,
     checkpoint_path: PathBuf,
     stepper: Stepper,
     schedule: Schedule,
@@ -331,6 +361,10 @@ struct Driver<'a> {
     weights: LossConfig,
     selection_weights: LossConfig,
     start: Instant,
+    /// Seconds of the run at the last [`Driver::tick`], and whether a stop
+    /// was asked for then: the same on every rank.
+    now: f64,
+    stop_asked: bool,
     bar: indicatif::ProgressBar,
     plain_lines: bool,
     last_line: f64,
@@ -345,9 +379,11 @@ impl<'a> Driver<'a> {
         config: &'a TrainConfig,
         config_text: &'a str,
         options: &'a RunOptions,
-        [train, validation]: [&'a [Prepared]; 2],
+        [train, validation]: [&'a Shard; 2],
         model: &AnyModel,
     ) -> Self {
+        // Progress and logs on rank 0 only.
+        let quiet = options.quiet || !options.world.is_root();
         let opt = &config.optimizer;
         let batch_size = opt.batch_size().min(train.len()).max(1);
         let steps_per_epoch = train.len().div_ceil(batch_size);
@@ -360,6 +396,7 @@ impl<'a> Driver<'a> {
             config,
             config_text,
             options,
+            world: &options.world,
             train,
             validation,
             checkpoint_path: checkpoint_path(config),
@@ -377,7 +414,7 @@ impl<'a> Driver<'a> {
             validate_every: config
                 .run
                 .validate_every_or(|| auto_validate_every(train, validation)),
-            presence: [label_presence(train), label_presence(validation)],
+            presence: [train.presence(), validation.presence()],
             selection_weights: LossConfig {
                 kind: LossKind::Rmse,
                 lambda_1: 0.0,
@@ -387,19 +424,59 @@ impl<'a> Driver<'a> {
             lcurve: Lcurve::new(config, &weights, [train, validation]),
             weights,
             start: Instant::now(),
-            bar: if options.quiet {
+            now: 0.0,
+            stop_asked: false,
+            bar: if quiet {
                 indicatif::ProgressBar::hidden()
             } else {
                 progress_bar(total_steps, time_budget)
             },
-            plain_lines: !options.quiet && !std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            plain_lines: !quiet && !std::io::IsTerminal::is_terminal(&std::io::stderr()),
             last_line: f64::NEG_INFINITY,
             reference_loss: f64::INFINITY,
         }
     }
 
-    fn elapsed(&self, state: &State) -> f64 {
-        state.elapsed_before + self.start.elapsed().as_secs_f64()
+    /// Reads the clock and the stop flag. Every decision that depends on
+    /// them (time limit, time-shaped learning rate, Ctrl-C) must be the
+    /// same on every rank, so each rank takes the maximum over ranks.
+    fn tick(&mut self, state: &State) {
+        let local = vec![
+            state.elapsed_before + self.start.elapsed().as_secs_f64(),
+            if self.options.stop.load(Ordering::Relaxed) {
+                1.0
+            } else {
+                0.0
+            },
+        ];
+        let agreed = self.world.max(local);
+        self.now = agreed[0];
+        self.stop_asked = agreed[1] > 0.0;
+    }
+
+    /// Seconds of the run (this and earlier sessions) at the last tick.
+    fn elapsed(&self, _state: &State) -> f64 {
+        self.now
+    }
+
+    /// Saves the checkpoint (rank 0), every rank learning whether it worked.
+    fn save(&self, state: &State) -> Result<()> {
+        let saved = if self.world.is_root() {
+            state.save(self.config_text, self.now, &self.checkpoint_path)
+        } else {
+            Ok(())
+        };
+        self.world.agree(saved)
+    }
+
+    /// Runs a write of rank 0's, every rank learning whether it worked.
+    fn on_root(&self, write: impl FnOnce() -> Result<()>) -> Result<()> {
+        let written = if self.world.is_root() {
+            write()
+        } else {
+            Ok(())
+        };
+        self.world.agree(written)
     }
 
     /// Whether the run's planned length (steps or seconds) is spent.
@@ -432,9 +509,10 @@ impl<'a> Driver<'a> {
     /// Epochs until the budget is spent or the run is stopped; the reason
     /// for an early stop.
     fn train(&mut self, state: &mut State) -> Result<Option<String>> {
+        self.tick(state);
         self.show_progress(state);
         if let Some(lc) = &self.lcurve {
-            lc.start(&state.lcurve)?;
+            self.on_root(|| lc.start(&state.lcurve))?;
         }
         let mut order: Vec<usize> = (0..self.train.len()).collect();
         let mut stopped = None;
@@ -454,7 +532,7 @@ impl<'a> Driver<'a> {
         }
         self.bar.finish_and_clear();
         if state.log.last().is_none_or(|r| r.step != state.step) || stopped.is_some() {
-            state.save(self.config_text, self.elapsed(state), &self.checkpoint_path)?;
+            self.save(state)?;
         }
         Ok(stopped)
     }
@@ -465,10 +543,11 @@ impl<'a> Driver<'a> {
         // The state at the start of the epoch: what a diverged step restores.
         let snapshot = (state.model.params().to_vec(), state.optimizer.light_copy());
         for chunk in order.chunks(self.batch_size) {
+            self.tick(state);
             if self.budget_spent(state) {
                 break;
             }
-            if self.options.stop.load(Ordering::Relaxed) {
+            if self.stop_asked {
                 return Ok((EpochEnd::Stopped("interrupted".into()), sums));
             }
             if let Some(limit) = self.config.run.time_limit
@@ -479,7 +558,7 @@ impl<'a> Driver<'a> {
                     sums,
                 ));
             }
-            let batch: Vec<&Prepared> = chunk.iter().map(|&i| &self.train[i]).collect();
+            let batch = self.train.batch(chunk);
             let masks = force_masks(&batch, self.config.loss.force_fraction, &mut state.rng);
             let used = |k: usize, i: usize| masks.as_ref().is_none_or(|m| m[k][i]);
             let lr = if state.optimizer.has_learning_rate() {
@@ -514,7 +593,7 @@ impl<'a> Driver<'a> {
             self.show_progress(state);
             if let Some(lc) = self.lcurve.as_ref().filter(|lc| lc.due(state.step)) {
                 let row = lc.row(state, &report);
-                lc.append(&row)?;
+                self.on_root(|| lc.append(&row))?;
                 state.lcurve.push(row);
             }
         }
@@ -562,6 +641,7 @@ impl<'a> Driver<'a> {
         finished: bool,
     ) -> Result<()> {
         self.reference_loss = mean.parts.total;
+        self.tick(state);
         if completed {
             state.epoch += 1;
         }
@@ -579,8 +659,8 @@ impl<'a> Driver<'a> {
         let selection = if self.validation.is_empty() {
             Some(mean.parts.total)
         } else if state.epoch.is_multiple_of(self.validate_every) || finished {
-            let refs: Vec<&Prepared> = self.validation.iter().collect();
-            let parts = step::loss(&state.model, &refs, &self.selection_weights, |_, _| true);
+            let all = self.validation.all();
+            let parts = step::loss(&state.model, &all, &self.selection_weights, |_, _| true);
             row.val_rmse = Some(rmse_mev(&parts, self.presence[1]));
             row.val_loss = Some(parts.total);
             Some(parts.total)
@@ -603,7 +683,7 @@ impl<'a> Driver<'a> {
         }
         state.log.push(row);
         if state.epoch.is_multiple_of(self.config.run.checkpoint_every) || finished {
-            state.save(self.config_text, self.elapsed(state), &self.checkpoint_path)?;
+            self.save(state)?;
         }
         Ok(())
     }
@@ -712,17 +792,17 @@ fn total_memory() -> Option<f64> {
     Some(kib * 1024.0)
 }
 
-/// Random force masks for a batch when training on a fraction of forces.
-fn force_masks(batch: &[&Prepared], fraction: f64, rng: &mut ChaCha8Rng) -> Option<Vec<Vec<bool>>> {
+/// Random force masks for this rank's structures of a batch when training
+/// on a fraction of forces. The draws are made for every structure of the
+/// whole batch, so that every rank's random stream stays the same.
+fn force_masks(batch: &Batch, fraction: f64, rng: &mut ChaCha8Rng) -> Option<Vec<Vec<bool>>> {
     (fraction < 1.0).then(|| {
-        batch
+        let all: Vec<Vec<bool>> = batch
+            .atoms
             .iter()
-            .map(|s| {
-                (0..s.structure.n_atoms())
-                    .map(|_| rng.random::<f64>() < fraction)
-                    .collect()
-            })
-            .collect()
+            .map(|&n| (0..n).map(|_| rng.random::<f64>() < fraction).collect())
+            .collect();
+        batch.positions.iter().map(|&p| all[p].clone()).collect()
     })
 }
 

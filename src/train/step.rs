@@ -1,10 +1,14 @@
 //! One evaluation of the loss and its exact gradient over a batch of
 //! prepared structures, parallel over structures and, for batches of few
-//! structures, over chunks of their atoms too. The work items depend only
-//! on the batch and are reduced in a fixed order, so the result does not
-//! depend on the number of threads.
+//! structures, over chunks of their atoms too. A batch may be spread over
+//! ranks ([`Batch`]): each rank evaluates its structures, and the loss and
+//! gradient are exact sums over every rank's work items
+//! ([`crate::dist::exact`]). How structures are split into items depends
+//! only on the whole batch, so the result does not depend on the number of
+//! threads or ranks.
 
 use super::directional;
+use crate::dist::{Comm, Local, exact};
 use crate::loss::{self, ForceGradient, LossConfig, LossParts};
 use crate::model::{Adjoint, Model, Prediction, Prepared};
 use rayon::prelude::*;
@@ -19,6 +23,44 @@ const FEW_STRUCTURES: usize = 8;
 /// a DeePMD model's matrix products and to amortise each call's fixed cost
 /// (coefficient tables, a prediction or gradient buffer to reduce).
 const SITE_CHUNK: usize = 64;
+
+/// A batch as one rank sees it: its structures of the batch, and what it
+/// must know of the whole batch.
+pub struct Batch<'a> {
+    /// This rank's structures of the batch, in batch order.
+    pub structures: Vec<&'a Prepared>,
+    /// Atom count of every structure of the whole batch, in batch order
+    /// (random draws per structure are made for all of them, so that every
+    /// rank's random stream stays the same).
+    pub atoms: Vec<usize>,
+    /// Position in the whole batch of each of `structures`.
+    pub positions: Vec<usize>,
+    /// The ranks the batch is spread over.
+    pub comm: &'a dyn Comm,
+}
+
+impl<'a> Batch<'a> {
+    /// A whole batch on this process alone.
+    pub fn local(structures: &[&'a Prepared]) -> Self {
+        let structures = structures.to_vec();
+        Batch {
+            atoms: structures.iter().map(|s| s.structure.n_atoms()).collect(),
+            positions: (0..structures.len()).collect(),
+            structures,
+            comm: &Local,
+        }
+    }
+
+    /// Structures in the whole batch.
+    pub fn len(&self) -> usize {
+        self.atoms.len()
+    }
+
+    /// Whether the whole batch is empty.
+    pub fn is_empty(&self) -> bool {
+        self.atoms.is_empty()
+    }
+}
 
 /// One parallel work item: the site energies `sites` of structure `k`.
 struct Item<'a> {
@@ -39,11 +81,12 @@ fn site_lists<'a>(batch: &[&Prepared], sites: Option<&'a [Vec<usize>]>) -> Cow<'
     }
 }
 
-/// The work items in reduction order (structure, then chunk): one per
-/// structure, or, when `split` and the batch has few structures, chunks of
-/// [`SITE_CHUNK`] sites. Every structure has at least one item.
-fn items(lists: &[Vec<usize>], split: bool) -> Vec<Item<'_>> {
-    let split = split && lists.len() < FEW_STRUCTURES;
+/// The work items (structure, then chunk): one per structure, or, when
+/// `split` and the whole batch has fewer than [`FEW_STRUCTURES`]
+/// structures (`batch_len`), chunks of [`SITE_CHUNK`] sites. Every
+/// structure has at least one item.
+fn items(lists: &[Vec<usize>], split: bool, batch_len: usize) -> Vec<Item<'_>> {
+    let split = split && batch_len < FEW_STRUCTURES;
     let mut items = Vec::new();
     for (k, list) in lists.iter().enumerate() {
         if split && list.len() > SITE_CHUNK {
@@ -62,29 +105,27 @@ fn items(lists: &[Vec<usize>], split: bool) -> Vec<Item<'_>> {
 
 /// Predictions of a batch, in order.
 pub fn predict(model: &dyn Model, batch: &[&Prepared]) -> Vec<Prediction> {
-    predict_on(model, batch, None, &[])
+    predict_on(model, batch, batch.len(), None, &[])
 }
 
-/// The share of the site energies `sites[k]` of each structure k of the
-/// batch ([`Model::predict_sites`]), in order.
-pub fn predict_sites(
-    model: &dyn Model,
-    batch: &[&Prepared],
-    sites: &[Vec<usize>],
-) -> Vec<Prediction> {
-    predict_on(model, batch, Some(sites), &[])
+/// The share of the site energies `sites[k]` of each of this rank's
+/// structures k of the batch ([`Model::predict_sites`]), in order.
+pub fn predict_sites(model: &dyn Model, batch: &Batch, sites: &[Vec<usize>]) -> Vec<Prediction> {
+    predict_on(model, &batch.structures, batch.len(), Some(sites), &[])
 }
 
-/// Predictions of a batch where structure k needs only its energy when
-/// `energy_only[k]` (missing entries: everything).
+/// Predictions of a batch of `batch_len` structures (over all ranks) of
+/// which `batch` are this rank's, where structure k needs only its energy
+/// when `energy_only[k]` (missing entries: everything).
 fn predict_on(
     model: &dyn Model,
     batch: &[&Prepared],
+    batch_len: usize,
     sites: Option<&[Vec<usize>]>,
     energy_only: &[bool],
 ) -> Vec<Prediction> {
     let lists = site_lists(batch, sites);
-    let items = items(&lists, true);
+    let items = items(&lists, true, batch_len);
     let parts: Vec<Prediction> = items
         .par_iter()
         .map(|it| {
@@ -129,38 +170,42 @@ fn add_prediction(acc: &mut Prediction, part: &Prediction) {
     }
 }
 
-/// Predictions of a batch for a loss: structures without force and virial
-/// labels are predicted for their energy only ([`Model::energies_sites`]).
-pub fn predict_for_loss(model: &dyn Model, batch: &[&Prepared]) -> Vec<Prediction> {
+/// Predictions of this rank's structures of a batch for a loss: those
+/// without force and virial labels are predicted for their energy only
+/// ([`Model::energies_sites`]).
+pub fn predict_for_loss(model: &dyn Model, batch: &Batch) -> Vec<Prediction> {
     let energy_only: Vec<bool> = batch
+        .structures
         .iter()
         .map(|s| s.structure.labels.forces.is_none() && s.structure.labels.virial.is_none())
         .collect();
-    predict_on(model, batch, None, &energy_only)
+    predict_on(model, &batch.structures, batch.len(), None, &energy_only)
 }
 
 /// Predicts a batch for the loss and evaluates it, filling one adjoint per
-/// structure.
+/// structure of this rank.
 fn evaluate(
     model: &dyn Model,
-    batch: &[&Prepared],
+    batch: &Batch,
     config: &LossConfig,
     force_used: impl Fn(usize, usize) -> bool,
     adjoints: &mut Vec<Adjoint>,
 ) -> LossParts {
     let predictions = predict_for_loss(model, batch);
     let pairs: Vec<_> = batch
+        .structures
         .iter()
         .map(|s| &s.structure)
         .zip(&predictions)
         .collect();
-    loss::evaluate(config, &pairs, force_used, adjoints)
+    loss::evaluate_on(batch.comm, config, &pairs, force_used, adjoints)
 }
 
-/// The data loss of a batch (no gradient).
+/// The data loss of a batch (no gradient); `force_used(k, i)` for this
+/// rank's structure k.
 pub fn loss(
     model: &dyn Model,
-    batch: &[&Prepared],
+    batch: &Batch,
     config: &LossConfig,
     force_used: impl Fn(usize, usize) -> bool,
 ) -> LossParts {
@@ -172,7 +217,7 @@ pub fn loss(
 /// directional as `config.force_gradient` says.
 pub fn loss_and_gradient(
     model: &dyn Model,
-    batch: &[&Prepared],
+    batch: &Batch,
     config: &LossConfig,
     force_used: impl Fn(usize, usize) -> bool,
     grad: &mut [f64],
@@ -183,12 +228,12 @@ pub fn loss_and_gradient(
     parts
 }
 
-/// Σ_s ∇θ [adjoint_s · prediction_s] over a batch (written to `grad`,
-/// overwritten): one `vjp` per structure, exact or directional in its force
+/// Σ_s ∇θ [adjoint_s · prediction_s] over a batch, every rank's
+/// structures (written to `grad`, overwritten; the same on every rank): one `vjp` per structure, exact or directional in its force
 /// part. Structures with an all-zero adjoint are skipped.
 pub fn gradient(
     model: &dyn Model,
-    batch: &[&Prepared],
+    batch: &Batch,
     adjoints: &[Adjoint],
     force_gradient: ForceGradient,
     grad: &mut [f64],
@@ -202,7 +247,7 @@ pub fn gradient(
 /// needs every site energy they touch), ignoring `sites`.
 pub fn gradient_sites(
     model: &dyn Model,
-    batch: &[&Prepared],
+    batch: &Batch,
     sites: &[Vec<usize>],
     adjoints: &[Adjoint],
     force_gradient: ForceGradient,
@@ -213,7 +258,7 @@ pub fn gradient_sites(
 
 fn gradient_on(
     model: &dyn Model,
-    batch: &[&Prepared],
+    batch: &Batch,
     sites: Option<&[Vec<usize>]>,
     adjoints: &[Adjoint],
     force_gradient: ForceGradient,
@@ -221,12 +266,13 @@ fn gradient_on(
 ) {
     let n = grad.len();
     let exact = force_gradient == ForceGradient::Exact;
-    let lists = site_lists(batch, if exact { sites } else { None });
-    let items = items(&lists, exact);
+    let structures = &batch.structures;
+    let lists = site_lists(structures, if exact { sites } else { None });
+    let items = items(&lists, exact, batch.len());
     let partial: Vec<Option<Vec<f64>>> = items
         .par_iter()
         .map(|it| {
-            let (s, a) = (batch[it.k], &adjoints[it.k]);
+            let (s, a) = (structures[it.k], &adjoints[it.k]);
             if a.energy == 0.0 && a.energy_only() {
                 return None;
             }
@@ -240,10 +286,6 @@ fn gradient_on(
             Some(g)
         })
         .collect();
-    grad.fill(0.0);
-    for g in partial.iter().flatten() {
-        for (acc, x) in grad.iter_mut().zip(g) {
-            *acc += x;
-        }
-    }
+    let refs: Vec<&[f64]> = partial.iter().flatten().map(|g| g.as_slice()).collect();
+    exact::sum(batch.comm, &refs, grad);
 }

@@ -5,9 +5,9 @@
 
 use super::checkpoint::OptimizerState;
 use super::fekf::{FekfSettings, FekfStep};
-use super::step;
+use super::step::{self, Batch};
 use crate::loss::{self, LossConfig, LossParts};
-use crate::model::{AnyModel, Model, Prepared};
+use crate::model::{AnyModel, Model};
 use rand_chacha::ChaCha8Rng;
 
 /// What one step did.
@@ -99,7 +99,7 @@ impl Stepper {
         &mut self,
         optimizer: &mut OptimizerState,
         model: &mut AnyModel,
-        batch: &[&Prepared],
+        batch: &Batch,
         used: impl Fn(usize, usize) -> bool,
         lr: f64,
         reference: f64,

@@ -23,9 +23,9 @@
 //! structure's path as generate.in's FILES spells it.
 
 use super::OutputPlan;
-use crate::batch;
 use crate::error::Result;
-use crate::model::{Prediction, Prepared};
+use crate::model::Prediction;
+use crate::structure::Structure;
 use crate::train::run::Outcome;
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -38,17 +38,17 @@ pub fn write(outcome: &Outcome, plan: &OutputPlan) -> Result<Vec<PathBuf>> {
         return Ok(written);
     }
     let sets = [
-        ("train", &outcome.train_data),
-        ("test", &outcome.validation_data),
+        ("train", &outcome.train_set),
+        ("test", &outcome.validation_set),
     ];
-    for (suffix, data) in sets {
-        let predictions = batch::predict_all(&outcome.model, data);
+    for (suffix, set) in sets {
+        let (data, predictions) = (&set.structures, &set.predictions);
         let mut files = Vec::new();
         if plan.save_energies {
-            files.push(("energies", energies_text(data, &predictions, plan)));
+            files.push(("energies", energies_text(data, predictions, plan)));
         }
         if plan.save_forces {
-            files.push(("forces", forces_text(data, &predictions, plan)));
+            files.push(("forces", forces_text(data, predictions, plan)));
         }
         for (stem, text) in files {
             let path = outcome.output_dir.join(format!("{stem}.{suffix}"));
@@ -71,8 +71,8 @@ fn py_real(x: f64, width: usize) -> String {
 }
 
 /// The structure's path as FILES gives it (else as read).
-fn name(plan: &OutputPlan, s: &Prepared) -> String {
-    let path = &s.structure.origin.path;
+fn name(plan: &OutputPlan, s: &Structure) -> String {
+    let path = &s.origin.path;
     plan.names
         .get(path)
         .cloned()
@@ -80,22 +80,21 @@ fn name(plan: &OutputPlan, s: &Prepared) -> String {
 }
 
 /// Σ of the free-atom energies of the structure's atoms.
-fn free_atoms(plan: &OutputPlan, s: &Prepared) -> f64 {
-    s.structure
-        .species
+fn free_atoms(plan: &OutputPlan, s: &Structure) -> f64 {
+    s.species
         .iter()
         .map(|sp| plan.atomic_energies.get(sp).copied().unwrap_or(0.0))
         .sum()
 }
 
 /// `energies.*`: every structure with an energy label.
-pub fn energies_text(data: &[Prepared], predictions: &[Prediction], plan: &OutputPlan) -> String {
+pub fn energies_text(data: &[Structure], predictions: &[Prediction], plan: &OutputPlan) -> String {
     let mut out = String::new();
     for (s, p) in data.iter().zip(predictions) {
-        let Some(e) = s.structure.labels.energy else {
+        let Some(e) = s.labels.energy else {
             continue;
         };
-        let n = s.structure.n_atoms();
+        let n = s.n_atoms();
         let e0 = free_atoms(plan, s);
         let (reference, ann) = (e - e0, p.energy - e0);
         let nf = n as f64;
@@ -113,10 +112,10 @@ pub fn energies_text(data: &[Prepared], predictions: &[Prediction], plan: &Outpu
 }
 
 /// `forces.*`: every structure whose forces were used.
-pub fn forces_text(data: &[Prepared], predictions: &[Prediction], plan: &OutputPlan) -> String {
+pub fn forces_text(data: &[Structure], predictions: &[Prediction], plan: &OutputPlan) -> String {
     let mut out = String::new();
     for (s, p) in data.iter().zip(predictions) {
-        let Some(reference) = &s.structure.labels.forces else {
+        let Some(reference) = &s.labels.forces else {
             continue;
         };
         let n = reference.len();
@@ -140,8 +139,6 @@ pub fn forces_text(data: &[Prepared], predictions: &[Prediction], plan: &OutputP
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::StructureCache;
-    use crate::neighbors::NeighborList;
     use crate::structure::{Labels, Origin, Structure};
 
     #[test]
@@ -154,7 +151,7 @@ mod tests {
     }
 
     /// A TiO pair labelled E = -2040 eV, and a prediction of -2041 eV.
-    fn pair() -> (Prepared, Prediction, OutputPlan) {
+    fn pair() -> (Structure, Prediction, OutputPlan) {
         let structure = Structure {
             species: vec!["Ti".into(), "O".into()],
             positions: vec![[0.0; 3], [1.9, 0.0, 0.0]],
@@ -170,12 +167,6 @@ mod tests {
                 ..Default::default()
             },
         };
-        let prepared = Prepared {
-            neighbors: NeighborList::build(&structure, 2.0).unwrap(),
-            structure,
-            types: vec![0, 1],
-            cache: StructureCache::new(),
-        };
         let prediction = Prediction {
             energy: -2041.0,
             forces: vec![[0.2, 0.2, 0.3], [-0.1, -0.2, -0.1]],
@@ -187,7 +178,7 @@ mod tests {
             atomic_energies: [("Ti".to_string(), -1604.6), ("O".to_string(), -432.5)].into(),
             names: [(PathBuf::from("/d/a.xsf"), "../a.xsf".to_string())].into(),
         };
-        (prepared, prediction, plan)
+        (structure, prediction, plan)
     }
 
     // The expected lines are aenet-PyTorch's format strings applied by Python.
@@ -214,8 +205,8 @@ mod tests {
     #[test]
     fn structures_without_labels_are_left_out() {
         let (mut s, p, plan) = pair();
-        s.structure.labels.energy = None;
-        s.structure.labels.forces = None;
+        s.labels.energy = None;
+        s.labels.forces = None;
         let (a, b) = (std::slice::from_ref(&s), std::slice::from_ref(&p));
         assert_eq!(energies_text(a, b, &plan), "");
         assert_eq!(forces_text(a, b, &plan), "");
