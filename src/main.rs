@@ -478,6 +478,12 @@ fn report(outcome: &Outcome) {
             k.updates, k.skipped, k.lambda, p, v, kf
         );
     }
+    if let Some(c) = &outcome.communication {
+        println!(
+            "MPI: {} ranks, {:.0} bytes per step sent by each rank",
+            c.ranks, c.bytes_per_step
+        );
+    }
 }
 
 fn nep(args: NepArgs, world: &World) -> Result<()> {

@@ -109,6 +109,7 @@ pub fn write(outcome: &Outcome) -> Result<()> {
         "train": outcome.train,
         "test": outcome.validation,
         "kalman": outcome.kalman,
+        "communication": outcome.communication,
         "model": outcome.model.hyper_json(),
     });
     let text = serde_json::to_string_pretty(&summary).map_err(|e| Error::Invalid(e.to_string()))?;

@@ -5,11 +5,13 @@
 //! limit aside, which stops at a wall-clock moment).
 
 use super::checkpoint::{Checkpoint, OptimizerState};
-use super::config::{OptimizerKind, TrainConfig};
+use super::config::TrainConfig;
 use super::data::{self, DataSets};
 use super::fekf::Timing;
 use super::lcurve::Lcurve;
 use super::log::LogRow;
+use super::optimizers::new_optimizer;
+use super::progress::{progress_bar, progress_message};
 use super::shard::{Evaluated, Shard};
 use super::state::State;
 use super::step::{self, Batch};
@@ -20,8 +22,8 @@ use crate::error::{Error, Result};
 use crate::loss::{self, LossConfig, LossKind, LossParts};
 use crate::metrics::{ErrorStats, Summary};
 use crate::model::{AnyModel, Model, Prepared};
+use crate::optim::Kalman;
 use crate::optim::schedule::{Budget, Schedule};
-use crate::optim::{Adam, Kalman, Snes};
 use rand::RngExt;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -73,6 +75,18 @@ pub struct Outcome {
     pub validation_set: Evaluated,
     /// Where the time of the Kalman-filter steps went (FEKF/RLEKF only).
     pub kalman: Option<KalmanReport>,
+    /// What crossed between ranks (runs on several ranks only).
+    pub communication: Option<Communication>,
+}
+
+/// The traffic of a run on several ranks.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Communication {
+    /// Ranks.
+    pub ranks: usize,
+    /// Payload bytes each rank contributed to collectives per optimizer
+    /// step, this session (reductions, clock, validation, agreement).
+    pub bytes_per_step: f64,
 }
 
 /// Cost figures of a Kalman-filter run.
@@ -237,7 +251,13 @@ pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Res
         [&train, &validation],
         &state.model,
     );
+    let (bytes_before, steps_before) = (world.comm().bytes_sent(), state.step);
     let stopped = driver.train(&mut state)?;
+    let communication = (world.size() > 1).then(|| Communication {
+        ranks: world.size(),
+        bytes_per_step: (world.comm().bytes_sent() - bytes_before) as f64
+            / (state.step - steps_before).max(1) as f64,
+    });
     let kalman = state.kalman().map(|k| KalmanReport {
         timing: driver.stepper.fekf.timing.clone(),
         blocks: k.blocks().iter().map(|b| b.len()).collect(),
@@ -272,6 +292,7 @@ pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Res
         train_set,
         validation_set,
         kalman,
+        communication,
     })
 }
 
@@ -307,29 +328,6 @@ fn resume(state: &mut State, config_text: &str, path: &std::path::Path, quiet: b
         );
     }
     Ok(())
-}
-
-/// The optimizer the configuration asks for, fresh.
-fn new_optimizer(
-    config: &TrainConfig,
-    model: &AnyModel,
-    n_train: usize,
-    options: &RunOptions,
-) -> Result<OptimizerState> {
-    let opt = &config.optimizer;
-    let n_params = model.params().len();
-    Ok(match opt.kind {
-        OptimizerKind::Adam => OptimizerState::Adam(Adam::new(n_params, 0.0)),
-        OptimizerKind::Adamw => OptimizerState::Adam(Adam::new(n_params, opt.weight_decay)),
-        OptimizerKind::Snes => OptimizerState::Snes(Snes::new(
-            model.params().to_vec(),
-            opt.sigma0,
-            opt.population,
-        )),
-        OptimizerKind::Fekf | OptimizerKind::Rlekf => {
-            OptimizerState::Kalman(new_kalman(config, model, n_train, options)?)
-        }
-    })
 }
 
 /// How an epoch ended.
@@ -733,65 +731,6 @@ impl EpochSums {
     }
 }
 
-/// A fresh Kalman filter over the model's layer blocks, after checking its
-/// covariance fits the memory budget.
-fn new_kalman(
-    config: &TrainConfig,
-    model: &AnyModel,
-    n_train: usize,
-    options: &RunOptions,
-) -> Result<Kalman> {
-    let opt = &config.optimizer;
-    let n = model.params().len();
-    let blocks = Kalman::blocks_from_groups(&model.param_groups(), n, opt.block_size);
-    let bytes = Kalman::memory_bytes(&blocks);
-    let gib = |b: f64| b / (1u64 << 30) as f64;
-    let budget = opt
-        .memory_budget
-        .map(|g| g * (1u64 << 30) as f64)
-        .or_else(|| total_memory().map(|m| 0.5 * m));
-    if let Some(budget) = budget
-        && bytes as f64 > budget
-    {
-        return Err(Error::Invalid(format!(
-            "the Kalman covariance of {n} parameters in blocks of up to {} needs {:.2} GiB, above the memory budget of {:.2} GiB \
-             (optimizer.memory_budget; default half the machine's RAM): lower optimizer.block_size — memory grows with its square",
-            opt.block_size,
-            gib(bytes as f64),
-            gib(budget)
-        )));
-    }
-    if !options.quiet {
-        let sizes: Vec<String> = blocks.iter().map(|b| b.len().to_string()).collect();
-        eprintln!(
-            "{}: {n} parameters in {} covariance block(s) [{}], {:.1} MiB",
-            if opt.kind == OptimizerKind::Rlekf {
-                "RLEKF"
-            } else {
-                "FEKF"
-            },
-            blocks.len(),
-            sizes.join(", "),
-            bytes as f64 / (1u64 << 20) as f64
-        );
-    }
-    let settings = opt.kalman_settings(n_train);
-    // On resume the checkpoint brings the covariance: do not build a second.
-    Ok(if options.resume {
-        Kalman::unallocated(settings, blocks)
-    } else {
-        Kalman::new(settings, blocks)
-    })
-}
-
-/// The machine's RAM in bytes (Linux `/proc/meminfo`), if known.
-fn total_memory() -> Option<f64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024.0)
-}
-
 /// Random force masks for this rank's structures of a batch when training
 /// on a fraction of forces. The draws are made for every structure of the
 /// whole batch, so that every rank's random stream stays the same.
@@ -804,42 +743,4 @@ fn force_masks(batch: &Batch, fraction: f64, rng: &mut ChaCha8Rng) -> Option<Vec
             .collect();
         batch.positions.iter().map(|&p| all[p].clone()).collect()
     })
-}
-
-/// A bar over the planned steps, or over the seconds of a time budget.
-fn progress_bar(total_steps: usize, seconds: Option<f64>) -> indicatif::ProgressBar {
-    let (len, unit) = match seconds {
-        Some(t) => (t.ceil() as u64, "s"),
-        None => (total_steps as u64, "steps"),
-    };
-    let bar = indicatif::ProgressBar::new(len);
-    let style = indicatif::ProgressStyle::with_template(&format!(
-        "{{elapsed_precise}} [{{bar:30}}] {{pos}}/{{len}} {unit}, eta {{eta}} | {{msg}}"
-    ))
-    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-    .progress_chars("=> ");
-    bar.set_style(style);
-    bar
-}
-
-fn progress_message(r: &LogRow) -> String {
-    let f = |x: f64| {
-        if x.is_finite() {
-            format!("{x:.2}")
-        } else {
-            "-".into()
-        }
-    };
-    let mut s = format!(
-        "epoch {} loss {:.4} train E {} F {} V {}",
-        r.epoch,
-        r.loss,
-        f(r.train_rmse[0]),
-        f(r.train_rmse[1]),
-        f(r.train_rmse[2])
-    );
-    if let Some(v) = r.val_rmse {
-        s.push_str(&format!(" | val E {} F {} V {}", f(v[0]), f(v[1]), f(v[2])));
-    }
-    s
 }
