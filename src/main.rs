@@ -480,8 +480,8 @@ fn report(outcome: &Outcome) {
     }
     if let Some(c) = &outcome.communication {
         println!(
-            "MPI: {} ranks, {:.0} bytes per step sent by each rank",
-            c.ranks, c.bytes_per_step
+            "MPI: {} ranks, {:.0} bytes in {:.1} collectives per step sent by each rank",
+            c.ranks, c.bytes_per_step, c.collectives_per_step
         );
     }
 }

@@ -36,8 +36,9 @@ pub trait Comm {
     /// Every rank's `local` bytes, in rank order, on rank 0 (`None` on the
     /// others).
     fn gather(&self, local: &[u8]) -> Option<Vec<Vec<u8>>>;
-    /// Payload bytes this rank has contributed to collectives so far.
-    fn bytes_sent(&self) -> u64;
+    /// Payload bytes this rank has contributed to collectives so far, and
+    /// the number of collectives.
+    fn traffic(&self) -> Traffic;
 }
 
 /// One process: every collective is the identity.
@@ -60,8 +61,8 @@ impl Comm for Local {
     fn gather(&self, local: &[u8]) -> Option<Vec<Vec<u8>>> {
         Some(vec![local.to_vec()])
     }
-    fn bytes_sent(&self) -> u64 {
-        0
+    fn traffic(&self) -> Traffic {
+        Traffic::default()
     }
 }
 
@@ -165,17 +166,30 @@ fn launched_ranks() -> Option<usize> {
         .or_else(|| std::env::var_os("PMIX_RANK").map(|_| 0))
 }
 
-/// Counts collective payload bytes (for the MPI communicator).
-#[derive(Default)]
-pub(crate) struct ByteCounter(Cell<u64>);
+/// What a rank has sent in collectives.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Traffic {
+    /// Payload bytes.
+    pub bytes: u64,
+    /// Collective calls.
+    pub calls: u64,
+}
 
-impl ByteCounter {
-    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+/// Counts collective traffic (for the MPI communicator).
+#[derive(Default)]
+#[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+pub(crate) struct TrafficCounter(Cell<Traffic>);
+
+#[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+impl TrafficCounter {
     pub(crate) fn add(&self, bytes: usize) {
-        self.0.set(self.0.get() + bytes as u64);
+        let t = self.0.get();
+        self.0.set(Traffic {
+            bytes: t.bytes + bytes as u64,
+            calls: t.calls + 1,
+        });
     }
-    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
-    pub(crate) fn get(&self) -> u64 {
+    pub(crate) fn get(&self) -> Traffic {
         self.0.get()
     }
 }

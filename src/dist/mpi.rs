@@ -2,7 +2,7 @@
 //! Collectives are called from the main thread only (between the rayon
 //! sections of a step), so MPI is initialised at the "funneled" level.
 
-use super::{ByteCounter, Comm};
+use super::{Comm, Traffic, TrafficCounter};
 use crate::error::{Error, Result};
 use mpi::collective::SystemOperation;
 use mpi::datatype::PartitionMut;
@@ -13,7 +13,7 @@ use mpi::traits::*;
 /// `MPI_COMM_WORLD`, and the universe whose drop finalises MPI.
 pub struct MpiComm {
     world: SimpleCommunicator,
-    bytes: ByteCounter,
+    bytes: TrafficCounter,
     // Declared last: dropped (MPI_Finalize) after the communicator.
     _universe: Universe,
 }
@@ -29,7 +29,7 @@ pub fn world() -> Result<MpiComm> {
     }
     Ok(MpiComm {
         world: universe.world(),
-        bytes: ByteCounter::default(),
+        bytes: TrafficCounter::default(),
         _universe: universe,
     })
 }
@@ -94,7 +94,7 @@ impl Comm for MpiComm {
         }
         Some(split(&buffer, &counts, &displs))
     }
-    fn bytes_sent(&self) -> u64 {
+    fn traffic(&self) -> Traffic {
         self.bytes.get()
     }
 }

@@ -87,6 +87,8 @@ pub struct Communication {
     /// Payload bytes each rank contributed to collectives per optimizer
     /// step, this session (reductions, clock, validation, agreement).
     pub bytes_per_step: f64,
+    /// Collectives per optimizer step.
+    pub collectives_per_step: f64,
 }
 
 /// Cost figures of a Kalman-filter run.
@@ -251,12 +253,16 @@ pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Res
         [&train, &validation],
         &state.model,
     );
-    let (bytes_before, steps_before) = (world.comm().bytes_sent(), state.step);
+    let (before, steps_before) = (world.comm().traffic(), state.step);
     let stopped = driver.train(&mut state)?;
-    let communication = (world.size() > 1).then(|| Communication {
-        ranks: world.size(),
-        bytes_per_step: (world.comm().bytes_sent() - bytes_before) as f64
-            / (state.step - steps_before).max(1) as f64,
+    let communication = (world.size() > 1).then(|| {
+        let after = world.comm().traffic();
+        let steps = (state.step - steps_before).max(1) as f64;
+        Communication {
+            ranks: world.size(),
+            bytes_per_step: (after.bytes - before.bytes) as f64 / steps,
+            collectives_per_step: (after.calls - before.calls) as f64 / steps,
+        }
     });
     let kalman = state.kalman().map(|k| KalmanReport {
         timing: driver.stepper.fekf.timing.clone(),
