@@ -235,6 +235,11 @@ fn resume_key(text: &str) -> Result<TrainConfig> {
 pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Result<Outcome> {
     let out_dir = config.run.output_dir.clone();
     std::fs::create_dir_all(&out_dir).map_err(|e| Error::io(&out_dir, e))?;
+    // Rank 0 alone tells the user anything.
+    let options = &RunOptions {
+        quiet: options.quiet || !options.world.is_root(),
+        ..options.clone()
+    };
     let world = &options.world;
     let data = data::load(config)?;
     // A structure that fails on one rank's shard stops every rank.
@@ -386,8 +391,7 @@ impl<'a> Driver<'a> {
         [train, validation]: [&'a Shard; 2],
         model: &AnyModel,
     ) -> Self {
-        // Progress and logs on rank 0 only.
-        let quiet = options.quiet || !options.world.is_root();
+        let quiet = options.quiet;
         let opt = &config.optimizer;
         let batch_size = opt.batch_size().min(train.len()).max(1);
         let steps_per_epoch = train.len().div_ceil(batch_size);
