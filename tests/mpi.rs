@@ -172,6 +172,52 @@ mod with_mpi {
         same_model_for_any_rank_count("bp-adam", SI_BP, "potential.Si.nn.ascii", ADAM);
     }
 
+    /// `forcefit nep DIR` on 2 ranks: the nep.txt and the GPUMD-layout
+    /// files of the whole training and test sets (gathered on rank 0) of
+    /// one process.
+    #[test]
+    fn nep_command_on_ranks_writes_the_files_of_one_process() {
+        let nep_in = "type 1 Si\ncutoff 4.5 3.8\nn_max 3 3\nbasis_size 5 5\nneuron 8\n\
+                      batch 8\ngeneration 40\nseed 3\n";
+        let run = |ranks: usize| -> Option<TempDir> {
+            let dir = TempDir::new(&format!("mpi-nep-command-{ranks}"));
+            for name in ["train.xyz", "test.xyz"] {
+                std::fs::copy(common::example(name), dir.path().join(name)).unwrap();
+            }
+            dir.file("nep.in", nep_in);
+            let mut command = if ranks == 1 {
+                Command::new(env!("CARGO_BIN_EXE_forcefit"))
+            } else {
+                mpirun(ranks)?
+            };
+            let child = command
+                .args(["nep", "-q", "-j", "1"])
+                .arg(dir.path())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            succeeded(&wait_with_timeout(child, Duration::from_secs(300)));
+            Some(dir)
+        };
+        let one = run(1).unwrap();
+        let Some(two) = run(2) else {
+            return;
+        };
+        for name in [
+            "nep.txt",
+            "energy_train.out",
+            "force_train.out",
+            "virial_train.out",
+            "energy_test.out",
+            "force_test.out",
+            "stress_test.out",
+        ] {
+            let read = |d: &TempDir| std::fs::read_to_string(d.path().join(name)).unwrap();
+            assert_eq!(read(&two), read(&one), "{name}");
+        }
+    }
+
     /// Killed under 2 ranks after a checkpoint, resumed on one process:
     /// the model of the uninterrupted run.
     #[test]

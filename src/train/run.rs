@@ -584,13 +584,10 @@ impl<'a> Driver<'a> {
                 &mut state.rng,
             );
             if report.skipped > 0 {
-                let step = state.step;
-                self.bar.suspend(|| {
-                    eprintln!(
-                        "warning: step {step}: skipped {} Kalman update(s) with a non-finite measurement",
-                        report.skipped
-                    )
-                });
+                self.warn(&format!(
+                    "step {}: skipped {} Kalman update(s) with a non-finite measurement",
+                    state.step, report.skipped
+                ));
             }
             if let Some(why) = &report.diverged {
                 self.recover(state, &snapshot, why, report.lr)?;
@@ -633,11 +630,18 @@ impl<'a> Driver<'a> {
                 format!("halved the learning rate to {:.3e}", self.lr(state))
             }
         };
-        let step = state.step;
-        self.bar.suspend(|| {
-            eprintln!("warning: step {step}: {why}: restored the last good state and {action}")
-        });
+        self.warn(&format!(
+            "step {}: {why}: restored the last good state and {action}",
+            state.step
+        ));
         Ok(())
+    }
+
+    /// A warning, printed once (by rank 0) above the progress bar.
+    fn warn(&self, message: &str) {
+        if self.world.is_root() {
+            self.bar.suspend(|| eprintln!("warning: {message}"));
+        }
     }
 
     /// Logs the epoch, validates, keeps the best model, checkpoints.
