@@ -462,11 +462,6 @@ impl<'a> Driver<'a> {
         self.stop_asked = agreed[1] > 0.0;
     }
 
-    /// Seconds of the run (this and earlier sessions) at the last tick.
-    fn elapsed(&self, _state: &State) -> f64 {
-        self.now
-    }
-
     /// Saves the checkpoint (rank 0), every rank learning whether it worked.
     fn save(&self, state: &State) -> Result<()> {
         let saved = if self.world.is_root() {
@@ -490,7 +485,7 @@ impl<'a> Driver<'a> {
     /// Whether the run's planned length (steps or seconds) is spent.
     fn budget_spent(&self, state: &State) -> bool {
         match self.time_budget {
-            Some(t) => self.elapsed(state) >= t,
+            Some(t) => self.now >= t,
             None => state.step >= self.schedule.total_steps,
         }
     }
@@ -498,9 +493,7 @@ impl<'a> Driver<'a> {
     /// The scheduled learning rate of the next step.
     fn lr(&self, state: &State) -> f64 {
         let lr = match self.time_budget {
-            Some(t) => self
-                .schedule
-                .at_fraction(state.step, self.elapsed(state) / t),
+            Some(t) => self.schedule.at_fraction(state.step, self.now / t),
             None => self.schedule.at(state.step),
         };
         lr * state.lr_scale
@@ -509,7 +502,7 @@ impl<'a> Driver<'a> {
     /// Moves the progress bar: steps, or seconds of a time budget.
     fn show_progress(&self, state: &State) {
         self.bar.set_position(match self.time_budget {
-            Some(_) => self.elapsed(state) as u64,
+            Some(_) => self.now as u64,
             None => state.step as u64,
         });
     }
@@ -559,7 +552,7 @@ impl<'a> Driver<'a> {
                 return Ok((EpochEnd::Stopped("interrupted".into()), sums));
             }
             if let Some(limit) = self.config.run.time_limit
-                && self.elapsed(state) >= limit
+                && self.now >= limit
             {
                 return Ok((
                     EpochEnd::Stopped(format!("time limit of {limit} s reached")),
@@ -660,7 +653,7 @@ impl<'a> Driver<'a> {
         let mut row = LogRow {
             epoch: state.epoch,
             step: state.step,
-            time_s: self.elapsed(state),
+            time_s: self.now,
             lr: mean.lr,
             loss: mean.parts.total,
             train_rmse: rmse_mev(&mean.parts, self.presence[0]),
