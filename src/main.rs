@@ -257,12 +257,14 @@ fn main() {
         }
     };
     let result = match cli.command {
-        Command::Predict(args) => predict(args),
-        Command::Eval(args) => eval(args),
         Command::Train(args) => train(args, &world),
         Command::Nep(args) => nep(args, &world),
         Command::Dp(args) => dp(args, &world),
         Command::Aenet(args) => aenet(args, &world),
+        // The other commands are one process's work: rank 0 does it.
+        _ if !world.is_root() => Ok(()),
+        Command::Predict(args) => predict(args),
+        Command::Eval(args) => eval(args),
         Command::Gradcheck(args) => gradcheck(args),
     };
     if let Err(e) = result {
