@@ -218,6 +218,28 @@ mod with_mpi {
         }
     }
 
+    /// A run planned by the clock (`time_limit` alone) stops every rank at
+    /// the same step: the ranks agree on the time each step.
+    #[test]
+    fn a_time_budget_ends_every_rank_together() {
+        let dir = TempDir::new("mpi-time");
+        let cfg = si_config_for(dir.path(), 1, SI_NEP, ADAM, "time_limit = 3");
+        let text = std::fs::read_to_string(&cfg)
+            .unwrap()
+            .replace("epochs = 1\n", "");
+        std::fs::write(&cfg, text).unwrap();
+        let Some(o) = train(2, &[], &cfg) else {
+            return;
+        };
+        succeeded(&o);
+        let summary: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("out/summary.json")).unwrap(),
+        )
+        .unwrap();
+        assert!(summary["epochs"].as_u64().unwrap() > 1, "{summary}");
+        assert!(dir.path().join("out/nep.txt").is_file());
+    }
+
     /// Killed under 2 ranks after a checkpoint, resumed on one process:
     /// the model of the uninterrupted run.
     #[test]
