@@ -426,10 +426,18 @@ impl Kalman {
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         let npy = npyz::NpyFile::new(std::io::BufReader::new(file))
             .map_err(|e| Error::file(path, format!("not a covariance file: {e}")))?;
+        let total = self.packed_total();
+        // The header's shape is checked before its data are allocated.
+        let shape = npy.shape().to_vec();
+        if shape.len() != 1 || usize::try_from(shape[0]).ok() != Some(total) {
+            return Err(Error::file(
+                path,
+                format!("has shape {shape:?}, the checkpoint's blocks need [{total}]"),
+            ));
+        }
         let data: Vec<f64> = npy
             .into_vec()
             .map_err(|e| Error::file(path, format!("not a float64 covariance file: {e}")))?;
-        let total = self.packed_total();
         if data.len() != total {
             return Err(Error::file(
                 path,
