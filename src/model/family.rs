@@ -335,6 +335,11 @@ impl AnyModel {
             .iter()
             .map(|p| ModelFile::read(p))
             .collect::<Result<Vec<_>>>()?;
+        Self::from_model_files(&files)
+    }
+
+    /// [`AnyModel::load`] for files already in memory.
+    pub fn from_model_files(files: &[ModelFile]) -> Result<Self> {
         let Some(first) = files.first() else {
             return Err(Error::Invalid("no model file given".into()));
         };

@@ -255,22 +255,7 @@ impl Checkpoint {
     /// Reads a checkpoint, checking its format and version.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let not_ours = |e: serde_json::Error| {
-            Error::parse(path, e.line(), format!("not a forcefit checkpoint: {e}"))
-        };
-        let mut value: serde_json::Value = serde_json::from_str(&text).map_err(not_ours)?;
-        upgrade_v1(&mut value);
-        let c: Checkpoint = serde_json::from_value(value).map_err(not_ours)?;
-        if c.format != FORMAT || c.version != VERSION {
-            return Err(Error::file(
-                path,
-                format!(
-                    "checkpoint format {} version {} is not supported (expected {FORMAT} {VERSION})",
-                    c.format, c.version
-                ),
-            ));
-        }
-        let mut c = c;
+        let mut c = Self::parse(&text, path)?;
         if let OptimizerState::Kalman(k) = &mut c.optimizer {
             let side = c.covariance.as_ref().ok_or_else(|| {
                 Error::file(
@@ -281,6 +266,27 @@ impl Checkpoint {
             check_tiling(k).map_err(|m| Error::file(path, m))?;
             let dir = path.parent().unwrap_or(Path::new("."));
             k.read_covariance(&dir.join(&side.file), side.checksum)?;
+        }
+        Ok(c)
+    }
+
+    /// Parses checkpoint JSON (`path` names it in errors), checking its
+    /// format and version; a Kalman filter's covariances are not read.
+    pub fn parse(text: &str, path: &Path) -> Result<Self> {
+        let not_ours = |e: serde_json::Error| {
+            Error::parse(path, e.line(), format!("not a forcefit checkpoint: {e}"))
+        };
+        let mut value: serde_json::Value = serde_json::from_str(text).map_err(not_ours)?;
+        upgrade_v1(&mut value);
+        let c: Checkpoint = serde_json::from_value(value).map_err(not_ours)?;
+        if c.format != FORMAT || c.version != VERSION {
+            return Err(Error::file(
+                path,
+                format!(
+                    "checkpoint format {} version {} is not supported (expected {FORMAT} {VERSION})",
+                    c.format, c.version
+                ),
+            ));
         }
         Ok(c)
     }

@@ -90,6 +90,19 @@ pub fn read(path: &Path, overrides: &Overrides) -> Result<DpInput> {
     parse(&value, source, facts, overrides)
 }
 
+/// Maps input text (JSON, or YAML by `path`'s extension) without reading
+/// any data: `facts` stand in for the training systems. Used by the fuzz
+/// targets and the bad-input tests.
+pub fn parse_str(
+    text: &str,
+    path: &Path,
+    facts: DataFacts,
+    overrides: &Overrides,
+) -> Result<DpInput> {
+    let value = parse_text(text, path)?;
+    parse(&value, Source { path, text }, facts, overrides)
+}
+
 fn parse_text(text: &str, path: &Path) -> Result<Value> {
     let yaml = matches!(
         path.extension().and_then(|e| e.to_str()),
