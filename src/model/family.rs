@@ -364,7 +364,14 @@ impl AnyModel {
         if word.starts_with("nep") {
             return Ok(AnyModel::Nep(Nep::from_files(&files)?));
         }
-        if looks_like_deepmd(&text) {
+        let deepmd_name = first
+            .path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"));
+        // By name too, so that a damaged model.yaml gets the YAML reader's
+        // message (with its line) rather than "unknown format".
+        if looks_like_deepmd(&text) || deepmd_name {
             return Ok(AnyModel::Deepmd(DeepPot::from_files(&files)?));
         }
         Err(Error::parse(

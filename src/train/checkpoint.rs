@@ -273,8 +273,9 @@ impl Checkpoint {
     /// Parses checkpoint JSON (`path` names it in errors), checking its
     /// format and version; a Kalman filter's covariances are not read.
     pub fn parse(text: &str, path: &Path) -> Result<Self> {
-        let not_ours = |e: serde_json::Error| {
-            Error::parse(path, e.line(), format!("not a forcefit checkpoint: {e}"))
+        let not_ours = |e: serde_json::Error| match e.line() {
+            0 => Error::file(path, format!("not a forcefit checkpoint: {e}")),
+            line => Error::parse(path, line, format!("not a forcefit checkpoint: {e}")),
         };
         let mut value: serde_json::Value = serde_json::from_str(text).map_err(not_ours)?;
         upgrade_v1(&mut value);

@@ -250,7 +250,8 @@ pub fn parse(text: &str, path: &Path) -> Result<Nep> {
             return Err(lines.error(
                 line,
                 format!(
-                    "unsupported model `{other}`: forcefit reads the potentials nep3, nep4 and nep5, each with or without _zbl                      (not dipole, polarizability or charge models)"
+                    "unsupported model `{other}`: forcefit reads the potentials nep3, nep4 and nep5, each with or without _zbl \
+                     (not dipole, polarizability or charge models)"
                 ),
             ));
         }
