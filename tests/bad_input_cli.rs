@@ -73,7 +73,9 @@ fn frames(n: usize) -> String {
 
 /// nep.txt with `n_max` and `ANN` lines as given.
 fn nep_header(n_max: &str, ann: &str) -> String {
-    format!("nep4 1 Si\ncutoff 5 4 10 10\nn_max {n_max}\nbasis_size 0 0\nl_max 1 0 0\nANN {ann}\n1\n")
+    format!(
+        "nep4 1 Si\ncutoff 5 4 10 10\nn_max {n_max}\nbasis_size 0 0\nl_max 1 0 0\nANN {ann}\n1\n"
+    )
 }
 
 #[test]
@@ -110,7 +112,11 @@ fn issue_case_one_structure_with_a_validation_fraction() {
     expect_cli(
         "cli-one-structure-held-out",
         &run(&[&cfg]),
-        &["data.validation_fraction = 0.2", "one.xyz", "has 1 structure"],
+        &[
+            "data.validation_fraction = 0.2",
+            "one.xyz",
+            "has 1 structure",
+        ],
     );
 }
 
@@ -122,7 +128,10 @@ fn all_structures_in_validation_is_refused() {
     expect_cli(
         "cli-all-validation",
         &run(&[&cfg]),
-        &["run.toml", "data.validation_fraction must be in [0, 1), got 1"],
+        &[
+            "run.toml",
+            "data.validation_fraction must be in [0, 1), got 1",
+        ],
     );
     // Just below 1, one structure still trains (documented): it runs.
     let cfg = config_on(&dir, "two.xyz", "validation_fraction = 0.99", "epochs = 1");
@@ -175,7 +184,12 @@ fn a_test_set_with_an_element_the_model_lacks_is_refused() {
     expect_cli(
         "cli-test-element",
         &run(&[&cfg]),
-        &["ge.xyz", "frame 0", "element \"Ge\"", "training elements: Si"],
+        &[
+            "ge.xyz",
+            "frame 0",
+            "element \"Ge\"",
+            "training elements: Si",
+        ],
     );
 }
 
@@ -196,7 +210,10 @@ fn a_batch_larger_than_the_data_is_the_whole_set() {
     let o = forcefit(&["train", "-j", "1", cfg.to_str().unwrap()]);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(out.contains("trained 3 epochs (3 steps)"), "cli-batch-larger: {out}");
+    assert!(
+        out.contains("trained 3 epochs (3 steps)"),
+        "cli-batch-larger: {out}"
+    );
 }
 
 #[test]
@@ -241,7 +258,12 @@ fn issue_case_best_params_shorter_than_the_model() {
     expect_cli(
         "ckpt-best-params-short",
         &resume(&cfg),
-        &["checkpoint.json", "cannot resume", "best_params has", "values, the configured model has"],
+        &[
+            "checkpoint.json",
+            "cannot resume",
+            "best_params has",
+            "values, the configured model has",
+        ],
     );
 }
 
@@ -255,7 +277,11 @@ fn issue_case_adam_state_shorter_than_the_model() {
     expect_cli(
         "ckpt-adam-short",
         &resume(&cfg),
-        &["checkpoint.json", "optimizer (Adam): m has", "the model has"],
+        &[
+            "checkpoint.json",
+            "optimizer (Adam): m has",
+            "the model has",
+        ],
     );
     let mut negative = c.clone();
     negative["optimizer"]["Adam"]["v"][0] = (-1.0).into();
@@ -263,7 +289,11 @@ fn issue_case_adam_state_shorter_than_the_model() {
     expect_cli(
         "ckpt-adam-negative-v",
         &resume(&cfg),
-        &["checkpoint.json", "optimizer (Adam): v[0] is -1", "non-negative"],
+        &[
+            "checkpoint.json",
+            "optimizer (Adam): v[0] is -1",
+            "non-negative",
+        ],
     );
     let mut params = c;
     shorten(&mut params, "/params");
@@ -271,7 +301,11 @@ fn issue_case_adam_state_shorter_than_the_model() {
     expect_cli(
         "ckpt-params-short",
         &resume(&cfg),
-        &["checkpoint.json", "params has", "values, the configured model has"],
+        &[
+            "checkpoint.json",
+            "params has",
+            "values, the configured model has",
+        ],
     );
 }
 
@@ -283,7 +317,10 @@ fn a_checkpoint_of_another_configuration_names_what_changed() {
     expect_cli(
         "ckpt-changed-model",
         &resume(&cfg),
-        &["checkpoint.json", "different settings: model.neuron: 8 → 9. Only"],
+        &[
+            "checkpoint.json",
+            "different settings: model.neuron: 8 → 9. Only",
+        ],
     );
     let other = dir.file("other.xyz", frames(5));
     let train = example("train.xyz").display().to_string();
@@ -309,7 +346,11 @@ fn a_checkpoint_of_another_family_is_refused() {
     expect_cli(
         "ckpt-family",
         &resume(&cfg),
-        &["checkpoint.json", "model_state", "bp model, the configuration a nep model"],
+        &[
+            "checkpoint.json",
+            "model_state",
+            "bp model, the configuration a nep model",
+        ],
     );
 }
 
@@ -351,7 +392,11 @@ fn damaged_checkpoint_files_are_refused() {
 
 #[test]
 fn a_kalman_checkpoint_with_damaged_blocks_is_refused() {
-    let (dir, cfg, mut c) = trained("ckpt-kalman", common::SI_NEP, "type = \"fekf\"\nbatch_size = 8");
+    let (dir, cfg, mut c) = trained(
+        "ckpt-kalman",
+        common::SI_NEP,
+        "type = \"fekf\"\nbatch_size = 8",
+    );
     c["optimizer"]["Kalman"]["blocks"][0]["end"] = 4_294_967_296u64.into();
     write_checkpoint(&dir, &c);
     expect_cli(

@@ -344,7 +344,7 @@ impl AnyModel {
             return Err(Error::Invalid("no model file given".into()));
         };
         if files.iter().all(|f| looks_like_aenet(&f.bytes)) {
-            return Ok(AnyModel::Bp(BpModel::from_files(&files)?));
+            return Ok(AnyModel::Bp(BpModel::from_files(files)?));
         }
         if let Some(odd) = files
             .iter()
@@ -362,7 +362,7 @@ impl AnyModel {
         let text = String::from_utf8_lossy(&first.bytes);
         let word = text.split_whitespace().next().unwrap_or("");
         if word.starts_with("nep") {
-            return Ok(AnyModel::Nep(Nep::from_files(&files)?));
+            return Ok(AnyModel::Nep(Nep::from_files(files)?));
         }
         let deepmd_name = first
             .path
@@ -372,7 +372,7 @@ impl AnyModel {
         // By name too, so that a damaged model.yaml gets the YAML reader's
         // message (with its line) rather than "unknown format".
         if looks_like_deepmd(&text) || deepmd_name {
-            return Ok(AnyModel::Deepmd(DeepPot::from_files(&files)?));
+            return Ok(AnyModel::Deepmd(DeepPot::from_files(files)?));
         }
         Err(Error::parse(
             &first.path,

@@ -47,7 +47,10 @@ impl Adam {
             ));
         }
         if let Some(i) = self.m.iter().position(|x| !x.is_finite()) {
-            return Err(format!("optimizer (Adam): m[{i}] is not finite ({})", self.m[i]));
+            return Err(format!(
+                "optimizer (Adam): m[{i}] is not finite ({})",
+                self.m[i]
+            ));
         }
         // A second moment is a running mean of squares: never negative.
         if let Some(i) = self.v.iter().position(|x| !(x.is_finite() && *x >= 0.0)) {

@@ -56,7 +56,9 @@ fn nep(text: &str) -> Result<()> {
 
 /// A nep.txt header with `n_max` and `ANN` lines as given, one number after.
 fn nep_header(n_max: &str, ann: &str) -> String {
-    format!("nep4 1 Si\ncutoff 5 4 10 10\nn_max {n_max}\nbasis_size 0 0\nl_max 1 0 0\nANN {ann}\n1\n")
+    format!(
+        "nep4 1 Si\ncutoff 5 4 10 10\nn_max {n_max}\nbasis_size 0 0\nl_max 1 0 0\nANN {ann}\n1\n"
+    )
 }
 
 /// A valid one-element NEP of 9 numbers; `edit` changes its text.
@@ -66,7 +68,7 @@ const TINY_NEP: &str = "nep4 1 Si\ncutoff 5 4 10 10\nn_max 0 0\nbasis_size 0 0\n
 /// An `.npy` v1.0 header with `dict`, padded as numpy pads it.
 fn npy(dict: &str, body: &[u8]) -> Vec<u8> {
     let mut header = dict.to_string();
-    while (10 + header.len() + 1) % 64 != 0 {
+    while !(10 + header.len() + 1).is_multiple_of(64) {
         header.push(' ');
     }
     header.push('\n');
@@ -100,10 +102,16 @@ fn system(edit: &[(&str, Vec<u8>)]) -> Result<()> {
     let mut files: Vec<(&str, Vec<u8>)> = vec![
         ("type_map.raw", b"Si\n".to_vec()),
         ("type.raw", b"0 0\n".to_vec()),
-        ("set.000/coord.npy", npy_f8("(1, 6)", &[0.0, 0.0, 0.0, 1.3, 1.4, 1.2])),
+        (
+            "set.000/coord.npy",
+            npy_f8("(1, 6)", &[0.0, 0.0, 0.0, 1.3, 1.4, 1.2]),
+        ),
         ("set.000/box.npy", npy_f8("(1, 9)", &cell)),
         ("set.000/energy.npy", npy_f8("(1,)", &[-8.5])),
-        ("set.000/force.npy", npy_f8("(1, 6)", &[0.1, 0.0, 0.0, -0.1, 0.0, 0.0])),
+        (
+            "set.000/force.npy",
+            npy_f8("(1, 6)", &[0.1, 0.0, 0.0, -0.1, 0.0, 0.0]),
+        ),
     ];
     for (name, bytes) in edit {
         files.retain(|(n, _)| n != name);
@@ -148,7 +156,8 @@ fn dp(from: &str, to: &str) -> Result<()> {
     parse_str(&text, Path::new("input.json"), facts, &Overrides::default()).map(|_| ())
 }
 
-const GENERATE: &str = "OUTPUT x.train\n\nTYPES\n1\nSi -100.0\n\nSETUPS\nSi Si.stp\n\nFILES\n1\na.xsf\n";
+const GENERATE: &str =
+    "OUTPUT x.train\n\nTYPES\n1\nSi -100.0\n\nSETUPS\nSi Si.stp\n\nFILES\n1\na.xsf\n";
 const SETUP: &str = "DESCR\n test\nEND DESCR\nATOM Si\nENV 1\nSi\nRMIN 0.35d0\nBASIS type=Chebyshev\n\
     radial_Rc = 4.0  radial_N = 4 angular_Rc = 3.0  angular_N = 2\n";
 const TRAIN_IN: &str = "TRAININGSET x.train.ascii\nTESTPERCENT 25\nITERATIONS 3\nMETHOD\nmethod=adam lr=0.001\n\
@@ -266,9 +275,7 @@ pub fn cases() -> Vec<Case> {
         },
         Case {
             id: "nep-basis-size",
-            run: || {
-                nep(&nep_header("0 0", "1 0").replace("basis_size 0 0", "basis_size 7 99999"))
-            },
+            run: || nep(&nep_header("0 0", "1 0").replace("basis_size 0 0", "basis_size 7 99999")),
             needles: &["nep.txt:4", "basis_size (angular)", "limit of 19"],
         },
         Case {
@@ -380,7 +387,11 @@ pub fn cases() -> Vec<Case> {
         // XSF.
         Case {
             id: "xsf-primcoord-count",
-            run: || xsf_text("CRYSTAL\nPRIMVEC\n4 0 0\n0 4 0\n0 0 4\nPRIMCOORD\n99999999999 1\nSi 0 0 0\n"),
+            run: || {
+                xsf_text(
+                    "CRYSTAL\nPRIMVEC\n4 0 0\n0 4 0\n0 0 4\nPRIMCOORD\n99999999999 1\nSi 0 0 0\n",
+                )
+            },
             needles: &["bad.xsf:", "99999999999"],
         },
         Case {
@@ -520,12 +531,22 @@ pub fn cases() -> Vec<Case> {
         },
         Case {
             id: "deepmd-sel",
-            run: || model_file("model.yaml", seed_yaml("    sel:\n    - 20\n", "    sel:\n    - 4000000000\n")),
+            run: || {
+                model_file(
+                    "model.yaml",
+                    seed_yaml("    sel:\n    - 20\n", "    sel:\n    - 4000000000\n"),
+                )
+            },
             needles: &["model.yaml", "sel", "4000000000"],
         },
         Case {
             id: "deepmd-shape",
-            run: || model_file("model.yaml", seed_yaml("axis_neuron: 2", "axis_neuron: 4000000000")),
+            run: || {
+                model_file(
+                    "model.yaml",
+                    seed_yaml("axis_neuron: 2", "axis_neuron: 4000000000"),
+                )
+            },
             needles: &["model.yaml", "axis_neuron", "4000000000"],
         },
         Case {
@@ -533,7 +554,10 @@ pub fn cases() -> Vec<Case> {
             run: || {
                 model_file(
                     "model.yaml",
-                    seed_yaml("              - - 0.27295124118287983\n                - 0.7730063718525156\n", "              - - 0.27295124118287983\n"),
+                    seed_yaml(
+                        "              - - 0.27295124118287983\n                - 0.7730063718525156\n",
+                        "              - - 0.27295124118287983\n",
+                    ),
                 )
             },
             needles: &["model.yaml", "networks[0].layers[0].@variables", "shape"],
@@ -570,7 +594,10 @@ pub fn cases() -> Vec<Case> {
         Case {
             id: "ckpt-foreign",
             run: || checkpoint("{\"hello\": 1}"),
-            needles: &["checkpoint.json: not a forcefit checkpoint", "missing field `format`"],
+            needles: &[
+                "checkpoint.json: not a forcefit checkpoint",
+                "missing field `format`",
+            ],
         },
     ]
 }
