@@ -262,6 +262,18 @@ pub fn cases() -> Vec<Case> {
             run: || xyz("1\nProperties=species:S:1:pos:R:99999999999\nSi 0 0 0\n"),
             needles: &["bad.xyz:2", "Properties"],
         },
+        Case {
+            id: "xyz-columns-huge",
+            run: || xyz("1\nProperties=species:S:1:pos:R:3:foo:R:99999999999999\nSi 0 0 0\n"),
+            needles: &["bad.xyz:2", "property 'foo'", "more than 10000 columns"],
+        },
+        Case {
+            id: "xyz-columns-overflow",
+            run: || {
+                xyz("1\nProperties=species:S:1:pos:R:3:a:R:18446744073709551615:b:R:2\nSi 0 0 0\n")
+            },
+            needles: &["bad.xyz:2", "property 'a'", "columns per atom line"],
+        },
         // nep.txt.
         Case {
             id: "nep-n-max",
