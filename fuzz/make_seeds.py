@@ -85,7 +85,7 @@ def main():
     put("npy", "box32.npy", npy((1, 3, 3), cell, "<f4"))
     system = [b"Si\n", b"0 0\n", npy((1, 6), coord), npy((1, 9), cell), npy((1,), [-8.5]),
               npy((1, 6), [0.1, 0, 0, -0.1, 0, 0]), npy((1, 9), [0.0] * 9)]
-    put("deepmd_system", "si2", b"@@@@".join(system))
+    put("deepmd_system", "si2", b"@@FILE@@".join(system))
 
 
 if __name__ == "__main__":

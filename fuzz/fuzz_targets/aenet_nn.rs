@@ -1,5 +1,5 @@
 //! aenet potential files (binary .nn or .nn.ascii, told apart by content;
-//! several files split at `@@@@`) → the model reader (and a prediction).
+//! several files split at `@@FILE@@`) → the model reader (and a prediction).
 #![no_main]
 use forcefit::model::{AnyModel, ModelFile};
 use libfuzzer_sys::fuzz_target;

@@ -1,4 +1,4 @@
-//! A DeePMD npy system: the input, split at `@@@@`, gives type_map.raw,
+//! A DeePMD npy system: the input, split at `@@FILE@@`, gives type_map.raw,
 //! type.raw, coord.npy, box.npy, energy.npy, force.npy and virial.npy,
 //! written to a temporary directory and read by `io::deepmd::read`.
 #![no_main]

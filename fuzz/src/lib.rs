@@ -40,14 +40,15 @@ pub fn predict_cluster(model: &AnyModel) {
     }
 }
 
-/// Splits `data` at each `@@@@` marker (for targets that read several
-/// files from one input).
+/// Splits `data` at each `@@FILE@@` marker, for targets that read several
+/// files from one input (8 bytes: a shorter marker such as `@@@@` occurs
+/// inside float arrays, 4.0 ends in byte 0x40 '@').
 pub fn split(data: &[u8]) -> Vec<&[u8]> {
     let mut parts = Vec::new();
     let mut rest = data;
-    while let Some(i) = rest.windows(4).position(|w| w == b"@@@@") {
+    while let Some(i) = rest.windows(8).position(|w| w == b"@@FILE@@") {
         parts.push(&rest[..i]);
-        rest = &rest[i + 4..];
+        rest = &rest[i + 8..];
     }
     parts.push(rest);
     parts

@@ -495,6 +495,26 @@ pub fn cases() -> Vec<Case> {
             needles: &["input.json", "batch_size"],
         },
         Case {
+            id: "dp-steps-huge",
+            run: || dp("\"numb_steps\": 10", "\"numb_steps\": 18446744073709551615"),
+            needles: &["input.json", "training.numb_steps", "at most 1000000000"],
+        },
+        Case {
+            id: "dp-batch-auto-huge",
+            run: || dp("\"batch_size\": 2", "\"batch_size\": \"auto:1e300\""),
+            needles: &["input.json", "batch_size", "at most 1000000000"],
+        },
+        Case {
+            id: "dp-save-freq-huge",
+            run: || {
+                dp(
+                    "\"numb_steps\": 10",
+                    "\"numb_steps\": 10, \"save_freq\": 18446744073709551615",
+                )
+            },
+            needles: &["input.json", "training.save_freq", "at most 1000000000"],
+        },
+        Case {
             id: "dp-json",
             run: || dp("\"numb_steps\": 10}}", "\"numb_steps\": 10"),
             needles: &["input.json:", "not valid JSON"],
