@@ -259,6 +259,7 @@ impl Array {
     /// Parses the bytes of an `.npy` file (`path` names it in errors).
     fn from_bytes(bytes: &[u8], path: &Path) -> Result<Array> {
         let bad = |msg: String| Error::file(path, msg);
+        super::npy::check_header(bytes).map_err(bad)?;
         let mut data_bytes: &[u8] = bytes;
         let header = NpyHeader::from_reader(&mut data_bytes)
             .map_err(|e| bad(format!("not a valid .npy file: {e}")))?;

@@ -423,6 +423,7 @@ impl Kalman {
     /// Reads covariances written by [`Kalman::write_covariance`], checking
     /// the length and checksum against the checkpoint's.
     pub fn read_covariance(&mut self, path: &Path, expected: u64) -> Result<()> {
+        check_npy_start(path)?;
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         let npy = npyz::NpyFile::new(std::io::BufReader::new(file))
             .map_err(|e| Error::file(path, format!("not a covariance file: {e}")))?;
@@ -457,6 +458,18 @@ impl Kalman {
         self.allocate_work();
         Ok(())
     }
+}
+
+/// Checks the header of the covariance file before the npy parser reads it.
+fn check_npy_start(path: &Path) -> Result<()> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut start = Vec::new();
+    file.take(crate::io::npy::MAX_PREFIX as u64)
+        .read_to_end(&mut start)
+        .map_err(|e| Error::io(path, e))?;
+    crate::io::npy::check_header(&start)
+        .map_err(|m| Error::file(path, format!("not a covariance file: {m}")))
 }
 
 /// P[i][j] = c·(B[i][j] − Σ_r α_r k_r[i] k_r[j]): a stored value with the

@@ -218,6 +218,14 @@ fn checkpoint(text: &str) -> Result<()> {
     Checkpoint::parse(text, Path::new("checkpoint.json")).map(|_| ())
 }
 
+/// An input a fuzz target found crashing, kept in tests/bad_input/fuzz/.
+fn fuzz_input(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/bad_input/fuzz")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// Every library-level case.
 pub fn cases() -> Vec<Case> {
     vec![
@@ -365,6 +373,20 @@ pub fn cases() -> Vec<Case> {
                 ))
             },
             needles: &["coord.npy", "Fortran-ordered"],
+        },
+        Case {
+            id: "fuzz-npy-header-length",
+            run: || parse_npy(&fuzz_input("npy-oom-header-length.npy")),
+            needles: &[
+                "coord.npy",
+                "npy header is 4288151553 bytes",
+                "limit of 10000",
+            ],
+        },
+        Case {
+            id: "fuzz-npy-nested-header",
+            run: || parse_npy(&fuzz_input("system-timeout-coord.npy")),
+            needles: &["coord.npy", "nests brackets", "structured dtypes"],
         },
         Case {
             id: "system-type-index",
