@@ -431,9 +431,13 @@ impl Kalman {
         // The header's shape is checked before its data are allocated.
         let shape = npy.shape().to_vec();
         if shape.len() != 1 || usize::try_from(shape[0]).ok() != Some(total) {
+            let held = match shape.as_slice() {
+                [n] => format!("holds {n} values"),
+                _ => format!("has shape {shape:?}"),
+            };
             return Err(Error::file(
                 path,
-                format!("has shape {shape:?}, the checkpoint's blocks need [{total}]"),
+                format!("{held}, the checkpoint's blocks need {total}"),
             ));
         }
         let data: Vec<f64> = npy
