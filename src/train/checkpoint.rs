@@ -7,6 +7,8 @@
 //! new file is written before the JSON that names it and older ones are
 //! removed after, so a crash at any moment leaves a consistent pair.
 
+pub mod resume;
+
 use super::log::LogRow;
 use crate::error::{Error, Result};
 use crate::model::FamilyState;

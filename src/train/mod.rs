@@ -13,7 +13,6 @@ pub mod lcurve;
 pub mod log;
 pub mod outputs;
 pub mod plots;
-pub mod resume;
 pub mod run;
 pub mod state;
 pub mod step;

@@ -244,7 +244,7 @@ fn checkpoint_path(config: &TrainConfig) -> PathBuf {
 /// with settings that may not change.
 fn resume(state: &mut State, config_text: &str, path: &std::path::Path, quiet: bool) -> Result<()> {
     let c = Checkpoint::load(path)?;
-    super::resume::check_same_settings(&c.config, config_text, path)?;
+    super::checkpoint::resume::check_same_settings(&c.config, config_text, path)?;
     state.restore(c, path)?;
     if !quiet {
         eprintln!(

@@ -10,8 +10,8 @@
 //! Everything in `[data]`, `[model]`, `[loss]` and `[optimizer]` (but
 //! `lr_min`) and `train.seed` may not.
 
-use super::config::TrainConfig;
 use crate::error::{Error, Result};
+use crate::train::config::TrainConfig;
 use std::path::Path;
 
 /// At most this many changed keys are listed in a message.
