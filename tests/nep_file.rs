@@ -138,21 +138,29 @@ fn unsupported_headers_are_reported() {
 /// Sizes in the header are bounded before anything is allocated from them.
 #[test]
 fn huge_header_sizes_are_refused_before_allocating() {
-    for (from, to, needle) in [
+    // Each error points at the line that holds the size.
+    for (from, to, line, needle) in [
         (
             "n_max 0 0",
             "n_max 400000000 4",
+            "bad/nep.txt:3",
             "n_max (radial) is 400000000",
         ),
         (
             "basis_size 0 0",
             "basis_size 0 99",
+            "bad/nep.txt:4",
             "basis_size (angular) is 99",
         ),
-        ("ANN 1 0", "ANN 3000000000 0", "1 to 200 neurons"),
+        (
+            "ANN 1 0",
+            "ANN 3000000000 0",
+            "bad/nep.txt:6",
+            "1 to 200 neurons",
+        ),
     ] {
         let e = error_of(&tiny("nep4 1 Si", 9).replace(from, to));
-        assert!(e.contains("bad/nep.txt:6") && e.contains(needle), "{e}");
+        assert!(e.contains(line) && e.contains(needle), "{e}");
     }
     // The binary says so too (it used to abort on the allocation).
     let dir = common::TempDir::new("nep-huge");
@@ -169,5 +177,5 @@ fn huge_header_sizes_are_refused_before_allocating() {
     ]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("huge.txt:6") && err.contains("n_max"), "{err}");
+    assert!(err.contains("huge.txt:3") && err.contains("n_max"), "{err}");
 }

@@ -230,6 +230,15 @@ fn read_types(path: &Path, type_map: &[String]) -> Result<Vec<usize>> {
     Ok(types)
 }
 
+/// Parses the bytes of an `.npy` file as the system reader does: a
+/// C-ordered float32 or float64 array whose header's shape the data
+/// hold. Returns the shape and the values (as f64); `path` names the file
+/// in errors. Used by the fuzz targets and the bad-input tests.
+pub fn parse_npy(bytes: &[u8], path: &Path) -> Result<(Vec<usize>, Vec<f64>)> {
+    let a = Array::from_bytes(bytes, path)?;
+    Ok((a.shape, a.data))
+}
+
 /// A float array read from an `.npy` file, converted to f64.
 struct Array {
     path: PathBuf,
@@ -244,8 +253,14 @@ impl Array {
             return Err(Error::file(path, "required .npy file is missing"));
         }
         let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
+        Self::from_bytes(&bytes, path)
+    }
+
+    /// Parses the bytes of an `.npy` file (`path` names it in errors).
+    fn from_bytes(bytes: &[u8], path: &Path) -> Result<Array> {
         let bad = |msg: String| Error::file(path, msg);
-        let mut data_bytes: &[u8] = &bytes;
+        super::npy::check_header(bytes).map_err(bad)?;
+        let mut data_bytes: &[u8] = bytes;
         let header = NpyHeader::from_reader(&mut data_bytes)
             .map_err(|e| bad(format!("not a valid .npy file: {e}")))?;
         let data_len = data_bytes.len();
@@ -302,7 +317,10 @@ impl Array {
     /// Checks the shape is `nframes` × (anything with `per_frame` values).
     fn expect(&self, nframes: usize, per_frame: usize, what: &str) -> Result<()> {
         let ok = self.shape.first() == Some(&nframes)
-            && self.shape[1..].iter().product::<usize>() == per_frame
+            && self.shape[1..]
+                .iter()
+                .try_fold(1usize, |a, &d| a.checked_mul(d))
+                == Some(per_frame)
             && (self.shape.len() > 1 || per_frame == 1);
         if ok {
             return Ok(());

@@ -12,6 +12,7 @@
 
 pub mod deepmd;
 pub mod extxyz;
+pub mod npy;
 pub mod xsf;
 
 use crate::error::{Error, Result};

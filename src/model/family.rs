@@ -341,11 +341,16 @@ impl AnyModel {
             .iter()
             .map(|p| ModelFile::read(p))
             .collect::<Result<Vec<_>>>()?;
+        Self::from_model_files(&files)
+    }
+
+    /// [`AnyModel::load`] for files already in memory.
+    pub fn from_model_files(files: &[ModelFile]) -> Result<Self> {
         let Some(first) = files.first() else {
             return Err(Error::Invalid("no model file given".into()));
         };
         if files.iter().all(|f| looks_like_aenet(&f.bytes)) {
-            return Ok(AnyModel::Bp(BpModel::from_files(&files)?));
+            return Ok(AnyModel::Bp(BpModel::from_files(files)?));
         }
         if let Some(odd) = files
             .iter()
@@ -363,10 +368,17 @@ impl AnyModel {
         let text = String::from_utf8_lossy(&first.bytes);
         let word = text.split_whitespace().next().unwrap_or("");
         if word.starts_with("nep") {
-            return Ok(AnyModel::Nep(Nep::from_files(&files)?));
+            return Ok(AnyModel::Nep(Nep::from_files(files)?));
         }
-        if looks_like_deepmd(&text) {
-            return Ok(AnyModel::Deepmd(DeepPot::from_files(&files)?));
+        let deepmd_name = first
+            .path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"));
+        // By name too, so that a damaged model.yaml gets the YAML reader's
+        // message (with its line) rather than "unknown format".
+        if looks_like_deepmd(&text) || deepmd_name {
+            return Ok(AnyModel::Deepmd(DeepPot::from_files(files)?));
         }
         Err(Error::parse(
             &first.path,

@@ -46,8 +46,18 @@ impl Adam {
                 self.v.len()
             ));
         }
-        if !self.m.iter().chain(&self.v).all(|x| x.is_finite()) || self.v.iter().any(|&x| x < 0.0) {
-            return Err("optimizer (Adam): m or v has a non-finite (or negative v) value".into());
+        if let Some(i) = self.m.iter().position(|x| !x.is_finite()) {
+            return Err(format!(
+                "optimizer (Adam): m[{i}] is not finite ({})",
+                self.m[i]
+            ));
+        }
+        // A second moment is a running mean of squares: never negative.
+        if let Some(i) = self.v.iter().position(|x| !(x.is_finite() && *x >= 0.0)) {
+            return Err(format!(
+                "optimizer (Adam): v[{i}] is {}, expected a finite non-negative second moment",
+                self.v[i]
+            ));
         }
         Ok(())
     }

@@ -423,13 +423,26 @@ impl Kalman {
     /// Reads covariances written by [`Kalman::write_covariance`], checking
     /// the length and checksum against the checkpoint's.
     pub fn read_covariance(&mut self, path: &Path, expected: u64) -> Result<()> {
+        check_npy_start(path)?;
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         let npy = npyz::NpyFile::new(std::io::BufReader::new(file))
             .map_err(|e| Error::file(path, format!("not a covariance file: {e}")))?;
+        let total = self.packed_total();
+        // The header's shape is checked before its data are allocated.
+        let shape = npy.shape().to_vec();
+        if shape.len() != 1 || usize::try_from(shape[0]).ok() != Some(total) {
+            let held = match shape.as_slice() {
+                [n] => format!("holds {n} values"),
+                _ => format!("has shape {shape:?}"),
+            };
+            return Err(Error::file(
+                path,
+                format!("{held}, the checkpoint's blocks need {total}"),
+            ));
+        }
         let data: Vec<f64> = npy
             .into_vec()
             .map_err(|e| Error::file(path, format!("not a float64 covariance file: {e}")))?;
-        let total = self.packed_total();
         if data.len() != total {
             return Err(Error::file(
                 path,
@@ -449,6 +462,18 @@ impl Kalman {
         self.allocate_work();
         Ok(())
     }
+}
+
+/// Checks the header of the covariance file before the npy parser reads it.
+fn check_npy_start(path: &Path) -> Result<()> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut start = Vec::new();
+    file.take(crate::io::npy::MAX_PREFIX as u64)
+        .read_to_end(&mut start)
+        .map_err(|e| Error::io(path, e))?;
+    crate::io::npy::check_header(&start)
+        .map_err(|m| Error::file(path, format!("not a covariance file: {m}")))
 }
 
 /// P[i][j] = c·(B[i][j] − Σ_r α_r k_r[i] k_r[j]): a stored value with the

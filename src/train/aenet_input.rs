@@ -121,6 +121,23 @@ pub fn read(generate: &Path, train: &Path, overrides: &Overrides) -> Result<Aene
     })
 }
 
+/// Parses generate.in text alone (`path` names it in errors): the checks
+/// [`read`] makes of that file before it reads the setups. Used by the
+/// fuzz targets and the bad-input tests.
+pub fn check_generate_in(text: &str, path: &Path) -> Result<()> {
+    generate::parse(Lines::parse(text, path)).map(|_| ())
+}
+
+/// Parses train.in text alone, as [`read`] does.
+pub fn check_train_in(text: &str, path: &Path) -> Result<()> {
+    train_in::parse(Lines::parse(text, path)).map(|_| ())
+}
+
+/// Parses one descriptor setup (`.stp`) text alone, as [`read`] does.
+pub fn check_setup(text: &str, path: &Path) -> Result<()> {
+    setup::parse(Lines::parse(text, path)).map(|_| ())
+}
+
 /// Each SETUPS file, in order; one that cannot be read is reported at its
 /// SETUPS line.
 fn read_setups(g: &generate::GenerateIn, dir: &Path) -> Result<Vec<setup::Setup>> {

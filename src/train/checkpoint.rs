@@ -7,6 +7,8 @@
 //! new file is written before the JSON that names it and older ones are
 //! removed after, so a crash at any moment leaves a consistent pair.
 
+pub mod resume;
+
 use super::log::LogRow;
 use crate::error::{Error, Result};
 use crate::model::FamilyState;
@@ -41,18 +43,41 @@ impl OptimizerState {
         }
     }
 
-    /// Checks restored state against a model of `n` parameters.
-    pub fn check(&self, n: usize) -> std::result::Result<(), String> {
-        match self {
-            OptimizerState::Adam(a) => a.check(n),
-            OptimizerState::Snes(s) => s.check(n),
-            OptimizerState::Kalman(k) => match k.blocks().iter().find(|b| b.end > n) {
-                Some(b) => Err(format!(
-                    "optimizer (Kalman): a covariance block ends at parameter {}, the model has {n}",
-                    b.end
-                )),
-                None => Ok(()),
-            },
+    /// Checks restored state against a model of `n` parameters and
+    /// `fresh`, the optimizer the configuration builds: the kind, every
+    /// array's length and finiteness, and the hyperparameters a checkpoint
+    /// repeats (they come from the configuration, so a difference means a
+    /// damaged or foreign file).
+    pub fn check(&self, fresh: &OptimizerState, n: usize) -> std::result::Result<(), String> {
+        match (self, fresh) {
+            (OptimizerState::Adam(a), OptimizerState::Adam(f)) => {
+                a.check(n)?;
+                same("optimizer (Adam): beta1", a.beta1, f.beta1)?;
+                same("optimizer (Adam): beta2", a.beta2, f.beta2)?;
+                same("optimizer (Adam): eps", a.eps, f.eps)?;
+                same(
+                    "optimizer (Adam): weight_decay",
+                    a.weight_decay,
+                    f.weight_decay,
+                )
+            }
+            (OptimizerState::Snes(s), OptimizerState::Snes(f)) => {
+                s.check(n)?;
+                if s.population() != f.population() {
+                    return Err(format!(
+                        "optimizer (SNES): the population is {}, the configuration gives {}",
+                        s.population(),
+                        f.population()
+                    ));
+                }
+                Ok(())
+            }
+            (OptimizerState::Kalman(k), OptimizerState::Kalman(f)) => check_kalman(k, f),
+            _ => Err(format!(
+                "optimizer: the checkpoint holds {} state, the configuration asks for {}",
+                self.kind_name(),
+                fresh.kind_name()
+            )),
         }
     }
 
@@ -64,6 +89,77 @@ impl OptimizerState {
             other => other.clone(),
         }
     }
+}
+
+/// A hyperparameter stored in the checkpoint must equal the configured one.
+fn same(field: &str, stored: f64, configured: f64) -> std::result::Result<(), String> {
+    if stored.to_bits() == configured.to_bits() {
+        return Ok(());
+    }
+    Err(format!(
+        "{field} is {stored}, the configuration gives {configured}"
+    ))
+}
+
+/// A Kalman filter from a checkpoint must have the blocks and settings the
+/// configuration gives and a memory factor in (0, 1].
+fn check_kalman(k: &Kalman, fresh: &Kalman) -> std::result::Result<(), String> {
+    if k.blocks() != fresh.blocks() {
+        return Err(format!(
+            "optimizer (Kalman): the checkpoint has {} covariance blocks covering {} parameters, \
+             the configured model and block_size give {} blocks covering {}",
+            k.blocks().len(),
+            k.blocks().last().map_or(0, |b| b.end),
+            fresh.blocks().len(),
+            fresh.blocks().last().map_or(0, |b| b.end)
+        ));
+    }
+    if k.settings != fresh.settings {
+        return Err(format!(
+            "optimizer (Kalman): settings {:?} differ from the configured {:?}",
+            k.settings, fresh.settings
+        ));
+    }
+    if !(k.lambda.is_finite() && k.lambda > 0.0 && k.lambda <= 1.0) {
+        return Err(format!(
+            "optimizer (Kalman): lambda is {}, expected a memory factor in (0, 1]",
+            k.lambda
+        ));
+    }
+    Ok(())
+}
+
+/// Largest covariance a checkpoint may describe, in values (2³² f64 =
+/// 32 GiB): checked before the side file is read, so that damaged block
+/// ranges cannot ask for more memory than a machine has.
+const MAX_COVARIANCE_VALUES: usize = 1 << 32;
+
+/// The Kalman blocks of a checkpoint must tile 0..n in order, without gaps
+/// or empty blocks, and their packed covariances must fit the limit.
+fn check_tiling(k: &Kalman) -> std::result::Result<(), String> {
+    let mut at = 0usize;
+    let mut total = 0usize;
+    for (i, b) in k.blocks().iter().enumerate() {
+        if b.start != at || b.end <= b.start {
+            return Err(format!(
+                "optimizer (Kalman): block {i} is {}..{}, expected a non-empty range starting at {at}",
+                b.start, b.end
+            ));
+        }
+        let n = b.end - b.start;
+        total = n
+            .checked_mul(n + 1)
+            .map(|x| x / 2)
+            .and_then(|x| total.checked_add(x))
+            .filter(|&t| t <= MAX_COVARIANCE_VALUES)
+            .ok_or_else(|| {
+                format!(
+                    "optimizer (Kalman): the blocks need more than {MAX_COVARIANCE_VALUES} covariance values (damaged block ranges?)"
+                )
+            })?;
+        at = b.end;
+    }
+    Ok(())
 }
 
 /// The side file holding a Kalman filter's covariances.
@@ -161,10 +257,29 @@ impl Checkpoint {
     /// Reads a checkpoint, checking its format and version.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let not_ours = |e: serde_json::Error| {
-            Error::parse(path, e.line(), format!("not a forcefit checkpoint: {e}"))
+        let mut c = Self::parse(&text, path)?;
+        if let OptimizerState::Kalman(k) = &mut c.optimizer {
+            let side = c.covariance.as_ref().ok_or_else(|| {
+                Error::file(
+                    path,
+                    "a Kalman-filter checkpoint without its covariance file",
+                )
+            })?;
+            check_tiling(k).map_err(|m| Error::file(path, m))?;
+            let dir = path.parent().unwrap_or(Path::new("."));
+            k.read_covariance(&dir.join(&side.file), side.checksum)?;
+        }
+        Ok(c)
+    }
+
+    /// Parses checkpoint JSON (`path` names it in errors), checking its
+    /// format and version; a Kalman filter's covariances are not read.
+    pub fn parse(text: &str, path: &Path) -> Result<Self> {
+        let not_ours = |e: serde_json::Error| match e.line() {
+            0 => Error::file(path, format!("not a forcefit checkpoint: {e}")),
+            line => Error::parse(path, line, format!("not a forcefit checkpoint: {e}")),
         };
-        let mut value: serde_json::Value = serde_json::from_str(&text).map_err(not_ours)?;
+        let mut value: serde_json::Value = serde_json::from_str(text).map_err(not_ours)?;
         upgrade_v1(&mut value);
         let c: Checkpoint = serde_json::from_value(value).map_err(not_ours)?;
         if c.format != FORMAT || c.version != VERSION {
@@ -175,17 +290,6 @@ impl Checkpoint {
                     c.format, c.version
                 ),
             ));
-        }
-        let mut c = c;
-        if let OptimizerState::Kalman(k) = &mut c.optimizer {
-            let side = c.covariance.as_ref().ok_or_else(|| {
-                Error::file(
-                    path,
-                    "a Kalman-filter checkpoint without its covariance file",
-                )
-            })?;
-            let dir = path.parent().unwrap_or(Path::new("."));
-            k.read_covariance(&dir.join(&side.file), side.checksum)?;
         }
         Ok(c)
     }

@@ -596,7 +596,7 @@ impl TrainConfig {
                 .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
                 .unwrap_or(0);
             let line = model_key_line(text, line, e.message()).unwrap_or(line);
-            Error::parse(path, line, e.message().to_string())
+            Error::parse(path, line, with_line_text(text, line, e.message()))
         })?;
         config.validate().map_err(|m| Error::file(path, m))?;
         Ok(config)
@@ -759,6 +759,20 @@ impl TrainConfig {
 /// keys it takes), so toml points its errors at the section header: the
 /// line of the key the message names, searched from `header` to the next
 /// section.
+/// The TOML parser's message, followed by the offending line (which names
+/// the key) when the message is about a value alone.
+fn with_line_text(text: &str, line: usize, message: &str) -> String {
+    let quoted = line
+        .checked_sub(1)
+        .and_then(|i| text.lines().nth(i))
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && l.chars().count() <= 80 && !message.contains(*l));
+    match quoted {
+        Some(l) => format!("{message} (in `{l}`)"),
+        None => message.to_string(),
+    }
+}
+
 fn model_key_line(text: &str, header: usize, message: &str) -> Option<usize> {
     let key = match message.strip_prefix("model.") {
         Some(rest) => rest.split([' ', ':']).next()?,

@@ -21,7 +21,7 @@ use crate::loss::LossKind;
 use crate::model::ModelConfig;
 use crate::model::deepmd::DeepmdConfig;
 use crate::optim::schedule::Decay;
-use keys::{Section, Source, Treatment};
+use keys::{MAX_COUNT, Section, Source, Treatment};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use treatments::*;
@@ -88,6 +88,19 @@ pub fn read(path: &Path, overrides: &Overrides) -> Result<DpInput> {
     let first = parse(&value, source, unknown, overrides)?;
     let facts = data_facts(&first.config.data.train.list())?;
     parse(&value, source, facts, overrides)
+}
+
+/// Maps input text (JSON, or YAML by `path`'s extension) without reading
+/// any data: `facts` stand in for the training systems. Used by the fuzz
+/// targets and the bad-input tests.
+pub fn parse_str(
+    text: &str,
+    path: &Path,
+    facts: DataFacts,
+    overrides: &Overrides,
+) -> Result<DpInput> {
+    let value = parse_text(text, path)?;
+    parse(&value, Source { path, text }, facts, overrides)
 }
 
 fn parse_text(text: &str, path: &Path) -> Result<Value> {
@@ -548,22 +561,23 @@ fn training_plan(t: &Section, facts: DataFacts, warnings: &mut Vec<String>) -> R
     let (test, frames) = match t.section("validation_data")? {
         Some(v) => {
             let s = systems(&v)?;
-            let frames = batch_size(&v, facts)? * v.count(&["numb_btch"])?.unwrap_or(1).max(1);
+            let frames =
+                batch_size(&v, facts)? * v.bounded_count(&["numb_btch"])?.unwrap_or(1).max(1);
             v.finish(data_treatment, warnings)?;
             (Some(Paths::Many(s)), frames)
         }
         None => (None, 1),
     };
-    let epochs = t.count(&["numb_epoch", "num_epoch"])?;
+    let epochs = t.bounded_count(&["numb_epoch", "num_epoch"])?;
     let steps = t
-        .count(&[
+        .bounded_count(&[
             "numb_steps",
             "stop_batch",
             "num_steps",
             "numb_step",
             "num_step",
         ])?
-        .or_else(|| epochs.map(|e| e * facts.structures.div_ceil(batch)))
+        .or_else(|| epochs.map(|e| e.saturating_mul(facts.structures.div_ceil(batch))))
         .ok_or_else(|| t.error("numb_steps", "missing: the number of training steps"))?;
     let plan = Plan {
         data: super::config::DataConfig {
@@ -580,9 +594,9 @@ fn training_plan(t: &Section, facts: DataFacts, warnings: &mut Vec<String>) -> R
         lcurve_file: t
             .string(&["disp_file"])?
             .unwrap_or_else(|| "lcurve.out".into()),
-        lcurve_every: t.count(&["disp_freq"])?.unwrap_or(1000).max(1),
+        lcurve_every: t.bounded_count(&["disp_freq"])?.unwrap_or(1000).max(1),
         lcurve_frames: frames,
-        save_every: t.count(&["save_freq"])?.unwrap_or(1000).max(1),
+        save_every: t.bounded_count(&["save_freq"])?.unwrap_or(1000).max(1),
     };
     // Read by optimizer_choice.
     for key in [
@@ -612,12 +626,14 @@ fn batch_size(s: &Section, facts: DataFacts) -> Result<usize> {
             Some(rest) => rest
                 .strip_prefix(':')
                 .and_then(|n| n.parse::<f64>().ok())
-                .filter(|n| *n > 0.0)
+                .filter(|n| *n > 0.0 && *n <= MAX_COUNT as f64)
                 .map(auto)
                 .ok_or_else(|| {
                     s.error(
                         "batch_size",
-                        format!("{v:?}: expected \"auto\" or \"auto:N\""),
+                        format!(
+                            "{v:?}: expected \"auto\" or \"auto:N\" with N at most {MAX_COUNT}"
+                        ),
                     )
                 }),
             None => Err(s.error(
@@ -635,7 +651,7 @@ fn batch_size(s: &Section, facts: DataFacts) -> Result<usize> {
                 )),
             }
         }
-        Some(_) => match s.count(&["batch_size"])? {
+        Some(_) => match s.bounded_count(&["batch_size"])? {
             Some(b) if b > 0 => Ok(b),
             _ => Err(s.error("batch_size", "must be a positive integer")),
         },
@@ -705,14 +721,15 @@ fn apply(
     let r = &mut config.run;
     // The same number of structures seen as the input's own recipe.
     let steps = match plan.epochs {
-        Some(e) => e * steps_per_epoch,
-        None => (plan.steps * plan.batch).div_ceil(batch),
+        Some(e) => e.saturating_mul(steps_per_epoch),
+        None => plan.steps.saturating_mul(plan.batch).div_ceil(batch),
     };
     r.steps = Some(steps.max(1));
     r.time_limit = overrides.time_limit;
     r.seed = plan.seed.unwrap_or(r.seed);
     r.output_dir = overrides.output_dir.clone();
-    r.checkpoint_every = (plan.save_every * plan.batch / batch / steps_per_epoch).max(1);
+    r.checkpoint_every =
+        (plan.save_every.saturating_mul(plan.batch) / batch / steps_per_epoch).max(1);
     r.lcurve_every = Some(plan.lcurve_every);
     r.lcurve_frames = plan.lcurve_frames;
     r.lcurve_file = plan.lcurve_file.clone();

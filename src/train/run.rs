@@ -219,17 +219,6 @@ fn auto_validate_every(train: &Shard, validation: &Shard) -> usize {
     (ratio.ceil() as usize).max(1)
 }
 
-/// The settings that must not change between a run and its resumption.
-fn resume_key(text: &str) -> Result<TrainConfig> {
-    let mut c: TrainConfig =
-        toml::from_str(text).map_err(|e| Error::Invalid(format!("checkpoint config: {e}")))?;
-    c.run.epochs = None;
-    c.run.steps = None;
-    c.run.time_limit = None;
-    c.run.threads = None;
-    Ok(c)
-}
-
 /// Runs the training that `config` describes. `config_text` is the TOML it
 /// came from (stored in checkpoints).
 pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Result<Outcome> {
@@ -316,19 +305,7 @@ fn checkpoint_path(config: &TrainConfig) -> PathBuf {
 /// with settings that may not change.
 fn resume(state: &mut State, config_text: &str, path: &std::path::Path, quiet: bool) -> Result<()> {
     let c = Checkpoint::load(path)?;
-    let (old, new) = (resume_key(&c.config)?, resume_key(config_text)?);
-    if old.data != new.data
-        || old.model != new.model
-        || old.loss != new.loss
-        || old.optimizer != new.optimizer
-        || old.run.seed != new.run.seed
-    {
-        return Err(Error::file(
-            path,
-            "the checkpoint was written with different [data], [model], [loss], [optimizer] or seed settings; \
-             only the run length (epochs, steps, time_limit) and threads may change on --resume",
-        ));
-    }
+    super::checkpoint::resume::check_same_settings(&c.config, config_text, path)?;
     state.restore(c, path)?;
     if !quiet {
         eprintln!(

@@ -109,14 +109,8 @@ impl State {
         let bad = |m: String| Error::file(path, format!("cannot resume: {m}"));
         check_params("params", &c.params, n).map_err(bad)?;
         check_params("best_params", &c.best_params, n).map_err(bad)?;
-        if std::mem::discriminant(&c.optimizer) != std::mem::discriminant(&self.optimizer) {
-            return Err(bad(format!(
-                "optimizer: the checkpoint holds {} state, the configuration asks for {}",
-                c.optimizer.kind_name(),
-                self.optimizer.kind_name()
-            )));
-        }
-        c.optimizer.check(n).map_err(bad)?;
+        c.optimizer.check(&self.optimizer, n).map_err(bad)?;
+        check_counters(&c).map_err(bad)?;
         self.model
             .restore_state(c.model_state)
             .map_err(|e| bad(format!("model_state: {e}")))?;
@@ -153,6 +147,37 @@ fn check_params(field: &str, values: &[f64], n: usize) -> std::result::Result<()
     }
     if let Some(i) = values.iter().position(|v| !v.is_finite()) {
         return Err(format!("{field}[{i}] is not finite ({})", values[i]));
+    }
+    Ok(())
+}
+
+/// The scalars of a checkpoint: a learning-rate factor in (0, 1], a finite
+/// non-negative wall time, a best loss that is a number, and a best epoch
+/// not after the last one.
+fn check_counters(c: &Checkpoint) -> std::result::Result<(), String> {
+    if !(c.lr_scale.is_finite() && c.lr_scale > 0.0 && c.lr_scale <= 1.0) {
+        return Err(format!(
+            "lr_scale is {}, expected a factor in (0, 1]",
+            c.lr_scale
+        ));
+    }
+    if !(c.elapsed_s.is_finite() && c.elapsed_s >= 0.0) {
+        return Err(format!(
+            "elapsed_s is {}, expected a non-negative number of seconds",
+            c.elapsed_s
+        ));
+    }
+    if c.best_loss.is_nan() || c.best_loss < 0.0 {
+        return Err(format!(
+            "best_loss is {}, expected a non-negative loss (or none yet)",
+            c.best_loss
+        ));
+    }
+    if c.best_epoch > c.epoch {
+        return Err(format!(
+            "best_epoch {} is after the last completed epoch {}",
+            c.best_epoch, c.epoch
+        ));
     }
     Ok(())
 }

@@ -165,7 +165,15 @@ pub(super) fn parse_properties(s: &str) -> Result<Vec<Property>, String> {
             ncols,
             start,
         });
-        start += ncols;
+        // Bounded: the atom lines are read into buffers of this width.
+        start = start
+            .checked_add(ncols)
+            .filter(|&n| n <= MAX_COLUMNS)
+            .ok_or_else(|| {
+                format!(
+                    "Properties: property '{name}' makes more than {MAX_COLUMNS} columns per atom line"
+                )
+            })?;
     }
     Ok(props)
 }
@@ -192,6 +200,9 @@ pub(super) struct Header {
 }
 
 /// The keys forcefit reads; each may appear at most once per frame.
+/// Most columns an atom line may have (ASE and GPUMD files have a few dozen).
+pub(super) const MAX_COLUMNS: usize = 10_000;
+
 const KNOWN_KEYS: [&str; 8] = [
     "lattice",
     "properties",

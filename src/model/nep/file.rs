@@ -102,6 +102,20 @@ fn integer(token: &str) -> std::result::Result<usize, String> {
         .map_err(|_| format!("expected a non-negative integer, found `{token}`"))
 }
 
+/// A radial or angular channel count (`n_max`, `basis_size`), bounded at
+/// its own line so that the error points there (the header check repeats
+/// the bound for models built in memory).
+fn channel(token: &str, what: &str) -> std::result::Result<usize, String> {
+    let v = integer(token)?;
+    if v > super::MAX_CHANNEL {
+        return Err(format!(
+            "{what} is {v}, above GPUMD's limit of {}",
+            super::MAX_CHANNEL
+        ));
+    }
+    Ok(v)
+}
+
 /// The `l_max` line in either form, told apart as NEP_CPU does by the
 /// second value: `l_max L3 L4 L5` with L4 = 2 or 0 (q_222) and L5 = 1 or 0
 /// (q_1111), GPUMD's older form; or `l_max L3 f222 f1111 [f112 [f123 [f233
@@ -236,7 +250,8 @@ pub fn parse(text: &str, path: &Path) -> Result<Nep> {
             return Err(lines.error(
                 line,
                 format!(
-                    "unsupported model `{other}`: forcefit reads the potentials nep3, nep4 and nep5, each with or without _zbl                      (not dipole, polarizability or charge models)"
+                    "unsupported model `{other}`: forcefit reads the potentials nep3, nep4 and nep5, each with or without _zbl \
+                     (not dipole, polarizability or charge models)"
                 ),
             ));
         }
@@ -264,15 +279,17 @@ pub fn parse(text: &str, path: &Path) -> Result<Nep> {
 
     let (cut_line, cutoff) = cutoff_line(&mut lines, n_types)?;
     let (line, t) = lines.keyword("n_max", &[3], "n_max n_max_radial n_max_angular")?;
-    let n_max_radial = integer(t[1]).map_err(|m| lines.error(line, m))?;
-    let n_max_angular = integer(t[2]).map_err(|m| lines.error(line, m))?;
+    let n_max_radial = channel(t[1], "n_max (radial)").map_err(|m| lines.error(line, m))?;
+    let n_max_angular = channel(t[2], "n_max (angular)").map_err(|m| lines.error(line, m))?;
     let (line, t) = lines.keyword(
         "basis_size",
         &[3],
         "basis_size basis_size_radial basis_size_angular",
     )?;
-    let basis_size_radial = integer(t[1]).map_err(|m| lines.error(line, m))?;
-    let basis_size_angular = integer(t[2]).map_err(|m| lines.error(line, m))?;
+    let basis_size_radial =
+        channel(t[1], "basis_size (radial)").map_err(|m| lines.error(line, m))?;
+    let basis_size_angular =
+        channel(t[2], "basis_size (angular)").map_err(|m| lines.error(line, m))?;
     let angular = l_max_line(&mut lines)?;
     let (line, t) = lines.keyword("ANN", &[3], "ANN neurons 0")?;
     let neurons = integer(t[1]).map_err(|m| lines.error(line, m))?;

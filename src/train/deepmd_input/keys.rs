@@ -142,6 +142,19 @@ impl<'a> Section<'a> {
             .ok_or_else(|| self.error(&key, format!("expected a non-negative integer, got {v}")))
     }
 
+    /// A count of steps, epochs, frames or structures, at most
+    /// [`MAX_COUNT`], if present.
+    pub fn bounded_count(&self, names: &[&str]) -> Result<Option<usize>> {
+        let Some(n) = self.count(names)? else {
+            return Ok(None);
+        };
+        if n > MAX_COUNT {
+            let key = self.get(names).map(|(_, k)| k).unwrap_or_default();
+            return Err(self.error(&key, format!("{n} is too large: at most {MAX_COUNT}")));
+        }
+        Ok(Some(n))
+    }
+
     /// A boolean.
     pub fn flag(&self, names: &[&str], default: bool) -> Result<bool> {
         let Some((v, key)) = self.get(names) else {
@@ -247,6 +260,11 @@ fn same(a: &Value, b: &Value) -> bool {
         _ => a == b,
     }
 }
+
+/// Largest step, epoch, frequency or batch count taken from a deepmd-kit
+/// input: the products the mapping forms of two of them (steps × batch
+/// size) then fit in 64 bits.
+pub const MAX_COUNT: usize = 1_000_000_000;
 
 fn as_count(v: &Value) -> Option<usize> {
     if let Some(n) = v.as_u64() {

@@ -1,0 +1,13 @@
+//! GPUMD's nep.in → `train::gpumd_input::parse` (and the TOML it maps to).
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use std::path::Path;
+
+fuzz_target!(|data: &[u8]| {
+    let dir = Path::new("fuzz-dir");
+    if let Ok(input) =
+        forcefit::train::gpumd_input::parse(&forcefit_fuzz::text(data), &dir.join("nep.in"), dir)
+    {
+        let _ = input.config_text();
+    }
+});
