@@ -202,59 +202,22 @@ pub struct LossParts {
     pub total: f64,
 }
 
-/// One structure's share of a batch's loss: the weighted squared-error sums
-/// (energy, force, virial; force and virial again with the per-atom and
-/// shear weights of the loss) and the denominators of the three means.
-#[derive(Clone, Copy, Default)]
-struct Sums {
-    energy: f64,
-    force: f64,
-    virial: f64,
-    force_loss: f64,
-    virial_loss: f64,
-    energy_norm: f64,
-    force_norm: f64,
-    virial_norm: f64,
-}
+/// One structure's share of a batch's loss, in the order [`part`] names:
+/// the weighted squared-error sums (energy, force, virial; force and virial
+/// again with the per-atom and shear weights of the loss) and the
+/// denominators of the three means. An array, as the ranks sum it.
+type Sums = [f64; 8];
 
-impl Sums {
-    const LEN: usize = 8;
-
-    fn to_array(self) -> [f64; Self::LEN] {
-        [
-            self.energy,
-            self.force,
-            self.virial,
-            self.force_loss,
-            self.virial_loss,
-            self.energy_norm,
-            self.force_norm,
-            self.virial_norm,
-        ]
-    }
-
-    fn from_array(a: [f64; Self::LEN]) -> Self {
-        let [
-            energy,
-            force,
-            virial,
-            force_loss,
-            virial_loss,
-            energy_norm,
-            force_norm,
-            virial_norm,
-        ] = a;
-        Sums {
-            energy,
-            force,
-            virial,
-            force_loss,
-            virial_loss,
-            energy_norm,
-            force_norm,
-            virial_norm,
-        }
-    }
+/// The entries of [`Sums`].
+mod part {
+    pub const ENERGY: usize = 0;
+    pub const FORCE: usize = 1;
+    pub const VIRIAL: usize = 2;
+    pub const FORCE_LOSS: usize = 3;
+    pub const VIRIAL_LOSS: usize = 4;
+    pub const ENERGY_NORM: usize = 5;
+    pub const FORCE_NORM: usize = 6;
+    pub const VIRIAL_NORM: usize = 7;
 }
 
 /// The sums of structure `k` of a batch; `factor(i)` is atom i's force
@@ -267,29 +230,29 @@ fn structure_sums(
     force_used: impl Fn(usize) -> bool,
 ) -> Sums {
     let (w, n) = (s.labels.weight, s.n_atoms() as f64);
-    let mut t = Sums::default();
+    let mut t: Sums = [0.0; 8];
     if let Some(e) = s.labels.energy {
-        t.energy = w * ((p.energy - e) / n).powi(2);
-        t.energy_norm = w;
+        t[part::ENERGY] = w * ((p.energy - e) / n).powi(2);
+        t[part::ENERGY_NORM] = w;
     }
     if let Some(f) = &s.labels.forces {
         for (i, (fp, fr)) in p.forces.iter().zip(f).enumerate() {
             if force_used(i) {
                 let d2 =
                     (fp[0] - fr[0]).powi(2) + (fp[1] - fr[1]).powi(2) + (fp[2] - fr[2]).powi(2);
-                t.force += w * d2;
-                t.force_loss += w * factor(i) * d2;
-                t.force_norm += 3.0 * w;
+                t[part::FORCE] += w * d2;
+                t[part::FORCE_LOSS] += w * factor(i) * d2;
+                t[part::FORCE_NORM] += 3.0 * w;
             }
         }
     }
     if let Some(v) = &s.labels.virial {
         for &c in &VIRIAL_COMPONENTS {
             let d2 = ((p.virial[c] - v[c]) / n).powi(2);
-            t.virial += w * d2;
-            t.virial_loss += w * config.virial_factor(c) * d2;
+            t[part::VIRIAL] += w * d2;
+            t[part::VIRIAL_LOSS] += w * config.virial_factor(c) * d2;
         }
-        t.virial_norm = 6.0 * w;
+        t[part::VIRIAL_NORM] = 6.0 * w;
     }
     t
 }
@@ -332,28 +295,25 @@ pub fn evaluate_on(
         })
         .collect();
     let factor = |k: usize, i: usize| factors[k].get(i).copied().unwrap_or(1.0);
-    let per_structure: Vec<[f64; Sums::LEN]> = batch
+    let per_structure: Vec<Sums> = batch
         .iter()
         .enumerate()
-        .map(|(k, (s, p))| {
-            structure_sums(config, s, p, |i| factor(k, i), |i| force_used(k, i)).to_array()
-        })
+        .map(|(k, (s, p))| structure_sums(config, s, p, |i| factor(k, i), |i| force_used(k, i)))
         .collect();
     let refs: Vec<&[f64]> = per_structure.iter().map(|a| a.as_slice()).collect();
-    let mut total = [0.0; Sums::LEN];
-    exact::sum(comm, &refs, &mut total);
-    let t = Sums::from_array(total);
+    let mut t: Sums = [0.0; 8];
+    exact::sum(comm, &refs, &mut t);
     let mean = |sum: f64, norm: f64| if norm > 0.0 { sum / norm } else { 0.0 };
     let mut parts = LossParts {
-        energy_mse: mean(t.energy, t.energy_norm),
-        force_mse: mean(t.force, t.force_norm),
-        virial_mse: mean(t.virial, t.virial_norm),
+        energy_mse: mean(t[part::ENERGY], t[part::ENERGY_NORM]),
+        force_mse: mean(t[part::FORCE], t[part::FORCE_NORM]),
+        virial_mse: mean(t[part::VIRIAL], t[part::VIRIAL_NORM]),
         total: 0.0,
     };
     let (mse_e, mse_f, mse_v) = (
         parts.energy_mse,
-        mean(t.force_loss, t.force_norm),
-        mean(t.virial_loss, t.virial_norm),
+        mean(t[part::FORCE_LOSS], t[part::FORCE_NORM]),
+        mean(t[part::VIRIAL_LOSS], t[part::VIRIAL_NORM]),
     );
     // d(term)/d(MSE): λ for MSE, λ / (2 √MSE) for RMSE.
     let (scale_e, scale_f, scale_v) = match config.kind {
@@ -380,14 +340,14 @@ pub fn evaluate_on(
         adj.virial = [0.0; 9];
         adj.forces.clear();
         if let Some(e) = s.labels.energy
-            && t.energy_norm > 0.0
+            && t[part::ENERGY_NORM] > 0.0
         {
-            adj.energy = scale_e * 2.0 * w * (p.energy - e) / (n * n) / t.energy_norm;
+            adj.energy = scale_e * 2.0 * w * (p.energy - e) / (n * n) / t[part::ENERGY_NORM];
         }
         if let Some(f) = &s.labels.forces
-            && t.force_norm > 0.0
+            && t[part::FORCE_NORM] > 0.0
         {
-            let c = scale_f * 2.0 * w / t.force_norm;
+            let c = scale_f * 2.0 * w / t[part::FORCE_NORM];
             adj.forces
                 .extend(p.forces.iter().zip(f).enumerate().map(|(i, (fp, fr))| {
                     if force_used(k, i) {
@@ -403,9 +363,9 @@ pub fn evaluate_on(
                 }));
         }
         if let Some(v) = &s.labels.virial
-            && t.virial_norm > 0.0
+            && t[part::VIRIAL_NORM] > 0.0
         {
-            let c = scale_v * 2.0 * w / (n * n) / t.virial_norm;
+            let c = scale_v * 2.0 * w / (n * n) / t[part::VIRIAL_NORM];
             for &comp in &VIRIAL_COMPONENTS {
                 adj.virial[comp] = c * config.virial_factor(comp) * (p.virial[comp] - v[comp]);
             }

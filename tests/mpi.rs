@@ -67,26 +67,31 @@ mod with_mpi {
         }
     }
 
-    /// Trains `cfg` on `ranks` ranks of one thread each (0: no mpirun, one
-    /// process of two threads); None when mpirun is missing.
-    fn train(ranks: usize, args: &[&str], cfg: &Path) -> Option<Output> {
+    /// `forcefit args` on `ranks` ranks (0: one process, no mpirun), under
+    /// the timeout; None when mpirun is missing.
+    fn forcefit_on(ranks: usize, args: &[&str]) -> Option<Output> {
         let mut command = if ranks == 0 {
-            let mut c = Command::new(env!("CARGO_BIN_EXE_forcefit"));
-            c.args(["train", "-q", "-j", "2"]);
-            c
+            Command::new(env!("CARGO_BIN_EXE_forcefit"))
         } else {
-            let mut c = mpirun(ranks)?;
-            c.args(["train", "-q", "-j", "1"]);
-            c
+            mpirun(ranks)?
         };
         let child = command
             .args(args)
-            .arg(cfg)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         Some(wait_with_timeout(child, Duration::from_secs(300)))
+    }
+
+    /// Trains `cfg` on `ranks` ranks of one thread each (0: no mpirun, one
+    /// process of two threads); None when mpirun is missing.
+    fn train(ranks: usize, args: &[&str], cfg: &Path) -> Option<Output> {
+        let threads = if ranks == 0 { "2" } else { "1" };
+        let mut all = vec!["train", "-q", "-j", threads];
+        all.extend_from_slice(args);
+        all.push(cfg.to_str().unwrap());
+        forcefit_on(ranks, &all)
     }
 
     fn succeeded(o: &Output) {
@@ -185,22 +190,11 @@ mod with_mpi {
                 std::fs::copy(common::example(name), dir.path().join(name)).unwrap();
             }
             dir.file("nep.in", nep_in);
-            let mut command = if ranks == 1 {
-                Command::new(env!("CARGO_BIN_EXE_forcefit"))
-            } else {
-                mpirun(ranks)?
-            };
-            let child = command
-                .args(["nep", "-q", "-j", "1"])
-                .arg(dir.path())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            succeeded(&wait_with_timeout(child, Duration::from_secs(300)));
+            let path = dir.path().to_str().unwrap();
+            succeeded(&forcefit_on(ranks, &["nep", "-q", "-j", "1", path])?);
             Some(dir)
         };
-        let one = run(1).unwrap();
+        let one = run(0).unwrap();
         let Some(two) = run(2) else {
             return;
         };

@@ -21,7 +21,7 @@ use crate::dist::World;
 use crate::error::{Error, Result};
 use crate::loss::{self, LossConfig, LossKind, LossParts};
 use crate::metrics::{ErrorStats, Summary};
-use crate::model::{AnyModel, Model, Prepared};
+use crate::model::{AnyModel, Model};
 use crate::optim::Kalman;
 use crate::optim::schedule::{Budget, Schedule};
 use rand::RngExt;
@@ -190,16 +190,6 @@ fn rmse_mev(parts: &LossParts, counts: [bool; 3]) -> [f64; 3] {
         f(parts.force_mse, counts[1]),
         f(parts.virial_mse, counts[2]),
     ]
-}
-
-/// Errors of `model` on `data`.
-pub fn summarize(model: &dyn Model, data: &[Prepared]) -> Summary {
-    let predictions = batch::predict_all(model, data);
-    let mut stats = ErrorStats::new();
-    for (s, p) in data.iter().zip(&predictions) {
-        stats.add(&s.structure, p);
-    }
-    stats.summary()
 }
 
 /// Errors of the predictions of an evaluated set.
@@ -441,12 +431,7 @@ impl<'a> Driver<'a> {
 
     /// Saves the checkpoint (rank 0), every rank learning whether it worked.
     fn save(&self, state: &State) -> Result<()> {
-        let saved = if self.world.is_root() {
-            state.save(self.config_text, self.now, &self.checkpoint_path)
-        } else {
-            Ok(())
-        };
-        self.world.agree(saved)
+        self.on_root(|| state.save(self.config_text, self.now, &self.checkpoint_path))
     }
 
     /// Runs a write of rank 0's, every rank learning whether it worked.

@@ -19,7 +19,7 @@ pub struct Shard {
     atoms: Vec<usize>,
     /// On rank 0 of several, the other ranks' structures (unprepared), for
     /// the output files; empty elsewhere.
-    others: Vec<Option<Structure>>,
+    others: Vec<Structure>,
     /// Whether any structure of the set has energies, forces, virials.
     presence: [bool; 3],
     world: World,
@@ -41,15 +41,7 @@ impl Shard {
     /// prepared is an error on its rank only: callers agree on it.
     pub fn prepare(world: &World, structures: Vec<Structure>, model: &dyn Model) -> Result<Shard> {
         let summary = Summary::of(structures.iter());
-        let mut mine = Vec::new();
-        let mut others = Vec::new();
-        for (i, s) in structures.into_iter().enumerate() {
-            if world.owner(i) == world.rank() {
-                mine.push(s);
-            } else if world.size() > 1 && world.is_root() {
-                others.push(Some(s));
-            }
-        }
+        let (mine, others) = deal(world, structures, |s| s);
         let local = batch::prepare_all(model, mine)?;
         Ok(summary.into_shard(world, local, others))
     }
@@ -58,15 +50,7 @@ impl Shard {
     /// statistics on it first); the other ranks' preparations are dropped.
     pub fn from_prepared(world: &World, all: Vec<Prepared>) -> Shard {
         let summary = Summary::of(all.iter().map(|p| &p.structure));
-        let mut local = Vec::new();
-        let mut others = Vec::new();
-        for (i, p) in all.into_iter().enumerate() {
-            if world.owner(i) == world.rank() {
-                local.push(p);
-            } else if world.size() > 1 && world.is_root() {
-                others.push(Some(p.structure));
-            }
-        }
+        let (local, others) = deal(world, all, |p| p.structure);
         summary.into_shard(world, local, others)
     }
 
@@ -152,7 +136,7 @@ impl Shard {
             let structure = if owner == 0 {
                 local.next().map(|p| p.structure)
             } else {
-                others.next().flatten()
+                others.next()
             };
             let prediction = per_rank[owner].next();
             if let (Some(s), Some(p)) = (structure, prediction) {
@@ -162,6 +146,26 @@ impl Shard {
         }
         out
     }
+}
+
+/// A set's items split into this rank's and, on rank 0 of several, the
+/// other ranks' structures (for the output files); the rest are dropped.
+fn deal<T>(
+    world: &World,
+    items: Vec<T>,
+    structure: impl Fn(T) -> Structure,
+) -> (Vec<T>, Vec<Structure>) {
+    let keep_others = world.size() > 1 && world.is_root();
+    let mut mine = Vec::new();
+    let mut others = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        if world.owner(i) == world.rank() {
+            mine.push(item);
+        } else if keep_others {
+            others.push(structure(item));
+        }
+    }
+    (mine, others)
 }
 
 /// What every rank knows of a whole set.
@@ -184,12 +188,7 @@ impl Summary {
         Summary { atoms, presence }
     }
 
-    fn into_shard(
-        self,
-        world: &World,
-        local: Vec<Prepared>,
-        others: Vec<Option<Structure>>,
-    ) -> Shard {
+    fn into_shard(self, world: &World, local: Vec<Prepared>, others: Vec<Structure>) -> Shard {
         Shard {
             local,
             atoms: self.atoms,
