@@ -313,6 +313,9 @@ impl Model for AnyModel {
     fn prepare(&self, structure: Structure) -> Result<Prepared> {
         each!(self, m => m.prepare(structure))
     }
+    fn cache_structure(&self, s: &Prepared) {
+        each!(self, m => m.cache_structure(s))
+    }
 }
 
 impl AnyModel {

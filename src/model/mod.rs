@@ -2,6 +2,7 @@
 //! prediction it fills. One folder per model family.
 
 pub mod bp;
+pub mod cache_budget;
 pub mod deepmd;
 pub mod family;
 pub mod nep;
@@ -145,6 +146,12 @@ pub trait Model: Send + Sync {
     fn vjp(&self, s: &Prepared, adj: &Adjoint, grad: &mut [f64]) {
         self.vjp_sites(s, &s.all_sites(), adj, grad);
     }
+
+    /// Keeps in the structure's cache what later calls on it can reuse
+    /// (training calls the model on every structure every epoch), within
+    /// the process's [`cache_budget`]. A one-off prediction skips it; a
+    /// family that caches on its own, or has nothing to keep, ignores it.
+    fn cache_structure(&self, _s: &Prepared) {}
 
     /// Maps species to type indices and builds the neighbour list.
     /// Errors name the structure and the element the model does not know.

@@ -1,7 +1,7 @@
 //! The one matrix product the dense layers use: row-major operands with
 //! optional transposition, C = A·B + β·C, through `matrixmultiply`'s
 //! blocked SIMD kernels (single-threaded: callers parallelise over
-//! structures).
+//! structures); and the dot product of the descriptors' short inner loops.
 
 /// A row-major matrix operand: `rows × cols` data, read transposed when
 /// `transposed` (then the product sees a `cols × rows` matrix).
@@ -86,6 +86,24 @@ pub fn gemm(a: Operand, b: Operand, c: &mut [f64], beta: f64) {
             1,
         );
     }
+}
+
+/// a·b, with four partial sums so that the loop vectorises (a single
+/// running sum fixes the order of the additions and cannot).
+#[inline]
+pub fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0.0; 4];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for l in 0..4 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    let tail: f64 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
 #[cfg(test)]

@@ -6,23 +6,14 @@
 //!
 //! Jacobians take ~8·(N_r + 1 + 6(N_a + 1)) bytes per neighbour pair
 //! (~30 KB per atom for aenet's TiO2 example), so their total is bounded
-//! by a budget ([`JACOBIAN_BUDGET_ENV`], default 8 GiB); past it they are
-//! recomputed on every use, which is slower but gives the same numbers.
+//! by the process's cache budget ([`cache_budget`], default 8 GiB); past
+//! it they are recomputed on every use, which is slower but gives the same
+//! numbers.
 
 use super::BpModel;
 use super::chebyshev::AtomJacobian;
-use crate::model::Prepared;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use crate::model::{Prepared, cache_budget};
 use std::sync::{Arc, OnceLock};
-
-/// Environment variable with the Jacobian cache budget in GiB.
-pub const JACOBIAN_BUDGET_ENV: &str = "FORCEFIT_DESCRIPTOR_CACHE_GB";
-
-/// Default Jacobian cache budget, GiB.
-const DEFAULT_BUDGET_GB: f64 = 8.0;
-
-/// Bytes of Jacobians cached so far by this process.
-static CACHED_BYTES: AtomicUsize = AtomicUsize::new(0);
 
 /// One structure's raw (unnormalised) descriptors and, once computed, their
 /// Jacobians, for the descriptor settings `key`.
@@ -54,14 +45,7 @@ impl Descriptors {
                     .map(|i| model.atom_jacobian(s, &spin, i))
                     .collect();
                 let bytes: usize = jac.iter().map(jacobian_bytes).sum();
-                let budget = budget_bytes();
-                let before = CACHED_BYTES.fetch_add(bytes, Ordering::Relaxed);
-                if before + bytes > budget {
-                    CACHED_BYTES.fetch_sub(bytes, Ordering::Relaxed);
-                    None
-                } else {
-                    Some(jac)
-                }
+                cache_budget::reserve(bytes).then_some(jac)
             })
             .as_deref()
     }
@@ -71,22 +55,13 @@ impl Drop for Descriptors {
     fn drop(&mut self) {
         if let Some(Some(jac)) = self.jacobians.get() {
             let bytes: usize = jac.iter().map(jacobian_bytes).sum();
-            CACHED_BYTES.fetch_sub(bytes, Ordering::Relaxed);
+            cache_budget::release(bytes);
         }
     }
 }
 
 fn jacobian_bytes(j: &AtomJacobian) -> usize {
     4 * (j.radial_pairs.len() + j.angular_pairs.len()) + 8 * (j.radial.len() + j.angular.len())
-}
-
-fn budget_bytes() -> usize {
-    let gb = std::env::var(JACOBIAN_BUDGET_ENV)
-        .ok()
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|v| v.is_finite() && *v >= 0.0)
-        .unwrap_or(DEFAULT_BUDGET_GB);
-    (gb * (1u64 << 30) as f64) as usize
 }
 
 /// The descriptors of `s` for `model`: from the structure's cache when it

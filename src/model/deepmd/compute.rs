@@ -17,6 +17,7 @@ use super::DeepPot;
 use super::env::EnvGeometry;
 use super::select::Kept;
 use crate::model::{Prediction, Prepared};
+use crate::nn::gemm::dot;
 use crate::nn::{Stream, Trace};
 use std::cell::RefCell;
 
@@ -475,24 +476,6 @@ impl DeepPot {
             }
         }
     }
-}
-
-/// a·b, with four partial sums so that the loop vectorises (a single
-/// running sum fixes the order of the additions and cannot).
-#[inline]
-pub(super) fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut acc = [0.0; 4];
-    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for l in 0..4 {
-            acc[l] += x[l] * y[l];
-        }
-    }
-    let tail: f64 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
 /// D[k·axis + m] = Σ_c GR[c][k]·GR[c][m] for GR stored [c][k].

@@ -2,6 +2,7 @@
 //! Chebyshev basis f_k(r) = ½ (T_k(x) + 1) f_c(r), x = 2 (r/r_c − 1)² − 1,
 //! each returned together with its derivative d/dr.
 
+use crate::nn::gemm::dot;
 use std::f64::consts::PI;
 
 /// Cosine cutoff f_c(r) = ½ cos(π r / r_c) + ½ for r < r_c, else 0,
@@ -54,12 +55,7 @@ pub fn chebyshev(r: f64, rc: f64, value: &mut [f64], deriv: &mut [f64]) {
 /// returns (Σ_k c_k f_k, Σ_k c_k f_k'), the radial function g_n and g_n'.
 #[inline]
 pub fn contract(c: &[f64], value: &[f64], deriv: &[f64]) -> (f64, f64) {
-    let (mut g, mut gp) = (0.0, 0.0);
-    for k in 0..c.len() {
-        g += c[k] * value[k];
-        gp += c[k] * deriv[k];
-    }
-    (g, gp)
+    (dot(c, value), dot(c, deriv))
 }
 
 #[cfg(test)]

@@ -1,16 +1,19 @@
 //! Energy, forces, virial and descriptors of one structure.
 //!
-//! Per atom i: accumulate the radial descriptor q_n = Σ_j g_n(r_ij) and the
-//! angular sums s_nc = Σ_j g_n(r_ij) Y_c(û_ij); form the invariants; run the
-//! network (E_i, ∂E_i/∂q); carry ∂E_i/∂q back to ∂E_i/∂s; then visit the
-//! pairs again for f_ij = ∂E_i/∂r_ij, giving F_i += f_ij, F_j −= f_ij and
-//! W −= r_ij ⊗ f_ij (GPUMD's convention). Visiting only some centres i
-//! gives their site energies' share of forces and virial.
+//! Per atom i, from its [`geometry`](super::geometry): the radial
+//! descriptor q_n = Σ_j g_n(r_ij), grouped by neighbour type; the angular
+//! sums s_nc = Σ_j g_n(r_ij) Y_c(û_ij); the invariants; the network (E_i,
+//! ∂E_i/∂q); ∂E_i/∂q carried back to ∂E_i/∂s; then the pairs again for
+//! f_ij = ∂E_i/∂r_ij, giving F_i += f_ij, F_j −= f_ij and W −= r_ij ⊗ f_ij
+//! (GPUMD's convention). Visiting only some centres i gives their site
+//! energies' share of forces and virial.
 
-use super::angular::{N_HARMONICS, harmonics, harmonics_grad};
-use super::basis::{chebyshev, contract};
+use super::angular::N_HARMONICS;
+use super::basis::contract;
+use super::geometry::AtomGeometry;
 use super::{Nep, zbl};
 use crate::model::{Prediction, Prepared};
+use crate::nn::gemm::dot;
 
 /// Optional per-atom outputs besides the prediction.
 #[derive(Default)]
@@ -27,10 +30,8 @@ struct Scratch {
     c_radial: Vec<f64>,
     /// Angular coefficients gathered per element pair: [pair][n][k].
     c_angular: Vec<f64>,
-    basis: Vec<f64>,
-    basis_deriv: Vec<f64>,
-    /// Per radial pair of the current atom: g_n'(r) for each channel.
-    radial_deriv: Vec<f64>,
+    /// Per neighbour type t: a_tk = Σ_n ∂E_i/∂q_n c_nk of the pair (i, t).
+    radial_force: Vec<f64>,
     /// Per angular pair of the current atom: g_n(r) then g_n'(r).
     angular_g: Vec<f64>,
     q: Vec<f64>,
@@ -39,6 +40,9 @@ struct Scratch {
     /// Angular sums s[n][c] and their adjoint ∂E/∂s.
     s: Vec<f64>,
     ds: Vec<f64>,
+    /// Per harmonic c of one pair: Σ_n ∂E/∂s_nc g_n, and with g_n'.
+    b: Vec<f64>,
+    bp: Vec<f64>,
 }
 
 impl Nep {
@@ -73,21 +77,19 @@ impl Nep {
     fn scratch(&self) -> Scratch {
         let h = &self.hyper;
         let na = h.n_max_angular + 1;
-        let (kr, ka) = (h.basis_size_radial + 1, h.basis_size_angular + 1);
         let (c_radial, c_angular) = self.gathered_coefficients();
-        let kmax = kr.max(ka);
         Scratch {
             c_radial,
             c_angular,
-            basis: vec![0.0; kmax],
-            basis_deriv: vec![0.0; kmax],
-            radial_deriv: Vec::new(),
+            radial_force: vec![0.0; h.n_types() * (h.basis_size_radial + 1)],
             angular_g: Vec::new(),
             q: vec![0.0; h.dim()],
             dq: vec![0.0; h.dim()],
             hidden: vec![0.0; h.neurons],
             s: vec![0.0; na * N_HARMONICS],
             ds: vec![0.0; na * N_HARMONICS],
+            b: vec![0.0; N_HARMONICS],
+            bp: vec![0.0; N_HARMONICS],
         }
     }
 
@@ -103,173 +105,211 @@ impl Nep {
         mut extra: Extras<'_>,
     ) {
         let h = &self.hyper;
-        let n_atoms = s.structure.n_atoms();
-        out.reset(n_atoms);
+        out.reset(s.structure.n_atoms());
+        let dim = h.dim();
+        let mut w = self.scratch();
+        let mut source = self.geometry(s);
+        for &i in sites {
+            let g = source.atom(self, s, i);
+            self.descriptor(s.types[i], &g, &mut w);
+            if let Some(desc) = extra.descriptors.as_deref_mut() {
+                desc[i * dim..(i + 1) * dim].copy_from_slice(&w.q);
+            }
+            let e_i = h
+                .network()
+                .forward(&self.params, s.types[i], &w.q, &mut w.dq, &mut w.hidden);
+            if let Some(latent) = extra.hidden.as_deref_mut() {
+                latent[i * h.neurons..(i + 1) * h.neurons].copy_from_slice(&w.hidden);
+            }
+            out.atomic_energies[i] += e_i;
+            self.pair_forces(i, s.types[i], &g, &mut w, out);
+            if h.zbl.is_some() {
+                self.zbl_site(s, i, out);
+            }
+        }
+        out.energy = out.atomic_energies.iter().sum();
+    }
+
+    /// The scaled descriptor of an atom of type `ti` into `w.q`, keeping
+    /// the angular sums in `w.s` and each angular pair's g_n, g_n' in
+    /// `w.angular_g`.
+    fn descriptor(&self, ti: usize, g: &AtomGeometry<'_>, w: &mut Scratch) {
+        let h = &self.hyper;
         let nt = h.n_types();
         let (nr, na) = (h.n_max_radial + 1, h.n_max_angular + 1);
         let (kr, ka) = (h.basis_size_radial + 1, h.basis_size_angular + 1);
         let terms = h.angular;
         let n_comp = terms.n_components();
-        let dim = h.dim();
-        let net = h.network();
-        let mut w = self.scratch();
-        let list = &s.neighbors;
-        let mut y = [0.0; N_HARMONICS];
-        let mut y_grad = [[0.0; 3]; N_HARMONICS];
-
-        for &i in sites {
-            let ti = s.types[i];
-            let (index, vector) = list.of(i);
-            w.q.fill(0.0);
-            w.s.fill(0.0);
-            w.radial_deriv.clear();
-            w.angular_g.clear();
-
-            // Radial descriptor.
-            for (&j, r) in index.iter().zip(vector) {
-                let pair = ti * nt + s.types[j as usize];
-                let rc = self.pairs[pair].rc_radial;
-                let d = norm(r);
-                if d >= rc {
-                    continue;
-                }
-                chebyshev(d, rc, &mut w.basis[..kr], &mut w.basis_deriv[..kr]);
-                for n in 0..nr {
-                    let c = &w.c_radial[(pair * nr + n) * kr..(pair * nr + n + 1) * kr];
-                    let (g, gp) = contract(c, &w.basis[..kr], &w.basis_deriv[..kr]);
-                    w.q[n] += g;
-                    w.radial_deriv.push(gp);
-                }
+        w.q.fill(0.0);
+        w.s.fill(0.0);
+        // Radial, grouped by neighbour type (the coefficients depend on
+        // the pair's types only): q_n = Σ_t Σ_k c_nk(ti, t) B_tk.
+        for t in 0..nt {
+            let pair = ti * nt + t;
+            let sum = &g.radial_sum[t * kr..(t + 1) * kr];
+            for n in 0..nr {
+                let c = &w.c_radial[(pair * nr + n) * kr..(pair * nr + n + 1) * kr];
+                w.q[n] += dot(c, sum);
             }
-
-            // Angular sums.
-            for (&j, r) in index.iter().zip(vector) {
-                let pair = ti * nt + s.types[j as usize];
-                let rc = self.pairs[pair].rc_angular;
-                let d = norm(r);
-                if d >= rc {
-                    continue;
-                }
-                chebyshev(d, rc, &mut w.basis[..ka], &mut w.basis_deriv[..ka]);
-                let u = [r[0] / d, r[1] / d, r[2] / d];
-                harmonics(u, terms.l_max, &mut y);
-                let start = w.angular_g.len();
-                w.angular_g.resize(start + 2 * na, 0.0);
-                for n in 0..na {
-                    let c = &w.c_angular[(pair * na + n) * ka..(pair * na + n + 1) * ka];
-                    let (g, gp) = contract(c, &w.basis[..ka], &w.basis_deriv[..ka]);
-                    w.angular_g[start + n] = g;
-                    w.angular_g[start + na + n] = gp;
-                    let sn = &mut w.s[n * N_HARMONICS..n * N_HARMONICS + n_comp];
-                    for (acc, yc) in sn.iter_mut().zip(&y[..n_comp]) {
-                        *acc += g * yc;
-                    }
-                }
-            }
+        }
+        // Angular sums.
+        w.angular_g.clear();
+        w.angular_g.resize(2 * na * g.angular.len(), 0.0);
+        for (p, pair) in g.angular.iter().enumerate() {
+            let pt = ti * nt + pair.t as usize;
+            let (value, deriv) = g.angular_basis[2 * ka * p..2 * ka * (p + 1)].split_at(ka);
+            let y = &g.y[n_comp * p..n_comp * (p + 1)];
+            let (gs, gps) = w.angular_g[2 * na * p..2 * na * (p + 1)].split_at_mut(na);
             for n in 0..na {
-                terms.invariants(&w.s[n * N_HARMONICS..], &mut w.q[nr + n..], na);
-            }
-
-            for (q, scale) in w.q.iter_mut().zip(&self.q_scaler) {
-                *q *= scale;
-            }
-            if let Some(desc) = extra.descriptors.as_deref_mut() {
-                desc[i * dim..(i + 1) * dim].copy_from_slice(&w.q);
-            }
-            let e_i = net.forward(&self.params, ti, &w.q, &mut w.dq, &mut w.hidden);
-            if let Some(latent) = extra.hidden.as_deref_mut() {
-                latent[i * h.neurons..(i + 1) * h.neurons].copy_from_slice(&w.hidden);
-            }
-            out.atomic_energies[i] += e_i;
-            // dE/d(raw q) = dE/d(scaled q) · scale
-            for (g, scale) in w.dq.iter_mut().zip(&self.q_scaler) {
-                *g *= scale;
-            }
-            w.ds.fill(0.0);
-            for n in 0..na {
-                terms.invariants_backward(
-                    &w.s[n * N_HARMONICS..],
-                    &w.dq[nr + n..],
-                    na,
-                    &mut w.ds[n * N_HARMONICS..],
-                );
-            }
-
-            // Second visit of the pairs: f_ij = ∂E_i/∂r_ij.
-            let mut radial_pair = 0;
-            let mut angular_pair = 0;
-            for (&j, r) in index.iter().zip(vector) {
-                let j = j as usize;
-                let pair = ti * nt + s.types[j];
-                let settings = &self.pairs[pair];
-                let d = norm(r);
-                let u = [r[0] / d, r[1] / d, r[2] / d];
-                let mut f = [0.0; 3];
-                if d < settings.rc_radial {
-                    let gp = &w.radial_deriv[radial_pair * nr..(radial_pair + 1) * nr];
-                    let a: f64 = gp.iter().zip(&w.dq[..nr]).map(|(g, e)| g * e).sum();
-                    for k in 0..3 {
-                        f[k] += a * u[k];
-                    }
-                    radial_pair += 1;
-                }
-                if d < settings.rc_angular {
-                    let g = &w.angular_g[angular_pair * 2 * na..(angular_pair * 2 + 1) * na];
-                    let gp = &w.angular_g[(angular_pair * 2 + 1) * na..(angular_pair + 1) * 2 * na];
-                    harmonics(u, terms.l_max, &mut y);
-                    harmonics_grad(u, terms.l_max, &mut y_grad);
-                    // ∇(g Y) = g' Y û + g/d (∇Y − (û·∇Y) û)
-                    let mut radial_part = 0.0;
-                    let mut tangential = [0.0; 3];
-                    for c in 0..n_comp {
-                        let (mut b, mut bp) = (0.0, 0.0);
-                        for n in 0..na {
-                            let ds = w.ds[n * N_HARMONICS + c];
-                            b += ds * g[n];
-                            bp += ds * gp[n];
-                        }
-                        radial_part += bp * y[c];
-                        for k in 0..3 {
-                            tangential[k] += b * y_grad[c][k];
-                        }
-                    }
-                    let along = tangential[0] * u[0] + tangential[1] * u[1] + tangential[2] * u[2];
-                    for k in 0..3 {
-                        f[k] += radial_part * u[k] + (tangential[k] - along * u[k]) / d;
-                    }
-                    angular_pair += 1;
-                }
-                // NEP_CPU evaluates ZBL on its angular neighbour list, built with
-                // the largest angular cutoff (`rc_angular`), not the pair's.
-                if let Some(z) = &settings.zbl
-                    && d < h.rc_angular
-                    && d < z.outer
-                {
-                    let (e, de) = zbl::pair(
-                        d,
-                        self.atomic_numbers[ti],
-                        self.atomic_numbers[s.types[j]],
-                        &z.terms,
-                        z.inner,
-                        z.outer,
-                    );
-                    out.atomic_energies[i] += 0.5 * e;
-                    for k in 0..3 {
-                        f[k] += 0.5 * de * u[k];
-                    }
-                }
-                for k in 0..3 {
-                    out.forces[i][k] += f[k];
-                    out.forces[j][k] -= f[k];
-                }
-                for a in 0..3 {
-                    for b in 0..3 {
-                        out.virial[a * 3 + b] -= r[a] * f[b];
-                    }
+                let c = &w.c_angular[(pt * na + n) * ka..(pt * na + n + 1) * ka];
+                let (gn, gp) = contract(c, value, deriv);
+                gs[n] = gn;
+                gps[n] = gp;
+                let sn = &mut w.s[n * N_HARMONICS..n * N_HARMONICS + n_comp];
+                for (acc, yc) in sn.iter_mut().zip(y) {
+                    *acc += gn * yc;
                 }
             }
         }
-        out.energy = out.atomic_energies.iter().sum();
+        for n in 0..na {
+            terms.invariants(&w.s[n * N_HARMONICS..], &mut w.q[nr + n..], na);
+        }
+        for (q, scale) in w.q.iter_mut().zip(&self.q_scaler) {
+            *q *= scale;
+        }
+    }
+
+    /// From ∂E_i/∂(scaled q) in `w.dq`: f_ij = ∂E_i/∂r_ij of each pair of
+    /// atom i, added to the forces and the virial.
+    fn pair_forces(
+        &self,
+        i: usize,
+        ti: usize,
+        g: &AtomGeometry<'_>,
+        w: &mut Scratch,
+        out: &mut Prediction,
+    ) {
+        let h = &self.hyper;
+        let nt = h.n_types();
+        let (nr, na) = (h.n_max_radial + 1, h.n_max_angular + 1);
+        let kr = h.basis_size_radial + 1;
+        let terms = h.angular;
+        let n_comp = terms.n_components();
+        // dE/d(raw q) = dE/d(scaled q) · scale
+        for (d, scale) in w.dq.iter_mut().zip(&self.q_scaler) {
+            *d *= scale;
+        }
+        w.ds.fill(0.0);
+        for n in 0..na {
+            terms.invariants_backward(
+                &w.s[n * N_HARMONICS..],
+                &w.dq[nr + n..],
+                na,
+                &mut w.ds[n * N_HARMONICS..],
+            );
+        }
+        // a_tk = Σ_n ∂E_i/∂q_n c_nk(ti, t): a radial pair's force is
+        // (Σ_k a_tk f_k'(r)) û.
+        for t in 0..nt {
+            let pair = ti * nt + t;
+            let a = &mut w.radial_force[t * kr..(t + 1) * kr];
+            a.fill(0.0);
+            for n in 0..nr {
+                let c = &w.c_radial[(pair * nr + n) * kr..(pair * nr + n + 1) * kr];
+                let e = w.dq[n];
+                for (a, c) in a.iter_mut().zip(c) {
+                    *a += e * c;
+                }
+            }
+        }
+        for (p, pair) in g.radial.iter().enumerate() {
+            let t = pair.t as usize;
+            let fp = &g.radial_deriv[p * kr..(p + 1) * kr];
+            let a = dot(&w.radial_force[t * kr..(t + 1) * kr], fp);
+            let u = pair.unit();
+            add_pair_force(out, i, pair, std::array::from_fn(|k| a * u[k]));
+        }
+        for (p, pair) in g.angular.iter().enumerate() {
+            let (gs, gps) = w.angular_g[2 * na * p..2 * na * (p + 1)].split_at(na);
+            let y = &g.y[n_comp * p..n_comp * (p + 1)];
+            let y_grad = &g.y_grad[n_comp * p..n_comp * (p + 1)];
+            // ∇(g Y) = g' Y û + g/d (∇Y − (û·∇Y) û), through
+            // b_c = Σ_n ∂E/∂s_nc g_n and b'_c = Σ_n ∂E/∂s_nc g_n'.
+            let (b, bp) = (&mut w.b[..n_comp], &mut w.bp[..n_comp]);
+            b.fill(0.0);
+            bp.fill(0.0);
+            for n in 0..na {
+                let ds = &w.ds[n * N_HARMONICS..n * N_HARMONICS + n_comp];
+                for ((b, bp), ds) in b.iter_mut().zip(bp.iter_mut()).zip(ds) {
+                    *b += ds * gs[n];
+                    *bp += ds * gps[n];
+                }
+            }
+            let radial_part = dot(bp, y);
+            let mut tangential = [0.0; 3];
+            for (b, grad) in b.iter().zip(y_grad) {
+                for k in 0..3 {
+                    tangential[k] += b * grad[k];
+                }
+            }
+            let u = pair.unit();
+            let along = tangential[0] * u[0] + tangential[1] * u[1] + tangential[2] * u[2];
+            let f = std::array::from_fn(|k| {
+                radial_part * u[k] + (tangential[k] - along * u[k]) / pair.d
+            });
+            add_pair_force(out, i, pair, f);
+        }
+    }
+
+    /// Atom i's half of its ZBL pair energies and their forces. NEP_CPU
+    /// evaluates ZBL on its angular neighbour list, built with the largest
+    /// angular cutoff (`rc_angular`), not the pair's.
+    fn zbl_site(&self, s: &Prepared, i: usize, out: &mut Prediction) {
+        let h = &self.hyper;
+        let ti = s.types[i];
+        let (index, vector) = s.neighbors.of(i);
+        for (&j, r) in index.iter().zip(vector) {
+            let tj = s.types[j as usize];
+            let Some(z) = &self.pairs[ti * h.n_types() + tj].zbl else {
+                continue;
+            };
+            let d = norm(r);
+            if d >= h.rc_angular || d >= z.outer {
+                continue;
+            }
+            let (e, de) = zbl::pair(
+                d,
+                self.atomic_numbers[ti],
+                self.atomic_numbers[tj],
+                &z.terms,
+                z.inner,
+                z.outer,
+            );
+            out.atomic_energies[i] += 0.5 * e;
+            let pair = super::geometry::Pair {
+                j,
+                t: tj as u32,
+                d,
+                r: *r,
+            };
+            let u = pair.unit();
+            add_pair_force(out, i, &pair, std::array::from_fn(|k| 0.5 * de * u[k]));
+        }
+    }
+}
+
+/// Adds the pair force f_ij = ∂E_i/∂r_ij: F_i += f, F_j −= f, W −= r ⊗ f.
+#[inline]
+fn add_pair_force(out: &mut Prediction, i: usize, pair: &super::geometry::Pair, f: [f64; 3]) {
+    let j = pair.j as usize;
+    for k in 0..3 {
+        out.forces[i][k] += f[k];
+        out.forces[j][k] -= f[k];
+    }
+    for a in 0..3 {
+        for b in 0..3 {
+            out.virial[a * 3 + b] -= pair.r[a] * f[b];
+        }
     }
 }
 

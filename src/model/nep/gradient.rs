@@ -9,31 +9,34 @@
 //! second neighbour sweep over the structure is needed. Restricted to a
 //! set of sites, the sum runs over those centres i only: the gradient of
 //! their share of the prediction.
+//!
+//! The pairs' basis functions and harmonics come from the atom's
+//! [`geometry`](super::geometry). Radial terms are grouped by neighbour
+//! type t, since the coefficients depend on the pair's types only:
+//! q_n = Σ_t c_n(ti, t)·B_t and q̇_n = Σ_t c_n(ti, t)·D_t with
+//! B_tk = Σ_j f_k(r_ij) and D_tk = Σ_j f_k'(r_ij) ḋ_ij, so the radial
+//! coefficients' gradient is q̄_n B_t + q̇̄_n D_t, a few products per
+//! neighbour type instead of per pair and channel.
 
 use super::Nep;
-use super::angular::{N_HARMONICS, harmonics, harmonics_grad};
-use super::basis::{chebyshev, contract};
+use super::angular::N_HARMONICS;
+use super::basis::contract;
+use super::geometry::Pair;
 use crate::model::{Adjoint, Prepared};
+use crate::nn::gemm::dot;
 
-/// Per-pair values stored during the forward pass of one atom.
+/// Per angular pair of one atom, from the tangent pass: ḋ and Ẏ_c.
 #[derive(Default)]
 struct PairStore {
-    /// Type-pair index of each stored pair.
-    pair_type: Vec<usize>,
-    /// ḋ = û·δ of each pair.
     d_dot: Vec<f64>,
-    /// Basis values then derivatives, 2·(basis size + 1) per pair.
-    basis: Vec<f64>,
-    /// Angular pairs only: Y_c then Ẏ_c, 2·n_components per pair.
-    harmonics: Vec<f64>,
+    /// n_components per pair.
+    y_dot: Vec<f64>,
 }
 
 impl PairStore {
     fn clear(&mut self) {
-        self.pair_type.clear();
         self.d_dot.clear();
-        self.basis.clear();
-        self.harmonics.clear();
+        self.y_dot.clear();
     }
 }
 
@@ -72,83 +75,87 @@ impl Nep {
         let mut sums_dot = vec![0.0; na * N_HARMONICS];
         let mut sums_bar = vec![0.0; na * N_HARMONICS];
         let mut sums_dot_bar = vec![0.0; na * N_HARMONICS];
-        let mut radial = PairStore::default();
+        // Per neighbour type t: B_tk = Σ_j f_k(r_ij), D_tk = Σ_j f_k'(r_ij) ḋ_ij.
+        // Per neighbour type t: D_tk = Σ_j f_k'(r_ij) ḋ_ij (B_tk = Σ_j f_k(r_ij)
+        // is in the geometry).
+        let mut deriv_sum = vec![0.0; nt * kr];
         let mut angular = PairStore::default();
-        let mut y_grad = [[0.0; 3]; N_HARMONICS];
         let mut g = vec![0.0; na];
         let mut g_deriv = vec![0.0; na];
+        let mut source = self.geometry(s);
 
         for &i in sites {
             let ti = s.types[i];
-            let (index, vector) = s.neighbors.of(i);
+            let geo = source.atom(self, s, i);
+            let basis_sum = geo.radial_sum;
             q.fill(0.0);
             q_dot.fill(0.0);
             sums.fill(0.0);
             sums_dot.fill(0.0);
-            radial.clear();
+            deriv_sum.fill(0.0);
             angular.clear();
             let gamma_i = gamma(i);
-
-            for (&j, r) in index.iter().zip(vector) {
-                let j = j as usize;
-                let pair = ti * nt + s.types[j];
-                let d = (r[0] * r[0] + r[1] * r[1] + r[2] * r[2]).sqrt();
-                let settings = &self.pairs[pair];
-                if d >= settings.rc_radial && d >= settings.rc_angular {
-                    continue;
-                }
-                let u = [r[0] / d, r[1] / d, r[2] / d];
-                // δ_ij = γ_i − γ_j − Ωᵀ r_ij
-                let gamma_j = gamma(j);
-                let delta: [f64; 3] = std::array::from_fn(|b| {
+            // ḋ_ij = û·δ_ij with δ_ij = γ_i − γ_j − Ωᵀ r_ij.
+            let delta = |pair: &Pair| -> [f64; 3] {
+                let (r, gamma_j) = (&pair.r, gamma(pair.j as usize));
+                std::array::from_fn(|b| {
                     gamma_i[b]
                         - gamma_j[b]
                         - (omega[b] * r[0] + omega[3 + b] * r[1] + omega[6 + b] * r[2])
-                });
-                let d_dot = u[0] * delta[0] + u[1] * delta[1] + u[2] * delta[2];
+                })
+            };
 
-                if d < settings.rc_radial {
-                    let start = radial.basis.len();
-                    radial.basis.resize(start + 2 * kr, 0.0);
-                    let (value, deriv) = radial.basis[start..].split_at_mut(kr);
-                    chebyshev(d, settings.rc_radial, value, deriv);
-                    for n in 0..nr {
-                        let c = &c_radial[(pair * nr + n) * kr..(pair * nr + n + 1) * kr];
-                        let (gn, gp) = contract(c, value, deriv);
-                        q[n] += gn;
-                        q_dot[n] += gp * d_dot;
-                    }
-                    radial.pair_type.push(pair);
-                    radial.d_dot.push(d_dot);
+            for (p, pair) in geo.radial.iter().enumerate() {
+                let u = pair.unit();
+                let dl = delta(pair);
+                let d_dot = u[0] * dl[0] + u[1] * dl[1] + u[2] * dl[2];
+                let deriv = &geo.radial_deriv[p * kr..(p + 1) * kr];
+                let sum = &mut deriv_sum[pair.t as usize * kr..(pair.t as usize + 1) * kr];
+                for (acc, f) in sum.iter_mut().zip(deriv) {
+                    *acc += f * d_dot;
                 }
+            }
 
-                if d < settings.rc_angular {
-                    let start = angular.basis.len();
-                    angular.basis.resize(start + 2 * ka, 0.0);
-                    let (value, deriv) = angular.basis[start..].split_at_mut(ka);
-                    chebyshev(d, settings.rc_angular, value, deriv);
-                    let u_dot: [f64; 3] = std::array::from_fn(|k| (delta[k] - d_dot * u[k]) / d);
-                    let hstart = angular.harmonics.len();
-                    angular.harmonics.resize(hstart + 2 * n_comp, 0.0);
-                    let (y, y_dot) = angular.harmonics[hstart..].split_at_mut(n_comp);
-                    harmonics(u, terms.l_max, y);
-                    harmonics_grad(u, terms.l_max, &mut y_grad);
-                    for c in 0..n_comp {
-                        y_dot[c] = y_grad[c][0] * u_dot[0]
-                            + y_grad[c][1] * u_dot[1]
-                            + y_grad[c][2] * u_dot[2];
+            for (p, pair) in geo.angular.iter().enumerate() {
+                let pt = ti * nt + pair.t as usize;
+                let u = pair.unit();
+                let dl = delta(pair);
+                let d_dot = u[0] * dl[0] + u[1] * dl[1] + u[2] * dl[2];
+                let (value, deriv) = geo.angular_basis[2 * ka * p..2 * ka * (p + 1)].split_at(ka);
+                let u_dot: [f64; 3] = std::array::from_fn(|k| (dl[k] - d_dot * u[k]) / pair.d);
+                let y = &geo.y[n_comp * p..n_comp * (p + 1)];
+                let y_grad = &geo.y_grad[n_comp * p..n_comp * (p + 1)];
+                let start = angular.y_dot.len();
+                angular.y_dot.extend(
+                    y_grad
+                        .iter()
+                        .map(|gr| gr[0] * u_dot[0] + gr[1] * u_dot[1] + gr[2] * u_dot[2]),
+                );
+                let y_dot = &angular.y_dot[start..];
+                for n in 0..na {
+                    let c = &c_angular[(pt * na + n) * ka..(pt * na + n + 1) * ka];
+                    let (gn, gp) = contract(c, value, deriv);
+                    let gp_dot = gp * d_dot;
+                    let row = n * N_HARMONICS..n * N_HARMONICS + n_comp;
+                    let (sn, sn_dot) = (&mut sums[row.clone()], &mut sums_dot[row]);
+                    for (((s, s_dot), yc), yc_dot) in sn.iter_mut().zip(sn_dot).zip(y).zip(y_dot) {
+                        *s += gn * yc;
+                        *s_dot += gp_dot * yc + gn * yc_dot;
                     }
-                    for n in 0..na {
-                        let c = &c_angular[(pair * na + n) * ka..(pair * na + n + 1) * ka];
-                        let (gn, gp) = contract(c, value, deriv);
-                        let row = n * N_HARMONICS;
-                        for c in 0..n_comp {
-                            sums[row + c] += gn * y[c];
-                            sums_dot[row + c] += gp * d_dot * y[c] + gn * y_dot[c];
-                        }
-                    }
-                    angular.pair_type.push(pair);
-                    angular.d_dot.push(d_dot);
+                }
+                angular.d_dot.push(d_dot);
+            }
+            for t in 0..nt {
+                let pair = ti * nt + t;
+                let (b, e) = (
+                    &basis_sum[t * kr..(t + 1) * kr],
+                    &deriv_sum[t * kr..(t + 1) * kr],
+                );
+                for n in 0..nr {
+                    let c = &c_radial[(pair * nr + n) * kr..(pair * nr + n + 1) * kr];
+                    let (gn, gp) = contract(c, b, e);
+                    q[n] += gn;
+                    q_dot[n] += gp;
                 }
             }
             for n in 0..na {
@@ -205,14 +212,18 @@ impl Nep {
             }
             let (q_bar, q_dot_bar) = (&x_bar, &x_dot_bar);
 
-            // Radial coefficients: q_n = Σ c f_k, q̇_n = Σ c f_k' ḋ.
-            for (p, (&pair, &d_dot)) in radial.pair_type.iter().zip(&radial.d_dot).enumerate() {
-                let (value, deriv) = radial.basis[2 * kr * p..2 * kr * (p + 1)].split_at(kr);
+            // Radial coefficients: q_n = Σ_t c_n(ti, t)·B_t, q̇_n = Σ_t c_n(ti, t)·D_t.
+            for t in 0..nt {
+                let pair = ti * nt + t;
+                let (b, e) = (
+                    &basis_sum[t * kr..(t + 1) * kr],
+                    &deriv_sum[t * kr..(t + 1) * kr],
+                );
                 for n in 0..nr {
-                    let (a, b) = (q_bar[n], q_dot_bar[n] * d_dot);
+                    let (a, a_dot) = (q_bar[n], q_dot_bar[n]);
                     let gc = &mut gc_radial[(pair * nr + n) * kr..(pair * nr + n + 1) * kr];
                     for k in 0..kr {
-                        gc[k] += a * value[k] + b * deriv[k];
+                        gc[k] += a * b[k] + a_dot * e[k];
                     }
                 }
             }
@@ -237,23 +248,22 @@ impl Nep {
                     &mut sums_dot_bar[row..],
                 );
             }
-            for (p, (&pair, &d_dot)) in angular.pair_type.iter().zip(&angular.d_dot).enumerate() {
-                let (value, deriv) = angular.basis[2 * ka * p..2 * ka * (p + 1)].split_at(ka);
-                let (y, y_dot) =
-                    angular.harmonics[2 * n_comp * p..2 * n_comp * (p + 1)].split_at(n_comp);
+            for (p, (pair, &d_dot)) in geo.angular.iter().zip(&angular.d_dot).enumerate() {
+                let pt = ti * nt + pair.t as usize;
+                let (value, deriv) = geo.angular_basis[2 * ka * p..2 * ka * (p + 1)].split_at(ka);
+                let y = &geo.y[n_comp * p..n_comp * (p + 1)];
+                let y_dot = &angular.y_dot[n_comp * p..n_comp * (p + 1)];
                 for n in 0..na {
-                    let row = n * N_HARMONICS;
-                    let (mut a, mut b) = (0.0, 0.0);
-                    for c in 0..n_comp {
-                        a += sums_bar[row + c] * y[c] + sums_dot_bar[row + c] * y_dot[c];
-                        b += sums_dot_bar[row + c] * y[c];
-                    }
-                    b *= d_dot;
-                    g[n] = a;
-                    g_deriv[n] = b;
+                    let row = n * N_HARMONICS..n * N_HARMONICS + n_comp;
+                    let (bar, dot_bar) = (&sums_bar[row.clone()], &sums_dot_bar[row]);
+                    g[n] = dot(bar, y) + dot(dot_bar, y_dot);
+                    g_deriv[n] = dot(dot_bar, y);
+                }
+                for b in &mut g_deriv {
+                    *b *= d_dot;
                 }
                 for n in 0..na {
-                    let gc = &mut gc_angular[(pair * na + n) * ka..(pair * na + n + 1) * ka];
+                    let gc = &mut gc_angular[(pt * na + n) * ka..(pt * na + n + 1) * ka];
                     for k in 0..ka {
                         gc[k] += g[n] * value[k] + g_deriv[n] * deriv[k];
                     }

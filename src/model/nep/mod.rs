@@ -15,6 +15,7 @@ pub mod config;
 mod covalent;
 mod family;
 pub mod file;
+mod geometry;
 mod gradient;
 pub mod init;
 pub mod network;
@@ -595,5 +596,9 @@ impl Model for Nep {
 
     fn vjp_sites(&self, s: &Prepared, sites: &[usize], adj: &Adjoint, grad: &mut [f64]) {
         self.gradient(s, sites, adj, grad);
+    }
+
+    fn cache_structure(&self, s: &Prepared) {
+        self.cache_geometry(s);
     }
 }

@@ -1,0 +1,292 @@
+//! The part of NEP's descriptors that depends on positions alone: per atom,
+//! the pairs within the radial and the angular cutoffs with their
+//! Chebyshev basis values and derivatives and the angular harmonics.
+//!
+//! Positions never change during training, so a training structure's
+//! geometry is computed once and kept in its cache ([`Nep::cache_geometry`]);
+//! every later prediction and gradient is then contractions with the
+//! coefficients only. Elsewhere (a one-off prediction, a structure over the
+//! cache budget) each atom's geometry is computed into a scratch buffer
+//! just before use: one code path, the same numbers.
+
+use super::Nep;
+use super::angular::{harmonics, harmonics_grad};
+use super::basis::chebyshev;
+use crate::model::{Prepared, cache_budget};
+use std::sync::Arc;
+
+/// One neighbour pair within a cutoff.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Pair {
+    /// Neighbour atom index.
+    pub j: u32,
+    /// Its type index.
+    pub t: u32,
+    /// |r_ij|, Å.
+    pub d: f64,
+    /// r_ij, Å.
+    pub r: [f64; 3],
+}
+
+impl Pair {
+    /// The unit vector û_ij.
+    #[inline]
+    pub fn unit(&self) -> [f64; 3] {
+        [self.r[0] / self.d, self.r[1] / self.d, self.r[2] / self.d]
+    }
+}
+
+/// One atom's geometry (a view into [`Geometry`]).
+pub(super) struct AtomGeometry<'a> {
+    /// Per neighbour type t: B_tk = Σ_{j of type t} f_k(r_ij), nt × kr.
+    pub radial_sum: &'a [f64],
+    /// Pairs within their pair's radial cutoff.
+    pub radial: &'a [Pair],
+    /// Per radial pair: f_k'(r), kr values.
+    pub radial_deriv: &'a [f64],
+    /// Pairs within their pair's angular cutoff.
+    pub angular: &'a [Pair],
+    /// Per angular pair: f_k(r) then f_k'(r), 2 ka values.
+    pub angular_basis: &'a [f64],
+    /// Per angular pair: Y_c(û), n_comp values.
+    pub y: &'a [f64],
+    /// Per angular pair: ∂Y_c/∂(x, y, z), n_comp values.
+    pub y_grad: &'a [[f64; 3]],
+}
+
+/// The geometry of a run of atoms (one atom in a scratch buffer, every
+/// atom of a structure in its cache), structure of arrays.
+#[derive(Debug)]
+pub(super) struct Geometry {
+    /// The settings it was computed for ([`Nep::geometry_key`]).
+    key: Vec<u64>,
+    sizes: Sizes,
+    /// Per atom pushed: start of its pairs in `radial` and `angular`.
+    radial_start: Vec<usize>,
+    angular_start: Vec<usize>,
+    radial_sum: Vec<f64>,
+    radial: Vec<Pair>,
+    radial_deriv: Vec<f64>,
+    angular: Vec<Pair>,
+    angular_basis: Vec<f64>,
+    y: Vec<f64>,
+    y_grad: Vec<[f64; 3]>,
+}
+
+/// Array widths: element types, radial and angular basis sizes + 1,
+/// harmonic components.
+#[derive(Clone, Copy, Debug)]
+struct Sizes {
+    nt: usize,
+    kr: usize,
+    ka: usize,
+    n_comp: usize,
+    l_max: usize,
+}
+
+impl Geometry {
+    /// An empty geometry for `nep`'s settings.
+    pub fn new(nep: &Nep) -> Self {
+        let h = nep.hyper();
+        Geometry {
+            key: nep.geometry_key(),
+            sizes: Sizes {
+                nt: h.n_types(),
+                kr: h.basis_size_radial + 1,
+                ka: h.basis_size_angular + 1,
+                n_comp: h.angular.n_components(),
+                l_max: h.angular.l_max,
+            },
+            radial_start: vec![0],
+            angular_start: vec![0],
+            radial_sum: Vec::new(),
+            radial: Vec::new(),
+            radial_deriv: Vec::new(),
+            angular: Vec::new(),
+            angular_basis: Vec::new(),
+            y: Vec::new(),
+            y_grad: Vec::new(),
+        }
+    }
+
+    /// Forgets every atom pushed, keeping the memory.
+    fn clear(&mut self) {
+        self.radial_start.truncate(1);
+        self.angular_start.truncate(1);
+        self.radial_sum.clear();
+        self.radial.clear();
+        self.radial_deriv.clear();
+        self.angular.clear();
+        self.angular_basis.clear();
+        self.y.clear();
+        self.y_grad.clear();
+    }
+
+    /// Appends atom i of `s`.
+    fn push(&mut self, nep: &Nep, s: &Prepared, i: usize) {
+        let Sizes {
+            nt,
+            kr,
+            ka,
+            n_comp,
+            l_max,
+        } = self.sizes;
+        let ti = s.types[i];
+        let (index, vector) = s.neighbors.of(i);
+        let sum_start = self.radial_sum.len();
+        self.radial_sum.resize(sum_start + nt * kr, 0.0);
+        let mut value = [0.0; super::MAX_CHANNEL + 1];
+        for (&j, r) in index.iter().zip(vector) {
+            let tj = s.types[j as usize];
+            let settings = &nep.pairs[ti * nt + tj];
+            let d = (r[0] * r[0] + r[1] * r[1] + r[2] * r[2]).sqrt();
+            let pair = Pair {
+                j,
+                t: tj as u32,
+                d,
+                r: *r,
+            };
+            if d < settings.rc_radial {
+                let start = self.radial_deriv.len();
+                self.radial_deriv.resize(start + kr, 0.0);
+                let deriv = &mut self.radial_deriv[start..];
+                chebyshev(d, settings.rc_radial, &mut value[..kr], deriv);
+                let sum = &mut self.radial_sum[sum_start + tj * kr..sum_start + (tj + 1) * kr];
+                for (b, f) in sum.iter_mut().zip(&value[..kr]) {
+                    *b += f;
+                }
+                self.radial.push(pair);
+            }
+            if d < settings.rc_angular {
+                let start = self.angular_basis.len();
+                self.angular_basis.resize(start + 2 * ka, 0.0);
+                let (value, deriv) = self.angular_basis[start..].split_at_mut(ka);
+                chebyshev(d, settings.rc_angular, value, deriv);
+                let u = pair.unit();
+                let start = self.y.len();
+                self.y.resize(start + n_comp, 0.0);
+                harmonics(u, l_max, &mut self.y[start..]);
+                self.y_grad.resize(start + n_comp, [0.0; 3]);
+                harmonics_grad(u, l_max, &mut self.y_grad[start..]);
+                self.angular.push(pair);
+            }
+        }
+        self.radial_start.push(self.radial.len());
+        self.angular_start.push(self.angular.len());
+    }
+
+    /// The k-th atom pushed.
+    pub fn atom(&self, k: usize) -> AtomGeometry<'_> {
+        let Sizes {
+            nt, kr, ka, n_comp, ..
+        } = self.sizes;
+        let (r0, r1) = (self.radial_start[k], self.radial_start[k + 1]);
+        let (a0, a1) = (self.angular_start[k], self.angular_start[k + 1]);
+        AtomGeometry {
+            radial_sum: &self.radial_sum[k * nt * kr..(k + 1) * nt * kr],
+            radial: &self.radial[r0..r1],
+            radial_deriv: &self.radial_deriv[r0 * kr..r1 * kr],
+            angular: &self.angular[a0..a1],
+            angular_basis: &self.angular_basis[2 * ka * a0..2 * ka * a1],
+            y: &self.y[n_comp * a0..n_comp * a1],
+            y_grad: &self.y_grad[n_comp * a0..n_comp * a1],
+        }
+    }
+
+    /// Heap bytes held.
+    fn bytes(&self) -> usize {
+        use std::mem::size_of;
+        size_of::<Pair>() * (self.radial.capacity() + self.angular.capacity())
+            + size_of::<f64>()
+                * (self.radial_sum.capacity()
+                    + self.radial_deriv.capacity()
+                    + self.angular_basis.capacity()
+                    + self.y.capacity())
+            + size_of::<[f64; 3]>() * self.y_grad.capacity()
+            + size_of::<usize>() * (self.radial_start.capacity() + self.angular_start.capacity())
+    }
+}
+
+/// What a structure's cache holds for NEP: its geometry, or `None` when
+/// it did not fit in the cache budget.
+struct Cached {
+    geometry: Option<Geometry>,
+    bytes: usize,
+}
+
+impl Drop for Cached {
+    fn drop(&mut self) {
+        if self.geometry.is_some() {
+            cache_budget::release(self.bytes);
+        }
+    }
+}
+
+/// Where the atoms' geometry of one call comes from.
+pub(super) enum Source {
+    /// The structure's cache: every atom, computed once.
+    Cached(Arc<dyn std::any::Any + Send + Sync>),
+    /// Computed atom by atom into this buffer.
+    Scratch(Geometry),
+}
+
+impl Source {
+    /// Atom i's geometry.
+    pub fn atom<'a>(&'a mut self, nep: &Nep, s: &Prepared, i: usize) -> AtomGeometry<'a> {
+        match self {
+            Source::Cached(any) => cached(any).expect("checked in Nep::geometry").atom(i),
+            Source::Scratch(g) => {
+                g.clear();
+                g.push(nep, s, i);
+                g.atom(0)
+            }
+        }
+    }
+}
+
+/// The geometry in a cache entry, if the entry is NEP's and holds one.
+fn cached(any: &Arc<dyn std::any::Any + Send + Sync>) -> Option<&Geometry> {
+    any.downcast_ref::<Cached>()?.geometry.as_ref()
+}
+
+impl Nep {
+    /// What the geometry depends on besides positions: the per-pair
+    /// cutoffs, the basis sizes and the harmonics' L.
+    pub(super) fn geometry_key(&self) -> Vec<u64> {
+        let h = self.hyper();
+        let mut key = vec![
+            h.basis_size_radial as u64,
+            h.basis_size_angular as u64,
+            h.angular.l_max as u64,
+        ];
+        for p in &self.pairs {
+            key.extend([p.rc_radial.to_bits(), p.rc_angular.to_bits()]);
+        }
+        key
+    }
+
+    /// The geometry source for one call on `s`: the cache when it holds
+    /// this model's geometry, else a scratch buffer.
+    pub(super) fn geometry(&self, s: &Prepared) -> Source {
+        if let Some(any) = s.cache.get()
+            && cached(any).is_some_and(|g| g.key == self.geometry_key())
+        {
+            return Source::Cached(any.clone());
+        }
+        Source::Scratch(Geometry::new(self))
+    }
+
+    /// Computes the geometry of every atom of `s` into its cache, if the
+    /// cache is empty and the budget allows.
+    pub(super) fn cache_geometry(&self, s: &Prepared) {
+        s.cache.get_or_init(|| {
+            let mut g = Geometry::new(self);
+            for i in 0..s.structure.n_atoms() {
+                g.push(self, s, i);
+            }
+            let bytes = g.bytes();
+            let geometry = cache_budget::reserve(bytes).then_some(g);
+            Arc::new(Cached { geometry, bytes })
+        });
+    }
+}
