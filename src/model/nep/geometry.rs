@@ -227,7 +227,7 @@ pub(super) enum Source {
     /// The structure's cache: every atom, computed once.
     Cached(Arc<dyn std::any::Any + Send + Sync>),
     /// Computed atom by atom into this buffer.
-    Scratch(Geometry),
+    Scratch(Box<Geometry>),
 }
 
 impl Source {
@@ -273,7 +273,7 @@ impl Nep {
         {
             return Source::Cached(any.clone());
         }
-        Source::Scratch(Geometry::new(self))
+        Source::Scratch(Box::new(Geometry::new(self)))
     }
 
     /// Computes the geometry of every atom of `s` into its cache, if the
