@@ -85,7 +85,8 @@ fn loss_csv(dir: &Path) -> (Vec<String>, Vec<Vec<f64>>) {
 #[test]
 fn fekf_training_lowers_the_validation_errors() {
     let dir = common::TempDir::new("fekf-train");
-    let cfg = config(dir.path(), 5, FEKF, "");
+    // Validated after every epoch, so that the first row has errors.
+    let cfg = config(dir.path(), 5, FEKF, "validate_every = 1\n");
     let o = train(&["-q", "-j", "2"], &cfg);
     let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
     assert!(stdout.contains("Kalman filter:"), "{stdout}");
