@@ -15,6 +15,19 @@ mod common;
 use common::best_of;
 use std::path::Path;
 
+/// Best time of `reps` training steps over `refs` with `config`.
+fn step_time(
+    reps: usize,
+    model: &dyn Model,
+    refs: &[&Prepared],
+    config: &LossConfig,
+    grad: &mut [f64],
+) -> f64 {
+    best_of(reps, || {
+        step::loss_and_gradient(model, &Batch::local(refs), config, |_, _| true, grad)
+    })
+}
+
 fn ratio(name: &str, dir: &Path) {
     let model = model::load(&dir.join("nep.txt")).expect("model");
     let structures = io::read(&dir.join("train.xyz"), None).expect("data");
@@ -25,29 +38,13 @@ fn ratio(name: &str, dir: &Path) {
     let mut grad = vec![0.0; model.params().len()];
     let config = LossConfig::default();
     let t_predict = best_of(5, || step::predict(&model, &refs));
-    let t_step = best_of(5, || {
-        step::loss_and_gradient(
-            &model,
-            &Batch::local(&refs),
-            &config,
-            |_, _| true,
-            &mut grad,
-        )
-    });
+    let t_step = step_time(5, &model, &refs, &config, &mut grad);
     let rss1 = common::peak_rss_kib();
     let directional = LossConfig {
         force_gradient: ForceGradient::Directional { epsilon: 1e-5 },
         ..config.clone()
     };
-    let t_dir = best_of(3, || {
-        step::loss_and_gradient(
-            &model,
-            &Batch::local(&refs),
-            &directional,
-            |_, _| true,
-            &mut grad,
-        )
-    });
+    let t_dir = step_time(3, &model, &refs, &directional, &mut grad);
     println!(
         "{name}: {n_atoms} atoms, {} threads: predict {:.1} ms ({:.0} atoms/s), train step {:.1} ms ({:.0} atoms/s), ratio {:.2}",
         rayon::current_num_threads(),
@@ -71,15 +68,7 @@ fn ratio(name: &str, dir: &Path) {
     let t_fill = t0.elapsed().as_secs_f64();
     let rss2 = common::peak_rss_kib();
     let t_predict_cached = best_of(5, || step::predict(&model, &refs));
-    let t_step_cached = best_of(5, || {
-        step::loss_and_gradient(
-            &model,
-            &Batch::local(&refs),
-            &config,
-            |_, _| true,
-            &mut grad,
-        )
-    });
+    let t_step_cached = step_time(5, &model, &refs, &config, &mut grad);
     println!(
         "{name}: with the training cache (filled in {:.1} ms, one thread): predict {:.1} ms, train step {:.1} ms ({:.0} atoms/s)",
         t_fill * 1e3,
@@ -113,15 +102,7 @@ fn scaling(dir: &Path) {
         let atoms = big.n_atoms();
         let prepared = batch::prepare_all(&model, vec![big]).unwrap();
         let refs: Vec<&Prepared> = prepared.iter().collect();
-        let t = best_of(3, || {
-            step::loss_and_gradient(
-                &model,
-                &Batch::local(&refs),
-                &config,
-                |_, _| true,
-                &mut grad,
-            )
-        });
+        let t = step_time(3, &model, &refs, &config, &mut grad);
         println!(
             "PbTe {n}x{n}x{n}: {atoms} atoms, train step {:.1} ms, {:.2} µs/atom",
             t * 1e3,

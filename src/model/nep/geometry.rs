@@ -58,8 +58,6 @@ pub(super) struct AtomGeometry<'a> {
 /// atom of a structure in its cache), structure of arrays.
 #[derive(Debug)]
 pub(super) struct Geometry {
-    /// The settings it was computed for ([`Nep::geometry_key`]).
-    key: Vec<u64>,
     sizes: Sizes,
     /// Per atom pushed: start of its pairs in `radial` and `angular`.
     radial_start: Vec<usize>,
@@ -89,7 +87,6 @@ impl Geometry {
     pub fn new(nep: &Nep) -> Self {
         let h = nep.hyper();
         Geometry {
-            key: nep.geometry_key(),
             sizes: Sizes {
                 nt: h.n_types(),
                 kr: h.basis_size_radial + 1,
@@ -207,9 +204,11 @@ impl Geometry {
     }
 }
 
-/// What a structure's cache holds for NEP: its geometry, or `None` when
-/// it did not fit in the cache budget.
+/// What a structure's cache holds for NEP: the settings it was computed
+/// for ([`Nep::geometry_key`]) and its geometry, or `None` when it did not
+/// fit in the cache budget.
 struct Cached {
+    key: Vec<u64>,
     geometry: Option<Geometry>,
     bytes: usize,
 }
@@ -234,7 +233,7 @@ impl Source {
     /// Atom i's geometry.
     pub fn atom<'a>(&'a mut self, nep: &Nep, s: &Prepared, i: usize) -> AtomGeometry<'a> {
         match self {
-            Source::Cached(any) => cached(any).expect("checked in Nep::geometry").atom(i),
+            Source::Cached(any) => cached(any).expect("checked in Nep::geometry").1.atom(i),
             Source::Scratch(g) => {
                 g.clear();
                 g.push(nep, s, i);
@@ -244,9 +243,11 @@ impl Source {
     }
 }
 
-/// The geometry in a cache entry, if the entry is NEP's and holds one.
-fn cached(any: &Arc<dyn std::any::Any + Send + Sync>) -> Option<&Geometry> {
-    any.downcast_ref::<Cached>()?.geometry.as_ref()
+/// The geometry in a cache entry, if the entry is NEP's and holds one,
+/// with the key it was computed for.
+fn cached(any: &Arc<dyn std::any::Any + Send + Sync>) -> Option<(&[u64], &Geometry)> {
+    let entry = any.downcast_ref::<Cached>()?;
+    Some((&entry.key, entry.geometry.as_ref()?))
 }
 
 impl Nep {
@@ -269,7 +270,7 @@ impl Nep {
     /// this model's geometry, else a scratch buffer.
     pub(super) fn geometry(&self, s: &Prepared) -> Source {
         if let Some(any) = s.cache.get()
-            && cached(any).is_some_and(|g| g.key == self.geometry_key())
+            && cached(any).is_some_and(|(key, _)| key == self.geometry_key())
         {
             return Source::Cached(any.clone());
         }
@@ -286,7 +287,11 @@ impl Nep {
             }
             let bytes = g.bytes();
             let geometry = cache_budget::reserve(bytes).then_some(g);
-            Arc::new(Cached { geometry, bytes })
+            Arc::new(Cached {
+                key: self.geometry_key(),
+                geometry,
+                bytes,
+            })
         });
     }
 }

@@ -75,7 +75,6 @@ impl Nep {
         let mut sums_dot = vec![0.0; na * N_HARMONICS];
         let mut sums_bar = vec![0.0; na * N_HARMONICS];
         let mut sums_dot_bar = vec![0.0; na * N_HARMONICS];
-        // Per neighbour type t: B_tk = Σ_j f_k(r_ij), D_tk = Σ_j f_k'(r_ij) ḋ_ij.
         // Per neighbour type t: D_tk = Σ_j f_k'(r_ij) ḋ_ij (B_tk = Σ_j f_k(r_ij)
         // is in the geometry).
         let mut deriv_sum = vec![0.0; nt * kr];
@@ -145,12 +144,14 @@ impl Nep {
                 }
                 angular.d_dot.push(d_dot);
             }
+            // (B_t, D_t) of neighbour type t.
+            let type_sums = |t: usize| {
+                let k = t * kr..(t + 1) * kr;
+                (&basis_sum[k.clone()], &deriv_sum[k])
+            };
             for t in 0..nt {
                 let pair = ti * nt + t;
-                let (b, e) = (
-                    &basis_sum[t * kr..(t + 1) * kr],
-                    &deriv_sum[t * kr..(t + 1) * kr],
-                );
+                let (b, e) = type_sums(t);
                 for n in 0..nr {
                     let c = &c_radial[(pair * nr + n) * kr..(pair * nr + n + 1) * kr];
                     let (gn, gp) = contract(c, b, e);
@@ -215,10 +216,7 @@ impl Nep {
             // Radial coefficients: q_n = Σ_t c_n(ti, t)·B_t, q̇_n = Σ_t c_n(ti, t)·D_t.
             for t in 0..nt {
                 let pair = ti * nt + t;
-                let (b, e) = (
-                    &basis_sum[t * kr..(t + 1) * kr],
-                    &deriv_sum[t * kr..(t + 1) * kr],
-                );
+                let (b, e) = type_sums(t);
                 for n in 0..nr {
                     let (a, a_dot) = (q_bar[n], q_dot_bar[n]);
                     let gc = &mut gc_radial[(pair * nr + n) * kr..(pair * nr + n + 1) * kr];
