@@ -7,6 +7,7 @@
 
 pub mod batch;
 pub mod dist;
+pub mod dropin;
 pub mod elements;
 pub mod error;
 pub mod io;

@@ -4,13 +4,12 @@
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use forcefit::dist::World;
+use forcefit::dropin::{self, Overrides};
 use forcefit::io::{self, Format};
 use forcefit::metrics::{ErrorStats, write_gpumd_outputs};
 use forcefit::model::AnyModel;
-use forcefit::model::nep::Nep;
 use forcefit::model::{self, Prediction, Prepared};
-use forcefit::train::config::TrainConfig;
-use forcefit::train::gpumd_input::{self, NepInput};
+use forcefit::train::config::{OptimizerKind, TrainConfig};
 use forcefit::train::run::{Outcome, RunOptions};
 use forcefit::{batch, structure::Structure};
 use std::path::{Path, PathBuf};
@@ -97,8 +96,8 @@ struct DpArgs {
     input: PathBuf,
     /// forcefit's optimizer instead of the input's (Adam by default;
     /// deepmd-kit's LKF is forcefit's Kalman filter).
-    #[arg(long, value_parser = ["adam", "adamw", "fekf", "rlekf"])]
-    optimizer: Option<String>,
+    #[arg(long, value_enum)]
+    optimizer: Option<OptimizerKind>,
     /// Structures per step (default: the input's batch_size for Adam, 32
     /// for FEKF, 1 for RLEKF).
     #[arg(long)]
@@ -128,8 +127,8 @@ struct AenetArgs {
     train: Option<PathBuf>,
     /// forcefit's optimizer instead of METHOD's (needed for train.x's
     /// methods: bfgs, lm, ekf, online_sd).
-    #[arg(long, value_parser = ["adam", "adamw", "fekf", "rlekf"])]
-    optimizer: Option<String>,
+    #[arg(long, value_enum)]
+    optimizer: Option<OptimizerKind>,
     /// Structures per step (default: BATCHSIZE for Adam, 32 for FEKF, 1
     /// for RLEKF).
     #[arg(long)]
@@ -489,169 +488,53 @@ fn report(outcome: &Outcome) {
 }
 
 fn nep(args: NepArgs, world: &World) -> Result<()> {
-    let input = gpumd_input::read(&args.dir)?;
-    if world.is_root() {
-        for w in &input.warnings {
-            eprintln!("warning: {w}");
-        }
-    }
+    let input = dropin::gpumd::nep_in::read(&args.dir)?;
     set_threads(args.run.threads)?;
-    if input.prediction {
-        if !world.is_root() {
-            return Ok(());
-        }
-        return nep_predict(&args.dir, &input);
-    }
-    let options = args.run.options(world)?;
-    let text = input.config_text()?;
-    let outcome = forcefit::train::run::run(&input.config, &text, &options)?;
-    if !world.is_root() {
-        return Ok(());
-    }
-    forcefit::train::outputs::write(&outcome)?;
-    let loss = forcefit::train::log::to_gpumd_loss(&outcome.log);
-    io::write_atomic(&outcome.output_dir.join("loss.out"), |w| {
-        w.write_all(loss.as_bytes())
-    })?;
-    report(&outcome);
+    let outcome = dropin::gpumd::nep(&args.dir, &input, &args.run.options(world)?)?;
+    report_root(outcome.as_ref(), world);
     Ok(())
-}
-
-/// The `--optimizer` of the drop-ins (clap has checked the name).
-fn optimizer_kind(name: Option<&str>) -> Option<forcefit::train::config::OptimizerKind> {
-    use forcefit::train::config::OptimizerKind;
-    name.map(|o| match o {
-        "adamw" => OptimizerKind::Adamw,
-        "fekf" => OptimizerKind::Fekf,
-        "rlekf" => OptimizerKind::Rlekf,
-        _ => OptimizerKind::Adam,
-    })
 }
 
 fn dp(args: DpArgs, world: &World) -> Result<()> {
-    use forcefit::train::deepmd_input::{self, Overrides};
     let overrides = Overrides {
-        optimizer: optimizer_kind(args.optimizer.as_deref()),
+        optimizer: args.optimizer,
         batch_size: args.batch_size,
         time_limit: args.time_limit,
         output_dir: args.output_dir.clone(),
+        ..Overrides::default()
     };
-    let input = deepmd_input::read(&args.input, &overrides)?;
-    let outcome = train_translated(
-        &input.warnings,
-        &input.config,
-        &input.config_text()?,
-        &args.run,
-        world,
-    )?;
-    if world.is_root() {
-        report(&outcome);
-    }
+    let input = dropin::deepmd_kit::read(&args.input, &overrides)?;
+    set_threads(args.run.threads)?;
+    let outcome = input.train(&args.run.options(world)?)?;
+    report_root(Some(&outcome), world);
     Ok(())
-}
-
-/// Trains a drop-in's translated configuration (`text` is its TOML, kept
-/// in the checkpoint) after printing the translation's warnings, and
-/// writes forcefit's outputs (rank 0).
-fn train_translated(
-    warnings: &[String],
-    config: &forcefit::train::config::TrainConfig,
-    text: &str,
-    run: &RunFlags,
-    world: &World,
-) -> Result<Outcome> {
-    if world.is_root() {
-        for w in warnings {
-            eprintln!("warning: {w}");
-        }
-    }
-    set_threads(run.threads)?;
-    let options = run.options(world)?;
-    let outcome = forcefit::train::run::run(config, text, &options)?;
-    if world.is_root() {
-        forcefit::train::outputs::write(&outcome)?;
-    }
-    Ok(outcome)
 }
 
 fn aenet(args: AenetArgs, world: &World) -> Result<()> {
-    use forcefit::train::aenet_input::{self, Overrides};
     let generate = args
         .generate
-        .clone()
         .unwrap_or_else(|| args.dir.join("generate.in"));
-    let train = args
-        .train
-        .clone()
-        .unwrap_or_else(|| args.dir.join("train.in"));
+    let train = args.train.unwrap_or_else(|| args.dir.join("train.in"));
     let overrides = Overrides {
-        optimizer: optimizer_kind(args.optimizer.as_deref()),
+        optimizer: args.optimizer,
         batch_size: args.batch_size,
         epochs: args.epochs,
         time_limit: args.time_limit,
-        output_dir: args.output_dir.clone().unwrap_or_else(|| args.dir.clone()),
+        output_dir: args.output_dir.unwrap_or_else(|| args.dir.clone()),
         as_written: args.recipe == "aenet-pytorch",
     };
-    let input = aenet_input::read(&generate, &train, &overrides)?;
-    let outcome = train_translated(
-        &input.warnings,
-        &input.config,
-        &input.config_text()?,
-        &args.run,
-        world,
-    )?;
-    if !world.is_root() {
-        return Ok(());
-    }
-    let written = aenet_input::outputs::write(&outcome, &input.outputs)?;
-    report(&outcome);
-    if !written.is_empty() {
-        let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
-        println!("aenet-PyTorch's files: {}", names.join(", "));
-    }
+    let input = dropin::aenet::read(&generate, &train, &overrides)?;
+    set_threads(args.run.threads)?;
+    let outcome = dropin::aenet::train(&input, &args.run.options(world)?)?;
+    report_root(Some(&outcome), world);
     Ok(())
 }
 
-/// `prediction 1`: GPUMD-layout predictions of DIR/nep.txt on train.xyz
-/// (and test.xyz), and their errors.
-fn nep_predict(dir: &Path, input: &NepInput) -> Result<()> {
-    let model_path = dir.join("nep.txt");
-    let model = Nep::from_file(&model_path)?;
-    for w in input.check_model(model.hyper(), &model_path)? {
-        eprintln!("warning: {w}");
+/// Prints how a run ended (rank 0; a drop-in's prediction mode has no run).
+fn report_root(outcome: Option<&Outcome>, world: &World) {
+    if let Some(o) = outcome.filter(|_| world.is_root()) {
+        report(o);
     }
-    let mut sets: Vec<(&str, PathBuf)> = input
-        .config
-        .data
-        .train
-        .list()
-        .into_iter()
-        .map(|p| ("train", p))
-        .collect();
-    if let Some(test) = &input.config.data.test {
-        sets.extend(test.list().into_iter().map(|p| ("test", p)));
-    }
-    for (suffix, path) in sets {
-        let structures = io::read(&path, None)?;
-        let prepared = batch::prepare_all(&model, structures)?;
-        let predictions = batch::predict_all(&model, &prepared);
-        let items: Vec<(&Structure, &Prediction)> = prepared
-            .iter()
-            .map(|s| &s.structure)
-            .zip(&predictions)
-            .collect();
-        write_gpumd_outputs(dir, suffix, &items)?;
-        let mut stats = ErrorStats::new();
-        for (s, p) in &items {
-            stats.add(s, p);
-        }
-        println!("{}:\n{}", path.display(), stats.summary().to_table());
-    }
-    println!(
-        "wrote energy_*.out, force_*.out, virial_*.out and stress_*.out to {}",
-        dir.display()
-    );
-    Ok(())
 }
 
 fn gradcheck(args: GradcheckArgs) -> Result<()> {

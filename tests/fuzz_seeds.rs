@@ -3,9 +3,10 @@
 //! rather than at its first line. A seed that stops parsing (a format
 //! change) fails here instead of silently weakening the fuzzing.
 
+use forcefit::dropin::deepmd_kit::{DataFacts, Overrides, parse_str};
+use forcefit::dropin::{aenet as aenet_input, gpumd::nep_in as gpumd_input};
 use forcefit::model::{AnyModel, ModelFile};
-use forcefit::train::deepmd_input::{DataFacts, Overrides, parse_str};
-use forcefit::train::{aenet_input, checkpoint::Checkpoint, config::TrainConfig, gpumd_input};
+use forcefit::train::{checkpoint::Checkpoint, config::TrainConfig};
 use std::path::{Path, PathBuf};
 
 fn seeds(target: &str) -> Vec<(PathBuf, Vec<u8>)> {

@@ -6,10 +6,10 @@
 mod common;
 
 use common::TempDir;
+use forcefit::dropin::gpumd::nep_in as gpumd_input;
 use forcefit::model::Model;
 use forcefit::model::nep::Nep;
 use forcefit::train::config::{OptimizerKind, Paths};
-use forcefit::train::gpumd_input;
 use std::path::Path;
 use std::process::{Command, Output};
 

@@ -12,13 +12,13 @@ mod conformance;
 
 use common::nep_cpu::{Numbers, calorine_available, forcefit_numbers, max_diff};
 use common::{Rng, TempDir, check_forces_and_virial, check_vjp, random_structure};
+use forcefit::dropin::gpumd::nep_in as gpumd_input;
 use forcefit::model::Model;
 use forcefit::model::nep::angular::AngularTerms;
 use forcefit::model::nep::config::Cutoff;
 use forcefit::model::nep::{Nep, NepHyper, TypewiseCutoff, Zbl, file};
 use forcefit::structure::Structure;
 use forcefit::train::config::TrainConfig;
-use forcefit::train::gpumd_input;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -7,8 +7,8 @@
 
 mod common;
 
+use forcefit::dropin::gpumd::nep_in as gpumd_input;
 use forcefit::train::config::{OptimizerKind, TrainConfig};
-use forcefit::train::gpumd_input;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -246,7 +246,9 @@ fn rlekf_runs_and_bad_kalman_settings_are_refused() {
 
 #[test]
 fn nep_in_selects_fekf() {
-    let parse = |text: &str| gpumd_input::parse(text, Path::new("d/nep.in"), Path::new("d"));
+    let parse = |text: &str| {
+        gpumd_input::parse(text, Path::new("d/nep.in"), Path::new("d")).map(|i| i.translation)
+    };
     let c = parse("type 1 Si\noptimizer fekf\n").unwrap().config;
     assert_eq!(c.optimizer.kind, OptimizerKind::Fekf);
     assert_eq!(

@@ -4,7 +4,7 @@
 use libfuzzer_sys::fuzz_target;
 use std::path::Path;
 
-use forcefit::train::aenet_input::{check_generate_in, check_setup, check_train_in};
+use forcefit::dropin::aenet::{check_generate_in, check_setup, check_train_in};
 fuzz_target!(|data: &[u8]| {
     let Some((&first, rest)) = data.split_first() else {
         return;

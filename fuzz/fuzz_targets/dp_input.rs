@@ -1,10 +1,10 @@
 //! deepmd-kit's input (input.json, or input.yaml when the first byte is
-//! odd) → `train::deepmd_input::parse_str`, with made-up data facts.
+//! odd) → `dropin::deepmd_kit::parse_str`, with made-up data facts.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use std::path::Path;
 
-use forcefit::train::deepmd_input::{DataFacts, Overrides, parse_str};
+use forcefit::dropin::deepmd_kit::{DataFacts, Overrides, parse_str};
 fuzz_target!(|data: &[u8]| {
     let Some((&first, rest)) = data.split_first() else {
         return;

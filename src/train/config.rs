@@ -139,9 +139,11 @@ pub enum ForceGradientKind {
     Directional,
 }
 
-/// Optimizer choice.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Optimizer choice: one name for each, the same in the TOML file, on the
+/// command line (`--optimizer`) and in the drop-ins' inputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
+#[value(rename_all = "lowercase")]
 pub enum OptimizerKind {
     /// Adam.
     Adam,
@@ -153,6 +155,14 @@ pub enum OptimizerKind {
     Fekf,
     /// Reorganized layer-wise EKF: FEKF with one structure per step.
     Rlekf,
+}
+
+impl std::str::FromStr for OptimizerKind {
+    type Err = String;
+    fn from_str(name: &str) -> std::result::Result<Self, String> {
+        <Self as clap::ValueEnum>::from_str(name, false)
+            .map_err(|_| format!("`{name}` is not adam, adamw, fekf, rlekf or snes"))
+    }
 }
 
 impl OptimizerKind {

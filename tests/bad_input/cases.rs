@@ -3,12 +3,12 @@
 //! (the file, the line or key, the limit or what was expected).
 
 use forcefit::Result;
+use forcefit::dropin::deepmd_kit::{DataFacts, Overrides, parse_str};
+use forcefit::dropin::{aenet as aenet_input, gpumd::nep_in as gpumd_input};
 use forcefit::io::{deepmd, extxyz, xsf};
 use forcefit::model::{AnyModel, ModelFile};
 use forcefit::train::checkpoint::Checkpoint;
 use forcefit::train::config::TrainConfig;
-use forcefit::train::deepmd_input::{DataFacts, Overrides, parse_str};
-use forcefit::train::{aenet_input, gpumd_input};
 use std::path::Path;
 
 /// One catalogue row tested through the library.

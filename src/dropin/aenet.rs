@@ -1,4 +1,4 @@
-//! aenet's inputs read into a [`TrainConfig`], so that `forcefit aenet DIR`
+//! aenet's inputs read into a [`TrainConfig`](crate::train::config::TrainConfig), so that `forcefit aenet DIR`
 //! trains what aenet-PyTorch would from the same `generate.in`, `.stp`
 //! setups and `train.in`: the Behler–Parrinello model with aenet's
 //! Chebyshev descriptor (`[model] family = "bp"`), its loss, its test
@@ -23,29 +23,14 @@ pub mod outputs;
 mod setup;
 mod train_in;
 
-use super::config::{OptimizerKind, TrainConfig};
-use crate::error::{Error, Result};
+use crate::dropin::Translation;
+use crate::error::Result;
+use crate::train::run::{Outcome, RunOptions};
 use lines::Lines;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// Command-line choices that override or complete the inputs.
-#[derive(Clone, Debug, Default)]
-pub struct Overrides {
-    /// `--optimizer`: forcefit's optimizer instead of METHOD's.
-    pub optimizer: Option<OptimizerKind>,
-    /// `--batch-size`: structures per step instead of BATCHSIZE.
-    pub batch_size: Option<usize>,
-    /// `--epochs`: instead of ITERATIONS.
-    pub epochs: Option<usize>,
-    /// `--time-limit`, seconds.
-    pub time_limit: Option<f64>,
-    /// Where the outputs go.
-    pub output_dir: PathBuf,
-    /// `--recipe aenet-pytorch`: METHOD's constant learning rate and
-    /// BATCHSIZE as written, instead of forcefit's schedule.
-    pub as_written: bool,
-}
+pub use crate::dropin::Overrides;
 
 /// forcefit's schedule for aenet's inputs (Adam/AdamW as METHOD says, with
 /// its weight decay): the peak learning rate, decayed by a cosine to
@@ -71,28 +56,20 @@ pub struct OutputPlan {
     pub names: BTreeMap<PathBuf, String>,
 }
 
-/// Parsed aenet inputs.
+/// Parsed aenet inputs: the translation, and the aenet-PyTorch files to
+/// write after training.
 #[derive(Clone, Debug)]
 pub struct AenetInput {
-    /// The training they describe.
-    pub config: TrainConfig,
+    /// The training they describe (train.in names it in errors).
+    pub translation: Translation,
     /// The aenet-PyTorch files to write after training.
     pub outputs: OutputPlan,
-    /// Keywords accepted without effect, one message each (for stderr).
-    pub warnings: Vec<String>,
-    /// train.in, which names the configuration in errors.
-    pub path: PathBuf,
 }
 
-impl AenetInput {
-    /// The configuration as TOML (stored in checkpoints to check `--resume`).
-    pub fn config_text(&self) -> Result<String> {
-        toml::to_string(&self.config).map_err(|e| {
-            Error::Invalid(format!(
-                "{}: cannot serialise the configuration: {e}",
-                self.path.display()
-            ))
-        })
+impl std::ops::Deref for AenetInput {
+    type Target = Translation;
+    fn deref(&self) -> &Translation {
+        &self.translation
     }
 }
 
@@ -114,11 +91,27 @@ pub fn read(generate: &Path, train: &Path, overrides: &Overrides) -> Result<Aene
     };
     let (config, outputs) = mapping::to_config(&inputs, dir, overrides, &mut warnings)?;
     Ok(AenetInput {
-        config,
+        translation: Translation {
+            config,
+            warnings,
+            path: train.to_path_buf(),
+        },
         outputs,
-        warnings,
-        path: train.to_path_buf(),
     })
+}
+
+/// Trains what the inputs describe and writes aenet-PyTorch's result
+/// files beside forcefit's outputs (rank 0), naming them on stdout.
+pub fn train(input: &AenetInput, options: &RunOptions) -> Result<Outcome> {
+    let outcome = input.translation.train(options)?;
+    if options.world.is_root() {
+        let written = outputs::write(&outcome, &input.outputs)?;
+        if !written.is_empty() {
+            let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+            println!("aenet-PyTorch's files: {}", names.join(", "));
+        }
+    }
+    Ok(outcome)
 }
 
 /// Parses generate.in text alone (`path` names it in errors): the checks

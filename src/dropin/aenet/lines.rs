@@ -194,14 +194,7 @@ pub fn count(token: &str) -> Option<usize> {
     token.parse().ok()
 }
 
-/// What aenet accepts but forcefit does not map.
-#[derive(Clone, Copy, Debug)]
-pub enum Treatment {
-    /// Accepted with this warning: it changes nothing in forcefit.
-    Warned(&'static str),
-    /// Refused for this reason.
-    Refused(&'static str),
-}
+pub use crate::dropin::Treatment;
 
 /// The verdict on a keyword that has a [`Treatment`]: a warning pushed
 /// to `warnings`, or the refusal as an error.
@@ -220,6 +213,18 @@ pub fn treat(
                 line.number
             ));
             Ok(())
+        }
+        Treatment::DefaultOnly(default, why) => {
+            let value = line.tokens.get(1).and_then(|t| real(t));
+            if line.tokens.len() == 2 && value == Some(default) {
+                Ok(())
+            } else {
+                Err(lines.error(
+                    line.number,
+                    &keyword,
+                    format!("only aenet's default {default} is accepted: {why}"),
+                ))
+            }
         }
         Treatment::Refused(why) => Err(lines.error(line.number, &keyword, why)),
     }

@@ -10,6 +10,7 @@ use crate::loss::LossKind;
 use crate::model::ModelConfig;
 use crate::nn::Activation;
 use crate::optim::schedule::Decay;
+use crate::train::config::{OptimizerKind, TrainConfig};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// `shared/<rel>` ($FORCEFIT_SHARED, else ../shared or an ancestor's
@@ -242,7 +243,11 @@ fn maps_the_tio2_inputs() {
         as_written: true,
         ..overrides.clone()
     };
-    let o = read(&generate, &train, &written).unwrap().config.optimizer;
+    let o = read(&generate, &train, &written)
+        .unwrap()
+        .translation
+        .config
+        .optimizer;
     assert_eq!((o.lr, o.lr_min, o.decay), (1e-4, 1e-4, Decay::None));
     assert_eq!((o.weight_decay, o.batch_size), (0.001, Some(128)));
     assert_eq!(

@@ -15,30 +15,19 @@
 mod keys;
 mod treatments;
 
-use super::config::{OptimizerKind, Paths, TrainConfig};
+use crate::dropin::Translation;
 use crate::error::{Error, Result};
 use crate::loss::LossKind;
 use crate::model::ModelConfig;
 use crate::model::deepmd::DeepmdConfig;
 use crate::optim::schedule::Decay;
+use crate::train::config::{OptimizerKind, Paths, TrainConfig};
 use keys::{MAX_COUNT, Section, Source, Treatment};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use treatments::*;
 
-/// Command-line choices that override or complete the input file.
-#[derive(Clone, Debug, Default)]
-pub struct Overrides {
-    /// `--optimizer`: forcefit's optimizer instead of the input's.
-    pub optimizer: Option<OptimizerKind>,
-    /// `--batch-size`: structures per step (for the Kalman filters the
-    /// input's batch, which describes its Adam recipe, is not used).
-    pub batch_size: Option<usize>,
-    /// `--time-limit`, seconds.
-    pub time_limit: Option<f64>,
-    /// Where the outputs go (deepmd-kit: the working directory).
-    pub output_dir: PathBuf,
-}
+pub use crate::dropin::Overrides;
 
 /// What the training data bring to the mapping.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -50,27 +39,7 @@ pub struct DataFacts {
 }
 
 /// A parsed deepmd-kit input.
-#[derive(Clone, Debug)]
-pub struct DpInput {
-    /// The training it describes.
-    pub config: TrainConfig,
-    /// Keys accepted without effect, one message each (for stderr).
-    pub warnings: Vec<String>,
-    /// The input file.
-    pub path: PathBuf,
-}
-
-impl DpInput {
-    /// The configuration as TOML (stored in checkpoints to check `--resume`).
-    pub fn config_text(&self) -> Result<String> {
-        toml::to_string(&self.config).map_err(|e| {
-            Error::Invalid(format!(
-                "{}: cannot serialise the configuration: {e}",
-                self.path.display()
-            ))
-        })
-    }
-}
+pub type DpInput = Translation;
 
 /// Reads `path` (JSON, or YAML by its extension), loads the training
 /// systems it names (paths relative to the working directory, as
@@ -537,7 +506,7 @@ fn kf_prefactors(s: &Section, warnings: &mut Vec<String>) -> Result<Option<[f64;
 
 /// `training`: data, steps, seed, display and checkpoint frequencies.
 struct Plan {
-    data: super::config::DataConfig,
+    data: crate::train::config::DataConfig,
     steps: usize,
     epochs: Option<usize>,
     batch: usize,
@@ -580,7 +549,7 @@ fn training_plan(t: &Section, facts: DataFacts, warnings: &mut Vec<String>) -> R
         .or_else(|| epochs.map(|e| e.saturating_mul(facts.structures.div_ceil(batch))))
         .ok_or_else(|| t.error("numb_steps", "missing: the number of training steps"))?;
     let plan = Plan {
-        data: super::config::DataConfig {
+        data: crate::train::config::DataConfig {
             train: Paths::Many(train_systems),
             test,
             validation_fraction: 0.0,

@@ -15,7 +15,7 @@ pub(super) fn top_level_treatment(key: &str) -> Option<Treatment> {
 }
 
 pub(super) fn model_treatment(key: &str) -> Option<Treatment> {
-    use Treatment::*;
+    use crate::dropin::Treatment::*;
     Some(match key {
         "data_stat_nbatch" | "data_stat_protect" | "data_bias_nsample" => {
             Warned("forcefit computes the statistics from every training structure")
@@ -43,7 +43,7 @@ pub(super) fn model_treatment(key: &str) -> Option<Treatment> {
 
 /// Keys of the descriptor and fitting sections forcefit does not map.
 pub(super) fn network_treatment(key: &str) -> Option<Treatment> {
-    use Treatment::*;
+    use crate::dropin::Treatment::*;
     Some(match key {
         "seed" => Warned("forcefit draws the initial parameters from training.seed"),
         "uniform_seed" => Warned("forcefit draws the initial parameters from training.seed"),
@@ -63,7 +63,7 @@ pub(super) fn network_treatment(key: &str) -> Option<Treatment> {
 }
 
 pub(super) fn loss_treatment(key: &str) -> Option<Treatment> {
-    use Treatment::*;
+    use crate::dropin::Treatment::*;
     Some(match key {
         "start_pref_ae" | "limit_pref_ae" | "start_pref_pf" | "limit_pref_pf" | "start_pref_gf"
         | "limit_pref_gf" => DefaultOnly(
@@ -85,7 +85,7 @@ pub(super) fn loss_treatment(key: &str) -> Option<Treatment> {
 }
 
 pub(super) fn data_treatment(key: &str) -> Option<Treatment> {
-    use Treatment::*;
+    use crate::dropin::Treatment::*;
     Some(match key {
         "auto_prob" | "auto_prob_style" | "sys_probs" | "sys_weights" => {
             Warned("forcefit visits every training structure once per epoch, in random order")
@@ -97,7 +97,7 @@ pub(super) fn data_treatment(key: &str) -> Option<Treatment> {
 }
 
 pub(super) fn training_treatment(key: &str) -> Option<Treatment> {
-    use Treatment::*;
+    use crate::dropin::Treatment::*;
     Some(match key {
         "save_ckpt" | "max_ckpt_keep" | "ckpt_keep_ratio" => {
             Warned("forcefit keeps one checkpoint.json and writes the best model as model.yaml")

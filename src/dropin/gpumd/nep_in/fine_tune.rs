@@ -11,7 +11,8 @@
 //! zero). forcefit trains every parameter: flag 1 is what it does; an
 //! explicit 0 is refused, and without the flag a warning says so.
 
-use super::{Line, NepInput};
+use super::NepInput;
+use crate::dropin::gpumd::lines::Line;
 use crate::error::{Error, Result};
 use crate::model::nep::Nep;
 use std::path::{Path, PathBuf};

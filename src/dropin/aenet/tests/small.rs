@@ -3,9 +3,9 @@
 
 use super::TempDir;
 use crate::Result;
+use crate::dropin::aenet::{AenetInput, Overrides, read};
 use crate::model::ModelConfig;
 use crate::nn::Activation;
-use crate::train::aenet_input::{AenetInput, Overrides, read};
 use crate::train::config::OptimizerKind;
 
 /// Small inputs for the mapping and the bad-input cases: two species,
@@ -192,6 +192,7 @@ fn different_networks_become_per_element_networks() {
         train: mixed,
         ..Default::default()
     })
+    .translation
     .config
     .model
     else {

@@ -1,6 +1,8 @@
 //! Unit tests of the nep.in reader.
 
 use super::*;
+use crate::train::config::OptimizerKind;
+use std::path::PathBuf;
 
 fn parse_ok(text: &str) -> NepInput {
     parse(text, Path::new("d/nep.in"), Path::new("d")).unwrap()
@@ -286,7 +288,7 @@ fn loss_weights_map() {
     assert_eq!((weights.force_delta, weights.lambda_shear), (1.5, 0.3));
     assert_eq!(weights.type_weight, l.type_weight);
     // Without the keywords: GPUMD's defaults, which leave the loss as it was.
-    let plain = parse_ok("type 2 Pb Te\n").config.loss;
+    let plain = parse_ok("type 2 Pb Te\n").translation.config.loss;
     assert!(plain.type_weight.is_empty());
     assert_eq!((plain.force_delta, plain.lambda_shear), (0.0, 1.0));
     for (text, expected) in [

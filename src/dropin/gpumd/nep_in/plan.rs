@@ -13,8 +13,8 @@
 //! otherwise. The Kalman filters take `batch` as their filter batch and
 //! `generation` as their step count.
 
-use super::super::config::{OptimizerKind, TrainConfig};
 use super::{DEFAULT_BATCH, DEFAULT_GENERATION};
+use crate::train::config::{OptimizerKind, TrainConfig};
 
 /// The most steps a gradient optimizer is planned for without `epochs` or
 /// `time_limit`: GPUMD's default `generation`.
@@ -139,7 +139,9 @@ mod tests {
 
     #[test]
     fn forcefit_keys_choose_the_adam_run() {
-        let c = read("type 1 Si\nbatch 2000\nbatch_size 4\nepochs 12\ntime_limit 60\n").config;
+        let c = read("type 1 Si\nbatch 2000\nbatch_size 4\nepochs 12\ntime_limit 60\n")
+            .translation
+            .config;
         assert_eq!(c.optimizer.batch_size, Some(4));
         assert_eq!(c.run.budget(10), Budget::Steps(120));
         // Without a budget: at most 100,000 steps, fewer if `generation` says so.
@@ -147,7 +149,7 @@ mod tests {
             read("type 1 Si\n").config.run.budget(10),
             Budget::Steps(100_000)
         );
-        let c = read("type 1 Si\ngeneration 50\n").config;
+        let c = read("type 1 Si\ngeneration 50\n").translation.config;
         assert_eq!(c.run.budget(10), Budget::Steps(50));
         let scale = |text: &str| read(text).config.loss.force_scale;
         assert_eq!(scale("type 1 Si\nforce_scale 0\n"), None);
@@ -156,17 +158,23 @@ mod tests {
 
     #[test]
     fn snes_and_kalman_filters_keep_gpumd_s_meaning() {
-        let c = read("type 1 Si\noptimizer snes\n").config;
+        let c = read("type 1 Si\noptimizer snes\n").translation.config;
         assert_eq!(
             (c.optimizer.batch_size, c.run.steps),
             (Some(1000), Some(100_000))
         );
         assert_eq!(c.loss.force_scale, None, "GPUMD's unweighted loss for SNES");
-        let c = read("type 1 Si\noptimizer snes\nbatch 20\ngeneration 7\n").config;
+        let c = read("type 1 Si\noptimizer snes\nbatch 20\ngeneration 7\n")
+            .translation
+            .config;
         assert_eq!((c.optimizer.batch_size, c.run.steps), (Some(20), Some(7)));
-        let c = read("type 1 Si\noptimizer fekf\ngeneration 7\n").config;
+        let c = read("type 1 Si\noptimizer fekf\ngeneration 7\n")
+            .translation
+            .config;
         assert_eq!((c.optimizer.batch_size(), c.run.steps), (32, Some(7)));
-        let c = read("type 1 Si\noptimizer fekf\nbatch 4\n").config;
+        let c = read("type 1 Si\noptimizer fekf\nbatch 4\n")
+            .translation
+            .config;
         assert_eq!((c.optimizer.batch_size(), c.run.steps), (4, Some(100_000)));
     }
 }

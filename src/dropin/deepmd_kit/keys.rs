@@ -48,14 +48,9 @@ fn line_of(text: &str, key: &str) -> Option<usize> {
     Some(text[..at].matches('\n').count() + 1)
 }
 
-/// What forcefit does with a deepmd-kit key it does not map.
-pub enum Treatment {
-    /// Accepted with this warning: no effect on the trained model.
-    Warned(&'static str),
-    /// Accepted when equal to deepmd-kit's default (given as JSON text);
-    /// otherwise refused for the reason given.
-    DefaultOnly(&'static str, &'static str),
-}
+/// How a key forcefit does not read is treated: `DefaultOnly` holds
+/// deepmd-kit's default as JSON text.
+pub type Treatment = crate::dropin::Treatment<&'static str>;
 
 /// One section (a JSON object) of the input.
 pub struct Section<'a> {
@@ -227,6 +222,9 @@ impl<'a> Section<'a> {
                     if !same(value, &default) && !value.is_null() {
                         return Err(self.error(key, format!("{value} is not supported: {why}")));
                     }
+                }
+                Some(Treatment::Refused(why)) => {
+                    return Err(self.error(key, format!("not supported: {why}")));
                 }
                 None => {
                     let known: Vec<&String> = used.iter().collect();

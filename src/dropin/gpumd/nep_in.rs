@@ -46,19 +46,18 @@
 //!
 //! Anything else is an unknown keyword. Every error names `nep.in:LINE`.
 
-use super::config::{OptimizerKind, Paths, TrainConfig};
-use crate::elements;
+use super::architecture;
+use super::lines;
+use crate::dropin::{Translation, Treatment};
 use crate::error::{Error, Result};
 use crate::model::ModelConfig;
 use crate::model::nep::NepHyper;
-use crate::model::nep::angular::AngularTerms;
-use crate::model::nep::config::{Cutoff, NepConfig};
+use crate::model::nep::config::NepConfig;
+use crate::train::config::{Paths, TrainConfig};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::str::FromStr;
+use std::path::Path;
 
 mod fine_tune;
-mod loss_weights;
 mod plan;
 
 /// GPUMD's default batch size.
@@ -66,99 +65,22 @@ pub const DEFAULT_BATCH: usize = 1000;
 /// GPUMD's default number of generations.
 pub const DEFAULT_GENERATION: usize = 100_000;
 
-/// A parsed `nep.in`.
+/// A parsed `nep.in`: the translation, and what else the file says.
 #[derive(Clone, Debug)]
 pub struct NepInput {
     /// The training it describes: data from DIR, outputs to DIR.
-    pub config: TrainConfig,
+    pub translation: Translation,
     /// `prediction 1`: evaluate `DIR/nep.txt` instead of training.
     pub prediction: bool,
-    /// Keywords accepted without effect, one message each (for stderr).
-    pub warnings: Vec<String>,
-    /// The `nep.in` file.
-    pub path: PathBuf,
     /// Line of each keyword given.
     lines: BTreeMap<String, usize>,
 }
 
-/// One keyword line.
-struct Line<'a> {
-    number: usize,
-    keyword: &'a str,
-    args: Vec<&'a str>,
-}
-
-impl Line<'_> {
-    fn error(&self, path: &Path, msg: impl std::fmt::Display) -> Error {
-        Error::parse(path, self.number, format!("{}: {msg}", self.keyword))
+impl std::ops::Deref for NepInput {
+    type Target = Translation;
+    fn deref(&self) -> &Translation {
+        &self.translation
     }
-
-    /// Checks that the number of parameters is in `allowed`.
-    fn count(&self, path: &Path, allowed: std::ops::RangeInclusive<usize>) -> Result<()> {
-        if allowed.contains(&self.args.len()) {
-            return Ok(());
-        }
-        let (lo, hi) = (*allowed.start(), *allowed.end());
-        let expected = match (lo == hi, hi) {
-            (true, 1) => "1 parameter".to_string(),
-            (true, _) => format!("{lo} parameters"),
-            (false, _) => format!("{lo} to {hi} parameters"),
-        };
-        Err(self.error(
-            path,
-            format!("expected {expected}, got {}", self.args.len()),
-        ))
-    }
-
-    fn parsed<T: FromStr>(&self, path: &Path, i: usize, kind: &str) -> Result<T> {
-        let token = self.args.get(i).copied().unwrap_or("");
-        token
-            .parse()
-            .map_err(|_| self.error(path, format!("`{token}` is not {kind}")))
-    }
-
-    /// Parameter `i` as a non-negative integer.
-    fn int(&self, path: &Path, i: usize) -> Result<usize> {
-        self.parsed(path, i, "a non-negative integer")
-    }
-
-    /// Parameter `i` as a finite number.
-    fn real(&self, path: &Path, i: usize) -> Result<f64> {
-        let x: f64 = self.parsed(path, i, "a number")?;
-        if x.is_finite() {
-            Ok(x)
-        } else {
-            Err(self.error(path, format!("`{}` is not a finite number", self.args[i])))
-        }
-    }
-
-    fn non_negative(&self, path: &Path) -> Result<f64> {
-        self.count(path, 1..=1)?;
-        let x = self.real(path, 0)?;
-        if x < 0.0 {
-            return Err(self.error(path, format!("must not be negative, got {x}")));
-        }
-        Ok(x)
-    }
-
-    fn positive(&self, path: &Path) -> Result<f64> {
-        let x = self.non_negative(path)?;
-        if x == 0.0 {
-            return Err(self.error(path, "must be positive, got 0"));
-        }
-        Ok(x)
-    }
-}
-
-/// How forcefit treats a GPUMD keyword it does not map.
-enum Treatment {
-    /// Accepted with a warning: no effect on the model.
-    Warned(&'static str),
-    /// Accepted when every parameter equals this (GPUMD's default, which
-    /// changes nothing); otherwise refused for the reason given.
-    DefaultOnly(f64, &'static str),
-    /// Refused for the reason given.
-    Refused(&'static str),
 }
 
 fn treatment(keyword: &str) -> Option<Treatment> {
@@ -203,7 +125,7 @@ fn treatment(keyword: &str) -> Option<Treatment> {
 /// The configuration a `nep.in` without keywords (but `type`) describes.
 fn gpumd_defaults(dir: &Path) -> TrainConfig {
     let mut config = TrainConfig {
-        data: super::config::DataConfig {
+        data: crate::train::config::DataConfig {
             train: Paths::One(dir.join("train.xyz")),
             test: None,
             validation_fraction: 0.0,
@@ -278,31 +200,14 @@ fn validation_error(msg: &str, path: &Path, lines: &BTreeMap<String, usize>) -> 
 /// Parses `nep.in` text (`path` names it in errors; `dir` holds the data
 /// and receives the outputs). The test set is not looked for: see [`read`].
 pub fn parse(text: &str, path: &Path, dir: &Path) -> Result<NepInput> {
-    let mut lines: Vec<Line> = Vec::new();
-    let mut given: BTreeMap<String, usize> = BTreeMap::new();
-    for (i, raw) in text.lines().enumerate() {
-        let content = raw.split('#').next().unwrap_or("");
-        let mut tokens = content.split_whitespace();
-        let Some(keyword) = tokens.next() else {
-            continue;
-        };
-        let line = Line {
-            number: i + 1,
-            keyword,
-            args: tokens.collect(),
-        };
-        if let Some(first) = given.insert(keyword.to_string(), line.number) {
-            return Err(line.error(path, format!("given twice (first on line {first})")));
-        }
-        lines.push(line);
-    }
+    let (lines, given) = lines::split(text, path)?;
     let Some(type_line) = lines.iter().find(|l| l.keyword == "type") else {
         return Err(Error::file(
             path,
             "the `type` keyword is missing: nep.in must list the elements, e.g. `type 2 Pb Te`",
         ));
     };
-    let species = parse_type(type_line, path)?;
+    let species = architecture::parse_type(type_line, path)?;
 
     let mut config = gpumd_defaults(dir);
     let mut nep = NepConfig {
@@ -313,7 +218,11 @@ pub fn parse(text: &str, path: &Path, dir: &Path) -> Result<NepInput> {
     let mut warnings = Vec::new();
     let mut gpumd_run = plan::GpumdRun::default();
     for line in &lines {
-        let model = &mut nep;
+        if architecture::model_keyword(line, path, &species, &mut nep)?
+            || architecture::loss_keyword(line, path, &species, &mut config.loss)?
+        {
+            continue;
+        }
         match line.keyword {
             "type" => {}
             "prediction" => {
@@ -328,68 +237,9 @@ pub fn parse(text: &str, path: &Path, dir: &Path) -> Result<NepInput> {
                     }
                 };
             }
-            "version" => {
-                line.count(path, 1..=1)?;
-                let v = line.int(path, 0)?;
-                if !(3..=5).contains(&v) {
-                    return Err(line.error(
-                        path,
-                        format!("forcefit trains NEP3, NEP4 and NEP5 (3, 4 or 5), got {v}"),
-                    ));
-                }
-                model.version = v as u32;
-            }
-            "cutoff" => model.cutoff = parse_cutoff(line, path, &species)?,
-            "n_max" => {
-                line.count(path, 2..=2)?;
-                model.n_max = [line.int(path, 0)?, line.int(path, 1)?];
-            }
-            "basis_size" => {
-                line.count(path, 2..=2)?;
-                model.basis_size = [line.int(path, 0)?, line.int(path, 1)?];
-            }
-            "l_max" => model.l_max = parse_l_max(line, path)?,
-            "neuron" => {
-                line.count(path, 1..=2)?;
-                model.neuron = line.int(path, 0)?;
-                if line.args.len() == 2 && line.int(path, 1)? != 0 {
-                    return Err(line.error(path, "a second hidden layer is not supported"));
-                }
-            }
-            "zbl" => model.zbl = Some(line.positive(path)?),
-            // GPUMD's default factors; the limits are checked with the
-            // configuration (`model.typewise_cutoff*`).
-            "use_typewise_cutoff_zbl" => {
-                line.count(path, 0..=1)?;
-                let f = if line.args.is_empty() {
-                    0.7
-                } else {
-                    line.real(path, 0)?
-                };
-                model.typewise_cutoff_zbl = Some(f);
-            }
-            "use_typewise_cutoff" => {
-                if line.args.len() == 1 {
-                    return Err(line.error(path, "expected 0 or 2 parameters, got 1"));
-                }
-                line.count(path, 0..=2)?;
-                model.typewise_cutoff = Some(if line.args.is_empty() {
-                    [2.5, 2.0]
-                } else {
-                    [line.real(path, 0)?, line.real(path, 1)?]
-                });
-            }
-            "fine_tune" => model.init = Some(fine_tune::parse(line, path, dir, &mut warnings)?),
-            "type_weight" => {
-                config.loss.type_weight = loss_weights::type_weight(line, path, &species)?;
-            }
-            "force_delta" => config.loss.force_delta = line.non_negative(path)?,
-            "lambda_shear" => config.loss.lambda_shear = line.non_negative(path)?,
+            "fine_tune" => nep.init = Some(fine_tune::parse(line, path, dir, &mut warnings)?),
             "lambda_1" => config.loss.lambda_1 = line.non_negative(path)?,
             "lambda_2" => config.loss.lambda_2 = line.non_negative(path)?,
-            "lambda_e" => config.loss.lambda_e = line.non_negative(path)?,
-            "lambda_f" => config.loss.lambda_f = line.non_negative(path)?,
-            "lambda_v" => config.loss.lambda_v = line.non_negative(path)?,
             "batch" => {
                 line.count(path, 1..=2)?;
                 gpumd_run.batch = Some((line.int(path, 0)?, line.number));
@@ -426,48 +276,18 @@ pub fn parse(text: &str, path: &Path, dir: &Path) -> Result<NepInput> {
             }
             "optimizer" => {
                 line.count(path, 1..=1)?;
-                config.optimizer.kind = match line.args[0] {
-                    "adam" => OptimizerKind::Adam,
-                    "adamw" => OptimizerKind::Adamw,
-                    "snes" => OptimizerKind::Snes,
-                    "fekf" => OptimizerKind::Fekf,
-                    "rlekf" => OptimizerKind::Rlekf,
-                    other => {
-                        return Err(line.error(
-                            path,
-                            format!("`{other}` is not adam, adamw, fekf, rlekf or snes"),
-                        ));
-                    }
-                };
+                config.optimizer.kind = line.args[0].parse().map_err(|e| line.error(path, e))?;
             }
             "lr" => config.optimizer.lr = line.positive(path)?,
             "lr_min" => config.optimizer.lr_min = line.non_negative(path)?,
             "time_limit" => config.run.time_limit = Some(line.positive(path)?),
-            other => match treatment(other) {
-                Some(Treatment::Warned(why)) => warnings.push(format!(
-                    "{}:{}: `{other}` is ignored: {why}",
-                    path.display(),
-                    line.number
-                )),
-                Some(Treatment::DefaultOnly(default, why)) => {
-                    check_default(line, path, default, why)?
-                }
-                Some(Treatment::Refused(why)) => {
-                    return Err(line.error(
-                        path,
-                        format!("this GPUMD keyword is not supported by forcefit: {why}"),
-                    ));
-                }
-                None => {
-                    return Err(Error::parse(
-                        path,
-                        line.number,
-                        format!(
-                            "unknown keyword `{other}` (docs/nep-command.md lists the keywords forcefit reads)"
-                        ),
-                    ));
-                }
-            },
+            other => lines::treat(
+                line,
+                path,
+                treatment(other),
+                &mut warnings,
+                "docs/nep-command.md",
+            )?,
         }
     }
     config.model = ModelConfig::Nep(nep);
@@ -480,103 +300,14 @@ pub fn parse(text: &str, path: &Path, dir: &Path) -> Result<NepInput> {
         .validate()
         .map_err(|msg| validation_error(&msg, path, &given))?;
     Ok(NepInput {
-        config,
+        translation: Translation {
+            config,
+            warnings,
+            path: path.to_path_buf(),
+        },
         prediction,
-        warnings,
-        path: path.to_path_buf(),
         lines: given,
     })
-}
-
-fn parse_type(line: &Line, path: &Path) -> Result<Vec<String>> {
-    if line.args.len() < 2 {
-        return Err(line.error(
-            path,
-            "expected the number of types and the elements, e.g. `type 2 Pb Te`",
-        ));
-    }
-    let n = line.int(path, 0)?;
-    if n == 0 || line.args.len() != n + 1 {
-        return Err(line.error(
-            path,
-            format!("announces {n} types but lists {}", line.args.len() - 1),
-        ));
-    }
-    let species: Vec<String> = line.args[1..].iter().map(|s| s.to_string()).collect();
-    for (i, s) in species.iter().enumerate() {
-        if elements::atomic_number(s).is_none() {
-            return Err(line.error(path, format!("`{s}` is not an element symbol")));
-        }
-        if species[..i].contains(s) {
-            return Err(line.error(path, format!("{s} is listed twice")));
-        }
-    }
-    Ok(species)
-}
-
-/// `cutoff rc_R rc_A`, or GPUMD's per-element `rc_R,1 rc_A,1 … rc_R,N
-/// rc_A,N` in `type` order (the same pair for every element means uniform
-/// cutoffs, as in GPUMD's computation).
-fn parse_cutoff(line: &Line, path: &Path, species: &[String]) -> Result<Cutoff> {
-    let n = line.args.len();
-    if n != 2 && n != 2 * species.len() {
-        return Err(line.error(
-            path,
-            format!(
-                "expected 2 parameters (radial and angular cutoff) or 2 per type ({}), got {n}",
-                2 * species.len()
-            ),
-        ));
-    }
-    let values = (0..n)
-        .map(|i| line.real(path, i))
-        .collect::<Result<Vec<f64>>>()?;
-    let pair = [values[0], values[1]];
-    if values.chunks(2).all(|c| c == pair) {
-        return Ok(Cutoff::Uniform(pair));
-    }
-    let table = species
-        .iter()
-        .zip(values.chunks(2))
-        .map(|(s, c)| (s.clone(), [c[0], c[1]]))
-        .collect();
-    Ok(Cutoff::PerElement(table))
-}
-
-/// `l_max L3 [q_222 [q_1111 [q_112 [q_123 [q_233 [q_134]]]]]]`, as GPUMD
-/// reads it: L3 in 2..=8, absent flags at GPUMD's defaults (q_222 on, the
-/// rest off); q_222 is on for 1 (newer GPUMD's flag) or 2 (older GPUMD's
-/// `l_max_4body`). Returned in the form GPUMD writes to nep.txt, so that
-/// it compares with a model file's.
-fn parse_l_max(line: &Line, path: &Path) -> Result<Vec<usize>> {
-    line.count(path, 1..=7)?;
-    let values = (0..line.args.len())
-        .map(|i| line.int(path, i))
-        .collect::<Result<Vec<usize>>>()?;
-    if !(2..=8).contains(&values[0]) {
-        return Err(line.error(
-            path,
-            format!(
-                "the 3-body l_max must be in 2..=8 (GPUMD's range), got {}",
-                values[0]
-            ),
-        ));
-    }
-    let terms = AngularTerms::from_gpumd(&values).map_err(|e| line.error(path, e))?;
-    Ok(terms.gpumd_values())
-}
-
-/// `model.cutoff` as `nep.in` numbers, per element in `order` (the model
-/// file's type order) when they differ by element.
-fn check_default(line: &Line, path: &Path, default: f64, why: &str) -> Result<()> {
-    line.count(path, 1..=1)?;
-    if line.real(path, 0)? != default {
-        return Err(line.error(
-            path,
-            format!("only GPUMD's default {default} is accepted: {why}"),
-        ));
-    }
-    Ok(())
 }
 
 /// Reads `DIR/nep.in` and checks that the files it implies exist:
@@ -596,7 +327,7 @@ pub fn read(dir: &Path) -> Result<NepInput> {
     }
     let test = dir.join("test.xyz");
     if test.is_file() {
-        input.config.data.test = Some(Paths::One(test));
+        input.translation.config.data.test = Some(Paths::One(test));
     }
     if !input.prediction {
         fine_tune::check(&input)?;
@@ -623,17 +354,6 @@ pub fn read(dir: &Path) -> Result<NepInput> {
 }
 
 impl NepInput {
-    /// The configuration as TOML, as `forcefit train` would read it (stored
-    /// in checkpoints to check `--resume`).
-    pub fn config_text(&self) -> Result<String> {
-        toml::to_string(&self.config).map_err(|e| {
-            Error::Invalid(format!(
-                "{}: cannot serialise the configuration: {e}",
-                self.path.display()
-            ))
-        })
-    }
-
     /// Line of a keyword, if given.
     pub fn line_of(&self, keyword: &str) -> Option<usize> {
         self.lines.get(keyword).copied()
