@@ -283,6 +283,8 @@ pub struct LoopConfig {
     #[serde(default)]
     pub steps: Option<usize>,
     /// Stop after this many seconds of wall time and write every output.
+    /// With `epochs` or `steps` too, the run ends at whichever comes first,
+    /// and the learning rate anneals to that end.
     #[serde(default)]
     pub time_limit: Option<f64>,
     /// Random seed (initial parameters, shuffling, force fractions, SNES).
@@ -315,15 +317,19 @@ pub struct LoopConfig {
 }
 
 impl LoopConfig {
-    /// What ends the run: `steps`, else `epochs`, else a `time_limit`
-    /// given alone (the schedule then anneals to the end of the time), else
-    /// [`DEFAULT_EPOCHS`].
+    /// What ends the run: `steps`, else `epochs` (else [`DEFAULT_EPOCHS`]
+    /// when there is no `time_limit`), and the `time_limit`, whichever
+    /// comes first. The learning-rate schedule anneals to that end.
     pub fn budget(&self, steps_per_epoch: usize) -> Budget {
-        match (self.steps, self.epochs, self.time_limit) {
-            (Some(n), _, _) => Budget::Steps(n),
-            (None, Some(e), _) => Budget::Steps(e.saturating_mul(steps_per_epoch)),
-            (None, None, Some(t)) => Budget::Seconds(t),
-            (None, None, None) => Budget::Steps(DEFAULT_EPOCHS.saturating_mul(steps_per_epoch)),
+        let steps = match (self.steps, self.epochs, self.time_limit) {
+            (Some(n), _, _) => Some(n),
+            (None, Some(e), _) => Some(e.saturating_mul(steps_per_epoch)),
+            (None, None, Some(_)) => None,
+            (None, None, None) => Some(DEFAULT_EPOCHS.saturating_mul(steps_per_epoch)),
+        };
+        Budget {
+            steps,
+            seconds: self.time_limit,
         }
     }
 }

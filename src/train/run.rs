@@ -320,9 +320,9 @@ fn resume(state: &mut State, config_text: &str, path: &std::path::Path, quiet: b
 
 /// How an epoch ended.
 enum EpochEnd {
-    /// Every batch done (or the step budget reached).
+    /// Every batch done (or the budget spent).
     Done,
-    /// Stopped from outside or by the time limit, with the reason.
+    /// Stopped from outside (Ctrl-C), with the reason.
     Stopped(String),
 }
 
@@ -338,9 +338,9 @@ struct Driver<'a> {
     checkpoint_path: PathBuf,
     stepper: Stepper,
     schedule: Schedule,
-    /// Seconds of a run planned in wall time (the schedule follows the
-    /// clock); `None`: planned in `schedule.total_steps`.
-    time_budget: Option<f64>,
+    /// Planned steps and/or seconds: the run ends at the first, and the
+    /// schedule anneals to it.
+    budget: Budget,
     batch_size: usize,
     validate_every: usize,
     presence: [[bool; 3]; 2],
@@ -372,10 +372,7 @@ impl<'a> Driver<'a> {
         let opt = &config.optimizer;
         let batch_size = opt.batch_size().min(train.len()).max(1);
         let steps_per_epoch = train.len().div_ceil(batch_size);
-        let (total_steps, time_budget) = match config.run.budget(steps_per_epoch) {
-            Budget::Steps(n) => (n, None),
-            Budget::Seconds(t) => (usize::MAX, Some(t)),
-        };
+        let budget = config.run.budget(steps_per_epoch);
         let weights = config.loss.weights(opt.lr);
         Driver {
             config,
@@ -391,10 +388,10 @@ impl<'a> Driver<'a> {
                 lr_min: opt.lr_min,
                 warmup_steps: opt.warmup_steps,
                 decay: opt.decay,
-                total_steps,
+                total_steps: budget.total_steps(),
                 decay_steps: opt.decay_steps,
             },
-            time_budget,
+            budget,
             batch_size,
             validate_every: config
                 .run
@@ -414,7 +411,7 @@ impl<'a> Driver<'a> {
             bar: if quiet {
                 indicatif::ProgressBar::hidden()
             } else {
-                progress_bar(total_steps, time_budget)
+                progress_bar(budget.total_steps(), budget.seconds)
             },
             plain_lines: !quiet && !std::io::IsTerminal::is_terminal(&std::io::stderr()),
             last_line: f64::NEG_INFINITY,
@@ -456,25 +453,25 @@ impl<'a> Driver<'a> {
 
     /// Whether the run's planned length (steps or seconds) is spent.
     fn budget_spent(&self, state: &State) -> bool {
-        match self.time_budget {
-            Some(t) => self.now >= t,
-            None => state.step >= self.schedule.total_steps,
-        }
+        self.budget.spent(state.step, self.now)
     }
 
     /// The scheduled learning rate of the next step.
     fn lr(&self, state: &State) -> f64 {
-        let lr = match self.time_budget {
-            Some(t) => self.schedule.at_fraction(state.step, self.now / t),
-            None => self.schedule.at(state.step),
-        };
+        let lr = self
+            .schedule
+            .at(state.step, self.budget.time_done(self.now));
         lr * state.lr_scale
     }
 
-    /// Moves the progress bar: steps, or seconds of a time budget.
+    /// Moves the progress bar: seconds of a time budget (the steps done
+    /// counted as their share of it when they are further along), or steps.
     fn show_progress(&self, state: &State) {
-        self.bar.set_position(match self.time_budget {
-            Some(_) => self.now as u64,
+        self.bar.set_position(match self.budget.seconds {
+            Some(t) => {
+                let steps_done = state.step as f64 / self.budget.total_steps() as f64;
+                (self.now.max(steps_done * t)) as u64
+            }
             None => state.step as u64,
         });
     }
@@ -497,9 +494,7 @@ impl<'a> Driver<'a> {
                 stopped = Some(why);
             }
             let Some(mean) = sums.mean() else { break };
-            let finished = stopped.is_some() || self.budget_spent(state);
-            self.end_epoch(state, mean, stopped.is_none(), finished)?;
-            if finished {
+            if self.end_epoch(state, mean, stopped.is_some())? {
                 break;
             }
         }
@@ -515,21 +510,16 @@ impl<'a> Driver<'a> {
         let mut sums = EpochSums::default();
         // The state at the start of the epoch: what a diverged step restores.
         let snapshot = (state.model.params().to_vec(), state.optimizer.light_copy());
-        for chunk in order.chunks(self.batch_size) {
+        for (k, chunk) in order.chunks(self.batch_size).enumerate() {
             self.tick(state);
-            if self.budget_spent(state) {
+            // An epoch starts only when the last row's clock left budget, so
+            // its first step is taken whatever the clock says now: the run's
+            // last row is then always written at or after its end.
+            if k > 0 && self.budget_spent(state) {
                 break;
             }
             if self.stop_asked {
                 return Ok((EpochEnd::Stopped("interrupted".into()), sums));
-            }
-            if let Some(limit) = self.config.run.time_limit
-                && self.now >= limit
-            {
-                return Ok((
-                    EpochEnd::Stopped(format!("time limit of {limit} s reached")),
-                    sums,
-                ));
             }
             let batch = self.train.batch(chunk);
             let masks = force_masks(&batch, self.config.loss.force_fraction, &mut state.rng);
@@ -609,17 +599,14 @@ impl<'a> Driver<'a> {
         }
     }
 
-    /// Logs the epoch, validates, keeps the best model, checkpoints.
-    fn end_epoch(
-        &mut self,
-        state: &mut State,
-        mean: EpochMean,
-        completed: bool,
-        finished: bool,
-    ) -> Result<()> {
+    /// Logs the epoch, validates, keeps the best model, checkpoints;
+    /// whether the run is finished (stopped, or its budget spent at the
+    /// row's time, so the last row is validated and checkpointed).
+    fn end_epoch(&mut self, state: &mut State, mean: EpochMean, stopped: bool) -> Result<bool> {
         self.reference_loss = mean.parts.total;
         self.tick(state);
-        if completed {
+        let finished = stopped || self.budget_spent(state);
+        if !stopped {
             state.epoch += 1;
         }
         let mut row = LogRow {
@@ -662,7 +649,7 @@ impl<'a> Driver<'a> {
         if state.epoch.is_multiple_of(self.config.run.checkpoint_every) || finished {
             self.save(state)?;
         }
-        Ok(())
+        Ok(finished)
     }
 }
 

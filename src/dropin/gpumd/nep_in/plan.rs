@@ -124,7 +124,13 @@ mod tests {
             (None, 8)
         );
         assert_eq!(c.loss.force_scale, Some(super::FORCE_SCALE));
-        assert_eq!(c.run.budget(39), Budget::Seconds(600.0));
+        assert_eq!(
+            c.run.budget(39),
+            Budget {
+                steps: None,
+                seconds: Some(600.0)
+            }
+        );
         let notes = input.warnings.join("\n");
         assert!(
             notes.contains("d/nep.in:2: `batch 2000` is SNES's batch"),
@@ -143,14 +149,21 @@ mod tests {
             .translation
             .config;
         assert_eq!(c.optimizer.batch_size, Some(4));
-        assert_eq!(c.run.budget(10), Budget::Steps(120));
+        // Both: the run ends (and anneals) at whichever comes first.
+        assert_eq!(
+            c.run.budget(10),
+            Budget {
+                steps: Some(120),
+                seconds: Some(60.0)
+            }
+        );
         // Without a budget: at most 100,000 steps, fewer if `generation` says so.
         assert_eq!(
-            read("type 1 Si\n").config.run.budget(10),
-            Budget::Steps(100_000)
+            read("type 1 Si\n").config.run.budget(10).steps,
+            Some(100_000)
         );
         let c = read("type 1 Si\ngeneration 50\n").translation.config;
-        assert_eq!(c.run.budget(10), Budget::Steps(50));
+        assert_eq!(c.run.budget(10).steps, Some(50));
         let scale = |text: &str| read(text).config.loss.force_scale;
         assert_eq!(scale("type 1 Si\nforce_scale 0\n"), None);
         assert_eq!(scale("type 1 Si\nforce_scale 3\n"), Some(3.0));
