@@ -564,10 +564,10 @@ impl TrainConfig {
 
     /// What each FEKF step measures: an update is on when both its `[loss]`
     /// weight and its `[optimizer]` prefactor are positive.
-    pub fn fekf_settings(&self) -> super::fekf::FekfSettings {
+    pub fn fekf_settings(&self) -> super::optimizer::fekf::FekfSettings {
         let (o, l) = (&self.optimizer, &self.loss);
         let on = |lambda: f64, pref: f64| if lambda > 0.0 { pref } else { 0.0 };
-        super::fekf::FekfSettings {
+        super::optimizer::fekf::FekfSettings {
             pref_e: on(l.lambda_e, o.pref_e),
             pref_f: on(l.lambda_f, o.pref_f),
             pref_v: on(l.lambda_v, o.pref_v),

@@ -14,10 +14,10 @@
 //! `lcurve_frames` validation structures in turn.
 
 use super::config::TrainConfig;
+use super::optimizer::StepReport;
 use super::shard::Shard;
 use super::state::State;
 use super::step;
-use super::stepper::StepReport;
 use crate::error::{Error, Result};
 use crate::io;
 use crate::loss::{LossConfig, LossParts};

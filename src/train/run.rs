@@ -7,15 +7,13 @@
 use super::checkpoint::{Checkpoint, OptimizerState};
 use super::config::TrainConfig;
 use super::data::{self, DataSets};
-use super::fekf::Timing;
 use super::lcurve::Lcurve;
 use super::log::LogRow;
-use super::optimizers::new_optimizer;
+use super::optimizer::{Recovery, Stepper, Timing, new_optimizer};
 use super::progress::{progress_bar, progress_message};
 use super::shard::{Evaluated, Shard};
 use super::state::State;
 use super::step::{self, Batch};
-use super::stepper::{Recovery, Stepper};
 use crate::batch;
 use crate::dist::World;
 use crate::error::{Error, Result};

@@ -27,12 +27,12 @@
 //! gradient and error by the atom count, which only damps updates further
 //! for large cells; we leave it out. The prefactors multiply both H and e.
 
-use super::step::{self, Batch};
 use crate::dist::{Comm, exact};
 use crate::loss::{self, ForceGradient, LossConfig, LossParts};
 use crate::model::{Adjoint, Model, Prediction, Prepared};
 use crate::optim::kalman::Kalman;
 use crate::structure::VIRIAL_COMPONENTS;
+use crate::train::step::{self, Batch};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;

@@ -3,11 +3,11 @@
 //! in `run` calls [`Stepper::step`] and reads the [`StepReport`]; it holds
 //! no optimizer-specific code beyond choosing what to do on divergence.
 
-use super::checkpoint::OptimizerState;
 use super::fekf::{FekfSettings, FekfStep};
-use super::step::{self, Batch};
 use crate::loss::{self, LossConfig, LossParts};
 use crate::model::{AnyModel, Model};
+use crate::train::checkpoint::OptimizerState;
+use crate::train::step::{self, Batch};
 use rand_chacha::ChaCha8Rng;
 
 /// What one step did.

@@ -2,12 +2,12 @@
 //! AdamW, SNES, or a Kalman filter whose covariance must fit the memory
 //! budget.
 
-use super::checkpoint::OptimizerState;
-use super::config::{OptimizerKind, TrainConfig};
-use super::run::RunOptions;
 use crate::error::{Error, Result};
 use crate::model::{AnyModel, Model};
 use crate::optim::{Adam, Kalman, Snes};
+use crate::train::checkpoint::OptimizerState;
+use crate::train::config::{OptimizerKind, TrainConfig};
+use crate::train::run::RunOptions;
 
 /// The optimizer the configuration asks for, fresh.
 pub fn new_optimizer(
