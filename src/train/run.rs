@@ -4,12 +4,12 @@
 //! seed give the same model bit for bit, for any thread count (the time
 //! limit aside, which stops at a wall-clock moment).
 
-use super::checkpoint::{Checkpoint, OptimizerState};
+use super::checkpoint::Checkpoint;
 use super::config::TrainConfig;
 use super::data::{self, DataSets};
 use super::lcurve::Lcurve;
 use super::log::LogRow;
-use super::optimizer::{Recovery, Stepper, Timing, new_optimizer};
+use super::optimizer::{OptimizerState, Recovery, Stepper, Timing, new_optimizer};
 use super::progress::{progress_bar, progress_message};
 use super::shard::{Evaluated, Shard};
 use super::state::State;

@@ -2,10 +2,10 @@
 //! AdamW, SNES, or a Kalman filter whose covariance must fit the memory
 //! budget.
 
+use super::state::OptimizerState;
 use crate::error::{Error, Result};
 use crate::model::{AnyModel, Model};
 use crate::optim::{Adam, Kalman, Snes};
-use crate::train::checkpoint::OptimizerState;
 use crate::train::config::{OptimizerKind, TrainConfig};
 use crate::train::run::RunOptions;
 

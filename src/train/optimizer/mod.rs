@@ -9,9 +9,14 @@
 //! optimizer without any of them being reached back from here.
 
 mod build;
+mod check;
 pub mod fekf;
+mod recovery;
+mod state;
 pub mod stepper;
 
 pub use build::new_optimizer;
 pub use fekf::{FekfSettings, FekfStep, Timing};
-pub use stepper::{Recovery, StepReport, Stepper};
+pub use recovery::Recovery;
+pub use state::OptimizerState;
+pub use stepper::{StepReport, Stepper};
