@@ -9,7 +9,7 @@
 
 pub mod resume;
 
-use super::log::LogRow;
+use super::log::{LcurveRow, LogRow};
 // A checkpoint's `optimizer` field is one; named here too, where it was defined before.
 pub use super::optimizer::OptimizerState;
 use crate::error::{Error, Result};
@@ -111,7 +111,7 @@ pub struct Checkpoint {
     pub log: Vec<LogRow>,
     /// The learning-curve lines up to here (none before they existed).
     #[serde(default)]
-    pub lcurve: Vec<super::lcurve::LcurveRow>,
+    pub lcurve: Vec<LcurveRow>,
 }
 
 impl Checkpoint {

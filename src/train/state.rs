@@ -3,8 +3,7 @@
 //! model it restores).
 
 use super::checkpoint::Checkpoint;
-use super::lcurve::LcurveRow;
-use super::log::LogRow;
+use super::log::{LcurveRow, LogRow};
 use super::optimizer::OptimizerState;
 use crate::error::{Error, Result};
 use crate::model::{AnyModel, Model};
