@@ -232,7 +232,7 @@ pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Res
             .par_iter()
             .for_each(|s| model.cache_structure(s));
     }
-    let optimizer = new_optimizer(config, &model, train.len(), options)?;
+    let optimizer = new_optimizer(config, &model, train.len(), options.resume, options.quiet)?;
     let mut state = State::new(model, optimizer, config.run.seed);
     if options.resume {
         let path = checkpoint_path(config);
