@@ -19,7 +19,7 @@
 use forcefit::loss::{ForceGradient, LossConfig};
 use forcefit::model::{AnyModel, Model, ModelConfig, Prepared};
 use forcefit::optim::{Kalman, KalmanSettings};
-use forcefit::train::fekf::{FekfSettings, FekfStep, Timing};
+use forcefit::train::optimizer::fekf::{FekfSettings, FekfStep, Timing};
 use forcefit::train::step::{self, Batch};
 use forcefit::{batch, io, model};
 

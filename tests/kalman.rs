@@ -11,7 +11,7 @@ use forcefit::loss::{ForceGradient, LossConfig};
 use forcefit::model::{Adjoint, Model};
 use forcefit::optim::kalman::Skip;
 use forcefit::optim::{Kalman, KalmanSettings};
-use forcefit::train::fekf::{FekfSettings, FekfStep};
+use forcefit::train::optimizer::fekf::{FekfSettings, FekfStep};
 use forcefit::train::step::Batch;
 use rand::SeedableRng;
 

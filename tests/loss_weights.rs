@@ -14,7 +14,7 @@ use forcefit::model::{Model, Prediction, Prepared};
 use forcefit::optim::{Kalman, KalmanSettings};
 use forcefit::structure::Labels;
 use forcefit::train::config::TrainConfig;
-use forcefit::train::fekf::{FekfSettings, FekfStep};
+use forcefit::train::optimizer::fekf::{FekfSettings, FekfStep};
 use forcefit::train::step::{self, Batch};
 use rand::SeedableRng;
 use std::path::Path;

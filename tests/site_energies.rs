@@ -16,7 +16,7 @@ use forcefit::loss::{ForceGradient, LossConfig};
 use forcefit::model::{Adjoint, AnyModel, Model, Prediction, Prepared};
 use forcefit::optim::{Kalman, KalmanSettings};
 use forcefit::structure::Structure;
-use forcefit::train::fekf::{FekfSettings, FekfStep};
+use forcefit::train::optimizer::fekf::{FekfSettings, FekfStep};
 use forcefit::train::step::{self, Batch};
 use forcefit::{batch, io, model};
 use rand::SeedableRng;

@@ -580,10 +580,10 @@ impl TrainConfig {
 
     /// What each FEKF step measures: an update is on when both its `[loss]`
     /// weight and its `[optimizer]` prefactor are positive.
-    pub fn fekf_settings(&self) -> super::fekf::FekfSettings {
+    pub fn fekf_settings(&self) -> FekfSettings {
         let (o, l) = (&self.optimizer, &self.loss);
         let on = |lambda: f64, pref: f64| if lambda > 0.0 { pref } else { 0.0 };
-        super::fekf::FekfSettings {
+        FekfSettings {
             pref_e: on(l.lambda_e, o.pref_e),
             pref_f: on(l.lambda_f, o.pref_f),
             pref_v: on(l.lambda_v, o.pref_v),
@@ -769,6 +769,29 @@ impl TrainConfig {
         }
         Ok(())
     }
+}
+
+/// What each FEKF step measures, from `[optimizer]` and `[loss]`
+/// ([`TrainConfig::fekf_settings`]); the measurements are in
+/// `optimizer::fekf`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FekfSettings {
+    /// Energy-update prefactor (0: no energy update).
+    pub pref_e: f64,
+    /// Force-update prefactor (0: no force updates).
+    pub pref_f: f64,
+    /// Virial-update prefactor (0: no virial update).
+    pub pref_v: f64,
+    /// Force updates per step.
+    pub force_updates: usize,
+    /// Atoms per structure in each force update.
+    pub atoms_per_update: usize,
+    /// How the force part of a `vjp` is computed.
+    pub force_gradient: ForceGradient,
+    /// Whether force updates predict and differentiate only the sites
+    /// around the chosen atoms (false: whole structures, the same update
+    /// to rounding; kept to compare the two).
+    pub sites_only: bool,
 }
 
 /// The `[model]` section is read as a whole (its `family` decides which

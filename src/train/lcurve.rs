@@ -14,14 +14,15 @@
 //! `lcurve_frames` validation structures in turn.
 
 use super::config::TrainConfig;
+// The rows are kept in checkpoints with the log, so they are defined there.
+pub use super::log::LcurveRow;
+use super::optimizer::StepReport;
 use super::shard::Shard;
 use super::state::State;
 use super::step;
-use super::stepper::StepReport;
 use crate::error::{Error, Result};
 use crate::io;
 use crate::loss::{LossConfig, LossParts};
-use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -117,23 +118,6 @@ pub struct Columns {
     pub virial: bool,
     /// The `_val` columns (a validation set exists).
     pub validation: bool,
-}
-
-/// One display step: √loss and the energy, force and virial RMSEs (eV
-/// units) of the training batch and of the validation structures.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LcurveRow {
-    /// Steps completed.
-    pub step: usize,
-    /// Learning rate of the step (NaN for the Kalman filters).
-    #[serde(deserialize_with = "super::log::missing::number")]
-    pub lr: f64,
-    /// Training batch: [√loss, E, F, V].
-    #[serde(deserialize_with = "super::log::missing::array")]
-    pub train: [f64; 4],
-    /// Validation structures, when there is a validation set.
-    #[serde(default, deserialize_with = "super::log::missing::optional_array")]
-    pub validation: Option<[f64; 4]>,
 }
 
 /// [√loss, E, F, V] of a loss evaluation, eV units.

@@ -1,6 +1,8 @@
 //! The per-epoch training log: one row per epoch, written as CSV
 //! (`loss.csv`) or in the layout of GPUMD's `loss.out`, and kept in
-//! checkpoints so that a resumed run's log is continuous.
+//! checkpoints so that a resumed run's log is continuous. The rows of the
+//! learning curve (`lcurve`, which writes them) are kept there too, so they
+//! are defined here, below both the checkpoint and the curve's writer.
 
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -33,6 +35,23 @@ pub struct LogRow {
     /// parameters at the end of the epoch; zero without regularisation.
     #[serde(default)]
     pub regularization: [f64; 2],
+}
+
+/// One display step: √loss and the energy, force and virial RMSEs (eV
+/// units) of the training batch and of the validation structures.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LcurveRow {
+    /// Steps completed.
+    pub step: usize,
+    /// Learning rate of the step (NaN for the Kalman filters).
+    #[serde(deserialize_with = "missing::number")]
+    pub lr: f64,
+    /// Training batch: [√loss, E, F, V].
+    #[serde(deserialize_with = "missing::array")]
+    pub train: [f64; 4],
+    /// Validation structures, when there is a validation set.
+    #[serde(default, deserialize_with = "missing::optional_array")]
+    pub validation: Option<[f64; 4]>,
 }
 
 /// JSON has no NaN: serde_json writes NaN as `null`, and these read it

@@ -4,18 +4,16 @@
 //! seed give the same model bit for bit, for any thread count (the time
 //! limit aside, which stops at a wall-clock moment).
 
-use super::checkpoint::{Checkpoint, OptimizerState};
+use super::checkpoint::Checkpoint;
 use super::config::TrainConfig;
 use super::data::{self, DataSets};
-use super::fekf::Timing;
 use super::lcurve::Lcurve;
 use super::log::LogRow;
-use super::optimizers::new_optimizer;
+use super::optimizer::{OptimizerState, Recovery, Stepper, Timing, new_optimizer};
 use super::progress::{progress_bar, progress_message};
 use super::shard::{Evaluated, Shard};
 use super::state::State;
 use super::step::{self, Batch};
-use super::stepper::{Recovery, Stepper};
 use crate::batch;
 use crate::dist::World;
 use crate::error::{Error, Result};
@@ -234,7 +232,7 @@ pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Res
             .par_iter()
             .for_each(|s| model.cache_structure(s));
     }
-    let optimizer = new_optimizer(config, &model, train.len(), options)?;
+    let optimizer = new_optimizer(config, &model, train.len(), options.resume, options.quiet)?;
     let mut state = State::new(model, optimizer, config.run.seed);
     if options.resume {
         let path = checkpoint_path(config);

@@ -2,9 +2,9 @@
 //! and its restoration on `--resume` (every array checked against the
 //! model it restores).
 
-use super::checkpoint::{Checkpoint, OptimizerState};
-use super::lcurve::LcurveRow;
-use super::log::LogRow;
+use super::checkpoint::Checkpoint;
+use super::log::{LcurveRow, LogRow};
+use super::optimizer::OptimizerState;
 use crate::error::{Error, Result};
 use crate::model::{AnyModel, Model};
 use crate::optim::Kalman;

@@ -3,11 +3,11 @@
 //! in `run` calls [`Stepper::step`] and reads the [`StepReport`]; it holds
 //! no optimizer-specific code beyond choosing what to do on divergence.
 
-use super::checkpoint::OptimizerState;
 use super::fekf::{FekfSettings, FekfStep};
-use super::step::{self, Batch};
+use super::state::OptimizerState;
 use crate::loss::{self, LossConfig, LossParts};
 use crate::model::{AnyModel, Model};
+use crate::train::step::{self, Batch};
 use rand_chacha::ChaCha8Rng;
 
 /// What one step did.
@@ -24,43 +24,6 @@ pub struct StepReport {
     /// Why the step was not taken (non-finite loss or gradient, or a loss
     /// far above the last epoch's): the loop restores the last good state.
     pub diverged: Option<String>,
-}
-
-/// How the loop recovers from a diverged step.
-pub enum Recovery {
-    /// Restored parameters, Kalman filter restarted (its snapshot keeps no
-    /// covariance).
-    RestartFilter,
-    /// Restored parameters and optimizer state; halve the learning rate.
-    HalveLearningRate,
-}
-
-impl OptimizerState {
-    /// Whether the optimizer follows the learning-rate schedule.
-    pub fn has_learning_rate(&self) -> bool {
-        matches!(self, OptimizerState::Adam(_))
-    }
-
-    /// Restores `snapshot` after a diverged step and says what else to do.
-    pub fn recover(&mut self, snapshot: &OptimizerState) -> Recovery {
-        *self = snapshot.clone();
-        match self {
-            OptimizerState::Kalman(k) => {
-                k.restart();
-                Recovery::RestartFilter
-            }
-            _ => Recovery::HalveLearningRate,
-        }
-    }
-
-    /// What to change when the run keeps diverging.
-    pub fn divergence_advice(&self, lr: f64) -> String {
-        match self {
-            OptimizerState::Kalman(_) => "lower optimizer.p_max or raise optimizer.lambda0".into(),
-            OptimizerState::Snes(_) => "lower optimizer.sigma0".into(),
-            OptimizerState::Adam(_) => format!("lower optimizer.lr (now {lr:.3e})"),
-        }
-    }
 }
 
 /// Scratch and settings shared by every step of a run.

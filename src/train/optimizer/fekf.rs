@@ -27,37 +27,19 @@
 //! gradient and error by the atom count, which only damps updates further
 //! for large cells; we leave it out. The prefactors multiply both H and e.
 
-use super::step::{self, Batch};
 use crate::dist::{Comm, exact};
-use crate::loss::{self, ForceGradient, LossConfig, LossParts};
+use crate::loss::{self, LossConfig, LossParts};
 use crate::model::{Adjoint, Model, Prediction, Prepared};
 use crate::optim::kalman::Kalman;
 use crate::structure::VIRIAL_COMPONENTS;
+// The settings are configuration (config.rs builds and checks them), so
+// they are defined there, below the optimizer that is built from it.
+pub use crate::train::config::FekfSettings;
+use crate::train::step::{self, Batch};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use std::time::Instant;
-
-/// What each step measures, from `[optimizer]` and `[loss]`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct FekfSettings {
-    /// Energy-update prefactor (0: no energy update).
-    pub pref_e: f64,
-    /// Force-update prefactor (0: no force updates).
-    pub pref_f: f64,
-    /// Virial-update prefactor (0: no virial update).
-    pub pref_v: f64,
-    /// Force updates per step.
-    pub force_updates: usize,
-    /// Atoms per structure in each force update.
-    pub atoms_per_update: usize,
-    /// How the force part of a `vjp` is computed.
-    pub force_gradient: ForceGradient,
-    /// Whether force updates predict and differentiate only the sites
-    /// around the chosen atoms (false: whole structures, the same update
-    /// to rounding; kept to compare the two).
-    pub sites_only: bool,
-}
 
 /// Where the time of the steps went, s.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]

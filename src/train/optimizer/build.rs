@@ -2,19 +2,20 @@
 //! AdamW, SNES, or a Kalman filter whose covariance must fit the memory
 //! budget.
 
-use super::checkpoint::OptimizerState;
-use super::config::{OptimizerKind, TrainConfig};
-use super::run::RunOptions;
+use super::state::OptimizerState;
 use crate::error::{Error, Result};
 use crate::model::{AnyModel, Model};
 use crate::optim::{Adam, Kalman, Snes};
+use crate::train::config::{OptimizerKind, TrainConfig};
 
-/// The optimizer the configuration asks for, fresh.
+/// The optimizer the configuration asks for, fresh. `resume`: a checkpoint
+/// will bring the Kalman covariance; `quiet`: say nothing of its blocks.
 pub fn new_optimizer(
     config: &TrainConfig,
     model: &AnyModel,
     n_train: usize,
-    options: &RunOptions,
+    resume: bool,
+    quiet: bool,
 ) -> Result<OptimizerState> {
     let opt = &config.optimizer;
     let n_params = model.params().len();
@@ -27,7 +28,7 @@ pub fn new_optimizer(
             opt.population,
         )),
         OptimizerKind::Fekf | OptimizerKind::Rlekf => {
-            OptimizerState::Kalman(new_kalman(config, model, n_train, options)?)
+            OptimizerState::Kalman(new_kalman(config, model, n_train, resume, quiet)?)
         }
     })
 }
@@ -38,7 +39,8 @@ fn new_kalman(
     config: &TrainConfig,
     model: &AnyModel,
     n_train: usize,
-    options: &RunOptions,
+    resume: bool,
+    quiet: bool,
 ) -> Result<Kalman> {
     let opt = &config.optimizer;
     let n = model.params().len();
@@ -60,7 +62,7 @@ fn new_kalman(
             gib(budget)
         )));
     }
-    if !options.quiet {
+    if !quiet {
         let sizes: Vec<String> = blocks.iter().map(|b| b.len().to_string()).collect();
         eprintln!(
             "{}: {n} parameters in {} covariance block(s) [{}], {:.1} MiB",
@@ -76,7 +78,7 @@ fn new_kalman(
     }
     let settings = opt.kalman_settings(n_train);
     // On resume the checkpoint brings the covariance: do not build a second.
-    Ok(if options.resume {
+    Ok(if resume {
         Kalman::unallocated(settings, blocks)
     } else {
         Kalman::new(settings, blocks)
