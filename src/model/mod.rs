@@ -1,13 +1,15 @@
 //! Models: the one [`Model`] trait, the prepared input it consumes and the
 //! prediction it fills. One folder per model family.
 
+pub mod any;
 pub mod bp;
 pub mod cache_budget;
 pub mod deepmd;
 pub mod family;
 pub mod nep;
 
-pub use family::{AnyModel, Family, FamilyState, ModelConfig, ModelFile};
+pub use any::{AnyModel, FamilyState, ModelConfig};
+pub use family::{Family, ModelFile};
 
 use crate::error::Result;
 use crate::neighbors::NeighborList;

@@ -6,7 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::loss::{FollowLr, ForceGradient, LossConfig, LossKind};
-pub use crate::model::family::ModelConfig;
+pub use crate::model::ModelConfig;
 use crate::optim::schedule::{Budget, Decay};
 use crate::validate::{non_negative, positive};
 use serde::{Deserialize, Serialize};

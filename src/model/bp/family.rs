@@ -7,8 +7,9 @@
 use super::BpModel;
 use super::config::BpConfig;
 use super::convert;
-use crate::error::{Error, Result};
-use crate::model::family::{Family, FamilyState, ModelFile};
+use crate::error::Result;
+use crate::model::bp::BpStats;
+use crate::model::family::{Family, ModelFile};
 use crate::model::{Model, Prepared};
 use crate::structure::Structure;
 use rand_chacha::ChaCha8Rng;
@@ -54,18 +55,14 @@ impl Family for BpModel {
         ]
     }
 
-    fn state(&self) -> FamilyState {
-        FamilyState::Bp(self.stats().clone())
+    type State = BpStats;
+
+    fn state(&self) -> BpStats {
+        self.stats().clone()
     }
 
-    fn restore_state(&mut self, state: FamilyState) -> Result<()> {
-        match state {
-            FamilyState::Bp(stats) => self.set_stats(stats),
-            other => Err(Error::Invalid(format!(
-                "a {} state for a bp model",
-                other.family()
-            ))),
-        }
+    fn restore_state(&mut self, state: BpStats) -> Result<()> {
+        self.set_stats(state)
     }
 
     fn to_files(&self) -> Result<Vec<ModelFile>> {

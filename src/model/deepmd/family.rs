@@ -6,7 +6,8 @@
 use super::config::{DeepmdConfig, auto_sel};
 use super::{DeepPot, file};
 use crate::error::{Error, Result};
-use crate::model::family::{Family, FamilyState, ModelFile};
+use crate::model::deepmd::DeepPotStats;
+use crate::model::family::{Family, ModelFile};
 use crate::model::{Model, Prepared};
 use crate::neighbors::NeighborList;
 use crate::structure::Structure;
@@ -57,18 +58,14 @@ impl Family for DeepPot {
         ]
     }
 
-    fn state(&self) -> FamilyState {
-        FamilyState::Deepmd(self.stats().clone())
+    type State = DeepPotStats;
+
+    fn state(&self) -> DeepPotStats {
+        self.stats().clone()
     }
 
-    fn restore_state(&mut self, state: FamilyState) -> Result<()> {
-        match state {
-            FamilyState::Deepmd(stats) => self.set_stats(stats),
-            other => Err(Error::Invalid(format!(
-                "a {} state for a deepmd model",
-                other.family()
-            ))),
-        }
+    fn restore_state(&mut self, state: DeepPotStats) -> Result<()> {
+        self.set_stats(state)
     }
 
     fn to_files(&self) -> Result<Vec<ModelFile>> {

@@ -6,7 +6,7 @@ use super::config::NepConfig;
 use super::init::energy_references;
 use super::{Nep, file};
 use crate::error::Result;
-use crate::model::family::{Family, FamilyState, ModelFile};
+use crate::model::family::{Family, ModelFile};
 use crate::model::{Model, Prepared};
 use crate::structure::Structure;
 use rand_chacha::ChaCha8Rng;
@@ -53,20 +53,16 @@ impl Family for Nep {
         )]
     }
 
-    fn state(&self) -> FamilyState {
-        FamilyState::Nep {
+    type State = NepState;
+
+    fn state(&self) -> NepState {
+        NepState {
             q_scaler: self.q_scaler().to_vec(),
         }
     }
 
-    fn restore_state(&mut self, state: FamilyState) -> Result<()> {
-        match state {
-            FamilyState::Nep { q_scaler } => self.set_q_scaler(q_scaler),
-            other => Err(crate::Error::Invalid(format!(
-                "a {} state for a nep model",
-                other.family()
-            ))),
-        }
+    fn restore_state(&mut self, state: NepState) -> Result<()> {
+        self.set_q_scaler(state.q_scaler)
     }
 
     fn to_files(&self) -> Result<Vec<ModelFile>> {
@@ -126,4 +122,11 @@ impl Family for Nep {
             self.q_scaler().to_vec(),
         )
     }
+}
+
+/// NEP's data-dependent state in a checkpoint: the descriptor scales.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NepState {
+    /// q_scaler, one per descriptor component.
+    pub q_scaler: Vec<f64>,
 }

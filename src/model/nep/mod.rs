@@ -14,6 +14,7 @@ mod compute;
 pub mod config;
 mod covalent;
 mod family;
+pub use family::NepState;
 pub mod file;
 mod geometry;
 mod gradient;
