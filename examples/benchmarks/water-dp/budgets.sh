@@ -14,7 +14,6 @@
 # meV/atom and meV/Å) and deepmd-kit's curve (OUT/deepmd-kit.csv).
 set -euo pipefail
 OUT=${1:-/tmp/water-budgets}
-DP=${DP:-dp}
 HERE=examples/benchmarks/water-dp
 FORCEFIT=${FORCEFIT:-target/release/forcefit}
 STEPS=${STEPS:-5000}
@@ -30,18 +29,5 @@ for t in $BUDGETS; do
     awk -F, -v t="$t" 'NR > 1 && $9 != "" {row = $0} END {split(row, c, ","); printf "forcefit %4d s: epoch %s, step %s, %.1f s, E %.2f meV/atom, F %.1f meV/A\n", t, c[1], c[2], c[3], c[9], c[10]}' "$run/loss.csv"
 done
 
-if [ ! -e "$OUT/deepmd-kit.csv" ]; then
-    run="$OUT/deepmd-kit"
-    mkdir -p "$run"
-    sed "s#\.\./shared#$(cd .. && pwd)/shared#g" "$HERE/input-long.json" > "$run/input.json"
-    (cd "$run" && date +%s.%N > start && exec "$DP" --pt train input.json > train.log 2>&1) &
-    pid=$!
-    while kill -0 $pid 2>/dev/null; do
-        [ -e "$run/model.ckpt-$STEPS.pt" ] && { sleep 3; kill $pid; }
-        sleep 1
-    done
-    wait $pid || true
-    python3 benches/peers/deepmd_test_checkpoints.py "$run" ../shared/datasets/water-deepmd/data_3 \
-        > "$OUT/deepmd-kit.csv"
-fi
+bash "$HERE/deepmd_kit_curve.sh" "$HERE/input-long.json" "$OUT" "$STEPS"
 cat "$OUT/deepmd-kit.csv"

@@ -20,21 +20,8 @@ STEPS=${STEPS:-6000}
 mkdir -p "$OUT"
 export OMP_NUM_THREADS=2 DP_INTRA_OP_PARALLELISM_THREADS=2 DP_INTER_OP_PARALLELISM_THREADS=1 CUDA_VISIBLE_DEVICES=
 
-if [ ! -e "$OUT/deepmd-kit.csv" ]; then
-    # deepmd-kit: STEPS steps, a checkpoint every 500 (save_freq), then stop.
-    run="$OUT/deepmd-kit"
-    mkdir -p "$run"
-    sed "s#\.\./shared#$(cd .. && pwd)/shared#g" "$HERE/input.json" > "$run/input.json"
-    (cd "$run" && date +%s.%N > start && exec "$DP" --pt train input.json > train.log 2>&1) &
-    pid=$!
-    while kill -0 $pid 2>/dev/null; do
-        [ -e "$run/model.ckpt-$STEPS.pt" ] && { sleep 3; kill $pid; }
-        sleep 1
-    done
-    wait $pid || true
-    python3 benches/peers/deepmd_test_checkpoints.py "$run" ../shared/datasets/water-deepmd/data_3 \
-        > "$OUT/deepmd-kit.csv"
-fi
+# deepmd-kit: STEPS steps, a checkpoint every 500 (save_freq), then stop.
+bash "$HERE/deepmd_kit_curve.sh" "$HERE/input.json" "$OUT" "$STEPS"
 
 # forcefit, the same input.
 train() {
