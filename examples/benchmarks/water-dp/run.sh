@@ -13,7 +13,6 @@
 # all of data_3 every epoch); plot with plot_water.py.
 set -euo pipefail
 OUT=${1:-/tmp/water-dp}
-DP=${DP:-dp}
 HERE=examples/benchmarks/water-dp
 FORCEFIT=${FORCEFIT:-target/release/forcefit}
 STEPS=${STEPS:-6000}
