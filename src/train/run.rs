@@ -388,6 +388,7 @@ impl<'a> Driver<'a> {
                 decay: opt.decay,
                 total_steps: budget.total_steps(),
                 decay_steps: opt.decay_steps,
+                restarts: opt.restarts,
             },
             budget,
             batch_size,
