@@ -26,6 +26,10 @@ pub struct Schedule {
     pub lr_min: f64,
     /// Steps of linear warm-up from lr/100 to lr.
     pub warmup_steps: usize,
+    /// Start the warm-up here instead (GNEP's ramp from its stop_lr):
+    /// lr_from + (t/warmup_steps)·(lr − lr_from) at step t.
+    #[serde(default)]
+    pub warmup_from: Option<f64>,
     /// Decay shape.
     pub decay: Decay,
     /// Planned number of steps (the decay ends here).
@@ -142,6 +146,9 @@ impl Schedule {
     }
 
     fn warming(&self, t: usize) -> f64 {
+        if let Some(from) = self.warmup_from {
+            return from + (t as f64 / self.warmup_steps as f64) * (self.lr - from);
+        }
         let f = (t + 1) as f64 / self.warmup_steps as f64;
         self.lr * (0.01 + 0.99 * f)
     }
@@ -205,6 +212,7 @@ mod tests {
             lr: 1e-2,
             lr_min: 1e-4,
             warmup_steps: 10,
+            warmup_from: None,
             decay: Decay::Cosine,
             total_steps: 110,
             decay_steps: None,
@@ -230,6 +238,7 @@ mod tests {
             lr: 1e-2,
             lr_min: 1e-4,
             warmup_steps: 10,
+            warmup_from: None,
             decay: Decay::Cosine,
             total_steps: usize::MAX,
             decay_steps: None,
@@ -250,6 +259,7 @@ mod tests {
             lr: 1e-2,
             lr_min: 1e-4,
             warmup_steps: 0,
+            warmup_from: None,
             decay: Decay::Exponential,
             total_steps: 1_000_000,
             decay_steps: Some(5000),
@@ -285,6 +295,7 @@ mod tests {
             lr: 1e-3,
             lr_min: 3.51e-8,
             warmup_steps: 0,
+            warmup_from: None,
             decay: Decay::Exponential,
             total_steps: 100_000,
             decay_steps: Some(2000),
@@ -301,8 +312,8 @@ mod tests {
         }
     }
 
-    /// GNEP's `lr_cos_restart` as its fitness.cu computes it (spec §2.3),
-    /// after the warm-up: integer cycle lengths ⌊P0·f^c⌋, the cycle found
+    /// GNEP's `lr_cos_restart` as its fitness.cu computes it (spec §2.3):
+    /// the ramp from stop_lr, then integer cycle lengths ⌊P0·f^c⌋, the cycle found
     /// by walking while cum + len ≤ k, the last one cut at the end.
     #[allow(clippy::too_many_arguments)]
     fn gnep_restart_lr(
@@ -315,6 +326,9 @@ mod tests {
         start: f64,
         stop: f64,
     ) -> f64 {
+        if s < w {
+            return stop + (s as f64 / w as f64) * (start - stop);
+        }
         let (k, total) = (s - w, s_max - w);
         let (mut cum, mut c, mut len) = (0, 0, p0);
         while cum + len <= k {
@@ -335,6 +349,7 @@ mod tests {
             lr: 1e-3,
             lr_min: 1e-7,
             warmup_steps: w,
+            warmup_from: None,
             decay: Decay::Cosine,
             total_steps: total,
             decay_steps: None,
@@ -353,8 +368,9 @@ mod tests {
         // lengths are not whole (1.5) with a 3-epoch warm-up.
         for (nb, we, p0e, fp, fd) in [(7, 1, 10, 2.0, 0.8), (3, 3, 4, 1.5, 0.5)] {
             let (w, s_max) = (we * nb, 50 * nb);
-            let s = restarting(w, s_max, p0e * nb, fp, fd);
-            for step in w..s_max {
+            let mut s = restarting(w, s_max, p0e * nb, fp, fd);
+            s.warmup_from = Some(1e-7);
+            for step in 0..s_max {
                 let expected = gnep_restart_lr(step, w, s_max, p0e * nb, fp, fd, 1e-3, 1e-7);
                 let got = s.at(step, 0.0);
                 assert!(
@@ -412,5 +428,16 @@ mod tests {
         for r in bad {
             assert!(r.validate().is_err(), "{r:?}");
         }
+    }
+
+    /// GNEP's warm-up: from stop_lr at step 0 up a straight line that
+    /// would reach lr at step W.
+    #[test]
+    fn warmup_from_a_given_rate() {
+        let mut s = restarting(10, 100, 30, 2.0, 0.8);
+        s.warmup_from = Some(1e-7);
+        assert_eq!(s.at(0, 0.0), 1e-7);
+        assert!((s.at(5, 0.0) - (1e-7 + 0.5 * (1e-3 - 1e-7))).abs() < 1e-18);
+        assert!((s.at(10, 0.0) - 1e-3).abs() < 1e-18);
     }
 }

@@ -188,6 +188,11 @@ pub struct OptimizerConfig {
     /// Linear warm-up, in optimizer steps.
     #[serde(default)]
     pub warmup_steps: usize,
+    /// The warm-up's starting learning rate (absent: lr/100, reaching lr
+    /// at the last warm-up step; given: a line from it at step 0 towards
+    /// lr at step `warmup_steps`, GNEP's ramp).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmup_from: Option<f64>,
     /// none, cosine or exponential.
     #[serde(default = "default_decay")]
     pub decay: Decay,
@@ -447,6 +452,7 @@ impl Default for OptimizerConfig {
             lr: default_lr(),
             lr_min: default_lr_min(),
             warmup_steps: 0,
+            warmup_from: None,
             decay: default_decay(),
             decay_steps: None,
             restarts: None,
@@ -733,6 +739,9 @@ impl TrainConfig {
                 return Err("optimizer.restarts applies to decay = \"cosine\" only".into());
             }
             r.validate()?;
+        }
+        if let Some(x) = o.warmup_from {
+            non_negative(x, "optimizer.warmup_from")?;
         }
         non_negative(o.weight_decay, "optimizer.weight_decay")?;
         if o.batch_size == Some(0) {

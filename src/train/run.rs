@@ -385,6 +385,7 @@ impl<'a> Driver<'a> {
                 lr: opt.lr,
                 lr_min: opt.lr_min,
                 warmup_steps: opt.warmup_steps,
+                warmup_from: opt.warmup_from,
                 decay: opt.decay,
                 total_steps: budget.total_steps(),
                 decay_steps: opt.decay_steps,

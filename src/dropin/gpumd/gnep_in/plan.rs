@@ -174,6 +174,8 @@ impl GnepRun {
         // GNEP warms up for one epoch, or for lr_cos_restart's epochs.
         let warmup = self.restart.map_or(1, |r| r.warmup_epochs);
         opt.warmup_steps = warmup * per_epoch;
+        // GNEP's ramp starts at stop_lr.
+        opt.warmup_from = (opt.warmup_steps > 0).then_some(self.lr_min);
         opt.restarts = self.restart.map(|r| Restarts {
             period: r.period_epochs * per_epoch,
             period_factor: r.period_factor,

@@ -47,6 +47,7 @@ fn defaults_are_gnep_s() {
     assert_eq!((o.lr, o.lr_min, o.batch_size), (1e-3, 1e-7, Some(2)));
     // One epoch of warm-up: 30 structures in batches of 2.
     assert_eq!((o.warmup_steps, o.restarts), (15, None));
+    assert_eq!(o.warmup_from, Some(1e-7), "GNEP's ramp from stop_lr");
     assert_eq!(c.run.epochs, Some(50));
     assert_eq!(c.run.validate_every, Some(1));
     assert_eq!(c.data.train, Paths::One(Path::new("d/train.xyz").into()));
@@ -149,6 +150,11 @@ fn cosine_restarts_count_in_epochs() {
             decay_factor: 0.5
         })
     );
+    let o = parse_ok("type 1 Si\nlr_cos_restart 1 0 5 1.5 0.5\n")
+        .translation
+        .config
+        .optimizer;
+    assert_eq!((o.warmup_steps, o.warmup_from), (0, None));
     let o = parse_ok("type 1 Si\nlr_cos_restart 0 2 5 1.5 0.5\n")
         .translation
         .config
