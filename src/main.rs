@@ -36,6 +36,12 @@ enum Command {
     /// says, reading DIR/train.xyz and DIR/test.xyz and writing GPUMD's
     /// outputs to DIR (see docs/nep-command.md).
     Nep(NepArgs),
+    /// GPUMD GNEP drop-in: train (or, with `prediction 1`, evaluate) as
+    /// DIR/gnep.in says: GNEP's gradient-trained NEP (Adam/AdamW, its
+    /// learning-rate range and restarts, its MSE loss), reading
+    /// DIR/train.xyz and DIR/test.xyz and writing nep.txt, loss.out and
+    /// the *_train.out/*_test.out files to DIR (see docs/gnep-command.md).
+    Gnep(GnepArgs),
     /// deepmd-kit drop-in: train the se_e2_a model that `dp train INPUT`
     /// would (model, loss prefactors, learning rate, data), writing
     /// model.yaml and lcurve.out (see docs/dp-command.md).
@@ -83,6 +89,15 @@ struct GradcheckArgs {
 #[derive(Args)]
 struct NepArgs {
     /// The directory holding nep.in, train.xyz and (optionally) test.xyz.
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    #[command(flatten)]
+    run: RunFlags,
+}
+
+#[derive(Args)]
+struct GnepArgs {
+    /// The directory holding gnep.in, train.xyz and (optionally) test.xyz.
     #[arg(default_value = ".")]
     dir: PathBuf,
     #[command(flatten)]
@@ -258,6 +273,7 @@ fn main() {
     let result = match cli.command {
         Command::Train(args) => train(args, &world),
         Command::Nep(args) => nep(args, &world),
+        Command::Gnep(args) => gnep(args, &world),
         Command::Dp(args) => dp(args, &world),
         Command::Aenet(args) => aenet(args, &world),
         // The other commands are one process's work: rank 0 does it.
@@ -491,6 +507,14 @@ fn nep(args: NepArgs, world: &World) -> Result<()> {
     let input = dropin::gpumd::nep_in::read(&args.dir)?;
     set_threads(args.run.threads)?;
     let outcome = dropin::gpumd::nep(&args.dir, &input, &args.run.options(world)?)?;
+    report_root(outcome.as_ref(), world);
+    Ok(())
+}
+
+fn gnep(args: GnepArgs, world: &World) -> Result<()> {
+    let input = dropin::gpumd::gnep_in::read(&args.dir)?;
+    set_threads(args.run.threads)?;
+    let outcome = dropin::gpumd::gnep(&args.dir, &input, &args.run.options(world)?)?;
     report_root(outcome.as_ref(), world);
     Ok(())
 }

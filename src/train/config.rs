@@ -7,7 +7,7 @@
 use crate::error::{Error, Result};
 use crate::loss::{FollowLr, ForceGradient, LossConfig, LossKind};
 pub use crate::model::ModelConfig;
-use crate::optim::schedule::{Budget, Decay};
+use crate::optim::schedule::{Budget, Decay, Restarts};
 use crate::validate::{non_negative, positive};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -188,6 +188,11 @@ pub struct OptimizerConfig {
     /// Linear warm-up, in optimizer steps.
     #[serde(default)]
     pub warmup_steps: usize,
+    /// The warm-up's starting learning rate (absent: lr/100, reaching lr
+    /// at the last warm-up step; given: a line from it at step 0 towards
+    /// lr at step `warmup_steps`, GNEP's ramp).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmup_from: Option<f64>,
     /// none, cosine or exponential.
     #[serde(default = "default_decay")]
     pub decay: Decay,
@@ -195,6 +200,11 @@ pub struct OptimizerConfig {
     /// `decay_steps`: lr·r^⌊t/s⌋); absent: smooth.
     #[serde(default)]
     pub decay_steps: Option<usize>,
+    /// Cosine cycles with warm restarts (`[optimizer.restarts]`: `period`
+    /// in steps, `period_factor`, `decay_factor`), with `decay = "cosine"`;
+    /// absent: one cosine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restarts: Option<Restarts>,
     /// AdamW's decoupled weight decay.
     #[serde(default)]
     pub weight_decay: f64,
@@ -442,8 +452,10 @@ impl Default for OptimizerConfig {
             lr: default_lr(),
             lr_min: default_lr_min(),
             warmup_steps: 0,
+            warmup_from: None,
             decay: default_decay(),
             decay_steps: None,
+            restarts: None,
             weight_decay: 0.0,
             batch_size: None,
             population: default_population(),
@@ -721,6 +733,15 @@ impl TrainConfig {
         }
         if o.decay_steps.is_some() && o.decay != Decay::Exponential {
             return Err("optimizer.decay_steps applies to decay = \"exponential\" only".into());
+        }
+        if let Some(r) = &o.restarts {
+            if o.decay != Decay::Cosine {
+                return Err("optimizer.restarts applies to decay = \"cosine\" only".into());
+            }
+            r.validate()?;
+        }
+        if let Some(x) = o.warmup_from {
+            non_negative(x, "optimizer.warmup_from")?;
         }
         non_negative(o.weight_decay, "optimizer.weight_decay")?;
         if o.batch_size == Some(0) {

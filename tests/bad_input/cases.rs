@@ -4,6 +4,7 @@
 
 use forcefit::Result;
 use forcefit::dropin::deepmd_kit::{DataFacts, Overrides, parse_str};
+use forcefit::dropin::gpumd::gnep_in;
 use forcefit::dropin::{aenet as aenet_input, gpumd::nep_in as gpumd_input};
 use forcefit::io::{deepmd, extxyz, xsf};
 use forcefit::model::{AnyModel, ModelFile};
@@ -139,6 +140,14 @@ fn toml(from: &str, to: &str) -> Result<()> {
 
 fn nep_in(text: &str) -> Result<()> {
     gpumd_input::parse(text, Path::new("d/nep.in"), Path::new("d")).map(|_| ())
+}
+
+fn gnep_in(text: &str) -> Result<()> {
+    let set = gnep_in::TrainingSet {
+        structures: 10,
+        atoms: 40,
+    };
+    gnep_in::parse(text, Path::new("d/gnep.in"), Path::new("d"), &set).map(|_| ())
 }
 
 /// A small deepmd-kit input with `from` replaced by `to`.
@@ -499,6 +508,27 @@ pub fn cases() -> Vec<Case> {
             id: "nepin-unknown",
             run: || nep_in("type 1 Si\ncolour red\n"),
             needles: &["d/nep.in:2", "colour"],
+        },
+        // GPUMD gnep.in.
+        Case {
+            id: "gnepin-l-max",
+            run: || gnep_in("type 1 Si\nl_max 4 2 0\n"),
+            needles: &["d/gnep.in:2", "l_max", "1 parameter"],
+        },
+        Case {
+            id: "gnepin-epoch",
+            run: || gnep_in("type 1 Si\nepoch 99999999999\n"),
+            needles: &["d/gnep.in:2", "epoch", "1..=10000"],
+        },
+        Case {
+            id: "gnepin-restart",
+            run: || gnep_in("type 1 Si\nlr_cos_restart 1 1 10\n"),
+            needles: &["d/gnep.in:2", "lr_cos_restart", "1 or 5"],
+        },
+        Case {
+            id: "gnepin-duplicate",
+            run: || gnep_in("type 1 Si\nbatch 4\nbatch 8\n"),
+            needles: &["d/gnep.in:3", "batch", "given twice"],
         },
         // deepmd-kit input.json.
         Case {

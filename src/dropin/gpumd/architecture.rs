@@ -3,8 +3,10 @@
 //! the typewise cutoffs) and the loss weights GPUMD names the same way.
 
 use super::lines::Line;
+use crate::dropin::Translation;
 use crate::elements;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::model::nep::NepHyper;
 use crate::model::nep::angular::AngularTerms;
 use crate::model::nep::config::{Cutoff, NepConfig};
 use crate::train::config::LossSection;
@@ -185,4 +187,62 @@ fn type_weight(line: &Line, path: &Path, species: &[String]) -> Result<BTreeMap<
         weights.insert(s.clone(), w);
     }
     Ok(weights)
+}
+
+/// In prediction mode the model is `nep.txt` as it is: checks it against
+/// the keyword file (`line_of` gives a keyword's line). Different elements
+/// are an error; hyperparameters that the file sets explicitly to other
+/// values than `nep.txt` has come back as warnings (GPUMD would refuse or
+/// misread the file; forcefit uses `nep.txt`'s header).
+pub fn check_model(
+    input: &Translation,
+    line_of: &dyn Fn(&str) -> Option<usize>,
+    hyper: &NepHyper,
+    model_path: &Path,
+) -> Result<Vec<String>> {
+    let mut warnings = Vec::new();
+    let here =
+        |keyword: &str| format!("{}:{}", input.path.display(), line_of(keyword).unwrap_or(0));
+    // `forcefit nep` always configures a NEP.
+    let Some(m) = input.config.model.as_nep() else {
+        return Ok(warnings);
+    };
+    if let Some(species) = &m.species {
+        let mut a = species.clone();
+        let mut b = hyper.species.clone();
+        a.sort();
+        b.sort();
+        if a != b {
+            return Err(Error::parse(
+                &input.path,
+                line_of("type").unwrap_or(0),
+                format!(
+                    "type: lists {} but {} is a model of {}",
+                    species.join(" "),
+                    model_path.display(),
+                    hyper.species.join(" ")
+                ),
+            ));
+        }
+        if *species != hyper.species {
+            warnings.push(format!(
+                "{}: type order {} differs from {}'s {}; forcefit matches elements by symbol",
+                here("type"),
+                species.join(" "),
+                model_path.display(),
+                hyper.species.join(" ")
+            ));
+        }
+    }
+    let pairs = m.architecture(hyper);
+    for (keyword, ours, theirs) in pairs {
+        if line_of(keyword).is_some() && ours != theirs {
+            warnings.push(format!(
+                "{}: {keyword} {ours} differs from {}'s {theirs}; the model file's value is used",
+                here(keyword),
+                model_path.display()
+            ));
+        }
+    }
+    Ok(warnings)
 }

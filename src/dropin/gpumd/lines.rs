@@ -158,3 +158,36 @@ fn check_default(line: &Line, path: &Path, default: f64, why: &str) -> Result<()
     }
     Ok(())
 }
+
+/// A validation message of `TrainConfig::validate` in the keyword file's
+/// words (`keys`: the keyword for each TOML key, longer keys first; a key
+/// two keywords set listed once per keyword, the default one first), at the
+/// line of the first keyword it names (or the whole file).
+pub fn validation_error(
+    msg: &str,
+    path: &Path,
+    lines: &BTreeMap<String, usize>,
+    keys: &[(&str, &str)],
+) -> Error {
+    let mut text = msg.to_string();
+    let mut first: Option<(usize, usize)> = None; // (position in msg, line)
+    for &(key, keyword) in keys {
+        if let Some(pos) = text.find(key) {
+            // The keyword the file gave, of those that set this key.
+            let keyword = keys
+                .iter()
+                .find(|(k, w)| *k == key && lines.contains_key(*w))
+                .map_or(keyword, |(_, w)| *w);
+            if let Some(&line) = lines.get(keyword)
+                && first.is_none_or(|(p, _)| pos < p)
+            {
+                first = Some((pos, line));
+            }
+            text = text.replace(key, keyword);
+        }
+    }
+    match first {
+        Some((_, line)) => Error::parse(path, line, text),
+        None => Error::file(path, text),
+    }
+}

@@ -4,6 +4,8 @@
 //! write GPUMD's files to DIR.
 
 mod architecture;
+pub mod gnep_in;
+pub mod gnep_outputs;
 mod lines;
 pub mod nep_in;
 pub mod outputs;
@@ -11,6 +13,7 @@ pub mod outputs;
 use crate::error::Result;
 use crate::model::nep::Nep;
 use crate::train::run::{Outcome, RunOptions};
+use gnep_in::GnepInput;
 use nep_in::NepInput;
 use std::path::Path;
 
@@ -37,6 +40,42 @@ pub fn nep(dir: &Path, input: &NepInput, options: &RunOptions) -> Result<Option<
     let outcome = input.translation.train(options)?;
     if root {
         outputs::write_loss(&outcome.output_dir, &outcome.log)?;
+    }
+    Ok(Some(outcome))
+}
+
+/// Runs what `gnep.in` asks for: with `prediction 1`, GNEP's evaluation
+/// of `DIR/nep.txt` on `train.xyz` in file order (the four
+/// `*_train.out` files, and `descriptor.out` with `output_descriptor`;
+/// rank 0 alone; no outcome); else the training, then GNEP's `loss.out`
+/// beside forcefit's outputs (`nep.txt` of the best model, the
+/// `*_train.out` and `*_test.out` files).
+pub fn gnep(dir: &Path, input: &GnepInput, options: &RunOptions) -> Result<Option<Outcome>> {
+    let root = options.world.is_root();
+    if input.prediction {
+        if !root {
+            return Ok(None);
+        }
+        for w in &input.warnings {
+            eprintln!("warning: {w}");
+        }
+        let model_path = dir.join("nep.txt");
+        let model = Nep::from_file(&model_path)?;
+        for w in input.check_model(model.hyper(), &model_path)? {
+            eprintln!("warning: {w}");
+        }
+        let prepared = outputs::predict_set(&model, "train", &dir.join("train.xyz"), dir)?;
+        let mut wrote = "energy_train.out, force_train.out, virial_train.out and stress_train.out";
+        if input.output_descriptor > 0 {
+            gnep_outputs::write_descriptors(dir, &model, &prepared, input.output_descriptor)?;
+            wrote = "energy_train.out, force_train.out, virial_train.out, stress_train.out and descriptor.out";
+        }
+        println!("wrote {wrote} to {}", dir.display());
+        return Ok(None);
+    }
+    let outcome = input.translation.train(options)?;
+    if root {
+        gnep_outputs::write_loss(&outcome.output_dir, &outcome.log, input.lambdas)?;
     }
     Ok(Some(outcome))
 }

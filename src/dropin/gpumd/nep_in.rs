@@ -123,7 +123,7 @@ fn treatment(keyword: &str) -> Option<Treatment> {
 }
 
 /// The configuration a `nep.in` without keywords (but `type`) describes.
-fn gpumd_defaults(dir: &Path) -> TrainConfig {
+pub(super) fn gpumd_defaults(dir: &Path) -> TrainConfig {
     let mut config = TrainConfig {
         data: crate::train::config::DataConfig {
             train: Paths::One(dir.join("train.xyz")),
@@ -170,32 +170,6 @@ const KEYS: [(&str, &str); 23] = [
     ("train.steps", "generation"),
     ("train.time_limit", "time_limit"),
 ];
-
-/// A validation message of [`TrainConfig::validate`] in `nep.in` words, at
-/// the line of the first keyword it names (or the whole file).
-fn validation_error(msg: &str, path: &Path, lines: &BTreeMap<String, usize>) -> Error {
-    let mut text = msg.to_string();
-    let mut first: Option<(usize, usize)> = None; // (position in msg, line)
-    for (key, keyword) in KEYS {
-        if let Some(pos) = text.find(key) {
-            // The keyword the file gave, of those that set this key.
-            let keyword = KEYS
-                .iter()
-                .find(|(k, w)| *k == key && lines.contains_key(*w))
-                .map_or(keyword, |(_, w)| *w);
-            if let Some(&line) = lines.get(keyword)
-                && first.is_none_or(|(p, _)| pos < p)
-            {
-                first = Some((pos, line));
-            }
-            text = text.replace(key, keyword);
-        }
-    }
-    match first {
-        Some((_, line)) => Error::parse(path, line, text),
-        None => Error::file(path, text),
-    }
-}
 
 /// Parses `nep.in` text (`path` names it in errors; `dir` holds the data
 /// and receives the outputs). The test set is not looked for: see [`read`].
@@ -298,7 +272,7 @@ pub fn parse(text: &str, path: &Path, dir: &Path) -> Result<NepInput> {
     ));
     config
         .validate()
-        .map_err(|msg| validation_error(&msg, path, &given))?;
+        .map_err(|msg| lines::validation_error(&msg, path, &given, &KEYS))?;
     Ok(NepInput {
         translation: Translation {
             config,
@@ -365,56 +339,7 @@ impl NepInput {
     /// come back as warnings (GPUMD would refuse or misread the file;
     /// forcefit uses `nep.txt`'s header).
     pub fn check_model(&self, hyper: &NepHyper, model_path: &Path) -> Result<Vec<String>> {
-        let mut warnings = Vec::new();
-        let here = |keyword: &str| {
-            format!(
-                "{}:{}",
-                self.path.display(),
-                self.line_of(keyword).unwrap_or(0)
-            )
-        };
-        // `forcefit nep` always configures a NEP.
-        let Some(m) = self.config.model.as_nep() else {
-            return Ok(warnings);
-        };
-        if let Some(species) = &m.species {
-            let mut a = species.clone();
-            let mut b = hyper.species.clone();
-            a.sort();
-            b.sort();
-            if a != b {
-                return Err(Error::parse(
-                    &self.path,
-                    self.line_of("type").unwrap_or(0),
-                    format!(
-                        "type: lists {} but {} is a model of {}",
-                        species.join(" "),
-                        model_path.display(),
-                        hyper.species.join(" ")
-                    ),
-                ));
-            }
-            if *species != hyper.species {
-                warnings.push(format!(
-                    "{}: type order {} differs from {}'s {}; forcefit matches elements by symbol",
-                    here("type"),
-                    species.join(" "),
-                    model_path.display(),
-                    hyper.species.join(" ")
-                ));
-            }
-        }
-        let pairs = m.architecture(hyper);
-        for (keyword, ours, theirs) in pairs {
-            if self.line_of(keyword).is_some() && ours != theirs {
-                warnings.push(format!(
-                    "{}: {keyword} {ours} differs from {}'s {theirs}; the model file's value is used",
-                    here(keyword),
-                    model_path.display()
-                ));
-            }
-        }
-        Ok(warnings)
+        architecture::check_model(&self.translation, &|k| self.line_of(k), hyper, model_path)
     }
 }
 

@@ -7,8 +7,8 @@ use crate::batch;
 use crate::error::Result;
 use crate::io;
 use crate::metrics::{ErrorStats, write_gpumd_outputs};
-use crate::model::Prediction;
 use crate::model::nep::Nep;
+use crate::model::{Prediction, Prepared};
 use crate::structure::Structure;
 use crate::train::config::TrainConfig;
 use crate::train::log::LogRow;
@@ -79,26 +79,34 @@ pub fn predict(model: &Nep, config: &TrainConfig, dir: &Path) -> Result<()> {
         sets.extend(test.list().into_iter().map(|p| ("test", p)));
     }
     for (suffix, path) in sets {
-        let structures = io::read(&path, None)?;
-        let prepared = batch::prepare_all(model, structures)?;
-        let predictions = batch::predict_all(model, &prepared);
-        let items: Vec<(&Structure, &Prediction)> = prepared
-            .iter()
-            .map(|s| &s.structure)
-            .zip(&predictions)
-            .collect();
-        write_gpumd_outputs(dir, suffix, &items)?;
-        let mut stats = ErrorStats::new();
-        for (s, p) in &items {
-            stats.add(s, p);
-        }
-        println!("{}:\n{}", path.display(), stats.summary().to_table());
+        predict_set(model, suffix, &path, dir)?;
     }
     println!(
         "wrote energy_*.out, force_*.out, virial_*.out and stress_*.out to {}",
         dir.display()
     );
     Ok(())
+}
+
+/// `model` on the structures of `path`, written in GPUMD's layout to
+/// `dir` as the `*_{suffix}.out` files; the errors are printed. Returns
+/// the prepared structures, in file order.
+pub fn predict_set(model: &Nep, suffix: &str, path: &Path, dir: &Path) -> Result<Vec<Prepared>> {
+    let structures = io::read(path, None)?;
+    let prepared = batch::prepare_all(model, structures)?;
+    let predictions = batch::predict_all(model, &prepared);
+    let items: Vec<(&Structure, &Prediction)> = prepared
+        .iter()
+        .map(|s| &s.structure)
+        .zip(&predictions)
+        .collect();
+    write_gpumd_outputs(dir, suffix, &items)?;
+    let mut stats = ErrorStats::new();
+    for (s, p) in &items {
+        stats.add(s, p);
+    }
+    println!("{}:\n{}", path.display(), stats.summary().to_table());
+    Ok(prepared)
 }
 
 #[cfg(test)]
