@@ -10,7 +10,7 @@
 
 use super::angular::N_HARMONICS;
 use super::basis::contract;
-use super::geometry::AtomGeometry;
+use super::geometry::{AtomGeometry, Geometry};
 use super::{Nep, zbl};
 use crate::model::{Prediction, Prepared};
 use crate::nn::RowTrace;
@@ -53,6 +53,8 @@ struct Scratch {
     /// Per harmonic c of one pair: Σ_n ∂E/∂s_nc g_n, and with g_n'.
     b: Vec<f64>,
     bp: Vec<f64>,
+    /// Atom geometry when the structure's cache has none.
+    geometry: Geometry,
 }
 
 impl Nep {
@@ -135,7 +137,9 @@ impl Nep {
         let dim = h.dim();
         let net = h.network();
         self.prepare_scratch(w);
-        let mut source = self.geometry(s);
+        // Out of `w` for the loop, so that the stages can borrow `w` whole.
+        let mut geometry = std::mem::take(&mut w.geometry);
+        let mut source = self.geometry(s, &mut geometry);
         for &i in sites {
             let g = source.atom(self, s, i);
             self.descriptor(s.types[i], &g, w);
@@ -153,6 +157,8 @@ impl Nep {
                 self.zbl_site(s, i, out);
             }
         }
+        drop(source);
+        w.geometry = geometry;
         out.energy = out.atomic_energies.iter().sum();
     }
 

@@ -29,7 +29,7 @@
 
 use super::angular::N_HARMONICS;
 use super::basis::contract;
-use super::geometry::{AtomGeometry, Pair};
+use super::geometry::{AtomGeometry, Geometry, Pair};
 use super::{Nep, NepHyper};
 use crate::model::{Adjoint, Prepared};
 use crate::nn::RowTrace;
@@ -108,6 +108,8 @@ struct Scratch {
     /// in each channel's coefficient gradient.
     g: Vec<f64>,
     g_deriv: Vec<f64>,
+    /// Atom geometry when the structure's cache has none.
+    geometry: Geometry,
 }
 
 thread_local! {
@@ -214,7 +216,9 @@ impl Nep {
     ) {
         let z = Sizes::of(&self.hyper);
         w.prepare(self, z);
-        let mut source = self.geometry(s);
+        // Out of `w` for the loop, so that the stages can borrow `w` whole.
+        let mut geometry = std::mem::take(&mut w.geometry);
+        let mut source = self.geometry(s, &mut geometry);
         for &i in sites {
             let ti = s.types[i];
             let geo = source.atom(self, s, i);
@@ -227,6 +231,8 @@ impl Nep {
             self.angular_sums_reverse(z, w);
             self.angular_coefficient_gradient(z, ti, &geo, w);
         }
+        drop(source);
+        w.geometry = geometry;
         self.scatter_coefficient_gradients(z, w, grad);
     }
 
