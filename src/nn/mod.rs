@@ -22,14 +22,20 @@
 //! adjoint and the parameter gradient of ȳ·y; [`Network::backward_tangent`]
 //! the gradient of ȳ·y + ẏ̄·ẏ, through the tangent pass (the force part of
 //! a model's vjp).
+//!
+//! A [`Perceptron`] is the one-hidden-layer, one-output network NEP uses,
+//! in NEP's layout (weights output-major, biases subtracted), with the
+//! same passes evaluated one row at a time.
 
 pub mod activation;
 mod fastmath;
 pub mod gemm;
 mod passes;
+mod perceptron;
 
 pub use activation::Activation;
 pub use passes::{Stream, Trace};
+pub use perceptron::{Perceptron, RowTrace};
 
 /// The residual connection a layer applies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

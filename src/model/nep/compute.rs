@@ -10,10 +10,17 @@
 
 use super::angular::N_HARMONICS;
 use super::basis::contract;
-use super::geometry::AtomGeometry;
+use super::geometry::{AtomGeometry, Geometry};
 use super::{Nep, zbl};
 use crate::model::{Prediction, Prepared};
+use crate::nn::RowTrace;
 use crate::nn::gemm::dot;
+use std::cell::RefCell;
+
+thread_local! {
+    /// The prediction's buffers for the calls on one thread.
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
 
 /// Optional per-atom outputs besides the prediction.
 #[derive(Default)]
@@ -24,7 +31,9 @@ pub(super) struct Extras<'a> {
     pub hidden: Option<&'a mut [f64]>,
 }
 
-/// Work buffers for one structure, sized once and reused for every atom.
+/// Work buffers for one structure, sized once and reused for every atom
+/// (and, per thread, from call to call).
+#[derive(Default)]
 struct Scratch {
     /// Radial coefficients gathered per element pair: [pair][n][k].
     c_radial: Vec<f64>,
@@ -36,25 +45,30 @@ struct Scratch {
     angular_g: Vec<f64>,
     q: Vec<f64>,
     dq: Vec<f64>,
-    hidden: Vec<f64>,
+    /// The network's hidden layer of the current atom.
+    trace: RowTrace,
     /// Angular sums s[n][c] and their adjoint ∂E/∂s.
     s: Vec<f64>,
     ds: Vec<f64>,
     /// Per harmonic c of one pair: Σ_n ∂E/∂s_nc g_n, and with g_n'.
     b: Vec<f64>,
     bp: Vec<f64>,
+    /// Atom geometry when the structure's cache has none.
+    geometry: Geometry,
 }
 
 impl Nep {
     /// The descriptor coefficients regrouped so that each element pair's
     /// block [n][k] is contiguous (nep.txt interleaves the pairs innermost):
     /// (radial, angular), each indexed [(pair · (n_max + 1) + n) · (basis + 1) + k].
-    pub(super) fn gathered_coefficients(&self) -> (Vec<f64>, Vec<f64>) {
+    /// Written into buffers kept from call to call.
+    pub(super) fn gather_coefficients(&self, radial: &mut Vec<f64>, angular: &mut Vec<f64>) {
         let h = &self.hyper;
         let nt2 = h.n_types() * h.n_types();
-        let gather = |start: usize, n_max: usize, basis: usize| {
+        let gather = |out: &mut Vec<f64>, start: usize, n_max: usize, basis: usize| {
             let (nn, kk) = (n_max + 1, basis + 1);
-            let mut out = vec![0.0; nt2 * nn * kk];
+            out.clear();
+            out.resize(nt2 * nn * kk, 0.0);
             for p in 0..nt2 {
                 for n in 0..nn {
                     for k in 0..kk {
@@ -62,35 +76,33 @@ impl Nep {
                     }
                 }
             }
-            out
         };
         let c0 = h.network().n_params();
-        let radial = gather(c0, h.n_max_radial, h.basis_size_radial);
-        let angular = gather(
+        gather(radial, c0, h.n_max_radial, h.basis_size_radial);
+        gather(
+            angular,
             c0 + h.n_radial_coefficients(),
             h.n_max_angular,
             h.basis_size_angular,
         );
-        (radial, angular)
     }
 
-    fn scratch(&self) -> Scratch {
+    /// Sizes `w` for this model and gathers its coefficients.
+    fn prepare_scratch(&self, w: &mut Scratch) {
         let h = &self.hyper;
         let na = h.n_max_angular + 1;
-        let (c_radial, c_angular) = self.gathered_coefficients();
-        Scratch {
-            c_radial,
-            c_angular,
-            radial_force: vec![0.0; h.n_types() * (h.basis_size_radial + 1)],
-            angular_g: Vec::new(),
-            q: vec![0.0; h.dim()],
-            dq: vec![0.0; h.dim()],
-            hidden: vec![0.0; h.neurons],
-            s: vec![0.0; na * N_HARMONICS],
-            ds: vec![0.0; na * N_HARMONICS],
-            b: vec![0.0; N_HARMONICS],
-            bp: vec![0.0; N_HARMONICS],
-        }
+        self.gather_coefficients(&mut w.c_radial, &mut w.c_angular);
+        let sized = |v: &mut Vec<f64>, n: usize| {
+            v.clear();
+            v.resize(n, 0.0);
+        };
+        sized(&mut w.radial_force, h.n_types() * (h.basis_size_radial + 1));
+        sized(&mut w.q, h.dim());
+        sized(&mut w.dq, h.dim());
+        sized(&mut w.s, na * N_HARMONICS);
+        sized(&mut w.ds, na * N_HARMONICS);
+        sized(&mut w.b, N_HARMONICS);
+        sized(&mut w.bp, N_HARMONICS);
     }
 
     /// Fills `out` with the share of the site energies of `sites` (energy,
@@ -102,31 +114,51 @@ impl Nep {
         s: &Prepared,
         sites: &[usize],
         out: &mut Prediction,
+        extra: Extras<'_>,
+    ) {
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut w) => self.compute_in(s, sites, out, extra, &mut w),
+            // A nested call on this thread: fresh buffers.
+            Err(_) => self.compute_in(s, sites, out, extra, &mut Scratch::default()),
+        })
+    }
+
+    /// [`Nep::compute`] with the buffers given.
+    fn compute_in(
+        &self,
+        s: &Prepared,
+        sites: &[usize],
+        out: &mut Prediction,
         mut extra: Extras<'_>,
+        w: &mut Scratch,
     ) {
         let h = &self.hyper;
         out.reset(s.structure.n_atoms());
         let dim = h.dim();
-        let mut w = self.scratch();
-        let mut source = self.geometry(s);
+        let net = h.network();
+        self.prepare_scratch(w);
+        // Out of `w` for the loop, so that the stages can borrow `w` whole.
+        let mut geometry = std::mem::take(&mut w.geometry);
+        let mut source = self.geometry(s, &mut geometry);
         for &i in sites {
             let g = source.atom(self, s, i);
-            self.descriptor(s.types[i], &g, &mut w);
+            self.descriptor(s.types[i], &g, w);
             if let Some(desc) = extra.descriptors.as_deref_mut() {
                 desc[i * dim..(i + 1) * dim].copy_from_slice(&w.q);
             }
-            let e_i = h
-                .network()
-                .forward(&self.params, s.types[i], &w.q, &mut w.dq, &mut w.hidden);
+            let e_i = net.forward(&self.params, s.types[i], &w.q, &mut w.trace);
+            net.descriptor_gradient(&self.params, s.types[i], &w.trace, &mut w.dq);
             if let Some(latent) = extra.hidden.as_deref_mut() {
-                latent[i * h.neurons..(i + 1) * h.neurons].copy_from_slice(&w.hidden);
+                latent[i * h.neurons..(i + 1) * h.neurons].copy_from_slice(w.trace.hidden());
             }
             out.atomic_energies[i] += e_i;
-            self.pair_forces(i, s.types[i], &g, &mut w, out);
+            self.pair_forces(i, s.types[i], &g, w, out);
             if h.zbl.is_some() {
                 self.zbl_site(s, i, out);
             }
         }
+        drop(source);
+        w.geometry = geometry;
         out.energy = out.atomic_energies.iter().sum();
     }
 

@@ -56,7 +56,7 @@ pub(super) struct AtomGeometry<'a> {
 
 /// The geometry of a run of atoms (one atom in a scratch buffer, every
 /// atom of a structure in its cache), structure of arrays.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(super) struct Geometry {
     sizes: Sizes,
     /// Per atom pushed: start of its pairs in `radial` and `angular`.
@@ -73,7 +73,7 @@ pub(super) struct Geometry {
 
 /// Array widths: element types, radial and angular basis sizes + 1,
 /// harmonic components.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 struct Sizes {
     nt: usize,
     kr: usize,
@@ -85,25 +85,27 @@ struct Sizes {
 impl Geometry {
     /// An empty geometry for `nep`'s settings.
     pub fn new(nep: &Nep) -> Self {
+        let mut g = Geometry::default();
+        g.reset(nep);
+        g
+    }
+
+    /// Empties this geometry for `nep`'s settings, keeping the memory (a
+    /// scratch buffer serves call after call, whatever the model).
+    pub fn reset(&mut self, nep: &Nep) {
         let h = nep.hyper();
-        Geometry {
-            sizes: Sizes {
-                nt: h.n_types(),
-                kr: h.basis_size_radial + 1,
-                ka: h.basis_size_angular + 1,
-                n_comp: h.angular.n_components(),
-                l_max: h.angular.l_max,
-            },
-            radial_start: vec![0],
-            angular_start: vec![0],
-            radial_sum: Vec::new(),
-            radial: Vec::new(),
-            radial_deriv: Vec::new(),
-            angular: Vec::new(),
-            angular_basis: Vec::new(),
-            y: Vec::new(),
-            y_grad: Vec::new(),
-        }
+        self.sizes = Sizes {
+            nt: h.n_types(),
+            kr: h.basis_size_radial + 1,
+            ka: h.basis_size_angular + 1,
+            n_comp: h.angular.n_components(),
+            l_max: h.angular.l_max,
+        };
+        self.radial_start.clear();
+        self.radial_start.push(0);
+        self.angular_start.clear();
+        self.angular_start.push(0);
+        self.clear();
     }
 
     /// Forgets every atom pushed, keeping the memory.
@@ -222,14 +224,14 @@ impl Drop for Cached {
 }
 
 /// Where the atoms' geometry of one call comes from.
-pub(super) enum Source {
+pub(super) enum Source<'g> {
     /// The structure's cache: every atom, computed once.
     Cached(Arc<dyn std::any::Any + Send + Sync>),
-    /// Computed atom by atom into this buffer.
-    Scratch(Box<Geometry>),
+    /// Computed atom by atom into the caller's buffer.
+    Scratch(&'g mut Geometry),
 }
 
-impl Source {
+impl Source<'_> {
     /// Atom i's geometry.
     pub fn atom<'a>(&'a mut self, nep: &Nep, s: &Prepared, i: usize) -> AtomGeometry<'a> {
         match self {
@@ -254,27 +256,36 @@ impl Nep {
     /// What the geometry depends on besides positions: the per-pair
     /// cutoffs, the basis sizes and the harmonics' L.
     pub(super) fn geometry_key(&self) -> Vec<u64> {
+        self.geometry_key_parts().collect()
+    }
+
+    /// [`Nep::geometry_key`] one number at a time (compared on every call,
+    /// so without building the vector).
+    fn geometry_key_parts(&self) -> impl Iterator<Item = u64> + '_ {
         let h = self.hyper();
-        let mut key = vec![
+        [
             h.basis_size_radial as u64,
             h.basis_size_angular as u64,
             h.angular.l_max as u64,
-        ];
-        for p in &self.pairs {
-            key.extend([p.rc_radial.to_bits(), p.rc_angular.to_bits()]);
-        }
-        key
+        ]
+        .into_iter()
+        .chain(
+            self.pairs
+                .iter()
+                .flat_map(|p| [p.rc_radial.to_bits(), p.rc_angular.to_bits()]),
+        )
     }
 
     /// The geometry source for one call on `s`: the cache when it holds
-    /// this model's geometry, else a scratch buffer.
-    pub(super) fn geometry(&self, s: &Prepared) -> Source {
+    /// this model's geometry, else `buffer`, emptied for this model.
+    pub(super) fn geometry<'g>(&self, s: &Prepared, buffer: &'g mut Geometry) -> Source<'g> {
         if let Some(any) = s.cache.get()
-            && cached(any).is_some_and(|(key, _)| key == self.geometry_key())
+            && cached(any).is_some_and(|(key, _)| key.iter().copied().eq(self.geometry_key_parts()))
         {
             return Source::Cached(any.clone());
         }
-        Source::Scratch(Box::new(Geometry::new(self)))
+        buffer.reset(self);
+        Source::Scratch(buffer)
     }
 
     /// Computes the geometry of every atom of `s` into its cache, if the

@@ -18,13 +18,14 @@ impl Nep {
         let a0 = (6.0 / (dim + neurons)).sqrt();
         let a1 = (6.0 / (neurons + 1.0)).sqrt();
         for t in 0..net.n_networks {
-            let base = net.offset(t);
-            for k in 0..net.neurons * net.dim {
-                params[base + k] = rng.random_range(-a0..a0);
+            for p in &mut params[net.weights(t)] {
+                *p = rng.random_range(-a0..a0);
             }
-            for k in 0..net.neurons {
-                params[base + net.neurons * net.dim + k] = rng.random_range(-0.1..0.1);
-                params[base + net.neurons * (net.dim + 1) + k] = rng.random_range(-a1..a1);
+            // b0 and w1 drawn neuron by neuron, interleaved as always, so
+            // that a seed keeps giving the same model.
+            for (b, v) in net.hidden_biases(t).zip(net.output_weights(t)) {
+                params[b] = rng.random_range(-0.1..0.1);
+                params[v] = rng.random_range(-a1..a1);
             }
         }
         for p in params.iter_mut().skip(net.n_params()) {
@@ -95,10 +96,11 @@ impl Nep {
         if net.n_networks == references.len() && net.n_networks > 1 {
             let level = 2f64.tanh();
             for (t, e) in references.iter().enumerate() {
-                let base = net.offset(t);
-                self.params[base..base + net.dim].fill(0.0);
-                self.params[base + net.neurons * net.dim] = -2.0;
-                self.params[base + net.neurons * (net.dim + 1)] = (e - mean) / level;
+                // neuron 0: w0 row 0, b0[0] and w1[0]
+                let w0 = net.weights(t).start;
+                self.params[w0..w0 + net.dim].fill(0.0);
+                self.params[net.hidden_biases(t).start] = -2.0;
+                self.params[net.output_weights(t).start] = (e - mean) / level;
             }
         }
         self.params[net.bias_index()] = -mean;

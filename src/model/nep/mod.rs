@@ -577,10 +577,11 @@ impl Model for Nep {
         let net = self.hyper.network();
         let mut groups = Vec::new();
         for t in 0..net.n_networks {
-            let base = net.offset(t);
-            // hidden layer (weights and biases), then output weights
-            groups.push(base..base + net.neurons * (net.dim + 1));
-            groups.push(base + net.neurons * (net.dim + 1)..base + net.per_network());
+            // hidden layer (weights and biases), then output weights (and
+            // NEP5's own bias)
+            let (hidden, all) = (net.hidden_biases(t), net.range(t));
+            groups.push(all.start..hidden.end);
+            groups.push(hidden.end..all.end);
         }
         let b1 = net.bias_index();
         groups.push(b1..b1 + 1);

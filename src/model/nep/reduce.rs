@@ -125,11 +125,10 @@ pub fn reduce(nep: &Nep, species: &[String]) -> Result<Nep> {
     let mut out = Vec::with_capacity(hyper.n_params());
     // NEP4: one network per element, kept in the new order; NEP3 shares one.
     if from.n_networks == 1 {
-        out.extend_from_slice(&params[..from.per_network()]);
+        out.extend_from_slice(&params[from.range(0)]);
     } else {
         for &t in &old {
-            let base = from.offset(t);
-            out.extend_from_slice(&params[base..base + from.per_network()]);
+            out.extend_from_slice(&params[from.range(t)]);
         }
     }
     out.push(params[from.bias_index()]);
@@ -207,8 +206,7 @@ mod tests {
             );
             if version == 4 {
                 // New type 0 is Si, old type 3.
-                let per = net.per_network();
-                assert_eq!(&r.params()[..per], &full.params()[3 * per..4 * per]);
+                assert_eq!(&r.params()[netr.range(0)], &full.params()[net.range(3)]);
             }
             // c[n][k][Si][C] of the first radial block: old (3, 1), new (0, 1).
             let (c0, cr0) = (net.n_params(), netr.n_params());
