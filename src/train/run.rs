@@ -458,10 +458,8 @@ impl<'a> Driver<'a> {
 
     /// The scheduled learning rate of the next step.
     fn lr(&self, state: &State) -> f64 {
-        let lr = self
-            .schedule
-            .at(state.step, self.budget.time_done(self.now));
-        lr * state.lr_scale
+        let by_clock = self.schedule.by_clock(self.budget.time_done(self.now));
+        self.schedule.at(state.step, by_clock) * state.lr_scale
     }
 
     /// Moves the progress bar: seconds of a time budget (the steps done
