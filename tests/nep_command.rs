@@ -256,3 +256,41 @@ fn bad_input_exits_with_2_and_names_file_and_line() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("nep.txt: not found"), "{}", stderr(&o));
 }
+
+/// The translated configuration the drop-in writes beside its outputs
+/// (`forcefit.toml`, absolute paths) is a complete `forcefit train` input:
+/// run from another directory, it trains the same model bit for bit.
+#[test]
+fn the_written_translation_trains_the_same_model() {
+    let dir = TempDir::new("nep-toml");
+    for name in ["train.xyz", "test.xyz"] {
+        std::fs::copy(common::example(name), dir.path().join(name)).unwrap();
+    }
+    dir.file(
+        "nep.in",
+        "type 1 Si\ncutoff 4.5 3.8\nn_max 3 3\nbasis_size 5 5\nneuron 8\nepochs 3\nseed 5\n",
+    );
+    let o = nep(dir.path(), &["-q", "-j", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let first = std::fs::read_to_string(dir.path().join("nep.txt")).unwrap();
+    let toml = dir.path().join("forcefit.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    assert!(
+        text.starts_with("# forcefit's translation of ./nep.in"),
+        "{text}"
+    );
+    std::fs::remove_file(dir.path().join("nep.txt")).unwrap();
+    std::fs::remove_file(dir.path().join("checkpoint.json")).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_forcefit"))
+        .args(["train", "-q", "-j", "1"])
+        .arg(&toml)
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let again = std::fs::read_to_string(dir.path().join("nep.txt")).unwrap();
+    assert_eq!(
+        first, again,
+        "the same model from the written configuration"
+    );
+}

@@ -20,7 +20,7 @@ pub mod gpumd;
 use crate::error::{Error, Result};
 use crate::train::config::{OptimizerKind, TrainConfig};
 use crate::train::run::{Outcome, RunOptions};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The name of the translated configuration in the output directory.
 pub const CONFIG_FILE: &str = "forcefit.toml";
@@ -80,6 +80,31 @@ impl Translation {
         })
     }
 
+    /// Writes the configuration into the output directory as
+    /// [`CONFIG_FILE`], with absolute paths so that `forcefit train` runs
+    /// it from anywhere.
+    pub fn write_config(&self) -> Result<()> {
+        let mut config = self.config.clone();
+        let here = std::env::current_dir().map_err(|e| Error::io(Path::new("."), e))?;
+        config.resolve_paths(&here);
+        let text = Translation {
+            config,
+            warnings: Vec::new(),
+            path: self.path.clone(),
+        }
+        .config_text()?;
+        let dir = &self.config.run.output_dir;
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let header = format!(
+            "# forcefit's translation of {} (`forcefit train` runs it as it is)\n",
+            self.path.display()
+        );
+        crate::io::write_atomic(&dir.join(CONFIG_FILE), |w| {
+            w.write_all(header.as_bytes())?;
+            w.write_all(text.as_bytes())
+        })
+    }
+
     /// Prints the warnings (rank 0), writes the translated configuration
     /// into the output directory (rank 0), trains, and writes forcefit's
     /// outputs (rank 0). The peer's own files are the drop-in's to write.
@@ -90,16 +115,7 @@ impl Translation {
             for w in &self.warnings {
                 eprintln!("warning: {w}");
             }
-            let dir = &self.config.run.output_dir;
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-            let header = format!(
-                "# forcefit's translation of {} (`forcefit train` runs it as it is)\n",
-                self.path.display()
-            );
-            crate::io::write_atomic(&dir.join(CONFIG_FILE), |w| {
-                w.write_all(header.as_bytes())?;
-                w.write_all(text.as_bytes())
-            })?;
+            self.write_config()?;
         }
         let outcome = crate::train::run::run(&self.config, &text, options)?;
         if root {

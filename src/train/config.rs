@@ -630,7 +630,8 @@ impl TrainConfig {
         Ok(config)
     }
 
-    fn resolve_paths(&mut self, base: &Path) {
+    /// Takes relative data, init and output paths as relative to `base`.
+    pub fn resolve_paths(&mut self, base: &Path) {
         let fix = |p: &mut PathBuf| {
             if p.is_relative() {
                 *p = base.join(&*p);

@@ -11,7 +11,7 @@ pub mod nep_in;
 pub mod outputs;
 
 use crate::error::Result;
-use crate::model::nep::Nep;
+use crate::model::nep::{Nep, NepHyper};
 use crate::train::run::{Outcome, RunOptions};
 use gnep_in::GnepInput;
 use nep_in::NepInput;
@@ -23,18 +23,10 @@ use std::path::Path;
 pub fn nep(dir: &Path, input: &NepInput, options: &RunOptions) -> Result<Option<Outcome>> {
     let root = options.world.is_root();
     if input.prediction {
-        if !root {
-            return Ok(None);
+        if root {
+            let model = prediction_model(dir, &input.warnings, |h, p| input.check_model(h, p))?;
+            outputs::predict(&model, &input.config, dir)?;
         }
-        for w in &input.warnings {
-            eprintln!("warning: {w}");
-        }
-        let model_path = dir.join("nep.txt");
-        let model = Nep::from_file(&model_path)?;
-        for w in input.check_model(model.hyper(), &model_path)? {
-            eprintln!("warning: {w}");
-        }
-        outputs::predict(&model, &input.config, dir)?;
         return Ok(None);
     }
     let outcome = input.translation.train(options)?;
@@ -56,14 +48,7 @@ pub fn gnep(dir: &Path, input: &GnepInput, options: &RunOptions) -> Result<Optio
         if !root {
             return Ok(None);
         }
-        for w in &input.warnings {
-            eprintln!("warning: {w}");
-        }
-        let model_path = dir.join("nep.txt");
-        let model = Nep::from_file(&model_path)?;
-        for w in input.check_model(model.hyper(), &model_path)? {
-            eprintln!("warning: {w}");
-        }
+        let model = prediction_model(dir, &input.warnings, |h, p| input.check_model(h, p))?;
         let prepared = outputs::predict_set(&model, "train", &dir.join("train.xyz"), dir)?;
         let mut wrote = "energy_train.out, force_train.out, virial_train.out and stress_train.out";
         if input.output_descriptor > 0 {
@@ -78,4 +63,23 @@ pub fn gnep(dir: &Path, input: &GnepInput, options: &RunOptions) -> Result<Optio
         gnep_outputs::write_loss(&outcome.output_dir, &outcome.log, input.lambdas)?;
     }
     Ok(Some(outcome))
+}
+
+/// `DIR/nep.txt`, the model a `prediction 1` run evaluates, read after the
+/// input's warnings are printed and checked against the input (`check`:
+/// its elements must match; other differences come back as warnings).
+fn prediction_model(
+    dir: &Path,
+    warnings: &[String],
+    check: impl FnOnce(&NepHyper, &Path) -> Result<Vec<String>>,
+) -> Result<Nep> {
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    let path = dir.join("nep.txt");
+    let model = Nep::from_file(&path)?;
+    for w in check(model.hyper(), &path)? {
+        eprintln!("warning: {w}");
+    }
+    Ok(model)
 }
