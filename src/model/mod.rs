@@ -5,6 +5,7 @@ pub mod any;
 pub mod bp;
 pub mod cache_budget;
 pub mod deepmd;
+pub mod energy_reference;
 pub mod family;
 pub mod nep;
 

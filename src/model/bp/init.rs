@@ -7,7 +7,7 @@ use super::stats::FeatureSums;
 use super::{BpHyper, BpModel, BpStats, Chebyshev};
 use crate::error::{Error, Result};
 use crate::model::Prepared;
-use crate::model::nep::init::energy_references;
+use crate::model::energy_reference::energy_references;
 use crate::nn::{Activation, Layer, Network};
 use rand::Rng;
 use rand::RngExt;

@@ -3,9 +3,9 @@
 //! hints), saved as `nep.txt`.
 
 use super::config::NepConfig;
-use super::init::energy_references;
 use super::{Nep, file};
 use crate::error::Result;
+use crate::model::energy_reference::energy_references;
 use crate::model::family::{Family, ModelFile};
 use crate::model::{Model, Prepared};
 use crate::structure::Structure;
