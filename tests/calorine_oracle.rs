@@ -48,36 +48,9 @@ fn forcefit_nep_txt_matches_calorine() {
             .unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         let model = out.join("nep.txt");
-        let predicted = out.join("predicted.xyz");
         let test = examples.join("test.xyz");
-        let o = Command::new(exe)
-            .args([
-                "predict",
-                "-m",
-                model.to_str().unwrap(),
-                test.to_str().unwrap(),
-                "-o",
-                predicted.to_str().unwrap(),
-            ])
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let o = Command::new("python3")
-            .args([
-                "-c",
-                SCRIPT,
-                model.to_str().unwrap(),
-                test.to_str().unwrap(),
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "calorine failed: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        let reference: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-        let ours = forcefit::io::read(&predicted, None).unwrap();
+        let (ours, reference) =
+            common::predicted_and_peer(&model, &test, &out.join("predicted.xyz"), SCRIPT);
         assert_eq!(ours.len(), reference.as_array().unwrap().len());
         for (k, (s, r)) in ours.iter().zip(reference.as_array().unwrap()).enumerate() {
             let e = r["energy"].as_f64().unwrap();

@@ -9,27 +9,10 @@ mod common;
 use common::TempDir;
 use forcefit::model::nep::Nep;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn gnep(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_forcefit"))
-        .arg("gnep")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run forcefit")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn columns(path: &Path) -> Vec<Vec<f64>> {
-    std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .lines()
-        .map(|l| l.split_whitespace().map(|x| x.parse().unwrap()).collect())
-        .collect()
+    common::dropin("gnep", dir, args)
 }
 
 /// The silicon example with a small GNEP input: 60 structures in batches
@@ -50,8 +33,8 @@ fn training_then_prediction_write_gnep_s_files() {
     let dir = si_dir("gnep-train");
     dir.file("gnep.in", SI_GNEP);
     let o = gnep(dir.path(), &["-q", "-j", "1"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let loss = columns(&dir.path().join("loss.out"));
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let loss = common::columns(&dir.path().join("loss.out"));
     assert_eq!(loss.len(), 4);
     for (i, row) in loss.iter().enumerate() {
         assert_eq!(row.len(), 10, "loss.out line {}", i + 1);
@@ -74,8 +57,14 @@ fn training_then_prediction_write_gnep_s_files() {
     assert!(text.contains("\nl_max 4 0 0\n"), "3-body terms only");
     let model = Nep::from_file(&dir.path().join("nep.txt")).unwrap();
     assert_eq!(model.hyper().dim(), 4 + 4 * 4);
-    assert_eq!(columns(&dir.path().join("energy_train.out")).len(), 60);
-    assert_eq!(columns(&dir.path().join("force_test.out")).len(), 530);
+    assert_eq!(
+        common::columns(&dir.path().join("energy_train.out")).len(),
+        60
+    );
+    assert_eq!(
+        common::columns(&dir.path().join("force_test.out")).len(),
+        530
+    );
     let toml = std::fs::read_to_string(dir.path().join("forcefit.toml")).unwrap();
     assert!(
         toml.contains("[optimizer.restarts]\nperiod = 8\n"),
@@ -91,7 +80,7 @@ fn training_then_prediction_write_gnep_s_files() {
         format!("{SI_GNEP}prediction 1\noutput_descriptor 2\n"),
     );
     let o = gnep(Path::new("."), &[dir.path().to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(o.status.success(), "{}", common::stderr(&o));
     let shapes = [
         ("energy_train.out", 60, 2),
         ("force_train.out", 1356, 6),
@@ -100,7 +89,7 @@ fn training_then_prediction_write_gnep_s_files() {
         ("descriptor.out", 1356, 20),
     ];
     for (name, rows, cols) in shapes {
-        let c = columns(&dir.path().join(name));
+        let c = common::columns(&dir.path().join(name));
         assert_eq!(c.len(), rows, "{name}");
         assert!(c.iter().all(|r| r.len() == cols), "{name}");
     }
@@ -113,8 +102,11 @@ fn training_then_prediction_write_gnep_s_files() {
         format!("{SI_GNEP}prediction 1\noutput_descriptor 1\n"),
     );
     let o = gnep(dir.path(), &[]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(columns(&dir.path().join("descriptor.out")).len(), 60);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    assert_eq!(
+        common::columns(&dir.path().join("descriptor.out")).len(),
+        60
+    );
     let line = std::fs::read_to_string(dir.path().join("descriptor.out")).unwrap();
     assert!(
         line.lines().all(|l| l.ends_with(' ')),
@@ -150,28 +142,8 @@ fn nep_cpu_agrees(dir: &Path) {
         return;
     }
     let (model, test) = (dir.join("nep.txt"), dir.join("test.xyz"));
-    let predicted = dir.join("predicted.xyz");
-    let o = common::forcefit(&[
-        "predict",
-        "-m",
-        model.to_str().unwrap(),
-        test.to_str().unwrap(),
-        "-o",
-        predicted.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let o = Command::new("python3")
-        .args([
-            "-c",
-            NEP_CPU,
-            model.to_str().unwrap(),
-            test.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "calorine failed: {}", stderr(&o));
-    let reference: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let ours = forcefit::io::read(&predicted, None).unwrap();
+    let (ours, reference) =
+        common::predicted_and_peer(&model, &test, &dir.join("predicted.xyz"), NEP_CPU);
     let reference = reference.as_array().unwrap();
     assert_eq!(ours.len(), reference.len());
     for (k, (s, r)) in ours.iter().zip(reference).enumerate() {
@@ -210,7 +182,7 @@ fn bad_input_exits_with_2_and_names_file_and_line() {
         dir.file("gnep.in", text);
         let o = gnep(dir.path(), &[]);
         assert_eq!(o.status.code(), Some(2), "{text:?}");
-        let err = stderr(&o);
+        let err = common::stderr(&o);
         assert!(err.contains(expected), "{text:?}: {err}");
     }
     let dir = TempDir::new("gnep-missing");
@@ -218,13 +190,17 @@ fn bad_input_exits_with_2_and_names_file_and_line() {
     let o = gnep(dir.path(), &["."]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("train.xyz: not found"),
+        common::stderr(&o).contains("train.xyz: not found"),
         "{}",
-        stderr(&o)
+        common::stderr(&o)
     );
     let dir = si_dir("gnep-no-model");
     dir.file("gnep.in", "type 1 Si\nprediction 1\n");
     let o = gnep(dir.path(), &["."]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("nep.txt: not found"), "{}", stderr(&o));
+    assert!(
+        common::stderr(&o).contains("nep.txt: not found"),
+        "{}",
+        common::stderr(&o)
+    );
 }

@@ -14,24 +14,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn nep(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_forcefit"))
-        .arg("nep")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run forcefit")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn columns(path: &Path) -> Vec<Vec<f64>> {
-    std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .lines()
-        .map(|l| l.split_whitespace().map(|x| x.parse().unwrap()).collect())
-        .collect()
+    common::dropin("nep", dir, args)
 }
 
 #[test]
@@ -131,8 +114,8 @@ fn tiny_training_run_writes_gpumd_s_files() {
     );
     // DIR defaults to the current directory.
     let o = nep(dir.path(), &["-q", "-j", "1"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let err = stderr(&o);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let err = common::stderr(&o);
     assert!(
         err.contains("warning:") && err.contains("nep.in:9: `output_descriptor` is ignored"),
         "{err}"
@@ -140,7 +123,7 @@ fn tiny_training_run_writes_gpumd_s_files() {
     let model = forcefit::model::load(&dir.path().join("nep.txt")).unwrap();
     assert_eq!(model.cutoff(), 4.5);
     // 60 structures in batches of 8: 8 steps per epoch, 5 epochs.
-    let loss = columns(&dir.path().join("loss.out"));
+    let loss = common::columns(&dir.path().join("loss.out"));
     assert_eq!(loss.len(), 5);
     for (i, row) in loss.iter().enumerate() {
         assert_eq!(row.len(), 10, "loss.out line {}", i + 1);
@@ -150,8 +133,11 @@ fn tiny_training_run_writes_gpumd_s_files() {
     }
     assert!(loss[4][1] < loss[0][1], "the loss decreases: {loss:?}");
     assert!(loss[4][7] > 0.0, "the test set is evaluated at the end");
-    assert_eq!(columns(&dir.path().join("energy_train.out")).len(), 60);
-    let force_test = columns(&dir.path().join("force_test.out"));
+    assert_eq!(
+        common::columns(&dir.path().join("energy_train.out")).len(),
+        60
+    );
+    let force_test = common::columns(&dir.path().join("force_test.out"));
     assert_eq!(force_test.len(), 530);
     assert!(force_test.iter().all(|r| r.len() == 6));
     for name in [
@@ -174,14 +160,14 @@ fn prediction_reproduces_gpumd_s_files() {
         std::fs::copy(shared.join(name), dir.path().join(name)).unwrap();
     }
     let o = nep(Path::new("."), &[dir.path().to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(o.status.success(), "{}", common::stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("energy") && out.contains("0.414"), "{out}");
     assert!(!dir.path().join("loss.out").exists());
     // GPUMD computes in float32: agreement to 1e-4 (see gpumd_reproduction.rs).
     for name in ["energy_train.out", "force_train.out"] {
-        let ours = columns(&dir.path().join(name));
-        let gpumd = columns(&shared.join(name));
+        let ours = common::columns(&dir.path().join(name));
+        let gpumd = common::columns(&shared.join(name));
         assert_eq!(ours.len(), gpumd.len(), "{name}: line count");
         for (line, (a, b)) in ours.iter().zip(&gpumd).enumerate() {
             assert_eq!(a.len(), b.len());
@@ -227,7 +213,7 @@ fn bad_input_exits_with_2_and_names_file_and_line() {
         dir.file("nep.in", text);
         let o = nep(dir.path(), &[]);
         assert_eq!(o.status.code(), Some(2), "{text:?}");
-        let err = stderr(&o);
+        let err = common::stderr(&o);
         assert!(err.contains(expected), "{text:?}: {err}");
     }
 
@@ -235,17 +221,17 @@ fn bad_input_exits_with_2_and_names_file_and_line() {
     let o = nep(dir.path(), &["."]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("nep.in: No such file or directory"),
+        common::stderr(&o).contains("nep.in: No such file or directory"),
         "{}",
-        stderr(&o)
+        common::stderr(&o)
     );
     dir.file("nep.in", "type 1 Si\n");
     let o = nep(dir.path(), &["."]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("train.xyz: not found"),
+        common::stderr(&o).contains("train.xyz: not found"),
         "{}",
-        stderr(&o)
+        common::stderr(&o)
     );
     dir.file(
         "train.xyz",
@@ -254,7 +240,11 @@ fn bad_input_exits_with_2_and_names_file_and_line() {
     dir.file("nep.in", "type 1 Si\nprediction 1\n");
     let o = nep(dir.path(), &["."]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("nep.txt: not found"), "{}", stderr(&o));
+    assert!(
+        common::stderr(&o).contains("nep.txt: not found"),
+        "{}",
+        common::stderr(&o)
+    );
 }
 
 /// The translated configuration the drop-in writes beside its outputs
@@ -271,7 +261,7 @@ fn the_written_translation_trains_the_same_model() {
         "type 1 Si\ncutoff 4.5 3.8\nn_max 3 3\nbasis_size 5 5\nneuron 8\nepochs 3\nseed 5\n",
     );
     let o = nep(dir.path(), &["-q", "-j", "1"]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(o.status.success(), "{}", common::stderr(&o));
     let first = std::fs::read_to_string(dir.path().join("nep.txt")).unwrap();
     let toml = dir.path().join("forcefit.toml");
     let text = std::fs::read_to_string(&toml).unwrap();
@@ -287,7 +277,7 @@ fn the_written_translation_trains_the_same_model() {
         .current_dir(std::env::temp_dir())
         .output()
         .unwrap();
-    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(o.status.success(), "{}", common::stderr(&o));
     let again = std::fs::read_to_string(dir.path().join("nep.txt")).unwrap();
     assert_eq!(
         first, again,

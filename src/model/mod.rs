@@ -192,3 +192,16 @@ pub fn load(path: &Path) -> Result<AnyModel> {
 pub fn load_files(paths: &[PathBuf]) -> Result<AnyModel> {
     AnyModel::load(paths)
 }
+
+/// Runs `f` with this thread's buffers in `key`, or with fresh ones when
+/// the thread is already using them (a nested call): the families' hot
+/// paths allocate nothing per call.
+pub(crate) fn with_scratch<S: Default + 'static, R>(
+    key: &'static std::thread::LocalKey<std::cell::RefCell<S>>,
+    f: impl FnOnce(&mut S) -> R,
+) -> R {
+    key.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut s) => f(&mut s),
+        Err(_) => f(&mut S::default()),
+    })
+}

@@ -433,6 +433,62 @@ pub fn forcefit(args: &[&str]) -> std::process::Output {
         .expect("run forcefit")
 }
 
+/// `forcefit CMD args…` (a drop-in) run in `dir`.
+pub fn dropin(cmd: &str, dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_forcefit"))
+        .arg(cmd)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run forcefit")
+}
+
+/// A process's stderr as text.
+pub fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The whitespace-separated numbers of a text file, a row per line.
+pub fn columns(path: &Path) -> Vec<Vec<f64>> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .map(|l| l.split_whitespace().map(|x| x.parse().unwrap()).collect())
+        .collect()
+}
+
+/// `forcefit predict` of `model` on `input` (written to `output` and read
+/// back) beside a peer's predictions: the JSON that `python3 -c script
+/// model input` prints.
+pub fn predicted_and_peer(
+    model: &Path,
+    input: &Path,
+    output: &Path,
+    script: &str,
+) -> (Vec<Structure>, serde_json::Value) {
+    let path = |p: &Path| p.to_str().unwrap().to_string();
+    let o = forcefit(&[
+        "predict",
+        "-m",
+        &path(model),
+        &path(input),
+        "-o",
+        &path(output),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = std::process::Command::new("python3")
+        .args(["-c", script, &path(model), &path(input)])
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "the peer failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let ours = forcefit::io::read(output, None).unwrap();
+    (ours, serde_json::from_slice(&o.stdout).unwrap())
+}
+
 /// A small, quick training configuration on the built-in silicon example
 /// (written to `dir/run.toml`, outputs in `dir/out`): `optimizer` is the
 /// body of `[optimizer]`, `extra` goes to the end of `[train]`.

@@ -117,16 +117,9 @@ impl DeepPot {
     /// Runs `f` with this thread's scratch, sized for this model (a fresh
     /// one if the thread's is in use).
     pub(super) fn with_workspace<R>(&self, f: impl FnOnce(&mut Workspace) -> R) -> R {
-        WORKSPACE.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut ws) => {
-                self.size_workspace(&mut ws);
-                f(&mut ws)
-            }
-            Err(_) => {
-                let mut ws = Workspace::default();
-                self.size_workspace(&mut ws);
-                f(&mut ws)
-            }
+        crate::model::with_scratch(&WORKSPACE, |ws| {
+            self.size_workspace(ws);
+            f(ws)
         })
     }
 

@@ -60,12 +60,8 @@ impl DeepPot {
     /// `sites` into `grad`; see the module docs.
     pub(super) fn gradient(&self, s: &Prepared, sites: &[usize], adj: &Adjoint, grad: &mut [f64]) {
         self.with_workspace(|ws| {
-            TANGENTS.with(|cell| match cell.try_borrow_mut() {
-                Ok(mut ts) => self.gradient_in(s, sites, adj, grad, ws, &mut ts),
-                Err(_) => {
-                    let ts = &mut TangentScratch::default();
-                    self.gradient_in(s, sites, adj, grad, ws, ts)
-                }
+            crate::model::with_scratch(&TANGENTS, |ts| {
+                self.gradient_in(s, sites, adj, grad, ws, ts)
             })
         })
     }

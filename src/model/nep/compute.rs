@@ -116,11 +116,7 @@ impl Nep {
         out: &mut Prediction,
         extra: Extras<'_>,
     ) {
-        SCRATCH.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut w) => self.compute_in(s, sites, out, extra, &mut w),
-            // A nested call on this thread: fresh buffers.
-            Err(_) => self.compute_in(s, sites, out, extra, &mut Scratch::default()),
-        })
+        crate::model::with_scratch(&SCRATCH, |w| self.compute_in(s, sites, out, extra, w))
     }
 
     /// [`Nep::compute`] with the buffers given.

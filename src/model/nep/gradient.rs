@@ -198,11 +198,7 @@ impl Nep {
     /// Accumulates ∇θ [aE·E + Σ γ_i·F_i + Ω:W] of the site energies of
     /// `sites` into `grad`; see the module docs.
     pub(super) fn gradient(&self, s: &Prepared, sites: &[usize], adj: &Adjoint, grad: &mut [f64]) {
-        SCRATCH.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut w) => self.gradient_in(s, sites, adj, grad, &mut w),
-            // A nested call on this thread: fresh buffers.
-            Err(_) => self.gradient_in(s, sites, adj, grad, &mut Scratch::default()),
-        })
+        crate::model::with_scratch(&SCRATCH, |w| self.gradient_in(s, sites, adj, grad, w))
     }
 
     /// [`Nep::gradient`] with the buffers given.
