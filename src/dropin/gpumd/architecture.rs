@@ -96,6 +96,20 @@ pub fn loss_keyword(
     Ok(true)
 }
 
+/// The elements of the file's `type` line, which every keyword file needs
+/// (`name` names the file in the message).
+pub fn species(lines: &[Line], path: &Path, name: &str) -> Result<Vec<String>> {
+    let Some(type_line) = lines.iter().find(|l| l.keyword == "type") else {
+        return Err(Error::file(
+            path,
+            format!(
+                "the `type` keyword is missing: {name} must list the elements, e.g. `type 2 Pb Te`"
+            ),
+        ));
+    };
+    parse_type(type_line, path)
+}
+
 /// `type N El1 … ElN`: the elements, in order.
 pub fn parse_type(line: &Line, path: &Path) -> Result<Vec<String>> {
     if line.args.len() < 2 {

@@ -13,6 +13,7 @@
 
 use super::architecture;
 use super::lines::{self, Line};
+use super::run_files;
 use crate::dropin::{Translation, Treatment};
 use crate::error::{Error, Result};
 use crate::model::ModelConfig;
@@ -131,13 +132,7 @@ fn gnep_defaults(dir: &Path, species: Vec<String>) -> (TrainConfig, NepConfig) {
 /// GNEP's epochs count in). The test set is not looked for: see [`read`].
 pub fn parse(text: &str, path: &Path, dir: &Path, set: &TrainingSet) -> Result<GnepInput> {
     let (lines, given) = lines::split(text, path)?;
-    let Some(type_line) = lines.iter().find(|l| l.keyword == "type") else {
-        return Err(Error::file(
-            path,
-            "the `type` keyword is missing: gnep.in must list the elements, e.g. `type 2 Pb Te`",
-        ));
-    };
-    let species = architecture::parse_type(type_line, path)?;
+    let species = architecture::species(&lines, path, "gnep.in")?;
     let (mut config, mut nep) = gnep_defaults(dir, species.clone());
     let mut run = plan::GnepRun::default();
     let mut input = GnepInput {
@@ -273,17 +268,10 @@ fn gnep_limits(line: &Line, path: &Path, nep: &NepConfig) -> Result<()> {
 pub fn read(dir: &Path) -> Result<GnepInput> {
     let path = dir.join("gnep.in");
     let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-    let train = dir.join("train.xyz");
-    if !train.is_file() {
-        return Err(Error::file(
-            &train,
-            "not found: GNEP reads the training structures from train.xyz beside gnep.in",
-        ));
-    }
+    let train = run_files::train_xyz(dir, "GNEP", "gnep.in")?;
     let set = TrainingSet::count(&train)?;
     let mut input = parse(&text, &path, dir, &set)?;
-    let test = dir.join("test.xyz");
-    if test.is_file() && !input.prediction {
+    if let Some(test) = run_files::test_xyz(dir).filter(|_| !input.prediction) {
         input.translation.config.data.test = Some(Paths::One(test));
     }
     if !input.prediction && dir.join("gnep.restart").exists() {
@@ -293,24 +281,13 @@ pub fn read(dir: &Path) -> Result<GnepInput> {
             dir.display()
         ));
     }
-    if input.prediction {
-        let model = dir.join("nep.txt");
-        if !model.is_file() {
-            return Err(Error::file(
-                &model,
-                "not found: `prediction 1` evaluates this model",
-            ));
-        }
-    } else if let Some(line) = input.line_of("zbl")
-        && dir.join("zbl.in").exists()
-    {
-        return Err(Error::parse(
-            &path,
-            line,
-            "zbl: zbl.in is present, which makes GNEP use a flexible ZBL; forcefit \
-             trains with the universal ZBL only (remove zbl.in)",
-        ));
-    }
+    run_files::check_model_files(
+        dir,
+        &path,
+        input.prediction,
+        input.line_of("zbl"),
+        "GNEP use a flexible ZBL",
+    )?;
     Ok(input)
 }
 

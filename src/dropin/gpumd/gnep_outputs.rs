@@ -4,6 +4,7 @@
 //! as in nep (one `%g` per value, predicted columns first, stress = W/V in
 //! GPa), so `metrics::write_gpumd_outputs` writes them.
 
+use super::outputs::{or_zero, rows_in_ev};
 use crate::error::Result;
 use crate::io;
 use crate::metrics::format_g;
@@ -27,15 +28,8 @@ use std::path::Path;
 /// - `LR`: the learning rate of the epoch's last step;
 /// - `Time`: seconds of training so far (wall time; GNEP sums CPU time).
 pub fn to_gnep_loss(rows: &[LogRow], lambdas: [f64; 3]) -> String {
-    let ev = |x: f64| if x.is_finite() { x * 1e-3 } else { 0.0 };
-    let plain = |x: f64| if x.is_finite() { x } else { 0.0 };
     let mut out = String::new();
-    let mut test = [0.0; 3];
-    for r in rows {
-        if let Some(v) = r.val_rmse {
-            test = v.map(ev);
-        }
-        let train = r.train_rmse.map(ev);
+    for (r, train, test) in rows_in_ev(rows) {
         let total: f64 = (0..3).map(|i| lambdas[i] * train[i]).sum();
         let _ = writeln!(
             out,
@@ -48,8 +42,8 @@ pub fn to_gnep_loss(rows: &[LogRow], lambdas: [f64; 3]) -> String {
             test[0],
             test[1],
             test[2],
-            plain(r.lr),
-            plain(r.time_s)
+            or_zero(r.lr),
+            or_zero(r.time_s)
         );
     }
     out

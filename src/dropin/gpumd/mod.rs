@@ -9,6 +9,7 @@ pub mod gnep_outputs;
 mod lines;
 pub mod nep_in;
 pub mod outputs;
+mod run_files;
 
 use crate::error::Result;
 use crate::model::nep::{Nep, NepHyper};

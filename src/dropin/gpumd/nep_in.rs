@@ -48,6 +48,7 @@
 
 use super::architecture;
 use super::lines;
+use super::run_files;
 use crate::dropin::{Translation, Treatment};
 use crate::error::{Error, Result};
 use crate::model::ModelConfig;
@@ -175,13 +176,7 @@ const KEYS: [(&str, &str); 23] = [
 /// and receives the outputs). The test set is not looked for: see [`read`].
 pub fn parse(text: &str, path: &Path, dir: &Path) -> Result<NepInput> {
     let (lines, given) = lines::split(text, path)?;
-    let Some(type_line) = lines.iter().find(|l| l.keyword == "type") else {
-        return Err(Error::file(
-            path,
-            "the `type` keyword is missing: nep.in must list the elements, e.g. `type 2 Pb Te`",
-        ));
-    };
-    let species = architecture::parse_type(type_line, path)?;
+    let species = architecture::species(&lines, path, "nep.in")?;
 
     let mut config = gpumd_defaults(dir);
     let mut nep = NepConfig {
@@ -292,38 +287,20 @@ pub fn read(dir: &Path) -> Result<NepInput> {
     let path = dir.join("nep.in");
     let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
     let mut input = parse(&text, &path, dir)?;
-    let train = dir.join("train.xyz");
-    if !train.is_file() {
-        return Err(Error::file(
-            &train,
-            "not found: GPUMD's nep reads the training structures from train.xyz beside nep.in",
-        ));
-    }
-    let test = dir.join("test.xyz");
-    if test.is_file() {
+    run_files::train_xyz(dir, "GPUMD's nep", "nep.in")?;
+    if let Some(test) = run_files::test_xyz(dir) {
         input.translation.config.data.test = Some(Paths::One(test));
     }
     if !input.prediction {
         fine_tune::check(&input)?;
     }
-    if input.prediction {
-        let model = dir.join("nep.txt");
-        if !model.is_file() {
-            return Err(Error::file(
-                &model,
-                "not found: `prediction 1` evaluates this model",
-            ));
-        }
-    } else if let Some(&line) = input.lines.get("zbl")
-        && dir.join("zbl.in").exists()
-    {
-        return Err(Error::parse(
-            &path,
-            line,
-            "zbl: zbl.in is present, which makes GPUMD train a flexible ZBL; forcefit \
-             trains the universal ZBL only (remove zbl.in)",
-        ));
-    }
+    run_files::check_model_files(
+        dir,
+        &path,
+        input.prediction,
+        input.line_of("zbl"),
+        "GPUMD train a flexible ZBL",
+    )?;
     Ok(input)
 }
 

@@ -31,22 +31,15 @@ use std::path::{Path, PathBuf};
 /// labels). The test set is not evaluated every epoch: between
 /// evaluations its columns repeat the latest one (0 before the first).
 pub fn to_gpumd_loss(rows: &[LogRow]) -> String {
-    let ev = |x: f64| if x.is_finite() { x * 1e-3 } else { 0.0 };
-    let plain = |x: f64| if x.is_finite() { x } else { 0.0 };
     let mut out = String::new();
-    let mut test = [0.0; 3];
-    for r in rows {
-        if let Some(v) = r.val_rmse {
-            test = v.map(ev);
-        }
-        let train = r.train_rmse.map(ev);
+    for (r, train, test) in rows_in_ev(rows) {
         let _ = writeln!(
             out,
             "{:<8}{:<11.5}{:<11.5}{:<11.5}{:<13.5}{:<13.5}{:<13.5}{:<13.5}{:<13.5}{:<13.5}",
             r.step,
-            plain(r.loss),
-            plain(r.regularization[0]),
-            plain(r.regularization[1]),
+            or_zero(r.loss),
+            or_zero(r.regularization[0]),
+            or_zero(r.regularization[1]),
             train[0],
             train[1],
             train[2],
@@ -56,6 +49,24 @@ pub fn to_gpumd_loss(rows: &[LogRow]) -> String {
         );
     }
     out
+}
+
+/// Each row with its training RMSEs and the latest test RMSEs so far (0
+/// before the first evaluation), in eV/atom, eV/Å and eV/atom, 0 where a
+/// label is missing: the RMSE columns of GPUMD's and GNEP's `loss.out`.
+pub(super) fn rows_in_ev(rows: &[LogRow]) -> impl Iterator<Item = (&LogRow, [f64; 3], [f64; 3])> {
+    let ev = |x: f64| or_zero(x * 1e-3);
+    rows.iter().scan([0.0; 3], move |test, r| {
+        if let Some(v) = r.val_rmse {
+            *test = v.map(ev);
+        }
+        Some((r, r.train_rmse.map(ev), *test))
+    })
+}
+
+/// A value as GPUMD's files write a missing one: 0.
+pub(super) fn or_zero(x: f64) -> f64 {
+    if x.is_finite() { x } else { 0.0 }
 }
 
 /// Writes `loss.out` into `dir`.
