@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use forcefit::dist::World;
 use forcefit::dropin::{self, Overrides};
+use forcefit::train::committee;
 use forcefit::train::config::{OptimizerKind, TrainConfig};
 use forcefit::train::run::{Outcome, RunOptions};
 use std::path::PathBuf;
@@ -105,6 +106,17 @@ pub struct RunFlags {
     /// No progress bar or per-validation lines.
     #[arg(long, short)]
     quiet: bool,
+    /// Train a committee of K models (seeds seed … seed+K−1) into
+    /// member-0/ … member-(K−1)/, for model deviation (overrides
+    /// train.committee).
+    #[arg(long, value_name = "K")]
+    committee: Option<usize>,
+    /// Warm retraining: start from the best model and optimizer state of
+    /// the run in RUN_DIR (a committee's: each member from its own),
+    /// keeping its normalisation, on a short schedule sized to the
+    /// structures added since (see docs/active-learning.md).
+    #[arg(long, value_name = "RUN_DIR")]
+    continue_from: Option<PathBuf>,
 }
 
 impl RunFlags {
@@ -114,7 +126,19 @@ impl RunFlags {
             stop: stop_on_ctrl_c()?,
             quiet: self.quiet,
             world: world.clone(),
+            continue_from: self.continue_from.clone(),
         })
+    }
+
+    /// Applies the flags that change the configuration (`--committee`).
+    fn configure(&self, config: &mut TrainConfig) -> Result<()> {
+        if let Some(k) = self.committee {
+            config.run.committee = k;
+            config
+                .validate()
+                .map_err(|m| anyhow::anyhow!("--committee: {m}"))?;
+        }
+        Ok(())
     }
 }
 
@@ -129,14 +153,12 @@ pub struct TrainArgs {
 pub fn train(args: TrainArgs, world: &World) -> Result<()> {
     let text = std::fs::read_to_string(&args.config)
         .with_context(|| format!("reading {}", args.config.display()))?;
-    let config = TrainConfig::from_file(&args.config)?;
+    let mut config = TrainConfig::from_file(&args.config)?;
+    args.run.configure(&mut config)?;
     set_threads(args.run.threads.or(config.run.threads))?;
     let options = args.run.options(world)?;
-    let outcome = forcefit::train::run::run(&config, &text, &options)?;
-    if world.is_root() {
-        forcefit::train::outputs::write(&outcome)?;
-        report(&outcome);
-    }
+    let outcomes = committee::run(&config, &text, &options, &mut |_| Ok(()))?;
+    report_root(Some(&outcomes), world);
     Ok(())
 }
 
@@ -200,7 +222,8 @@ fn report(outcome: &Outcome) {
 }
 
 pub fn nep(args: NepArgs, world: &World) -> Result<()> {
-    let input = dropin::gpumd::nep_in::read(&args.dir)?;
+    let mut input = dropin::gpumd::nep_in::read(&args.dir)?;
+    args.run.configure(&mut input.translation.config)?;
     set_threads(args.run.threads)?;
     let outcome = dropin::gpumd::nep(&args.dir, &input, &args.run.options(world)?)?;
     report_root(outcome.as_ref(), world);
@@ -208,7 +231,8 @@ pub fn nep(args: NepArgs, world: &World) -> Result<()> {
 }
 
 pub fn gnep(args: GnepArgs, world: &World) -> Result<()> {
-    let input = dropin::gpumd::gnep_in::read(&args.dir)?;
+    let mut input = dropin::gpumd::gnep_in::read(&args.dir)?;
+    args.run.configure(&mut input.translation.config)?;
     set_threads(args.run.threads)?;
     let outcome = dropin::gpumd::gnep(&args.dir, &input, &args.run.options(world)?)?;
     report_root(outcome.as_ref(), world);
@@ -223,10 +247,11 @@ pub fn dp(args: DpArgs, world: &World) -> Result<()> {
         output_dir: args.output_dir.clone(),
         ..Overrides::default()
     };
-    let input = dropin::deepmd_kit::read(&args.input, &overrides)?;
+    let mut input = dropin::deepmd_kit::read(&args.input, &overrides)?;
+    args.run.configure(&mut input.config)?;
     set_threads(args.run.threads)?;
-    let outcome = input.train(&args.run.options(world)?)?;
-    report_root(Some(&outcome), world);
+    let outcomes = input.train(&args.run.options(world)?, &mut |_| Ok(()))?;
+    report_root(Some(&outcomes), world);
     Ok(())
 }
 
@@ -243,16 +268,24 @@ pub fn aenet(args: AenetArgs, world: &World) -> Result<()> {
         output_dir: args.output_dir.unwrap_or_else(|| args.dir.clone()),
         as_written: args.recipe == "aenet-pytorch",
     };
-    let input = dropin::aenet::read(&generate, &train, &overrides)?;
+    let mut input = dropin::aenet::read(&generate, &train, &overrides)?;
+    args.run.configure(&mut input.translation.config)?;
     set_threads(args.run.threads)?;
-    let outcome = dropin::aenet::train(&input, &args.run.options(world)?)?;
-    report_root(Some(&outcome), world);
+    let outcomes = dropin::aenet::train(&input, &args.run.options(world)?)?;
+    report_root(Some(&outcomes), world);
     Ok(())
 }
 
-/// Prints how a run ended (rank 0; a drop-in's prediction mode has no run).
-fn report_root(outcome: Option<&Outcome>, world: &World) {
-    if let Some(o) = outcome.filter(|_| world.is_root()) {
+/// Prints how each model's run ended (rank 0; a drop-in's prediction mode
+/// has no run).
+fn report_root(outcomes: Option<&Vec<Outcome>>, world: &World) {
+    let Some(outcomes) = outcomes.filter(|_| world.is_root()) else {
+        return;
+    };
+    for (k, o) in outcomes.iter().enumerate() {
+        if outcomes.len() > 1 {
+            println!("\ncommittee member {k}:");
+        }
         report(o);
     }
 }

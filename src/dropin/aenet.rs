@@ -102,16 +102,15 @@ pub fn read(generate: &Path, train: &Path, overrides: &Overrides) -> Result<Aene
 
 /// Trains what the inputs describe and writes aenet-PyTorch's result
 /// files beside forcefit's outputs (rank 0), naming them on stdout.
-pub fn train(input: &AenetInput, options: &RunOptions) -> Result<Outcome> {
-    let outcome = input.translation.train(options)?;
-    if options.world.is_root() {
-        let written = outputs::write(&outcome, &input.outputs)?;
+pub fn train(input: &AenetInput, options: &RunOptions) -> Result<Vec<Outcome>> {
+    input.translation.train(options, &mut |outcome| {
+        let written = outputs::write(outcome, &input.outputs)?;
         if !written.is_empty() {
             let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
             println!("aenet-PyTorch's files: {}", names.join(", "));
         }
-    }
-    Ok(outcome)
+        Ok(())
+    })
 }
 
 /// Parses generate.in text alone (`path` names it in errors): the checks

@@ -106,21 +106,21 @@ impl Translation {
     }
 
     /// Prints the warnings (rank 0), writes the translated configuration
-    /// into the output directory (rank 0), trains, and writes forcefit's
-    /// outputs (rank 0). The peer's own files are the drop-in's to write.
-    pub fn train(&self, options: &RunOptions) -> Result<Outcome> {
+    /// into the output directory (rank 0), trains (one model or a
+    /// committee), and writes forcefit's outputs and then what `finish`
+    /// adds, the peer's own files, for each model (rank 0).
+    pub fn train(
+        &self,
+        options: &RunOptions,
+        finish: &mut dyn FnMut(&Outcome) -> Result<()>,
+    ) -> Result<Vec<Outcome>> {
         let text = self.config_text()?;
-        let root = options.world.is_root();
-        if root {
+        if options.world.is_root() {
             for w in &self.warnings {
                 eprintln!("warning: {w}");
             }
             self.write_config()?;
         }
-        let outcome = crate::train::run::run(&self.config, &text, options)?;
-        if root {
-            crate::train::outputs::write(&outcome)?;
-        }
-        Ok(outcome)
+        crate::train::committee::run(&self.config, &text, options, finish)
     }
 }

@@ -149,12 +149,12 @@ impl ModelConfig {
         }
     }
 
-    /// The model file to start from, if any.
-    pub fn init(&self) -> Option<&Path> {
+    /// The model file(s) to start from (aenet: one per element), if any.
+    pub fn init(&self) -> Option<Vec<PathBuf>> {
         match self {
-            ModelConfig::Nep(c) => c.init.as_deref(),
-            ModelConfig::Deepmd(c) => c.init.as_deref(),
-            ModelConfig::Bp(_) => None,
+            ModelConfig::Nep(c) => c.init.clone().map(|p| vec![p]),
+            ModelConfig::Deepmd(c) => c.init.clone().map(|p| vec![p]),
+            ModelConfig::Bp(c) => c.init.clone(),
         }
     }
 
@@ -164,12 +164,13 @@ impl ModelConfig {
         matches!(self, ModelConfig::Nep(c) if c.init_rescale)
     }
 
-    /// Mutable access to that path (to resolve it against the config's directory).
-    pub fn init_mut(&mut self) -> Option<&mut PathBuf> {
+    /// Mutable access to those paths (to resolve them against the
+    /// config's directory).
+    pub fn init_mut(&mut self) -> Vec<&mut PathBuf> {
         match self {
-            ModelConfig::Nep(c) => c.init.as_mut(),
-            ModelConfig::Deepmd(c) => c.init.as_mut(),
-            ModelConfig::Bp(_) => None,
+            ModelConfig::Nep(c) => c.init.iter_mut().collect(),
+            ModelConfig::Deepmd(c) => c.init.iter_mut().collect(),
+            ModelConfig::Bp(c) => c.init.iter_mut().flatten().collect(),
         }
     }
 }

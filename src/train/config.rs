@@ -324,6 +324,27 @@ pub struct LoopConfig {
     /// Learning-curve file name in the output directory.
     #[serde(default = "default_lcurve_file")]
     pub lcurve_file: String,
+    /// Members of a committee (model deviation for active learning): K > 1
+    /// trains K models that differ in their seeds (`seed` … `seed`+K−1),
+    /// into `member-0/` … `member-(K−1)/` of the output directory.
+    #[serde(default = "default_committee")]
+    pub committee: usize,
+    /// What a committee's members train on: the same structures, or each
+    /// its own bootstrap resample of them.
+    #[serde(default)]
+    pub committee_data: CommitteeData,
+}
+
+/// `[train] committee_data`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CommitteeData {
+    /// Every member on the whole training set.
+    #[default]
+    Same,
+    /// Member k on a resample with replacement of the training set, drawn
+    /// by its seed (as many draws as structures).
+    Bootstrap,
 }
 
 impl LoopConfig {
@@ -420,6 +441,9 @@ fn default_lcurve_frames() -> usize {
 fn default_lcurve_file() -> String {
     "lcurve.out".into()
 }
+fn default_committee() -> usize {
+    1
+}
 
 impl Default for LossSection {
     fn default() -> Self {
@@ -489,6 +513,8 @@ impl Default for LoopConfig {
             lcurve_every: None,
             lcurve_frames: default_lcurve_frames(),
             lcurve_file: default_lcurve_file(),
+            committee: default_committee(),
+            committee_data: CommitteeData::Same,
         }
     }
 }
@@ -594,7 +620,7 @@ impl TrainConfig {
         if let Some(t) = &mut self.data.test {
             fix_all(t);
         }
-        if let Some(p) = self.model.init_mut() {
+        for p in self.model.init_mut() {
             fix(p);
         }
         fix(&mut self.run.output_dir);

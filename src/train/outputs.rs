@@ -101,7 +101,18 @@ pub fn write(outcome: &Outcome) -> Result<()> {
         outcome.validation.as_ref(),
     )?;
     plots::loss_curves(&dir.join("loss.png"), &outcome.log)?;
+    // The files a later run continues from (`--continue-from`): the
+    // binary ones where a format has both (aenet's `.nn` beside `.nn.ascii`).
+    let model_files: Vec<String> = outcome
+        .model
+        .files()?
+        .iter()
+        .map(|f| f.path.display().to_string())
+        .filter(|p| !p.ends_with(".ascii"))
+        .collect();
     let summary = serde_json::json!({
+        "model_files": model_files,
+        "train_structures": outcome.train_set.structures.len(),
         "best_epoch": outcome.best_epoch,
         "epochs": outcome.epochs,
         "steps": outcome.steps,

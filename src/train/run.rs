@@ -6,14 +6,15 @@
 
 use super::checkpoint::Checkpoint;
 use super::config::TrainConfig;
-use super::data::{self, DataSets};
 use super::lcurve::Lcurve;
 use super::log::LogRow;
 use super::optimizer::{OptimizerState, Recovery, Stepper, Timing, new_optimizer};
+use super::prepare::{self, RunData};
 use super::progress::{progress_bar, progress_message};
 use super::shard::{Evaluated, Shard};
 use super::state::State;
 use super::step::{self, Batch};
+use super::warm::{self, WarmStart};
 use crate::batch;
 use crate::dist::World;
 use crate::error::{Error, Result};
@@ -44,6 +45,9 @@ pub struct RunOptions {
     /// The ranks the run is spread over (one process by default). Rank 0
     /// alone prints and writes files.
     pub world: World,
+    /// Start from the best model and optimizer state of the run in this
+    /// directory (warm retraining on new data; see [`super::warm`]).
+    pub continue_from: Option<PathBuf>,
 }
 
 /// What a finished run produced.
@@ -107,80 +111,6 @@ pub struct KalmanReport {
     pub lambda: f64,
 }
 
-/// Builds the model the configuration describes: from `model.init`, or
-/// random (seeded by `train.seed`) with its data-dependent state fitted to
-/// the training set; and this rank's shards of the data, prepared.
-fn build_model(
-    config: &TrainConfig,
-    data: DataSets,
-    world: &World,
-    quiet: bool,
-) -> Result<(AnyModel, Shard, Shard)> {
-    let m = &config.model;
-    let mut model = match m.init() {
-        Some(path) => {
-            let model = AnyModel::load(&[path.to_path_buf()])?;
-            if model.family() != m.family() {
-                return Err(Error::file(
-                    path,
-                    format!(
-                        "model.init is a {} model but model.family is {}",
-                        model.family(),
-                        m.family()
-                    ),
-                ));
-            }
-            let species = crate::elements::species_of(&data.train);
-            let (model, note) = model.adapt_init(m, &species, path)?;
-            if let Some(note) = note.filter(|_| !quiet) {
-                eprintln!("{note}");
-            }
-            model
-        }
-        None => {
-            let species = m
-                .species()
-                .map(|s| s.to_vec())
-                .unwrap_or_else(|| crate::elements::species_of(&data.train));
-            AnyModel::random(m, species, &data.train, config.run.seed)?
-        }
-    };
-    // A weight for an element the model does not have is most likely a typo.
-    if let Some(element) = config
-        .loss
-        .type_weight
-        .keys()
-        .find(|e| !model.species().contains(e))
-    {
-        return Err(Error::Invalid(format!(
-            "loss.type_weight.{element}: {element} is not an element of the model ({})",
-            model.species().join(" ")
-        )));
-    }
-    let validation = Shard::prepare(world, data.validation, &model)?;
-    // Fitting the data statistics needs the whole training set prepared
-    // (on every rank: the same statistics everywhere); then each rank keeps
-    // its share.
-    let train = if m.init().is_none() {
-        let train = batch::prepare_all(&model, data.train)?;
-        for note in model.fit_data(&train) {
-            if !quiet {
-                eprintln!("{note}");
-            }
-        }
-        Shard::from_prepared(world, train)
-    } else if m.init_rescale() {
-        let train = batch::prepare_all(&model, data.train)?;
-        if model.rescale_init(m, &train) && !quiet {
-            eprintln!("descriptor scales recomputed from the training data (model.init_rescale)");
-        }
-        Shard::from_prepared(world, train)
-    } else {
-        Shard::prepare(world, data.train, &model)?
-    };
-    Ok((model, train, validation))
-}
-
 /// RMSEs in meV from loss parts (NaN where there was no such label).
 fn rmse_mev(parts: &LossParts, counts: [bool; 3]) -> [f64; 3] {
     let f = |mse: f64, has: bool| if has { mse.sqrt() * 1e3 } else { f64::NAN };
@@ -212,21 +142,59 @@ fn auto_validate_every(train: &Shard, validation: &Shard) -> usize {
 /// Runs the training that `config` describes. `config_text` is the TOML it
 /// came from (stored in checkpoints).
 pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Result<Outcome> {
-    let out_dir = config.run.output_dir.clone();
-    std::fs::create_dir_all(&out_dir).map_err(|e| Error::io(&out_dir, e))?;
-    // Rank 0 alone tells the user anything.
-    let options = &RunOptions {
+    let options = &for_rank(options);
+    let warm = continued(options, &options.continue_from)?;
+    let (data, model) = prepare::start(config, &options.world, warm.as_ref(), options.quiet)?;
+    let member = Member {
+        config,
+        config_text,
+        warm: warm.as_ref(),
+        sample: None,
+    };
+    run_member(&member, options, &data, model)
+}
+
+/// The options as this rank takes them: rank 0 alone tells the user anything.
+pub(super) fn for_rank(options: &RunOptions) -> RunOptions {
+    RunOptions {
         quiet: options.quiet || !options.world.is_root(),
         ..options.clone()
-    };
+    }
+}
+
+/// The earlier run in `dir` (`--continue-from`), read on every rank.
+pub(super) fn continued(options: &RunOptions, dir: &Option<PathBuf>) -> Result<Option<WarmStart>> {
+    let warm = dir.as_deref().map(WarmStart::load).transpose();
+    options.world.agree(warm)
+}
+
+/// One model's run: its configuration (a committee member's has its own
+/// seed and output directory), where it starts, and what it trains on.
+pub(super) struct Member<'a> {
+    pub config: &'a TrainConfig,
+    pub config_text: &'a str,
+    pub warm: Option<&'a WarmStart>,
+    /// A bootstrap member's structures (indices into the training set,
+    /// with repeats); `None`: all of them.
+    pub sample: Option<Vec<usize>>,
+}
+
+/// Trains `model` on `data` as `member` says; the outcome with the best
+/// model evaluated on both sets.
+pub(super) fn run_member(
+    member: &Member,
+    options: &RunOptions,
+    data: &RunData,
+    model: AnyModel,
+) -> Result<Outcome> {
+    let config = member.config;
+    let out_dir = config.run.output_dir.clone();
+    std::fs::create_dir_all(&out_dir).map_err(|e| Error::io(&out_dir, e))?;
     let world = &options.world;
-    let data = data::load(config)?;
-    // A structure that fails on one rank's shard stops every rank.
-    let (model, train, validation) =
-        world.agree(build_model(config, data, world, options.quiet))?;
+    let (train, validation) = (&data.train, &data.validation);
     // Training calls the model on these structures again and again: let it
     // keep what it can reuse (training set first, within the cache budget).
-    for shard in [&train, &validation] {
+    for shard in [train, validation] {
         shard
             .local()
             .par_iter()
@@ -236,15 +204,11 @@ pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Res
     let mut state = State::new(model, optimizer, config.run.seed);
     if options.resume {
         let path = checkpoint_path(config);
-        world.agree(resume(&mut state, config_text, &path, options.quiet))?;
+        world.agree(resume(&mut state, member.config_text, &path, options.quiet))?;
+    } else if let Some(w) = member.warm {
+        state.optimizer = warm_optimizer(w, &state, options.quiet);
     }
-    let mut driver = Driver::new(
-        config,
-        config_text,
-        options,
-        [&train, &validation],
-        &state.model,
-    );
+    let mut driver = Driver::new(member, options, [train, validation], &state.model);
     let (before, steps_before) = (world.comm().traffic(), state.step);
     let stopped = driver.train(&mut state)?;
     let communication = (world.size() > 1).then(|| {
@@ -269,22 +233,18 @@ pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Res
     // Report what the model file will hold (nep.txt keeps 8 significant digits).
     let best = best.as_written()?;
     drop(driver);
-    let has_validation = !validation.is_empty();
-    let evaluate = |shard: Shard| {
-        let predictions = batch::predict_all(&best, shard.local());
-        shard.gather(predictions)
-    };
+    let evaluate = |shard: &Shard| shard.gather(batch::predict_all(&best, shard.local()));
     let (train_set, validation_set) = (evaluate(train), evaluate(validation));
-    let train = summary(&train_set);
-    let validation = has_validation.then(|| summary(&validation_set));
+    let train_summary = summary(&train_set);
+    let validation_summary = (!validation.is_empty()).then(|| summary(&validation_set));
     Ok(Outcome {
         model: best,
         best_epoch: state.best_epoch,
         epochs: state.epoch,
         steps: state.step,
         stopped,
-        train,
-        validation,
+        train: train_summary,
+        validation: validation_summary,
         log: state.log,
         output_dir: out_dir,
         train_set,
@@ -292,6 +252,24 @@ pub fn run(config: &TrainConfig, config_text: &str, options: &RunOptions) -> Res
         kalman,
         communication,
     })
+}
+
+/// The earlier run's optimizer state when it fits this run's optimizer (a
+/// different optimizer, or shape, starts afresh, with a note).
+fn warm_optimizer(w: &WarmStart, state: &State, quiet: bool) -> OptimizerState {
+    let n = state.model.params().len();
+    match w.optimizer.check(&state.optimizer, n) {
+        Ok(()) => w.optimizer.clone(),
+        Err(why) => {
+            if !quiet {
+                eprintln!(
+                    "note: {}: the optimizer starts afresh ({why})",
+                    w.dir.display()
+                );
+            }
+            state.optimizer.clone()
+        }
+    }
 }
 
 /// Where a run keeps its checkpoint.
@@ -334,6 +312,9 @@ struct Driver<'a> {
     train: &'a Shard,
     validation: &'a Shard,
     checkpoint_path: PathBuf,
+    /// The training structures of an epoch (shuffled in place each epoch):
+    /// the whole set, or a bootstrap member's sample.
+    order: Vec<usize>,
     stepper: Stepper,
     schedule: Schedule,
     /// Planned steps and/or seconds: the run ends at the first, and the
@@ -360,21 +341,30 @@ struct Driver<'a> {
 
 impl<'a> Driver<'a> {
     fn new(
-        config: &'a TrainConfig,
-        config_text: &'a str,
+        member: &Member<'a>,
         options: &'a RunOptions,
         [train, validation]: [&'a Shard; 2],
         model: &AnyModel,
     ) -> Self {
-        let quiet = options.quiet;
+        let (config, quiet) = (member.config, options.quiet);
         let opt = &config.optimizer;
         let batch_size = opt.batch_size().min(train.len()).max(1);
         let steps_per_epoch = train.len().div_ceil(batch_size);
-        let budget = config.run.budget(steps_per_epoch);
-        let weights = config.loss.weights(opt.lr);
+        let (budget, lr) = match member.warm {
+            Some(w) => (
+                w.budget(config, steps_per_epoch, train.len()),
+                opt.lr * warm::LR_FACTOR,
+            ),
+            None => (config.run.budget(steps_per_epoch), opt.lr),
+        };
+        let weights = config.loss.weights(lr);
         Driver {
             config,
-            config_text,
+            config_text: member.config_text,
+            order: member
+                .sample
+                .clone()
+                .unwrap_or_else(|| (0..train.len()).collect()),
             options,
             world: &options.world,
             train,
@@ -382,7 +372,7 @@ impl<'a> Driver<'a> {
             checkpoint_path: checkpoint_path(config),
             stepper: Stepper::new(model, weights.clone(), config.fekf_settings()),
             schedule: Schedule {
-                lr: opt.lr,
+                lr,
                 lr_min: opt.lr_min,
                 warmup_steps: opt.warmup_steps,
                 warmup_from: opt.warmup_from,
@@ -482,7 +472,7 @@ impl<'a> Driver<'a> {
         if let Some(lc) = &self.lcurve {
             self.on_root(|| lc.start(&state.lcurve))?;
         }
-        let mut order: Vec<usize> = (0..self.train.len()).collect();
+        let mut order = std::mem::take(&mut self.order);
         let mut stopped = None;
         while !self.budget_spent(state) {
             order.sort_unstable();

@@ -10,11 +10,14 @@ use crate::dist::World;
 use crate::error::Result;
 use crate::model::{Model, Prediction, Prepared};
 use crate::structure::Structure;
+use std::sync::Arc;
 
-/// One rank's share of a data set.
+/// One rank's share of a data set. Cloning it is cheap: the prepared
+/// structures are shared (a committee's members train on one copy).
+#[derive(Clone)]
 pub struct Shard {
     /// This rank's structures, prepared, in set order.
-    local: Vec<Prepared>,
+    local: Arc<Vec<Prepared>>,
     /// Atom count of every structure of the set.
     atoms: Vec<usize>,
     /// On rank 0 of several, the other ranks' structures (unprepared), for
@@ -46,11 +49,21 @@ impl Shard {
         Ok(summary.into_shard(world, local, others))
     }
 
-    /// This rank's share of a set prepared whole (to fit the model's data
-    /// statistics on it first); the other ranks' preparations are dropped.
-    pub fn from_prepared(world: &World, all: Vec<Prepared>) -> Shard {
+    /// This rank's share of a set prepared whole (to fit the models' data
+    /// statistics on it): on one rank the set itself, shared; on several,
+    /// copies of this rank's structures.
+    pub fn from_shared(world: &World, all: &Arc<Vec<Prepared>>) -> Shard {
         let summary = Summary::of(all.iter().map(|p| &p.structure));
-        let (local, others) = deal(world, all, |p| p.structure);
+        if world.size() == 1 {
+            return Shard {
+                local: all.clone(),
+                atoms: summary.atoms,
+                others: Vec::new(),
+                presence: summary.presence,
+                world: world.clone(),
+            };
+        }
+        let (local, others) = deal(world, all.iter().cloned().collect(), |p| p.structure);
         summary.into_shard(world, local, others)
     }
 
@@ -107,12 +120,11 @@ impl Shard {
 
     /// The set's structures and the predictions `local_predictions` of this
     /// rank's, gathered on rank 0 in set order (empty on the other ranks).
-    /// Consumes the shard: the prepared structures are not needed after.
-    pub fn gather(self, local_predictions: Vec<Prediction>) -> Evaluated {
+    pub fn gather(&self, local_predictions: Vec<Prediction>) -> Evaluated {
         let size = self.world.size();
         if size == 1 {
             return Evaluated {
-                structures: self.local.into_iter().map(|p| p.structure).collect(),
+                structures: self.local.iter().map(|p| p.structure.clone()).collect(),
                 predictions: local_predictions,
             };
         }
@@ -128,15 +140,15 @@ impl Shard {
                 decode(b, &atoms).into_iter()
             })
             .collect();
-        let mut local = self.local.into_iter();
-        let mut others = self.others.into_iter();
+        let mut local = self.local.iter();
+        let mut others = self.others.iter();
         let mut out = Evaluated::default();
         for i in 0..self.atoms.len() {
             let owner = i % size;
             let structure = if owner == 0 {
-                local.next().map(|p| p.structure)
+                local.next().map(|p| p.structure.clone())
             } else {
-                others.next()
+                others.next().cloned()
             };
             let prediction = per_rank[owner].next();
             if let (Some(s), Some(p)) = (structure, prediction) {
@@ -190,7 +202,7 @@ impl Summary {
 
     fn into_shard(self, world: &World, local: Vec<Prepared>, others: Vec<Structure>) -> Shard {
         Shard {
-            local,
+            local: Arc::new(local),
             atoms: self.atoms,
             others,
             presence: self.presence,

@@ -21,7 +21,7 @@ use std::path::Path;
 /// Runs what `nep.in` asks for: with `prediction 1`, GPUMD's evaluation
 /// of `DIR/nep.txt` (rank 0 alone; no outcome); else the training, then
 /// `loss.out` beside forcefit's outputs.
-pub fn nep(dir: &Path, input: &NepInput, options: &RunOptions) -> Result<Option<Outcome>> {
+pub fn nep(dir: &Path, input: &NepInput, options: &RunOptions) -> Result<Option<Vec<Outcome>>> {
     let root = options.world.is_root();
     if input.prediction {
         if root {
@@ -30,11 +30,10 @@ pub fn nep(dir: &Path, input: &NepInput, options: &RunOptions) -> Result<Option<
         }
         return Ok(None);
     }
-    let outcome = input.translation.train(options)?;
-    if root {
-        outputs::write_loss(&outcome.output_dir, &outcome.log)?;
-    }
-    Ok(Some(outcome))
+    let outcomes = input.translation.train(options, &mut |outcome| {
+        outputs::write_loss(&outcome.output_dir, &outcome.log)
+    })?;
+    Ok(Some(outcomes))
 }
 
 /// Runs what `gnep.in` asks for: with `prediction 1`, GNEP's evaluation
@@ -43,7 +42,7 @@ pub fn nep(dir: &Path, input: &NepInput, options: &RunOptions) -> Result<Option<
 /// rank 0 alone; no outcome); else the training, then GNEP's `loss.out`
 /// beside forcefit's outputs (`nep.txt` of the best model, the
 /// `*_train.out` and `*_test.out` files).
-pub fn gnep(dir: &Path, input: &GnepInput, options: &RunOptions) -> Result<Option<Outcome>> {
+pub fn gnep(dir: &Path, input: &GnepInput, options: &RunOptions) -> Result<Option<Vec<Outcome>>> {
     let root = options.world.is_root();
     if input.prediction {
         if !root {
@@ -59,11 +58,10 @@ pub fn gnep(dir: &Path, input: &GnepInput, options: &RunOptions) -> Result<Optio
         println!("wrote {wrote} to {}", dir.display());
         return Ok(None);
     }
-    let outcome = input.translation.train(options)?;
-    if root {
-        gnep_outputs::write_loss(&outcome.output_dir, &outcome.log, input.lambdas)?;
-    }
-    Ok(Some(outcome))
+    let outcomes = input.translation.train(options, &mut |outcome| {
+        gnep_outputs::write_loss(&outcome.output_dir, &outcome.log, input.lambdas)
+    })?;
+    Ok(Some(outcomes))
 }
 
 /// `DIR/nep.txt`, the model a `prediction 1` run evaluates, read after the

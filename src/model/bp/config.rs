@@ -7,6 +7,7 @@ use crate::nn::Activation;
 use crate::validate::positive;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 /// Most Chebyshev order a descriptor may have.
 pub const MAX_ORDER: usize = 100;
@@ -60,6 +61,11 @@ pub struct BpConfig {
     /// Potential file name of each element (default `potential.<El>.nn`).
     #[serde(default)]
     pub files: BTreeMap<String, String>,
+    /// aenet potential files to start from, one per element (`.nn` or
+    /// `.nn.ascii`), instead of random networks; their networks and
+    /// descriptor scaling are kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init: Option<Vec<PathBuf>>,
 }
 
 /// One element's network: hidden widths and one activation per hidden layer.
@@ -86,6 +92,7 @@ impl Default for BpConfig {
             networks: BTreeMap::new(),
             atomic_energies: None,
             files: BTreeMap::new(),
+            init: None,
         }
     }
 }

@@ -123,6 +123,12 @@ impl TrainConfig {
         if let Some(t) = r.time_limit {
             positive(t, "train.time_limit")?;
         }
+        if r.committee == 0 || r.committee > MAX_COMMITTEE {
+            return Err(format!(
+                "train.committee must be between 1 and {MAX_COMMITTEE} (it is {})",
+                r.committee
+            ));
+        }
         if r.checkpoint_every == 0 {
             return Err("train.checkpoint_every must be at least 1".into());
         }
@@ -198,3 +204,6 @@ impl TrainConfig {
         Ok(())
     }
 }
+
+/// More members than this is a typo, not a committee (DP-GEN uses 4).
+const MAX_COMMITTEE: usize = 64;

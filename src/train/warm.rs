@@ -1,0 +1,116 @@
+//! Warm retraining (`--continue-from RUN_DIR`): a new run on new data that
+//! starts from an earlier run's best model, exactly as its checkpoint holds
+//! it (parameters to the bit, the data statistics it was normalised with),
+//! and its optimizer's state (Adam's moments, the Kalman covariance), on a
+//! short schedule sized to the structures added since.
+
+use super::checkpoint::Checkpoint;
+use super::config::TrainConfig;
+use super::optimizer::OptimizerState;
+use crate::error::{Error, Result};
+use crate::model::{AnyModel, Model};
+use crate::optim::schedule::Budget;
+use std::path::{Path, PathBuf};
+
+/// What a run takes from the earlier run it continues.
+pub struct WarmStart {
+    /// The earlier run's output directory.
+    pub dir: PathBuf,
+    /// Its best model, with the checkpoint's parameters and state.
+    pub model: AnyModel,
+    /// Its optimizer's state at the end (covariances included).
+    pub optimizer: OptimizerState,
+    /// Epochs it ran.
+    pub epochs: usize,
+    /// Structures it trained on.
+    pub train_structures: usize,
+}
+
+/// Epochs of a warm run per unit of added fraction of the data, relative
+/// to the earlier run's epochs: the added structures are new to the model,
+/// the rest it knows already.
+const EPOCHS_PER_ADDED: f64 = 0.3;
+/// Fewest epochs of a warm run without a length of its own.
+const MIN_EPOCHS: usize = 10;
+/// A warm run's peak learning rate, as a fraction of `optimizer.lr`: the
+/// model is near a minimum already, and the full rate would throw it out.
+pub const LR_FACTOR: f64 = 0.1;
+
+impl WarmStart {
+    /// Reads the run in `dir`: its `checkpoint.json` (with the Kalman
+    /// covariance file) and `summary.json` (which names its model files).
+    pub fn load(dir: &Path) -> Result<WarmStart> {
+        let path = dir.join("checkpoint.json");
+        if !path.is_file() {
+            return Err(Error::file(
+                dir,
+                "--continue-from: no checkpoint.json here; give the output directory of a \
+                 finished forcefit run (a committee's: the directory holding member-0/ …)",
+            ));
+        }
+        let c = Checkpoint::load(&path)?;
+        let summary_path = dir.join("summary.json");
+        let summary = read_summary(&summary_path)?;
+        let files: Vec<PathBuf> = summary.model_files.iter().map(|f| dir.join(f)).collect();
+        let mut model = AnyModel::load(&files)?;
+        let n = model.params().len();
+        if c.best_params.len() != n {
+            return Err(Error::file(
+                &path,
+                format!(
+                    "--continue-from: the checkpoint holds {} parameters, its model files {n}: \
+                     they are not from the same run",
+                    c.best_params.len()
+                ),
+            ));
+        }
+        model.params_mut().copy_from_slice(&c.best_params);
+        model
+            .restore_state(c.model_state)
+            .map_err(|e| Error::file(&path, format!("--continue-from: model_state: {e}")))?;
+        Ok(WarmStart {
+            dir: dir.to_path_buf(),
+            model,
+            optimizer: c.optimizer,
+            epochs: c.epoch,
+            train_structures: summary.train_structures,
+        })
+    }
+
+    /// The warm run's length when the configuration names none (no
+    /// `train.epochs`, `steps` or `time_limit`): epochs in proportion to the
+    /// fraction of the `n_train` structures that are new.
+    pub fn budget(&self, config: &TrainConfig, steps_per_epoch: usize, n_train: usize) -> Budget {
+        let r = &config.run;
+        if r.epochs.is_some() || r.steps.is_some() || r.time_limit.is_some() {
+            return r.budget(steps_per_epoch);
+        }
+        let added = n_train.saturating_sub(self.train_structures) as f64 / n_train.max(1) as f64;
+        let epochs = (self.epochs as f64 * EPOCHS_PER_ADDED * added).ceil() as usize;
+        Budget {
+            steps: Some(epochs.max(MIN_EPOCHS) * steps_per_epoch),
+            seconds: None,
+        }
+    }
+}
+
+/// The parts of a run's `summary.json` a warm start needs.
+#[derive(serde::Deserialize)]
+struct Summary {
+    model_files: Vec<String>,
+    train_structures: usize,
+}
+
+fn read_summary(path: &Path) -> Result<Summary> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    serde_json::from_str(&text).map_err(|e| {
+        Error::parse(
+            path,
+            e.line(),
+            format!(
+                "--continue-from needs the run's model_files and train_structures \
+                 (written by forcefit since they were added): {e}"
+            ),
+        )
+    })
+}
