@@ -14,7 +14,7 @@ use super::progress::{progress_bar, progress_message};
 use super::shard::{Evaluated, Shard};
 use super::state::State;
 use super::step::{self, Batch};
-use super::warm::{self, WarmStart};
+use super::warm::WarmStart;
 use crate::batch;
 use crate::dist::World;
 use crate::error::{Error, Result};
@@ -207,6 +207,7 @@ pub(super) fn run_member(
         world.agree(resume(&mut state, member.config_text, &path, options.quiet))?;
     } else if let Some(w) = member.warm {
         state.optimizer = warm_optimizer(w, &state, options.quiet);
+        state.rng = w.rng.clone();
     }
     let mut driver = Driver::new(member, options, [train, validation], &state.model);
     let (before, steps_before) = (world.comm().traffic(), state.step);
@@ -350,14 +351,11 @@ impl<'a> Driver<'a> {
         let opt = &config.optimizer;
         let batch_size = opt.batch_size().min(train.len()).max(1);
         let steps_per_epoch = train.len().div_ceil(batch_size);
-        let (budget, lr) = match member.warm {
-            Some(w) => (
-                w.budget(config, steps_per_epoch, train.len()),
-                opt.lr * warm::LR_FACTOR,
-            ),
-            None => (config.run.budget(steps_per_epoch), opt.lr),
+        let budget = match member.warm {
+            Some(w) => w.budget(config, steps_per_epoch, train.len()),
+            None => config.run.budget(steps_per_epoch),
         };
-        let weights = config.loss.weights(lr);
+        let weights = config.loss.weights(opt.lr);
         Driver {
             config,
             config_text: member.config_text,
@@ -372,7 +370,7 @@ impl<'a> Driver<'a> {
             checkpoint_path: checkpoint_path(config),
             stepper: Stepper::new(model, weights.clone(), config.fekf_settings()),
             schedule: Schedule {
-                lr,
+                lr: opt.lr,
                 lr_min: opt.lr_min,
                 warmup_steps: opt.warmup_steps,
                 warmup_from: opt.warmup_from,
