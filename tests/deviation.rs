@@ -319,3 +319,21 @@ fn members_with_different_elements_are_refused() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("at least 2 models"), "{}", stderr(&o));
 }
+
+#[test]
+fn frames_keep_step_and_time_keys() {
+    use forcefit::io::extxyz::parse_with_info;
+    let frame = |info: &str| format!("1\nProperties=species:S:1:pos:R:3 {info}\nSi 0 0 0\n");
+    let text = [
+        frame("step=12"),
+        frame("Time=1000.00000000"),
+        frame("time=0.5"),
+        frame("step=abc"),
+        frame("STEP=7 Time=3.0"),
+    ]
+    .concat();
+    let read = parse_with_info(&text, Path::new("t.xyz")).unwrap();
+    let steps: Vec<Option<i64>> = read.iter().map(|(_, i)| i.md_step()).collect();
+    assert_eq!(steps, [Some(12), Some(1000), None, None, Some(7)]);
+    assert_eq!(read[2].1.time, Some(0.5));
+}
