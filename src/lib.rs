@@ -5,6 +5,7 @@
 //! [`model::Prepared`] → [`model::Model::predict`] → metrics.
 #![deny(missing_docs)]
 
+pub mod active;
 pub mod batch;
 pub mod dist;
 pub mod dropin;

@@ -4,6 +4,7 @@
 mod cli;
 
 use clap::{Parser, Subcommand};
+use cli::active::{self, DeviationArgs, SelectArgs};
 use cli::evaluate::{self, EvalArgs, GradcheckArgs, PredictArgs};
 use cli::training::{self, AenetArgs, DpArgs, GnepArgs, NepArgs, TrainArgs};
 use forcefit::dist::World;
@@ -47,6 +48,16 @@ enum Command {
     /// against the exact one over ε, for a model and a random model with its
     /// hyperparameters; writes gradcheck.csv and gradcheck.png.
     Gradcheck(GradcheckArgs),
+    /// Committee model deviation of MD frames: every --model member on
+    /// every frame, written as DP-GEN's / deepmd-kit's model_devi.out, and
+    /// on request GPUMD's active.out and the frames with their per-atom
+    /// deviation (see docs/deviation.md).
+    Deviation(DeviationArgs),
+    /// DP-GEN's trust levels on a model_devi.out: counts the accurate,
+    /// candidate and failed frames and writes up to --max candidates
+    /// (highest deviation, or farthest-point sampling with --fps) as
+    /// extended XYZ without labels (see docs/deviation.md).
+    Select(SelectArgs),
 }
 
 /// Exit status of a panic: a bug in forcefit, never a verdict on the input
@@ -83,6 +94,8 @@ fn main() {
         Command::Predict(args) => evaluate::predict(args),
         Command::Eval(args) => evaluate::eval(args),
         Command::Gradcheck(args) => evaluate::gradcheck(args),
+        Command::Deviation(args) => active::deviation(args),
+        Command::Select(args) => active::select(args),
     };
     if let Err(e) = result {
         // Every rank has the same error (the run agrees on failures of one

@@ -20,6 +20,8 @@
 //!   used as W = -stress · V when no `virial=` is given (GPUMD does the
 //!   same), checked against the virial when both are;
 //! - `weight=` (default 1) and `config_type=`;
+//! - `step=` and `Time=` (kept by [`read_with_info`] for matching frames
+//!   to an MD log; ignored when not a number);
 //! - columns `pos` (or `positions`), `species` (symbols, or atomic numbers
 //!   in an `I` column; `Z` if there is no `species`), `force` or `forces`;
 //!   other columns are skipped. Symbols naming an element get canonical
@@ -41,10 +43,34 @@ use crate::io::{parse_real, parse_species, read_text};
 use crate::structure::{Labels, Origin, Structure};
 use std::path::Path;
 
+/// Where a frame sits in an MD trajectory, from its comment line: `step=`
+/// (an integer) and `Time=` (any case; GPUMD writes fs). Either is `None`
+/// when absent or not a number.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct FrameInfo {
+    /// `step=`.
+    pub step: Option<i64>,
+    /// `Time=`.
+    pub time: Option<f64>,
+}
+
+impl FrameInfo {
+    /// The frame's MD step: `step=`, else `Time=` when it is integral.
+    pub fn md_step(&self) -> Option<i64> {
+        self.step
+            .or_else(|| self.time.and_then(header::integral_real))
+    }
+}
+
 /// Reads every frame of an extended XYZ file.
 pub fn read(path: &Path) -> Result<Vec<Structure>> {
+    Ok(read_with_info(path)?.into_iter().map(|(s, _)| s).collect())
+}
+
+/// [`read`], keeping each frame's [`FrameInfo`].
+pub fn read_with_info(path: &Path) -> Result<Vec<(Structure, FrameInfo)>> {
     let text = read_text(path)?;
-    let frames = parse(&text, path)?;
+    let frames = parse_with_info(&text, path)?;
     if frames.is_empty() {
         return Err(Error::file(
             path,
@@ -57,6 +83,14 @@ pub fn read(path: &Path) -> Result<Vec<Structure>> {
 /// Parses extended XYZ text; `path` is only used in origins and errors.
 /// Blank lines between frames are skipped; empty text gives no frames.
 pub fn parse(text: &str, path: &Path) -> Result<Vec<Structure>> {
+    Ok(parse_with_info(text, path)?
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect())
+}
+
+/// [`parse`], keeping each frame's [`FrameInfo`].
+pub fn parse_with_info(text: &str, path: &Path) -> Result<Vec<(Structure, FrameInfo)>> {
     let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));
     let n_lines = text.lines().count();
     let mut out = Vec::new();
@@ -98,9 +132,13 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Structure>> {
                 .parse_atom(&tokens, &mut atoms)
                 .map_err(|e| ctx.err(no, e))?;
         }
+        let info = FrameInfo {
+            step: header.step,
+            time: header.time,
+        };
         let s = assemble(header, atoms, &ctx, comment_no)?;
         s.validate()?;
-        out.push(s);
+        out.push((s, info));
     }
     Ok(out)
 }

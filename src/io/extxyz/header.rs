@@ -197,6 +197,10 @@ pub(super) struct Header {
     pub weight: Option<f64>,
     /// `config_type=`.
     pub config_type: Option<String>,
+    /// `step=` when it is an integer (MD step of a trajectory frame).
+    pub step: Option<i64>,
+    /// `Time=` when it is a number (GPUMD's dump_exyz and active.xyz: fs).
+    pub time: Option<f64>,
 }
 
 /// The keys forcefit reads; each may appear at most once per frame.
@@ -223,6 +227,7 @@ pub(super) fn parse_header(line: &str) -> Result<Header, String> {
     for p in &pairs {
         let key = p.key.to_ascii_lowercase();
         if !KNOWN_KEYS.contains(&key.as_str()) {
+            frame_position(&mut h, &key, p.value.as_deref());
             continue;
         }
         if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key) {
@@ -255,6 +260,32 @@ pub(super) fn parse_header(line: &str) -> Result<Header, String> {
         None => parse_properties("species:S:1:pos:R:3")?,
     };
     Ok(h)
+}
+
+/// Keeps `step=` and `Time=` (the first of each) for the commands that
+/// match frames to an MD log. They were ignored before and other programs
+/// write them freely, so a value that is not a number is still ignored.
+fn frame_position(h: &mut Header, key: &str, value: Option<&str>) {
+    let Some(v) = value.map(str::trim) else {
+        return;
+    };
+    match key {
+        "step" if h.step.is_none() => h.step = integral(v),
+        "time" if h.time.is_none() => h.time = v.parse::<f64>().ok().filter(|t| t.is_finite()),
+        _ => {}
+    }
+}
+
+/// An integer written as such or as an integral real (`100`, `100.0`).
+fn integral(v: &str) -> Option<i64> {
+    v.parse::<i64>()
+        .ok()
+        .or_else(|| integral_real(v.parse::<f64>().ok()?))
+}
+
+/// `x` as an integer when it is one (and exactly representable).
+pub(super) fn integral_real(x: f64) -> Option<i64> {
+    (x.fract() == 0.0 && x.abs() < 9.0e15).then_some(x as i64)
 }
 
 /// Parses a whitespace- or comma-separated list of reals whose length is
