@@ -2,6 +2,7 @@
 //! a long MD trajectory never has all its neighbour lists or all its
 //! predictions in memory at once.
 
+use super::Frame;
 use super::deviation::{self, Deviation, Options};
 use crate::batch;
 use crate::error::{Error, Result};
@@ -57,20 +58,21 @@ impl Committee {
         &self.members
     }
 
-    /// The deviation of every structure, in order.
-    pub fn deviations(&self, frames: &[Structure], options: &Options) -> Result<Vec<Deviation>> {
+    /// The deviation of every frame, in order.
+    pub fn deviations(&self, frames: &[Frame], options: &Options) -> Result<Vec<Deviation>> {
         let mut out = Vec::with_capacity(frames.len());
-        for chunk in chunks(frames) {
+        for chunk in chunks(frames, |f| f.structure.n_atoms()) {
             let mut per_member: Vec<Vec<Prediction>> = Vec::with_capacity(self.members.len());
             for m in &self.members {
-                let prepared = batch::prepare_all(&m.model, chunk.to_vec())?;
+                let structures = chunk.iter().map(|f| f.structure.clone()).collect();
+                let prepared = batch::prepare_all(&m.model, structures)?;
                 per_member.push(batch::predict_all(&m.model, &prepared));
             }
             let devs: Vec<Deviation> = (0..chunk.len())
                 .into_par_iter()
                 .map(|k| {
                     let preds: Vec<&Prediction> = per_member.iter().map(|p| &p[k]).collect();
-                    deviation::frame(&preds, chunk[k].n_atoms(), options)
+                    deviation::frame(&preds, chunk[k].structure.n_atoms(), options)
                 })
                 .collect();
             out.extend(devs);
@@ -86,19 +88,21 @@ fn elements(model: &AnyModel) -> Vec<String> {
     e
 }
 
-/// Consecutive pieces of `frames` of about [`CHUNK_ATOMS`] atoms.
-fn chunks(frames: &[Structure]) -> Vec<&[Structure]> {
+/// Consecutive pieces of `items` of about [`CHUNK_ATOMS`] atoms (as
+/// `n_atoms` counts them).
+fn chunks<T>(items: &[T], n_atoms: impl Fn(&T) -> usize) -> Vec<&[T]> {
     let mut out = Vec::new();
     let (mut start, mut atoms) = (0, 0);
-    for (k, s) in frames.iter().enumerate() {
-        if atoms > 0 && atoms + s.n_atoms() > CHUNK_ATOMS {
-            out.push(&frames[start..k]);
+    for (k, item) in items.iter().enumerate() {
+        let n = n_atoms(item);
+        if atoms > 0 && atoms + n > CHUNK_ATOMS {
+            out.push(&items[start..k]);
             (start, atoms) = (k, 0);
         }
-        atoms += s.n_atoms();
+        atoms += n;
     }
-    if start < frames.len() {
-        out.push(&frames[start..]);
+    if start < items.len() {
+        out.push(&items[start..]);
     }
     out
 }
@@ -108,7 +112,7 @@ fn chunks(frames: &[Structure]) -> Vec<&[Structure]> {
 pub fn mean_descriptors(model: &AnyModel, structures: &[Structure]) -> Result<Vec<Vec<f64>>> {
     let dim = model.descriptor_dim().max(1);
     let mut out = Vec::with_capacity(structures.len());
-    for chunk in chunks(structures) {
+    for chunk in chunks(structures, Structure::n_atoms) {
         let prepared = batch::prepare_all(model, chunk.to_vec())?;
         let means: Vec<Vec<f64>> = prepared
             .par_iter()
@@ -126,4 +130,19 @@ pub fn mean_descriptors(model: &AnyModel, structures: &[Structure]) -> Result<Ve
         out.extend(means);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_cover_every_frame_within_the_atom_budget() {
+        let sizes = [40_000, 25_000, 10, 70_000, 5];
+        let pieces = chunks(&sizes, |&n| n);
+        let lengths: Vec<usize> = pieces.iter().map(|p| p.len()).collect();
+        // 40,000 + 25,000 + 10 ≤ 65,536; a 70,000-atom frame is alone.
+        assert_eq!(lengths, [3, 1, 1]);
+        assert!(chunks(&[0usize; 0], |&n| n).is_empty());
+    }
 }

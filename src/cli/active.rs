@@ -141,8 +141,7 @@ pub fn deviation(args: DeviationArgs) -> Result<()> {
     let mut inputs = Vec::new();
     for path in &args.inputs {
         let frames = active::read_frames(path, args.format)?;
-        let structures: Vec<_> = frames.iter().map(|f| f.structure.clone()).collect();
-        let deviations = committee.deviations(&structures, &options)?;
+        let deviations = committee.deviations(&frames, &options)?;
         inputs.push(Evaluated {
             path: path.clone(),
             frames,
