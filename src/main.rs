@@ -4,6 +4,7 @@
 mod cli;
 
 use clap::{Parser, Subcommand};
+use cli::convert::{self, ConvertArgs};
 use cli::evaluate::{self, EvalArgs, GradcheckArgs, PredictArgs};
 use cli::training::{self, AenetArgs, DpArgs, GnepArgs, NepArgs, TrainArgs};
 use forcefit::dist::World;
@@ -47,6 +48,10 @@ enum Command {
     /// against the exact one over ε, for a model and a random model with its
     /// hyperparameters; writes gradcheck.csv and gradcheck.png.
     Gradcheck(GradcheckArgs),
+    /// Convert structure files (VASP OUTCAR and vasprun.xml, DeePMD
+    /// systems, XSF, extended XYZ) to one extended XYZ file with energies,
+    /// forces and virials as GPUMD and ASE read them (see docs/convert.md).
+    Convert(ConvertArgs),
 }
 
 /// Exit status of a panic: a bug in forcefit, never a verdict on the input
@@ -83,6 +88,7 @@ fn main() {
         Command::Predict(args) => evaluate::predict(args),
         Command::Eval(args) => evaluate::eval(args),
         Command::Gradcheck(args) => evaluate::gradcheck(args),
+        Command::Convert(args) => convert::convert(args),
     };
     if let Err(e) = result {
         // Every rank has the same error (the run agrees on failures of one

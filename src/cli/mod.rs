@@ -2,6 +2,7 @@
 //! library): each file parses one group of commands' arguments and calls
 //! the library.
 
+pub mod convert;
 pub mod evaluate;
 pub mod training;
 
