@@ -44,6 +44,131 @@ def npy(shape, values, dtype="<f8"):
     return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + body
 
 
+# A two-atom silicon OUTCAR in VASP's layout (written by hand): one
+# converged ionic step with stress, positions and forces, then one that
+# reached NELM = 3 electronic iterations.
+OUTCAR_SEED = """ POTCAR:    PAW_PBE Si 05Jan2001
+ POTCAR:    PAW_PBE Si 05Jan2001
+   TITEL  = PAW_PBE Si 05Jan2001
+   ions per type =               2
+ POSCAR = Si2
+   NWRITE =      2    write-flag & timer
+   NELM   =      3;   NELMIN=  2; NELMDL= -5     # of ELM steps
+--------------------------------------- Iteration      1(   1)  ---------------------------------------
+  free energy    TOTEN  =        -8.40000000 eV
+--------------------------------------- Iteration      1(   2)  ---------------------------------------
+  FORCE on cell =-STRESS in cart. coord.  units (eV):
+  Direction    XX          YY          ZZ          XY          YZ          ZX
+  in kB       1.00000     2.00000     3.00000     0.10000     0.20000     0.30000
+ VOLUME and BASIS-vectors are now :
+      direct lattice vectors                 reciprocal lattice vectors
+     4.000000000  0.000000000  0.000000000     0.250000000  0.000000000  0.000000000
+     0.500000000  4.000000000  0.000000000     0.000000000  0.250000000  0.000000000
+    -0.250000000-0.125000000  4.000000000     0.000000000  0.000000000  0.250000000
+ POSITION                                       TOTAL-FORCE (eV/Angst)
+ -----------------------------------------------------------------------------------
+      0.00000      0.00000      0.00000         0.100000      0.000000      0.000000
+      1.30000      1.40000      1.20000        -0.100000      0.000000      0.000000
+ -----------------------------------------------------------------------------------
+  free  energy   TOTEN  =        -8.50000000 eV
+--------------------------------------- Iteration      2(   1)  ---------------------------------------
+--------------------------------------- Iteration      2(   3)  ---------------------------------------
+  in kB       1.00000     2.00000     3.00000     0.10000     0.20000     0.30000
+      direct lattice vectors                 reciprocal lattice vectors
+     4.000000000  0.000000000  0.000000000     0.250000000  0.000000000  0.000000000
+     0.500000000  4.000000000  0.000000000     0.000000000  0.250000000  0.000000000
+    -0.250000000-0.125000000  4.000000000     0.000000000  0.000000000  0.250000000
+ POSITION                                       TOTAL-FORCE (eV/Angst)
+ -----------------------------------------------------------------------------------
+      0.01000      0.00000      0.00000         0.200000      0.000000      0.000000
+      1.31000      1.40000      1.20000        -0.200000      0.000000      0.000000
+ -----------------------------------------------------------------------------------
+  free  energy   TOTEN  =        -8.45000000 eV
+"""
+
+# The same run as a vasprun.xml (written by hand): a converged calculation
+# with stress, then one with NELM = 3 <scstep>s.
+VASPRUN_SEED = """<?xml version="1.0" encoding="ISO-8859-1"?>
+<modeling>
+ <parameters>
+  <separator name="electronic convergence" >
+   <i type="int" name="NELM">     3</i>
+  </separator>
+ </parameters>
+ <atominfo>
+  <atoms>       2 </atoms>
+  <array name="atoms" >
+   <dimension dim="1">ion</dimension>
+   <field type="string">element</field>
+   <field type="int">atomtype</field>
+   <set>
+    <rc><c>Si</c><c>   1</c></rc>
+    <rc><c>Si</c><c>   1</c></rc>
+   </set>
+  </array>
+ </atominfo>
+ <calculation>
+  <scstep>
+   <energy>
+    <i name="e_fr_energy">     -8.40000000 </i>
+   </energy>
+  </scstep>
+  <scstep/>
+  <structure>
+   <crystal>
+    <varray name="basis" >
+     <v>       4.00000000       0.00000000       0.00000000 </v>
+     <v>       0.50000000       4.00000000       0.00000000 </v>
+     <v>      -0.25000000      -0.12500000       4.00000000 </v>
+    </varray>
+   </crystal>
+   <varray name="positions" >
+    <v>       0.00000000       0.00000000       0.00000000 </v>
+    <v>       0.25000000       0.25000000       0.50000000 </v>
+   </varray>
+  </structure>
+  <varray name="forces" >
+   <v>       0.10000000       0.00000000       0.00000000 </v>
+   <v>      -0.10000000       0.00000000       0.00000000 </v>
+  </varray>
+  <varray name="stress" >
+   <v>       1.00000000       0.10000000       0.30000000 </v>
+   <v>       0.10000000       2.00000000       0.20000000 </v>
+   <v>       0.30000000       0.20000000       3.00000000 </v>
+  </varray>
+  <energy>
+   <i name="e_fr_energy">     -8.50000000 </i>
+  </energy>
+ </calculation>
+ <calculation>
+  <scstep/>
+  <scstep/>
+  <scstep/>
+  <structure>
+   <crystal>
+    <varray name="basis" >
+     <v>       4.00000000       0.00000000       0.00000000 </v>
+     <v>       0.50000000       4.00000000       0.00000000 </v>
+     <v>      -0.25000000      -0.12500000       4.00000000 </v>
+    </varray>
+   </crystal>
+   <varray name="positions" >
+    <v>       0.00250000       0.00000000       0.00000000 </v>
+    <v>       0.25000000       0.25000000       0.50000000 </v>
+   </varray>
+  </structure>
+  <varray name="forces" >
+   <v>       0.20000000       0.00000000       0.00000000 </v>
+   <v>      -0.20000000       0.00000000       0.00000000 </v>
+  </varray>
+  <energy>
+   <i name="e_fr_energy">     -8.45000000 </i>
+  </energy>
+ </calculation>
+</modeling>
+"""
+
+
 def main():
     nep_dir, deepmd_dir, bp_dir = sys.argv[1:4]
     si = os.path.join(ROOT, "examples", "si")
@@ -54,6 +179,8 @@ def main():
         "5.934 0.0 0.0\n0.0 9.29699974 0.0\n0.0 0.0 4.64899994\nPRIMCOORD\n2 1\n"
         "Ti 4.42027297 7.02709599 2.24183899 0.07592985 -0.40427630 0.69417754\n"
         "O 4.35577500 5.60886900 0.86034600 0.58757519 -0.05353964 0.16937123\n")
+    put("outcar", "si.OUTCAR", OUTCAR_SEED)
+    put("vasprun", "si.xml", VASPRUN_SEED)
     put("xsf", "atoms.xsf", "ATOMS\nSi 0 0 0\nSi 1.2 1.3 1.1\n")
     put("nep_txt", "tiny.txt", "nep4 1 Si\ncutoff 5 4 10 10\nn_max 0 0\nbasis_size 0 0\nl_max 1 0 0\nANN 1 0\n"
         "3.0e-01\n-2.0e-01\n5.0e-01\n7.0e-01\n1.0e-01\n8.0e-01\n-4.0e-01\n1.0e+00\n1.0e+00\n")

@@ -5,6 +5,7 @@ mod cli;
 
 use clap::{Parser, Subcommand};
 use cli::active::{self, DeviationArgs, SelectArgs};
+use cli::convert::{self, ConvertArgs};
 use cli::evaluate::{self, EvalArgs, GradcheckArgs, PredictArgs};
 use cli::training::{self, AenetArgs, DpArgs, GnepArgs, NepArgs, TrainArgs};
 use forcefit::dist::World;
@@ -58,6 +59,10 @@ enum Command {
     /// (highest deviation, or farthest-point sampling with --fps) as
     /// extended XYZ without labels (see docs/deviation.md).
     Select(SelectArgs),
+    /// Convert structure files (VASP OUTCAR and vasprun.xml, DeePMD
+    /// systems, XSF, extended XYZ) to one extended XYZ file with energies,
+    /// forces and virials as GPUMD and ASE read them (see docs/convert.md).
+    Convert(ConvertArgs),
 }
 
 /// Exit status of a panic: a bug in forcefit, never a verdict on the input
@@ -96,6 +101,7 @@ fn main() {
         Command::Gradcheck(args) => evaluate::gradcheck(args),
         Command::Deviation(args) => active::deviation(args),
         Command::Select(args) => active::select(args),
+        Command::Convert(args) => convert::convert(args),
     };
     if let Err(e) = result {
         // Every rank has the same error (the run agrees on failures of one

@@ -39,6 +39,14 @@ fn structure_seeds_parse() {
     for (p, b) in seeds("xsf") {
         forcefit::io::xsf::parse(text(&b), &p).unwrap();
     }
+    for (p, b) in seeds("outcar") {
+        let parsed = forcefit::io::outcar::parse(text(&b), &p).unwrap();
+        assert!(!parsed.structures.is_empty(), "{}", p.display());
+    }
+    for (p, b) in seeds("vasprun") {
+        let parsed = forcefit::io::vasprun::parse(text(&b), &p).unwrap();
+        assert!(!parsed.structures.is_empty(), "{}", p.display());
+    }
     for (p, b) in seeds("npy") {
         let (shape, data) = forcefit::io::deepmd::parse_npy(&b, &p).unwrap();
         assert_eq!(

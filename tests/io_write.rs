@@ -220,6 +220,10 @@ fn format_names() {
         ("npy", Format::Deepmd),
         ("deepmd/npy", Format::Deepmd),
         ("xsf", Format::Xsf),
+        ("outcar", Format::Outcar),
+        ("vasp/outcar", Format::Outcar),
+        ("Vasprun", Format::Vasprun),
+        ("vasp/xml", Format::Vasprun),
     ] {
         assert_eq!(s.parse::<Format>().unwrap(), f);
         assert_eq!(f.to_string().parse::<Format>().unwrap(), f);

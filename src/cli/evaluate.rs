@@ -49,10 +49,12 @@ pub struct Common {
     #[arg(long, short, required = true)]
     model: Vec<PathBuf>,
     /// Structure files: extended XYZ (.xyz, .extxyz), DeePMD npy systems
-    /// (directories with type.raw) or aenet XSF (.xsf files or a directory of them).
+    /// (directories with type.raw), aenet XSF (.xsf files or a directory of
+    /// them), VASP OUTCAR* or vasprun*.xml.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
-    /// Input format, when it cannot be told from the path: extxyz, deepmd or xsf.
+    /// Input format, when it cannot be told from the path: extxyz, deepmd,
+    /// xsf, outcar or vasprun.
     #[arg(long)]
     format: Option<Format>,
     /// Worker threads (default: all cores).

@@ -3,6 +3,7 @@
 //! the library.
 
 pub mod active;
+pub mod convert;
 pub mod evaluate;
 pub mod training;
 

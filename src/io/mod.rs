@@ -1,4 +1,5 @@
-//! Reading and writing structure files (extended XYZ, DeePMD npy, aenet XSF).
+//! Reading and writing structure files (extended XYZ, DeePMD npy, aenet
+//! XSF; VASP's OUTCAR and vasprun.xml are read).
 //!
 //! Every reader returns [`Structure`]s that have passed
 //! [`Structure::validate`], with [`Origin`](crate::structure::Origin) set to
@@ -13,6 +14,9 @@
 pub mod deepmd;
 pub mod extxyz;
 pub mod npy;
+pub mod outcar;
+pub mod vasp;
+pub mod vasprun;
 pub mod xsf;
 
 use crate::error::{Error, Result};
@@ -33,20 +37,27 @@ pub enum Format {
     Deepmd,
     /// aenet XSF: one structure per file, or a directory of `*.xsf` files.
     Xsf,
+    /// VASP OUTCAR: every converged ionic step with forces.
+    Outcar,
+    /// VASP vasprun.xml: every converged `<calculation>`.
+    Vasprun,
 }
 
 impl FromStr for Format {
     type Err = Error;
 
-    /// Accepts `extxyz`/`xyz`, `deepmd`/`npy`/`deepmd/npy`, `xsf`
-    /// (case-insensitive).
+    /// Accepts `extxyz`/`xyz`, `deepmd`/`npy`/`deepmd/npy`, `xsf`,
+    /// `outcar`/`vasp/outcar`, `vasprun`/`vasp/xml` (case-insensitive; the
+    /// `vasp/…` names are dpdata's).
     fn from_str(s: &str) -> Result<Self> {
         match s.trim().to_ascii_lowercase().as_str() {
             "extxyz" | "xyz" => Ok(Format::ExtXyz),
             "deepmd" | "npy" | "deepmd/npy" => Ok(Format::Deepmd),
             "xsf" => Ok(Format::Xsf),
+            "outcar" | "vasp/outcar" => Ok(Format::Outcar),
+            "vasprun" | "vasp/xml" => Ok(Format::Vasprun),
             _ => Err(Error::Invalid(format!(
-                "unknown structure format '{s}' (expected extxyz, deepmd or xsf)"
+                "unknown structure format '{s}' (expected extxyz, deepmd, xsf, outcar or vasprun)"
             ))),
         }
     }
@@ -58,6 +69,8 @@ impl fmt::Display for Format {
             Format::ExtXyz => "extxyz",
             Format::Deepmd => "deepmd",
             Format::Xsf => "xsf",
+            Format::Outcar => "outcar",
+            Format::Vasprun => "vasprun",
         })
     }
 }
@@ -67,7 +80,10 @@ impl fmt::Display for Format {
 /// A directory holding `type.raw`, or with a subdirectory that does, is a
 /// DeePMD system (or set of systems); a directory with `*.xsf` files or a
 /// file named `*.xsf` is XSF; a file named `*.xyz` or `*.extxyz` is
-/// extended XYZ. Anything else is an error suggesting `--format`.
+/// extended XYZ; a file whose name starts with `OUTCAR` (`OUTCAR.h2o.md`)
+/// is an OUTCAR; one whose name starts with `vasprun` and contains `.xml`,
+/// or ends in `.xml` and has `<modeling>` near its start, is a
+/// vasprun.xml. Anything else is an error suggesting `--format`.
 pub fn detect(path: &Path) -> Result<Format> {
     let meta = fs::metadata(path).map_err(|e| Error::io(path, e))?;
     if meta.is_dir() {
@@ -94,17 +110,33 @@ pub fn detect(path: &Path) -> Result<Format> {
              extxyz|deepmd|xsf",
         ));
     }
+    let name = file_name(path);
     if has_extension(path, "xsf") {
         Ok(Format::Xsf)
     } else if has_extension(path, "xyz") || has_extension(path, "extxyz") {
         Ok(Format::ExtXyz)
+    } else if name.starts_with("OUTCAR") {
+        Ok(Format::Outcar)
+    } else if (name.starts_with("vasprun") && name.contains(".xml"))
+        || (has_extension(path, "xml") && starts_like_vasprun(path))
+    {
+        Ok(Format::Vasprun)
     } else {
         Err(Error::file(
             path,
-            "cannot tell the format from the file name (expected *.xyz, *.extxyz or *.xsf); \
-             pass --format extxyz|deepmd|xsf",
+            "cannot tell the format from the file name (expected *.xyz, *.extxyz, *.xsf, \
+             OUTCAR* or vasprun*.xml); pass --format extxyz|deepmd|xsf|outcar|vasprun",
         ))
     }
+}
+
+/// Whether an `.xml` file has VASP's root element `<modeling>` in its
+/// first 4 KiB.
+fn starts_like_vasprun(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(4096);
+    let read = fs::File::open(path).and_then(|f| f.take(4096).read_to_end(&mut head));
+    read.is_ok() && head.windows(10).any(|w| w == b"<modeling>")
 }
 
 /// Reads all structures from `path`, in `format` or the detected one.
@@ -119,7 +151,30 @@ pub fn read(path: &Path, format: Option<Format>) -> Result<Vec<Structure>> {
         Format::ExtXyz => extxyz::read(path),
         Format::Deepmd => deepmd::read(path),
         Format::Xsf => xsf::read(path),
+        Format::Outcar => outcar::read(path),
+        Format::Vasprun => vasprun::read(path),
     }
+}
+
+/// Structures read from several inputs into one list.
+#[derive(Clone, Debug, Default)]
+pub struct Collection {
+    /// Every structure, input by input, in order.
+    pub structures: Vec<Structure>,
+    /// Each input and how many structures it gave.
+    pub counts: Vec<(PathBuf, usize)>,
+}
+
+/// Reads every input (in `format`, or each one's detected format) into one
+/// list, in the order given.
+pub fn read_all(paths: &[PathBuf], format: Option<Format>) -> Result<Collection> {
+    let mut all = Collection::default();
+    for p in paths {
+        let s = read(p, format)?;
+        all.counts.push((p.clone(), s.len()));
+        all.structures.extend(s);
+    }
+    Ok(all)
 }
 
 /// Writes a file atomically: `f` writes into a temporary file in the same

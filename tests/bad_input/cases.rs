@@ -6,7 +6,7 @@ use forcefit::Result;
 use forcefit::dropin::deepmd_kit::{DataFacts, Overrides, parse_str};
 use forcefit::dropin::gpumd::gnep_in;
 use forcefit::dropin::{aenet as aenet_input, gpumd::nep_in as gpumd_input};
-use forcefit::io::{deepmd, extxyz, xsf};
+use forcefit::io::{deepmd, extxyz, outcar, vasprun, xsf};
 use forcefit::model::{AnyModel, ModelFile};
 use forcefit::train::checkpoint::Checkpoint;
 use forcefit::train::config::TrainConfig;
@@ -128,6 +128,23 @@ fn system(edit: &[(&str, Vec<u8>)]) -> Result<()> {
 
 fn xsf_text(text: &str) -> Result<()> {
     xsf::parse(text, Path::new("bad.xsf")).map(|_| ())
+}
+
+/// The seeds' two-step silicon OUTCAR and vasprun.xml (fuzz/make_seeds.py).
+const SI_OUTCAR: &str = include_str!("../../fuzz/seeds/outcar/si.OUTCAR");
+const SI_VASPRUN: &str = include_str!("../../fuzz/seeds/vasprun/si.xml");
+
+/// The first `n` lines of `text`.
+fn head(text: &str, n: usize) -> String {
+    text.lines().take(n).map(|l| format!("{l}\n")).collect()
+}
+
+fn outcar_text(text: &str) -> Result<()> {
+    outcar::parse(text, Path::new("OUTCAR")).map(|_| ())
+}
+
+fn vasprun_text(text: &str) -> Result<()> {
+    vasprun::parse(text, Path::new("vasprun.xml")).map(|_| ())
 }
 
 /// The example configuration with `from` replaced by `to`.
@@ -446,6 +463,72 @@ pub fn cases() -> Vec<Case> {
             id: "xsf-empty",
             run: || xsf_text(""),
             needles: &["bad.xsf"],
+        },
+        // VASP OUTCAR.
+        Case {
+            id: "outcar-truncated-forces",
+            run: || outcar_text(&head(SI_OUTCAR, 21)),
+            needles: &["OUTCAR:22", "truncated", "line 19", "1 of 2 atom lines"],
+        },
+        Case {
+            id: "outcar-force-line",
+            run: || outcar_text(&SI_OUTCAR.replacen("1.40000", "1.4OOOO", 1)),
+            needles: &["OUTCAR:22", "atom 2 of 2", "1.4OOOO"],
+        },
+        Case {
+            id: "outcar-ions-huge",
+            run: || {
+                outcar_text(&SI_OUTCAR.replace(
+                    "ions per type =               2",
+                    "ions per type =   99999999999999",
+                ))
+            },
+            needles: &[
+                "OUTCAR:19",
+                "99999999999999",
+                "more atoms than the file has lines",
+            ],
+        },
+        Case {
+            id: "outcar-no-elements",
+            run: || {
+                outcar_text(
+                    &SI_OUTCAR
+                        .replace("TITEL", "TITLE")
+                        .replacen("POTCAR:", "", 1),
+                )
+            },
+            needles: &["OUTCAR:19", "cannot tell the elements", "TITEL"],
+        },
+        // VASP vasprun.xml.
+        Case {
+            id: "vasprun-truncated",
+            run: || vasprun_text(&head(SI_VASPRUN, 36)),
+            needles: &[
+                "vasprun.xml:36",
+                "truncated",
+                "<varray> (opened at line 35)",
+            ],
+        },
+        Case {
+            id: "vasprun-malformed",
+            run: || vasprun_text(&SI_VASPRUN.replacen("</structure>", "</structur>", 1)),
+            needles: &["vasprun.xml:39", "not well-formed XML", "</structure>"],
+        },
+        Case {
+            id: "vasprun-v-fields",
+            run: || vasprun_text(&SI_VASPRUN.replacen("0.10000000       0.00000000", "0.1", 1)),
+            needles: &["vasprun.xml:41", "3 numbers", "forces"],
+        },
+        Case {
+            id: "vasprun-forces-missing",
+            run: || vasprun_text(&SI_VASPRUN.replacen("name=\"forces\"", "name=\"f\"", 1)),
+            needles: &[
+                "vasprun.xml:20",
+                "ionic step 1",
+                "0 rows of forces",
+                "one per atom (2)",
+            ],
         },
         // The TOML configuration.
         Case {
