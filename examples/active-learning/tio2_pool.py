@@ -264,7 +264,7 @@ def plot(results, path):
             ax.plot([r["labels"] for r in rows], [r[key] for r in rows], label=name, **style)
         ax.set_xlabel("labelled structures")
         ax.set_ylabel(label)
-        ax.legend()
+        ax.legend(fontsize=8)
     fig.suptitle("TiO2 pool-based active learning: committee of 4 NEP (forcefit)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)

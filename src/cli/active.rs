@@ -138,16 +138,28 @@ pub fn deviation(args: DeviationArgs) -> Result<()> {
         relative_v: args.relative_v,
         atomic: args.atomic || args.frames_out.is_some(),
     };
-    let mut inputs = Vec::new();
+    // All inputs' frames in one pass: many small files (one XSF per
+    // structure, say) then fill the chunks and the threads as one long
+    // trajectory does.
+    let mut frames = Vec::new();
+    let mut counts = Vec::with_capacity(args.inputs.len());
     for path in &args.inputs {
-        let frames = active::read_frames(path, args.format)?;
-        let deviations = committee.deviations(&frames, &options)?;
-        inputs.push(Evaluated {
-            path: path.clone(),
-            frames,
-            deviations,
-        });
+        let read = active::read_frames(path, args.format)?;
+        counts.push(read.len());
+        frames.extend(read);
     }
+    let mut deviations = committee.deviations(&frames, &options)?.into_iter();
+    let mut frames = frames.into_iter();
+    let inputs: Vec<Evaluated> = args
+        .inputs
+        .iter()
+        .zip(counts)
+        .map(|(path, n)| Evaluated {
+            path: path.clone(),
+            frames: frames.by_ref().take(n).collect(),
+            deviations: deviations.by_ref().take(n).collect(),
+        })
+        .collect();
     write_model_devi(&args.output, &inputs, args.atomic)?;
     if let Some(path) = &args.gpumd {
         write_active_out(path, &inputs)?;
