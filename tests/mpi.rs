@@ -110,6 +110,39 @@ mod with_mpi {
         serde_json::from_value(v["params"].clone()).unwrap()
     }
 
+    /// A committee of 2 (bootstrap), then its warm continuation, on 2 ranks:
+    /// every member's model file as on one process.
+    #[test]
+    fn committee_and_continue_from_on_two_ranks() {
+        let run = |ranks: usize, tag: &str| -> Option<TempDir> {
+            let dir = TempDir::new(&format!("mpi-committee-{tag}-{ranks}"));
+            let extra = "committee = 2\ncommittee_data = \"bootstrap\"";
+            let cfg = si_config_for(dir.path(), 3, SI_NEP, ADAM, extra);
+            succeeded(&train(ranks, &[], &cfg)?);
+            let warm = dir.path().join("warm");
+            std::fs::create_dir_all(&warm).unwrap();
+            let cfg = si_config_for(&warm, 2, SI_NEP, ADAM, extra);
+            let from = dir.path().join("out");
+            succeeded(&train(
+                ranks,
+                &["--continue-from", from.to_str().unwrap()],
+                &cfg,
+            )?);
+            Some(dir)
+        };
+        let one = run(0, "one").unwrap();
+        let Some(two) = run(2, "two") else { return };
+        for k in 0..2 {
+            for sub in ["", "warm/"] {
+                let file = |d: &TempDir| {
+                    std::fs::read_to_string(d.path().join(format!("{sub}out/member-{k}/nep.txt")))
+                        .unwrap()
+                };
+                assert_eq!(file(&two), file(&one), "{sub}member {k} on 2 ranks");
+            }
+        }
+    }
+
     /// One process, then 2 and 3 ranks, of the same configuration: the same
     /// model file and the same parameters, bit for bit.
     fn same_model_for_any_rank_count(tag: &str, model: &str, file: &str, optimizer: &str) {
