@@ -1,0 +1,138 @@
+"""forcefit.train from Python: on ASE structures, Ctrl-C and resume, and
+the errors users see."""
+
+from __future__ import annotations
+
+import _thread
+import json
+import threading
+import time
+
+import numpy as np
+import pytest
+from ase.io import read
+
+import forcefit
+from conftest import assert_relative, shared
+
+# A small NEP that trains in seconds.
+MODEL = {"cutoff": [4.0, 3.5], "n_max": [3, 3], "basis_size": [6, 6], "l_max": [4, 0, 0], "neuron": 8}
+
+
+def water():
+    """Ten frames of a VASP water MD (OUTCAR), as ASE reads them."""
+    return read(shared("datasets", "vasp", "OUTCAR.h2o.md.10"), index=":")
+
+
+def test_train_on_atoms_and_calorine_agrees(tmp_path):
+    frames = water()
+    result = forcefit.train(
+        train=frames[:8],
+        test=frames[8:],
+        model=MODEL,
+        optimizer={"type": "adam", "lr": 0.01, "batch_size": 4},
+        train_options={"epochs": 15, "seed": 3},
+        output_dir=tmp_path / "run",
+        quiet=True,
+        threads=2,
+    )
+    assert result.epochs == 15
+    assert [p.name for p in result.model_files] == ["nep.txt"]
+    assert (tmp_path / "run" / "forcefit.toml").is_file()
+    curve = result.learning_curve
+    assert curve and isinstance(curve[-1]["loss"], float) and curve[-1]["epoch"] == 15
+    assert result.summary["epochs"] == 15
+    # The labels went in as VASP gave them: the training set's reference
+    # energies in the written data equal ASE's.
+    written = read(tmp_path / "run" / "data" / "train.xyz", index=":")
+    assert np.allclose([a.get_potential_energy() for a in written], [a.get_potential_energy() for a in frames[:8]], rtol=0, atol=0)
+    atoms = frames[9].copy()
+    atoms.calc = result.calculator()
+    ours = (atoms.get_potential_energy(), atoms.get_forces(), atoms.get_stress())
+    cpunep = pytest.importorskip("calorine.calculators", reason="calorine is not installed").CPUNEP
+    theirs = frames[9].copy()
+    theirs.calc = cpunep(str(result.model_files[0]))
+    assert_relative(ours[0], theirs.get_potential_energy(), 1e-10, "energy")
+    assert_relative(ours[1], theirs.get_forces(), 1e-10, "forces")
+    assert_relative(ours[2], theirs.get_stress(), 1e-10, "stress")
+
+
+def test_committee_training(tmp_path):
+    frames = water()
+    result = forcefit.train(
+        train=frames,
+        model=MODEL,
+        train_options={"epochs": 3},
+        committee=2,
+        output_dir=tmp_path,
+        quiet=True,
+    )
+    assert len(result.members) == 2
+    assert result.members[1].model_files[0] == tmp_path / "member-1" / "nep.txt"
+    dev = result.committee().get_deviation(frames[0].copy())
+    assert dev["max_devi_f"] > 0
+
+
+def test_ctrl_c_writes_a_checkpoint_and_resume_finishes(tmp_path):
+    frames = water()
+    kwargs = dict(
+        train=frames,
+        model=MODEL,
+        optimizer={"batch_size": 1},
+        train_options={"epochs": 400, "checkpoint_every": 1},
+        output_dir=tmp_path,
+        quiet=True,
+        threads=1,
+    )
+    checkpoint = tmp_path / "checkpoint.json"
+    running = threading.Event()
+    running.set()
+
+    def interrupt_after_first_checkpoint():
+        while running.is_set() and not checkpoint.exists():
+            time.sleep(0.01)
+        if running.is_set():
+            _thread.interrupt_main()
+
+    timer = threading.Thread(target=interrupt_after_first_checkpoint, daemon=True)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            forcefit.train(**kwargs)
+    finally:
+        running.clear()
+        timer.join()
+    assert checkpoint.is_file()
+    assert json.loads(checkpoint.read_text())["epoch"] < 400
+    stopped = forcefit.train(**kwargs, resume=True)
+    assert stopped.epochs == 400
+    assert stopped.summary["epochs"] == 400
+
+
+def test_bad_model_key_names_the_key(tmp_path):
+    with pytest.raises(forcefit.InputError, match="n_max_radial"):
+        forcefit.train(train=water(), model={"n_max_radial": 4}, output_dir=tmp_path, quiet=True)
+
+
+def test_bad_files(tmp_path, nep_oracle):
+    with pytest.raises(FileNotFoundError, match="no-such-model"):
+        forcefit.Calculator(tmp_path / "no-such-model.txt")
+    bad = tmp_path / "nep.txt"
+    bad.write_text("nep4 2 Te Pb\ncutoff 8 four 20 20\n")
+    with pytest.raises(forcefit.InputError, match=r"nep\.txt:2"):
+        forcefit.Calculator(bad)
+    model, _ = nep_oracle
+    from ase import Atoms
+
+    with pytest.raises(forcefit.InputError, match='"Si" is not in the model'):
+        forcefit.Calculator(model).get_potential_energy(Atoms("Si2", positions=[[0, 0, 0], [0, 0, 2.3]]))
+    with pytest.raises(forcefit.InputError, match="unknown kind"):
+        forcefit.train(tmp_path, kind="lammps")
+    bad_config = tmp_path / "bad.toml"
+    bad_config.write_text('[data]\ntrain = "x.xyz"\n[train]\nepochs = "many"\n')
+    with pytest.raises(forcefit.InputError, match=r"bad\.toml:4"):
+        forcefit.train(bad_config)
+
+
+def test_version():
+    assert forcefit.__version__.count(".") == 2
