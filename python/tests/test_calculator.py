@@ -215,3 +215,18 @@ def test_recomputes_when_positions_change(nep_oracle):
     assert atoms.get_potential_energy() != e0
     atoms.set_cell(atoms.cell.array * 1.01, scale_atoms=True)
     assert atoms.get_potential_energy() != e0
+
+
+def test_python_threads_share_a_calculator(nep_oracle):
+    """The GIL is released while the model computes: Python threads can
+    share a calculator's native model and get the sequential numbers."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    model, cases = nep_oracle
+    calc = forcefit.Calculator(model, threads=1)
+    frames = [case_atoms(c) for c in cases]
+    arrays = [forcefit._convert.structure(a) for a in frames]
+    alone = [calc.native.predict(*a)[0] for a in arrays]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        together = list(pool.map(lambda a: calc.native.predict(*a)[0], arrays))
+    assert together == alone

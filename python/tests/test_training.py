@@ -13,7 +13,7 @@ import pytest
 from ase.io import read
 
 import forcefit
-from conftest import assert_relative, shared
+from conftest import REPO, assert_relative, shared
 
 # A small NEP that trains in seconds.
 MODEL = {"cutoff": [4.0, 3.5], "n_max": [3, 3], "basis_size": [6, 6], "l_max": [4, 0, 0], "neuron": 8}
@@ -136,3 +136,22 @@ def test_bad_files(tmp_path, nep_oracle):
 
 def test_version():
     assert forcefit.__version__.count(".") == 2
+
+
+def test_nep_drop_in_and_config_file(tmp_path):
+    """kind="nep" reads GPUMD's nep.in and writes GPUMD's files; the
+    forcefit.toml a structures run writes trains again as a config file."""
+    examples = REPO / "examples" / "si"
+    if not (examples / "train.xyz").is_file():
+        pytest.skip("examples/si is missing")
+    run = tmp_path / "gpumd"
+    run.mkdir()
+    (run / "train.xyz").write_bytes((examples / "train.xyz").read_bytes())
+    (run / "nep.in").write_text("type 1 Si\ncutoff 4.5 3.8\nn_max 3 3\nbasis_size 5 5\nneuron 8\nbatch 8\ngeneration 16\nseed 3\n")
+    result = forcefit.train(run, kind="nep", quiet=True, threads=1)
+    assert result.model_files == [run / "nep.txt"]
+    assert (run / "loss.out").is_file()
+    assert result.calculator().species == ["Si"]
+    first = forcefit.train(train=water(), model=MODEL, train_options={"epochs": 2}, output_dir=tmp_path / "a", quiet=True)
+    again = forcefit.train(tmp_path / "a" / "forcefit.toml", output_dir=tmp_path / "b", quiet=True)
+    assert (tmp_path / "b" / "nep.txt").read_text() == first.model_files[0].read_text()
