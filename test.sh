@@ -8,6 +8,9 @@ status=0
 cargo test --release "$@" || status=$?
 python_status=0
 python3 -m pip install --quiet --disable-pip-version-check ./python || python_status=$?
+# pytest is the one tool the suite needs beyond the package's own numpy and ase.
+python3 -m pytest --version >/dev/null 2>&1 \
+    || python3 -m pip install --quiet --disable-pip-version-check pytest || python_status=$?
 if [ "$python_status" -eq 0 ]; then
     python3 -m pytest -q python/tests || python_status=$?
 fi
