@@ -155,3 +155,34 @@ def test_nep_drop_in_and_config_file(tmp_path):
     first = forcefit.train(train=water(), model=MODEL, train_options={"epochs": 2}, output_dir=tmp_path / "a", quiet=True)
     again = forcefit.train(tmp_path / "a" / "forcefit.toml", output_dir=tmp_path / "b", quiet=True)
     assert (tmp_path / "b" / "nep.txt").read_text() == first.model_files[0].read_text()
+
+
+def test_deepmd_kit_drop_in(tmp_path):
+    """kind="dp" trains what deepmd-kit's input.json describes (its data
+    paths relative to the working directory, as for `dp train`), writing
+    model.yaml and lcurve.out; the result's calculator loads it."""
+    data = shared("datasets", "water-deepmd", "data_3")
+    config = {
+        "model": {
+            "type_map": ["O", "H"],
+            "descriptor": {"type": "se_e2_a", "sel": "auto", "rcut": 3.5, "rcut_smth": 0.5,
+                           "neuron": [4, 8], "axis_neuron": 4, "seed": 1},
+            "fitting_net": {"neuron": [8, 8], "seed": 1},
+        },
+        "learning_rate": {"type": "exp", "decay_steps": 20, "start_lr": 0.002, "stop_lr": 1e-5},
+        "loss": {"type": "ener", "start_pref_e": 0.02, "limit_pref_e": 1,
+                 "start_pref_f": 1000, "limit_pref_f": 1, "start_pref_v": 0, "limit_pref_v": 0},
+        "training": {
+            "training_data": {"systems": [str(data)], "batch_size": 1},
+            "validation_data": {"systems": [str(data)], "batch_size": 1, "numb_btch": 1},
+            "numb_steps": 20, "seed": 3, "disp_file": "lcurve.out", "disp_freq": 10,
+        },
+    }
+    path = tmp_path / "input.json"
+    path.write_text(json.dumps(config))
+    result = forcefit.train(path, kind="dp", output_dir=tmp_path / "out", quiet=True, threads=1)
+    assert [p.name for p in result.model_files] == ["model.yaml"]
+    assert (tmp_path / "out" / "lcurve.out").is_file()
+    frame = forcefit.Calculator(result.model_files[0])
+    assert sorted(frame.species) == ["H", "O"]
+    assert result.learning_curve, "no learning-curve rows"
