@@ -58,18 +58,6 @@ fn s(p: &Path) -> String {
     p.to_str().unwrap().to_string()
 }
 
-/// Whether python3 with numpy runs here (a skip message otherwise).
-fn have_numpy() -> bool {
-    let ok = std::process::Command::new("python3")
-        .args(["-c", "import numpy"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("skipping: python3 with numpy is not available");
-    }
-    ok
-}
-
 /// Each member's predictions for the frames, from `forcefit predict`.
 fn predictions(dir: &Path, members: &[Vec<PathBuf>], frames: &Path) -> Vec<Vec<Structure>> {
     members
@@ -150,7 +138,7 @@ fn assert_rows_close(ours: &[Vec<f64>], reference: &Value, what: &str) {
 
 /// One family: deviation files against numpy's and deepmd-kit's.
 fn check_family(tag: &str, files: &[PathBuf], species: &[&str], min_dist: f64) {
-    if !have_numpy() {
+    if !common::python_module("numpy") {
         return;
     }
     let dir = TempDir::new(tag);

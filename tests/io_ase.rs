@@ -7,32 +7,6 @@ use common::TempDir;
 use forcefit::io::extxyz;
 use forcefit::structure::{Labels, Origin, Structure, det3};
 use serde_json::Value;
-use std::process::Command;
-
-/// Runs a Python script (with `ase` importable) and returns its stdout, or
-/// `None` when python3 or ase is missing.
-fn python(script: &str, args: &[&str]) -> Option<String> {
-    let probe = Command::new("python3").args(["-c", "import ase"]).output();
-    match probe {
-        Ok(o) if o.status.success() => {}
-        _ => {
-            eprintln!("skipping: python3 with ase is not available (pip install ase)");
-            return None;
-        }
-    }
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "python failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(String::from_utf8(out.stdout).unwrap())
-}
 
 /// Reads every frame with ASE and prints JSON, floats as repr strings so
 /// that Rust parses them exactly.
@@ -133,7 +107,7 @@ fn ase_reads_what_we_write() {
         extxyz::write_frame(w, &cluster, None)
     })
     .unwrap();
-    let Some(json) = python(ASE_READ, &[path.to_str().unwrap()]) else {
+    let Some(json) = common::python_script("ase", ASE_READ, &[path.to_str().unwrap()]) else {
         return;
     };
     let frames: Value = serde_json::from_str(&json).unwrap();
@@ -212,7 +186,7 @@ write(sys.argv[1], [a, m], format='extxyz')
 fn we_read_what_ase_writes() {
     let dir = TempDir::new("ase-write");
     let path = dir.path().join("ase.xyz");
-    if python(ASE_WRITE, &[path.to_str().unwrap()]).is_none() {
+    if common::python_script("ase", ASE_WRITE, &[path.to_str().unwrap()]).is_none() {
         return;
     }
     let s = extxyz::read(&path).unwrap();

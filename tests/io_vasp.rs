@@ -10,7 +10,6 @@ use forcefit::io::{self, Format, extxyz, outcar, vasprun};
 use forcefit::structure::{Structure, det3};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// The files, their dpdata format and frame count (shared/datasets/vasp/README.md).
 const FILES: &[(&str, &str, usize)] = &[
@@ -93,30 +92,6 @@ fn an_outcar_cut_after_its_forces_skips_the_last_step() {
     assert_eq!(parsed.structures.len(), 1);
     assert_eq!(parsed.skipped.len(), 1);
     assert!(parsed.skipped[0].why.contains("file ends"));
-}
-
-/// Runs a Python script with `module` importable; `None` (and a message)
-/// when python3 or the module is missing.
-fn python(module: &str, script: &str, args: &[&str]) -> Option<String> {
-    let probe = Command::new("python3")
-        .args(["-c", &format!("import {module}")])
-        .output();
-    if !matches!(probe, Ok(o) if o.status.success()) {
-        eprintln!("skipping: python3 with {module} is not available (pip install {module})");
-        return None;
-    }
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "python failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(String::from_utf8(out.stdout).unwrap())
 }
 
 /// dpdata's reading of one file as JSON: its arrays, and the unconverged
@@ -307,7 +282,8 @@ fn every_vasp_file_reads_as_dpdata_reads_it() {
         let path = dir.join(name);
         let ours = io::read(&path, None).unwrap();
         assert_eq!(ours.len(), frames, "{name}: frames (README)");
-        let Some(json) = python("dpdata", DPDATA, &[path.to_str().unwrap(), format]) else {
+        let Some(json) = common::python_script("dpdata", DPDATA, &[path.to_str().unwrap(), format])
+        else {
             return;
         };
         let dp: Value = serde_json::from_str(&json).unwrap();
@@ -466,7 +442,7 @@ fn convert_writes_what_forcefit_and_ase_read_back() {
     for (a, b) in back.iter().zip(&expected.structures) {
         assert_same(a, b);
     }
-    let Some(json) = python("ase", ASE_READ, &[out.to_str().unwrap()]) else {
+    let Some(json) = common::python_script("ase", ASE_READ, &[out.to_str().unwrap()]) else {
         return;
     };
     let ase: Value = serde_json::from_str(&json).unwrap();

@@ -8,7 +8,6 @@ energy + forces + stress through ASE, back to back.
 
 import os
 import sys
-import time
 
 # One thread for PyTorch too (set before deepmd-kit imports it).
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -20,6 +19,7 @@ from ase import Atoms  # noqa: E402
 from deepmd.calculator import DP  # noqa: E402
 
 import forcefit  # noqa: E402
+from calculator_speed import timed  # noqa: E402  (this directory: the same timing loop)
 
 
 def water_frame(shared: str) -> Atoms:
@@ -31,20 +31,6 @@ def water_frame(shared: str) -> Atoms:
     coord = np.load(os.path.join(d, first, "coord.npy"))[0].reshape(-1, 3)
     box = np.load(os.path.join(d, first, "box.npy"))[0].reshape(3, 3)
     return Atoms([names[t] for t in types], positions=coord, cell=box, pbc=True)
-
-
-def timed(atoms: Atoms, calc, calls: int) -> float:
-    """Seconds per energy+forces+stress call (positions nudged each call)."""
-    a = atoms.copy()
-    a.calc = calc
-    a.get_forces()
-    start = time.perf_counter()
-    for k in range(calls):
-        a.positions[0, 0] += 1e-6 * (-1) ** k
-        a.get_potential_energy()
-        a.get_forces()
-        a.get_stress()
-    return (time.perf_counter() - start) / calls
 
 
 def main() -> None:

@@ -35,7 +35,7 @@
 mod header;
 mod write;
 
-pub use write::{write, write_frame};
+pub use write::{Extras, write, write_frame, write_frame_with};
 
 use self::header::{Header, Kind, Property, parse_header, virial_from_stress};
 use crate::error::{Error, Result};

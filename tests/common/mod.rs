@@ -743,3 +743,37 @@ pub fn oracle_structure(case: &serde_json::Value) -> Structure {
         origin: forcefit::structure::Origin::default(),
     }
 }
+
+/// Whether `python3 -c "import <module>"` works here; a "skipping"
+/// message naming the pip package otherwise.
+pub fn python_module(module: &str) -> bool {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("skipping: python3 with {module} is not available (pip install {module})");
+    }
+    ok
+}
+
+/// Runs a Python `script` with `args` (its `sys.argv[1:]`) and returns its
+/// stdout, or `None` (skipping) when python3 or `module` is missing. A
+/// failing script fails the test with its stderr.
+pub fn python_script(module: &str, script: &str, args: &[&str]) -> Option<String> {
+    if !python_module(module) {
+        return None;
+    }
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(String::from_utf8(out.stdout).unwrap())
+}

@@ -28,7 +28,29 @@ pub fn write_frame(
     s: &Structure,
     atomic_energies: Option<&[f64]>,
 ) -> io::Result<()> {
-    check(s, atomic_energies)?;
+    let energies = atomic_energies.map(|e| [("energies", e)]);
+    let extras = Extras {
+        info: &[],
+        columns: energies.as_ref().map_or(&[], |c| c.as_slice()),
+    };
+    write_frame_with(w, s, &extras)
+}
+
+/// What a frame carries besides the structure and its labels.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Extras<'a> {
+    /// `key=value` pairs appended to the comment line (values without
+    /// whitespace).
+    pub info: &'a [(&'a str, String)],
+    /// Per-atom real columns, `name:R:1`, one value per atom each.
+    pub columns: &'a [(&'a str, &'a [f64])],
+}
+
+/// [`write_frame`] with any extra info pairs and per-atom columns (a
+/// committee's `force_deviation`, GPUMD's `active.xyz` layout), checked
+/// as the rest.
+pub fn write_frame_with(w: &mut dyn Write, s: &Structure, extras: &Extras<'_>) -> io::Result<()> {
+    check(s, extras.columns)?;
     let mut c = String::with_capacity(256);
     if let Some(cell) = &s.cell {
         c.push_str("Lattice=\"");
@@ -39,8 +61,8 @@ pub fn write_frame(
     if s.labels.forces.is_some() {
         c.push_str(":forces:R:3");
     }
-    if atomic_energies.is_some() {
-        c.push_str(":energies:R:1");
+    for (name, _) in extras.columns {
+        c.push_str(&format!(":{name}:R:1"));
     }
     if let Some(e) = s.labels.energy {
         c.push_str(&format!(" energy={e:?}"));
@@ -74,6 +96,9 @@ pub fn write_frame(
         c.push_str(" config_type=");
         c.push_str(&quote(t));
     }
+    for (key, value) in extras.info {
+        c.push_str(&format!(" {key}={value}"));
+    }
     writeln!(w, "{}", s.n_atoms())?;
     writeln!(w, "{c}")?;
     let mut line = String::with_capacity(128);
@@ -86,8 +111,8 @@ pub fn write_frame(
             line.push(' ');
             push_reals(&mut line, f[i].iter());
         }
-        if let Some(e) = atomic_energies {
-            line.push_str(&format!(" {:?}", e[i]));
+        for (_, values) in extras.columns {
+            line.push_str(&format!(" {:?}", values[i]));
         }
         line.push('\n');
         w.write_all(line.as_bytes())?;
@@ -106,7 +131,7 @@ pub fn write(path: &Path, structures: &[Structure]) -> Result<()> {
 }
 
 /// Rejects what would make an unreadable or ambiguous file.
-fn check(s: &Structure, atomic_energies: Option<&[f64]>) -> io::Result<()> {
+fn check(s: &Structure, columns: &[(&str, &[f64])]) -> io::Result<()> {
     let bad = |msg: String| Err(io::Error::new(io::ErrorKind::InvalidInput, msg));
     let n = s.n_atoms();
     let origin = &s.origin;
@@ -130,11 +155,9 @@ fn check(s: &Structure, atomic_energies: Option<&[f64]>) -> io::Result<()> {
     {
         return bad(format!("{origin}: {} force rows for {n} atoms", f.len()));
     }
-    if let Some(e) = atomic_energies
-        && e.len() != n
-    {
+    if let Some((name, e)) = columns.iter().find(|(_, e)| e.len() != n) {
         return bad(format!(
-            "{origin}: {} atomic energies for {n} atoms",
+            "{origin}: {} values of {name} for {n} atoms",
             e.len()
         ));
     }
@@ -154,7 +177,7 @@ fn check(s: &Structure, atomic_energies: Option<&[f64]>) -> io::Result<()> {
         .chain(s.labels.energy.iter())
         .chain(s.labels.forces.iter().flatten().flatten())
         .chain(s.labels.virial.iter().flatten())
-        .chain(atomic_energies.into_iter().flatten())
+        .chain(columns.iter().flat_map(|(_, e)| e.iter()))
         .chain(std::iter::once(&s.labels.weight));
     if all.any(|x| !x.is_finite()) {
         return bad(format!("{origin}: a value to write is not finite"));
