@@ -3,52 +3,108 @@
 //! each returned together with its derivative d/dr.
 
 use crate::nn::gemm::dot;
-use std::f64::consts::PI;
+use std::f64::consts::{FRAC_PI_2, PI};
 
-/// Cosine cutoff f_c(r) = ½ cos(π r / r_c) + ½ for r < r_c, else 0,
-/// and its derivative. Returns `(f_c, f_c')`.
+/// Pairs whose basis is evaluated together by [`chebyshev_lanes`].
+pub const LANES: usize = 4;
+
+/// The basis of [`LANES`] pairs at once: `value[k][l]` and `deriv[k][l]`
+/// (k = 0..value.len()) get f_k(r_l) and f_k'(r_l) for cutoff `rc[l]`.
+/// Every r_l must be below its r_c (pad unused lanes with any such pair).
+///
+/// One pair's cutoff and recurrence are a long chain of dependent
+/// multiplications; lanes side by side give the CPU independent work to
+/// overlap (and the compiler vectors to fill). Each lane's arithmetic is
+/// that of a lone pair, so a value does not depend on its lane or company.
 #[inline]
-pub fn cutoff(r: f64, rc: f64) -> (f64, f64) {
-    if r < rc {
-        let x = PI * r / rc;
-        (0.5 * x.cos() + 0.5, -0.5 * PI / rc * x.sin())
-    } else {
-        (0.0, 0.0)
+pub fn chebyshev_lanes(
+    r: &[f64; LANES],
+    rc: &[f64; LANES],
+    value: &mut [[f64; LANES]],
+    deriv: &mut [[f64; LANES]],
+) {
+    debug_assert_eq!(value.len(), deriv.len());
+    let t = lanes(|l| PI * r[l] / rc[l] - FRAC_PI_2);
+    let (sin, cos) = sin_cos_half_turn(&t);
+    let y = lanes(|l| r[l] / rc[l] - 1.0);
+    let x = lanes(|l| 2.0 * y[l] * y[l] - 1.0);
+    // f_c = ½ cos(π r / r_c) + ½ and x = π r / r_c = t + π/2, so
+    // cos x = −sin t and sin x = cos t; f_k = a (T_k + 1) and
+    // f_k' = b T_k' + c (T_k + 1).
+    let fc = lanes(|l| 0.5 - 0.5 * sin[l]);
+    let a = lanes(|l| 0.5 * fc[l]);
+    let b = lanes(|l| a[l] * 4.0 * y[l] / rc[l]);
+    let c = lanes(|l| -0.25 * PI / rc[l] * cos[l]);
+    // T_k by the three-term recurrence and T_k' by its derivative,
+    // T'_{k+1} = 2 T_k + 2x T'_k − T'_{k−1}.
+    let (mut t_prev, mut t_k) = ([1.0; LANES], x);
+    let (mut d_prev, mut d_k) = ([0.0; LANES], [1.0; LANES]);
+    for (k, (v, dv)) in value.iter_mut().zip(deriv.iter_mut()).enumerate() {
+        let (tk, dk) = match k {
+            0 => ([1.0; LANES], [0.0; LANES]),
+            1 => (x, [1.0; LANES]),
+            _ => {
+                let t_next = lanes(|l| 2.0 * x[l] * t_k[l] - t_prev[l]);
+                let d_next = lanes(|l| 2.0 * t_k[l] + 2.0 * x[l] * d_k[l] - d_prev[l]);
+                (t_prev, t_k, d_prev, d_k) = (t_k, t_next, d_k, d_next);
+                (t_k, d_k)
+            }
+        };
+        for l in 0..LANES {
+            v[l] = a[l] * (tk[l] + 1.0);
+            dv[l] = b[l] * dk[l] + c[l] * (tk[l] + 1.0);
+        }
     }
 }
 
-/// Fills `value[k]` and `deriv[k]` (k = 0..value.len()) with the basis
-/// functions f_k(r) and f_k'(r) for cutoff `rc`. Both slices must have
-/// the same length (basis_size + 1).
+/// [f(0), …, f(LANES − 1)].
+#[inline(always)]
+fn lanes(f: impl Fn(usize) -> f64) -> [f64; LANES] {
+    std::array::from_fn(f)
+}
+
+/// (sin t, cos t) lane by lane for |t| ≤ π/2, by their Taylor series in t²
+/// (the first omitted terms, t²³/23! and t²⁴/24!, are below 2e-18 there).
+/// The cutoff's argument never leaves [0, π), so none of libm's range
+/// reduction is needed.
 #[inline]
-pub fn chebyshev(r: f64, rc: f64, value: &mut [f64], deriv: &mut [f64]) {
-    debug_assert_eq!(value.len(), deriv.len());
-    let (fc, fcp) = cutoff(r, rc);
-    let y = r / rc - 1.0;
-    let x = 2.0 * y * y - 1.0;
-    let dx_dr = 4.0 * y / rc;
-    // T_k via the three-term recurrence; T_k' = k U_{k-1} with U the
-    // Chebyshev polynomials of the second kind.
-    let (mut t_prev, mut t) = (1.0, x);
-    let (mut u_prev, mut u) = (0.0, 1.0); // U_{-1}, U_0
-    for k in 0..value.len() {
-        let (tk, dtk) = match k {
-            0 => (1.0, 0.0),
-            1 => (x, 1.0),
-            _ => {
-                let t_next = 2.0 * x * t - t_prev;
-                t_prev = t;
-                t = t_next;
-                let u_next = 2.0 * x * u - u_prev;
-                u_prev = u;
-                u = u_next;
-                (t, k as f64 * u)
+fn sin_cos_half_turn(t: &[f64; LANES]) -> ([f64; LANES], [f64; LANES]) {
+    let z: [f64; LANES] = std::array::from_fn(|l| t[l] * t[l]);
+    let series = |coefficients: &[f64]| -> [f64; LANES] {
+        let mut acc = [coefficients[coefficients.len() - 1]; LANES];
+        for c in coefficients.iter().rev().skip(1) {
+            for l in 0..LANES {
+                acc[l] = acc[l] * z[l] + c;
             }
-        };
-        let half = 0.5 * (tk + 1.0);
-        value[k] = half * fc;
-        deriv[k] = 0.5 * dtk * dx_dr * fc + half * fcp;
+        }
+        acc
+    };
+    let s = series(&SIN_TAYLOR);
+    (std::array::from_fn(|l| s[l] * t[l]), series(&COS_TAYLOR))
+}
+
+/// (−1)ⁿ / (2n+1)!, n = 0..=10.
+const SIN_TAYLOR: [f64; 11] = taylor(1);
+/// (−1)ⁿ / (2n)!, n = 0..=11.
+const COS_TAYLOR: [f64; 12] = taylor(0);
+
+/// (−1)ⁿ / (2n + first)! for n = 0..N.
+const fn taylor<const N: usize>(first: u32) -> [f64; N] {
+    let mut out = [0.0; N];
+    let mut factorial = 1.0;
+    let mut k = 1;
+    while k <= first {
+        factorial *= k as f64;
+        k += 1;
     }
+    let mut n = 0;
+    while n < N {
+        out[n] = if n % 2 == 0 { 1.0 } else { -1.0 } / factorial;
+        factorial *= k as f64 * (k + 1) as f64;
+        k += 2;
+        n += 1;
+    }
+    out
 }
 
 /// Contracts basis values and derivatives with coefficients:
@@ -62,45 +118,56 @@ pub fn contract(c: &[f64], value: &[f64], deriv: &[f64]) -> (f64, f64) {
 mod tests {
     use super::*;
 
+    /// Every lane against the closed forms T_k(x) = cos(k acos x) and
+    /// f_c = ½ cos(π r / r_c) + ½, and against finite differences; a
+    /// value does not depend on its lane.
     #[test]
-    fn cutoff_derivative_matches_finite_difference() {
-        let rc = 5.3;
-        for &r in &[0.3, 1.7, 2.65, 4.9, 5.29] {
+    fn chebyshev_values_and_derivatives() {
+        let n = 13;
+        let rs = [0.5, 1.9, 3.0, 4.4, 5.99, 1e-3, 2.7, 5.3];
+        let rcs = [6.0, 6.0, 6.0, 6.0, 6.0, 5.3, 5.3, 5.3];
+        let eval = |r: [f64; LANES], rc: [f64; LANES]| {
+            let (mut v, mut d) = (vec![[0.0; LANES]; n], vec![[0.0; LANES]; n]);
+            chebyshev_lanes(&r, &rc, &mut v, &mut d);
+            (v, d)
+        };
+        for start in [0, 4] {
+            let r: [f64; LANES] = std::array::from_fn(|l| rs[start + l]);
+            let rc: [f64; LANES] = std::array::from_fn(|l| rcs[start + l]);
+            let (v, d) = eval(r, rc);
             let h = 1e-6;
-            let fd = (cutoff(r + h, rc).0 - cutoff(r - h, rc).0) / (2.0 * h);
-            assert!((cutoff(r, rc).1 - fd).abs() < 1e-8, "r = {r}");
+            let (vp, _) = eval(r.map(|x| x + h), rc);
+            let (vm, _) = eval(r.map(|x| x - h), rc);
+            // The same pairs in reversed lanes give the same numbers.
+            let rev = |a: [f64; LANES]| std::array::from_fn(|l| a[LANES - 1 - l]);
+            let (vr, dr) = eval(rev(r), rev(rc));
+            for l in 0..LANES {
+                let x: f64 = 2.0 * (r[l] / rc[l] - 1.0).powi(2) - 1.0;
+                let fc = 0.5 * (PI * r[l] / rc[l]).cos() + 0.5;
+                for k in 0..n {
+                    let expected = 0.5 * ((k as f64 * x.acos()).cos() + 1.0) * fc;
+                    assert!((v[k][l] - expected).abs() < 1e-12, "k = {k}, r = {}", r[l]);
+                    let fd = (vp[k][l] - vm[k][l]) / (2.0 * h);
+                    assert!(
+                        (d[k][l] - fd).abs() < 1e-7,
+                        "k = {k}, r = {}: {} vs {fd}",
+                        r[l],
+                        d[k][l]
+                    );
+                    assert_eq!(v[k][l].to_bits(), vr[k][LANES - 1 - l].to_bits());
+                    assert_eq!(d[k][l].to_bits(), dr[k][LANES - 1 - l].to_bits());
+                }
+            }
         }
-        assert_eq!(cutoff(5.3, rc), (0.0, 0.0));
-        assert!((cutoff(0.0, rc).0 - 1.0).abs() < 1e-15);
     }
 
     #[test]
-    fn chebyshev_values_and_derivatives() {
-        let rc = 6.0;
-        let n = 13;
-        let (mut v, mut d) = (vec![0.0; n], vec![0.0; n]);
-        let (mut vp, mut dp) = (vec![0.0; n], vec![0.0; n]);
-        let (mut vm, mut dm) = (vec![0.0; n], vec![0.0; n]);
-        for &r in &[0.5, 1.9, 3.0, 4.4, 5.99] {
-            chebyshev(r, rc, &mut v, &mut d);
-            // T_k(x) = cos(k acos x) for |x| <= 1.
-            let x: f64 = 2.0 * (r / rc - 1.0) * (r / rc - 1.0) - 1.0;
-            let fc = cutoff(r, rc).0;
-            for k in 0..n {
-                let expected = 0.5 * ((k as f64 * x.acos()).cos() + 1.0) * fc;
-                assert!((v[k] - expected).abs() < 1e-12, "k = {k}, r = {r}");
-            }
-            let h = 1e-6;
-            chebyshev(r + h, rc, &mut vp, &mut dp);
-            chebyshev(r - h, rc, &mut vm, &mut dm);
-            for k in 0..n {
-                let fd = (vp[k] - vm[k]) / (2.0 * h);
-                assert!(
-                    (d[k] - fd).abs() < 1e-7,
-                    "k = {k}, r = {r}: {} vs {fd}",
-                    d[k]
-                );
-            }
+    fn sin_cos_agree_with_libm() {
+        for i in 0..=1000 {
+            let t = -FRAC_PI_2 + PI * i as f64 / 1000.0;
+            let (s, c) = sin_cos_half_turn(&[t; LANES]);
+            assert!((s[0] - t.sin()).abs() < 4e-16, "t = {t}");
+            assert!((c[0] - t.cos()).abs() < 4e-16, "t = {t}");
         }
     }
 }

@@ -282,8 +282,9 @@ impl Nep {
             }
             let u = pair.unit();
             let along = tangential[0] * u[0] + tangential[1] * u[1] + tangential[2] * u[2];
+            let inv_d = 1.0 / pair.d;
             let f = std::array::from_fn(|k| {
-                radial_part * u[k] + (tangential[k] - along * u[k]) / pair.d
+                radial_part * u[k] + (tangential[k] - along * u[k]) * inv_d
             });
             add_pair_force(out, i, pair, f);
         }

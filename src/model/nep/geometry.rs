@@ -9,9 +9,10 @@
 //! cache budget) each atom's geometry is computed into a scratch buffer
 //! just before use: one code path, the same numbers.
 
+use super::MAX_CHANNEL;
 use super::Nep;
 use super::angular::{harmonics, harmonics_grad};
-use super::basis::chebyshev;
+use super::basis::{LANES, chebyshev_lanes};
 use crate::model::{Prepared, cache_budget};
 use std::sync::Arc;
 
@@ -29,10 +30,12 @@ pub(super) struct Pair {
 }
 
 impl Pair {
-    /// The unit vector û_ij.
+    /// The unit vector û_ij (one division: the force loops call this for
+    /// every pair).
     #[inline]
     pub fn unit(&self) -> [f64; 3] {
-        [self.r[0] / self.d, self.r[1] / self.d, self.r[2] / self.d]
+        let inv = 1.0 / self.d;
+        self.r.map(|x| x * inv)
     }
 }
 
@@ -80,6 +83,60 @@ struct Sizes {
     ka: usize,
     n_comp: usize,
     l_max: usize,
+}
+
+/// Pairs of the atom being pushed whose basis waits to be evaluated
+/// [`LANES`] at a time ([`chebyshev_lanes`]), with the values of the last
+/// evaluation.
+struct Lanes {
+    /// Pending pairs.
+    n: usize,
+    r: [f64; LANES],
+    rc: [f64; LANES],
+    /// Each pair's index among the atom's radial or angular pairs, and its
+    /// neighbour's type.
+    slot: [usize; LANES],
+    t: [usize; LANES],
+    value: [[f64; LANES]; MAX_CHANNEL + 1],
+    deriv: [[f64; LANES]; MAX_CHANNEL + 1],
+}
+
+impl Default for Lanes {
+    fn default() -> Self {
+        Lanes {
+            n: 0,
+            r: [0.0; LANES],
+            rc: [1.0; LANES],
+            slot: [0; LANES],
+            t: [0; LANES],
+            value: [[0.0; LANES]; MAX_CHANNEL + 1],
+            deriv: [[0.0; LANES]; MAX_CHANNEL + 1],
+        }
+    }
+}
+
+impl Lanes {
+    /// Adds a pair; true when all lanes are full.
+    fn add(&mut self, r: f64, rc: f64, slot: usize, t: usize) -> bool {
+        let l = self.n;
+        (self.r[l], self.rc[l], self.slot[l], self.t[l]) = (r, rc, slot, t);
+        self.n += 1;
+        self.n == LANES
+    }
+
+    /// f_k and f_k' (k < `k`) of the pending pairs into `value` and
+    /// `deriv`, lane by lane; unused lanes hold whatever pair they last held
+    /// (or r = 0 < r_c = 1), and are ignored.
+    fn evaluate(&mut self, k: usize) {
+        if self.n > 0 {
+            chebyshev_lanes(
+                &self.r,
+                &self.rc,
+                &mut self.value[..k],
+                &mut self.deriv[..k],
+            );
+        }
+    }
 }
 
 impl Geometry {
@@ -134,7 +191,7 @@ impl Geometry {
         let (index, vector) = s.neighbors.of(i);
         let sum_start = self.radial_sum.len();
         self.radial_sum.resize(sum_start + nt * kr, 0.0);
-        let mut value = [0.0; super::MAX_CHANNEL + 1];
+        let (mut radial, mut angular) = (Lanes::default(), Lanes::default());
         for (&j, r) in index.iter().zip(vector) {
             let tj = s.types[j as usize];
             let settings = &nep.pairs[ti * nt + tj];
@@ -146,21 +203,16 @@ impl Geometry {
                 r: *r,
             };
             if d < settings.rc_radial {
-                let start = self.radial_deriv.len();
-                self.radial_deriv.resize(start + kr, 0.0);
-                let deriv = &mut self.radial_deriv[start..];
-                chebyshev(d, settings.rc_radial, &mut value[..kr], deriv);
-                let sum = &mut self.radial_sum[sum_start + tj * kr..sum_start + (tj + 1) * kr];
-                for (b, f) in sum.iter_mut().zip(&value[..kr]) {
-                    *b += f;
-                }
+                let slot = self.radial.len();
+                self.radial_deriv.resize((slot + 1) * kr, 0.0);
                 self.radial.push(pair);
+                if radial.add(d, settings.rc_radial, slot, tj) {
+                    self.radial_basis(&mut radial, sum_start);
+                }
             }
             if d < settings.rc_angular {
-                let start = self.angular_basis.len();
-                self.angular_basis.resize(start + 2 * ka, 0.0);
-                let (value, deriv) = self.angular_basis[start..].split_at_mut(ka);
-                chebyshev(d, settings.rc_angular, value, deriv);
+                let slot = self.angular.len();
+                self.angular_basis.resize(2 * ka * (slot + 1), 0.0);
                 let u = pair.unit();
                 let start = self.y.len();
                 self.y.resize(start + n_comp, 0.0);
@@ -168,10 +220,52 @@ impl Geometry {
                 self.y_grad.resize(start + n_comp, [0.0; 3]);
                 harmonics_grad(u, l_max, &mut self.y_grad[start..]);
                 self.angular.push(pair);
+                if angular.add(d, settings.rc_angular, slot, tj) {
+                    self.angular_basis(&mut angular);
+                }
             }
         }
+        self.radial_basis(&mut radial, sum_start);
+        self.angular_basis(&mut angular);
         self.radial_start.push(self.radial.len());
         self.angular_start.push(self.angular.len());
+    }
+
+    /// Evaluates the radial basis of the pending pairs: f_k' into
+    /// `radial_deriv`, f_k added (in pair order) to the atom's sums at
+    /// `sum_start`.
+    fn radial_basis(&mut self, pending: &mut Lanes, sum_start: usize) {
+        let kr = self.sizes.kr;
+        pending.evaluate(kr);
+        let (value, deriv) = (&pending.value[..kr], &pending.deriv[..kr]);
+        for l in 0..pending.n {
+            let (slot, t) = (pending.slot[l], pending.t[l]);
+            let out = &mut self.radial_deriv[slot * kr..(slot + 1) * kr];
+            for (o, d) in out.iter_mut().zip(deriv) {
+                *o = d[l];
+            }
+            let sum = &mut self.radial_sum[sum_start + t * kr..sum_start + (t + 1) * kr];
+            for (b, v) in sum.iter_mut().zip(value) {
+                *b += v[l];
+            }
+        }
+        pending.n = 0;
+    }
+
+    /// Evaluates the angular basis of the pending pairs into
+    /// `angular_basis` (f_k then f_k' per pair).
+    fn angular_basis(&mut self, pending: &mut Lanes) {
+        let ka = self.sizes.ka;
+        pending.evaluate(ka);
+        let (value, deriv) = (&pending.value[..ka], &pending.deriv[..ka]);
+        for l in 0..pending.n {
+            let slot = pending.slot[l];
+            let out = &mut self.angular_basis[2 * ka * slot..2 * ka * (slot + 1)];
+            for (o, v) in out.iter_mut().zip(value.iter().chain(deriv)) {
+                *o = v[l];
+            }
+        }
+        pending.n = 0;
     }
 
     /// The k-th atom pushed.
