@@ -192,6 +192,10 @@ impl Geometry {
         let sum_start = self.radial_sum.len();
         self.radial_sum.resize(sum_start + nt * kr, 0.0);
         let (mut radial, mut angular) = (Lanes::default(), Lanes::default());
+        // Sized for every neighbour at once (nearly all are within the
+        // radial cutoff, which is the list's) and cut back at the end.
+        let radial_end = self.radial.len() + index.len();
+        self.radial_deriv.resize(radial_end * kr, 0.0);
         for (&j, r) in index.iter().zip(vector) {
             let tj = s.types[j as usize];
             let settings = &nep.pairs[ti * nt + tj];
@@ -204,7 +208,6 @@ impl Geometry {
             };
             if d < settings.rc_radial {
                 let slot = self.radial.len();
-                self.radial_deriv.resize((slot + 1) * kr, 0.0);
                 self.radial.push(pair);
                 if radial.add(d, settings.rc_radial, slot, tj) {
                     self.radial_basis(&mut radial, sum_start);
@@ -227,6 +230,7 @@ impl Geometry {
         }
         self.radial_basis(&mut radial, sum_start);
         self.angular_basis(&mut angular);
+        self.radial_deriv.truncate(self.radial.len() * kr);
         self.radial_start.push(self.radial.len());
         self.angular_start.push(self.angular.len());
     }
