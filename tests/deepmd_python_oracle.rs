@@ -3,7 +3,9 @@
 //! models with statistics fitted on water frames, written as deepmd-kit
 //! YAML; energies, atomic energies, forces (central differences of
 //! deepmd-kit's energies), and deepmd-kit's own davg/dstd and energy bias
-//! on the same frames. Set FORCEFIT_PYTHON to choose the interpreter.
+//! on the same frames; and a model whose davg/dstd vary by slot, whose
+//! energy steps where two neighbours swap ranks exactly as deepmd-kit's
+//! does. Set FORCEFIT_PYTHON to choose the interpreter.
 
 mod common;
 mod deepmd_common;
@@ -143,4 +145,130 @@ fn random_models_match_deepmd_kit() {
     // sel far below the ~25 O and ~50 H neighbours within 5 Å: deepmd-kit
     // keeps the nearest Σsel, then the nearest of each type
     check_variant(&py, &water, [12, 20], true, true);
+}
+
+/// Same-type neighbour pairs of any atom within rcut − 1 Å (so that the
+/// switch leaves them weight), closest in distance first: (gap, nearer
+/// neighbour, unit vector from the centre to it).
+fn close_ranks(p: &Prepared, rcut: f64) -> Vec<(f64, usize, [f64; 3])> {
+    let mut pairs = Vec::new();
+    for c in 0..p.structure.n_atoms() {
+        let (index, vector) = p.neighbors.of(c);
+        let mut ranked: Vec<(usize, f64, usize, [f64; 3])> = index
+            .iter()
+            .zip(vector)
+            .map(|(&j, r)| {
+                let d = (r[0] * r[0] + r[1] * r[1] + r[2] * r[2]).sqrt();
+                (p.types[j as usize], d, j as usize, r.map(|x| x / d))
+            })
+            .filter(|&(_, d, _, _)| d < rcut - 1.0)
+            .collect();
+        ranked.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        for w in ranked.windows(2).filter(|w| w[0].0 == w[1].0) {
+            pairs.push((w[1].1 - w[0].1, w[0].2, w[0].3));
+        }
+    }
+    pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    pairs
+}
+
+/// Eight frames that move one atom radially away from a centre across the
+/// distance of the next neighbour of its type, so that the two swap slots
+/// between the fourth and fifth, where forcefit's energy steps by more
+/// than 1e-8 eV beyond what its forces account for.
+fn line_across_a_swap(model: &DeepPot, p: &Prepared) -> Vec<Structure> {
+    for (gap, j, u) in close_ranks(p, model.hyper().rcut).into_iter().take(20) {
+        let line: Vec<Structure> = (0..8)
+            .map(|k| {
+                let mut s = p.structure.clone();
+                let t = (k as f64 + 0.5) * gap / 4.0;
+                (0..3).for_each(|x| s.positions[j][x] += t * u[x]);
+                s
+            })
+            .collect();
+        let points: Vec<(f64, f64)> = line
+            .iter()
+            .map(|s| {
+                let mut pred = Prediction::default();
+                model.predict(&model.prepare(s.clone()).unwrap(), &mut pred);
+                let along = (0..3).map(|x| pred.forces[j][x] * u[x]).sum::<f64>();
+                (pred.energy, along)
+            })
+            .collect();
+        // energy change minus the work of the forces (trapezoid rule)
+        let step = points[4].0 - points[3].0 + 0.5 * (points[3].1 + points[4].1) * gap / 4.0;
+        if step.abs() > 1e-8 {
+            return line;
+        }
+    }
+    panic!("no rank swap with a visible energy step among the 20 closest pairs");
+}
+
+#[test]
+fn slot_dependent_statistics_match_deepmd_kit() {
+    let Some(py) = python() else { return };
+    let Some(dir) = common::shared("datasets/water-deepmd/data_0") else {
+        return;
+    };
+    let water = forcefit::io::deepmd::read(&dir).unwrap();
+    let mut model = deepmd_common::water_model(&water[..3], false, true, 81);
+    deepmd_common::vary_by_slot(&mut model, 81);
+    let model = deepmd_common::without_bias(model);
+    let prepared = model.prepare(water[3].clone()).unwrap();
+    let line = line_across_a_swap(&model, &prepared);
+    // atoms no 1e-4 Å step can swap ranks around, for deepmd-kit's quotients
+    let swaps = deepmd_common::rank_swap_atoms(&prepared, model.hyper().rcut, 2e-4);
+    let atoms: Vec<usize> = (0..swaps.len())
+        .filter(|&i| !swaps[i])
+        .step_by(37)
+        .collect();
+    let dir = common::TempDir::new("deepmd-slots");
+    let path = dir.path().join("model.yaml");
+    model.write(&path).unwrap();
+    let frames: Vec<_> = std::iter::once(&prepared.structure)
+        .chain(&line)
+        .map(|s| frame_json(s, &prepared.types))
+        .collect();
+    let request = json!({
+        "model": path,
+        "frames": frames,
+        "fd_forces": {"frame": 0, "atoms": atoms, "step": 1e-4},
+    });
+    let result = run(&py, &request);
+    let theirs: Vec<f64> = result["frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["energy"].as_f64().unwrap())
+        .collect();
+    let mut base = Prediction::default();
+    model.predict(&prepared, &mut base);
+    close(base.energy, theirs[0], 1e-10, "energy");
+    let atomic = common::json_numbers(&result["frames"][0]["atomic_energy"]);
+    for (i, e) in atomic.iter().enumerate() {
+        close(base.atomic_energies[i], *e, 1e-10, &format!("atom {i}"));
+    }
+    // the step across the swap is deepmd-kit's too
+    for (k, s) in line.iter().enumerate().skip(1) {
+        let ours = common::energy(&model, s) - common::energy(&model, &line[0]);
+        let dp = theirs[k + 1] - theirs[1];
+        assert!(
+            (ours - dp).abs() < 1e-9,
+            "line point {k}: forcefit's energy change {ours:e} vs deepmd-kit's {dp:e}"
+        );
+    }
+    let fmax = base
+        .forces
+        .iter()
+        .flatten()
+        .fold(1.0f64, |m, f| m.max(f.abs()));
+    for (&a, fd) in atoms.iter().zip(result["fd_forces"].as_array().unwrap()) {
+        for (x, f) in common::json_numbers(fd).iter().enumerate() {
+            let ours = base.forces[a][x];
+            assert!(
+                (ours - f).abs() < 1e-6 * fmax,
+                "force {a} {x}: {ours} vs deepmd-kit's energy difference {f}"
+            );
+        }
+    }
 }

@@ -9,6 +9,12 @@
 //! within a block only matters when davg/dstd differ between the slots of a
 //! block (never in files deepmd-kit writes), so the sort is skipped unless
 //! something must be dropped or the statistics vary by slot.
+//!
+//! With such statistics the energy is only piecewise smooth: where two
+//! neighbours of one type swap distance ranks they swap normalisations, and
+//! the energy steps (deepmd-kit's by the same amount). Forces and virial
+//! are the exact gradient on either side; a finite difference whose step
+//! straddles a swap measures the step instead.
 
 use crate::model::Prepared;
 
