@@ -247,8 +247,9 @@ impl DeepPot {
         }
     }
 
-    /// G and G' of the rows not embedded yet, in every group.
-    fn embed(&self, ws: &mut Workspace) {
+    /// G, and G' when `tangent`, of the rows not embedded yet, in every
+    /// group.
+    pub(super) fn embed(&self, ws: &mut Workspace, tangent: bool) {
         let ng = self.hyper.embedding_width();
         for (e, g) in ws.groups.iter_mut().enumerate() {
             let from = g.g.len() / ng;
@@ -263,7 +264,7 @@ impl DeepPot {
             self.embeddings[e].value_and_tangent(
                 p,
                 &g.ss[from..],
-                &ws.ones[..rows],
+                tangent.then_some(&ws.ones[..rows]),
                 rows,
                 &mut ws.stream,
                 &mut g.g,
@@ -344,7 +345,7 @@ impl DeepPot {
             Self::clear_rows(ws);
             for (b, block) in chunk.chunks(BLOCK).enumerate() {
                 self.fill_rows(s, block, b * BLOCK, ws);
-                self.embed(ws);
+                self.embed(ws, true);
             }
             self.contract(s, chunk, ws);
             if let Some(d) = descriptors.as_deref_mut() {

@@ -15,21 +15,27 @@
 //! Ḡ = (GR̄ᵀR̃ + GṘ̄ᵀṘ)/Σsel and, for the unit-tangent output G',
 //! Ḡ' = Ṙ₀·GṘ̄ᵀR̃/Σsel; empty slots (no tangent) get Ḡ = GR̄ᵀR̃pad/Σsel,
 //! summed over the atoms that leave them empty.
+//!
+//! Per chunk of atoms, in two sweeps over the neighbour rows: the first
+//! computes G and G' tile by tile and keeps only them (for GR and GṘ);
+//! after the fitting's reverse pass, the second recomputes each tile's
+//! embedding pass and runs its reverse pass at once
+//! ([`crate::nn::Network::param_vjp`]), so no trace of all rows is kept.
+//! With an energy-only adjoint (Ṙ = 0) every tangent is zero and is not
+//! computed: the cost is about that of a prediction.
 
 use super::DeepPot;
-use super::compute::{Workspace, gr_adjoint};
+use super::compute::{BLOCK, CHUNK, Workspace, gr_adjoint};
 use crate::model::{Adjoint, Prepared};
-use crate::nn::Trace;
+use crate::nn::{Trace, VjpRows};
 use std::cell::RefCell;
 
-/// Scratch of the tangent quantities, per block.
+/// Scratch of the tangent quantities, per chunk.
 #[derive(Default)]
 struct TangentScratch {
     /// Ṙ per row of each group.
     env_dot: Vec<Vec<[f64; 4]>>,
-    /// One trace per embedding group, kept for its reverse pass.
-    traces: Vec<Trace>,
-    /// GṘ and its adjoint per block atom, [c][k].
+    /// GṘ and its adjoint per chunk atom, [c][k].
     gr_dot: Vec<f64>,
     gr_dot_bar: Vec<f64>,
     /// Ḋ and its adjoint per block atom.
@@ -39,16 +45,9 @@ struct TangentScratch {
     fit_in_dot: Vec<f64>,
     fit_y_bar: Vec<f64>,
     fit_bar_dot: Vec<f64>,
-    /// Embedding row adjoints Ḡ and Ḡ'.
-    g_bar: Vec<f64>,
-    g_prime_bar: Vec<f64>,
     /// Σ GR̄ of the atoms whose first empty slot is (centre type, slot).
     pad_bucket: Vec<f64>,
 }
-
-/// Atoms per block of the vjp: every block keeps its embedding traces
-/// until its reverse pass.
-const BLOCK: usize = 32;
 
 thread_local! {
     /// Tangent scratch reused by the calls on one thread.
@@ -78,27 +77,31 @@ impl DeepPot {
     ) {
         let h = &self.hyper;
         let (nt, ns, ng) = (h.n_types(), h.n_slots(), h.embedding_width());
+        let tangent = !adj.energy_only();
         ts.env_dot.resize_with(h.n_embeddings(), Vec::new);
-        ts.traces.resize_with(h.n_embeddings(), Trace::default);
         for v in [&mut ts.gr_dot, &mut ts.gr_dot_bar] {
-            v.resize(BLOCK * 4 * ng, 0.0);
+            v.resize(CHUNK * 4 * ng, 0.0);
         }
         for v in [&mut ts.d_dot, &mut ts.d_dot_bar] {
-            v.resize(BLOCK * h.descriptor_dim(), 0.0);
+            v.resize(CHUNK * h.descriptor_dim(), 0.0);
         }
         ts.pad_bucket.clear();
         ts.pad_bucket.resize(nt * ns * 4 * ng, 0.0);
         self.pad_table(&mut ws.trace, &mut ws.pad);
-        for atoms in sites.chunks(BLOCK) {
+        for chunk in sites.chunks(CHUNK) {
             Self::clear_rows(ws);
-            self.fill_rows(s, atoms, 0, ws);
-            self.row_tangents(s, atoms, adj, ws, ts);
-            self.embed_keeping_traces(ws, ts);
-            self.contract(s, atoms, ws);
-            self.contract_tangent(atoms.len(), ws, ts);
-            self.fit_vjp(s, atoms, adj.energy, ws, ts, grad);
-            self.descriptor_vjp(s, atoms, ws, ts);
-            self.embedding_vjp(ws, ts, grad);
+            for (b, block) in chunk.chunks(BLOCK).enumerate() {
+                self.fill_rows(s, block, b * BLOCK, ws);
+                self.embed(ws, tangent);
+            }
+            self.contract(s, chunk, ws);
+            if tangent {
+                self.row_tangents(s, chunk, adj, ws, ts);
+                self.contract_tangent(chunk.len(), ws, ts);
+            }
+            self.fit_vjp(s, chunk, adj.energy, tangent, ws, ts, grad);
+            self.descriptor_vjp(s, chunk, tangent, ws, ts);
+            self.embedding_vjp(tangent, ws, ts, grad);
         }
         self.empty_slot_vjp(&ws.pad.env, &mut ws.trace, &mut ts.pad_bucket, grad);
     }
@@ -132,30 +135,7 @@ impl DeepPot {
         }
     }
 
-    /// G and G' of every row, keeping each group's trace (with φ'').
-    fn embed_keeping_traces(&self, ws: &mut Workspace, ts: &mut TangentScratch) {
-        let ng = self.hyper.embedding_width();
-        for (e, g) in ws.groups.iter_mut().enumerate() {
-            let rows = g.rows();
-            if rows == 0 {
-                continue;
-            }
-            if ws.ones.len() < rows {
-                ws.ones.resize(rows, 1.0);
-            }
-            let p = &self.params[self.net_range(e)];
-            let trace = &mut ts.traces[e];
-            self.embeddings[e].forward(p, &g.ss, rows, trace, true);
-            self.embeddings[e].tangent(p, &ws.ones[..rows], trace);
-            g.g.clear();
-            g.g.extend_from_slice(&trace.output()[..rows * ng]);
-            g.g_prime.clear();
-            g.g_prime
-                .extend_from_slice(&trace.tangent_output()[..rows * ng]);
-        }
-    }
-
-    /// GṘ = (1/Σsel) Σ_rows (Ṙ₀ G' ⊗ R̃ + G ⊗ Ṙ) and Ḋ of the block's atoms.
+    /// GṘ = (1/Σsel) Σ_rows (Ṙ₀ G' ⊗ R̃ + G ⊗ Ṙ) and Ḋ of the chunk's atoms.
     fn contract_tangent(&self, n_atoms: usize, ws: &mut Workspace, ts: &mut TangentScratch) {
         let h = &self.hyper;
         let (ng, axis) = (h.embedding_width(), h.axis_neuron);
@@ -197,12 +177,15 @@ impl DeepPot {
         }
     }
 
-    /// The fitting networks' tangent vjp: parameter gradients, D̄ and Ḋ̄.
+    /// The fitting networks' vjp (through the tangent when `tangent`):
+    /// parameter gradients, D̄ and Ḋ̄.
+    #[allow(clippy::too_many_arguments)]
     fn fit_vjp(
         &self,
         s: &Prepared,
         atoms: &[usize],
         a_energy: f64,
+        tangent: bool,
         ws: &mut Workspace,
         ts: &mut TangentScratch,
         grad: &mut [f64],
@@ -215,22 +198,31 @@ impl DeepPot {
             if rows == 0 {
                 continue;
             }
+            let range = self.net_range(first_fit + t);
+            let (p, net) = (&self.params[range.clone()], &self.fittings[t]);
+            ts.fit_y_bar.clear();
+            ts.fit_y_bar.resize(rows, a_energy);
+            ws.fit_bar.clear();
+            ws.fit_bar.resize(rows * dim, 0.0);
+            net.forward(p, &ws.fit_in, rows, &mut ws.trace, tangent);
+            if !tangent {
+                let (bar, g) = (Some(&mut ws.fit_bar[..]), Some(&mut grad[range]));
+                net.backward(p, &ws.fit_in, &mut ws.trace, &ts.fit_y_bar, bar, g);
+                for (r, &a) in ws.fit_atoms.iter().enumerate() {
+                    ws.d_bar[a * dim..(a + 1) * dim]
+                        .copy_from_slice(&ws.fit_bar[r * dim..(r + 1) * dim]);
+                }
+                continue;
+            }
             ts.fit_in_dot.clear();
             for &a in &ws.fit_atoms {
                 ts.fit_in_dot
                     .extend_from_slice(&ts.d_dot[a * dim..(a + 1) * dim]);
             }
-            let range = self.net_range(first_fit + t);
-            let (p, net) = (&self.params[range.clone()], &self.fittings[t]);
-            net.forward(p, &ws.fit_in, rows, &mut ws.trace, true);
             net.tangent(p, &ts.fit_in_dot, &mut ws.trace);
-            ts.fit_y_bar.clear();
-            ts.fit_y_bar.resize(rows, a_energy);
             if ws.ones.len() < rows {
                 ws.ones.resize(rows, 1.0);
             }
-            ws.fit_bar.clear();
-            ws.fit_bar.resize(rows * dim, 0.0);
             ts.fit_bar_dot.clear();
             ts.fit_bar_dot.resize(rows * dim, 0.0);
             net.backward_tangent(
@@ -253,12 +245,13 @@ impl DeepPot {
         }
     }
 
-    /// GR̄ and GṘ̄ of the block's atoms; their empty slots' share of GR̄
-    /// goes to the bucket of their first empty slot.
+    /// GR̄ and, when `tangent`, GṘ̄ of the chunk's atoms; their empty
+    /// slots' share of GR̄ goes to the bucket of their first empty slot.
     fn descriptor_vjp(
         &self,
         s: &Prepared,
         atoms: &[usize],
+        tangent: bool,
         ws: &mut Workspace,
         ts: &mut TangentScratch,
     ) {
@@ -270,16 +263,13 @@ impl DeepPot {
             let gr_bar = &mut ws.gr_bar[q.clone()];
             gr_bar.fill(0.0);
             gr_adjoint(&ws.d_bar[dq.clone()], &ws.gr[q.clone()], ng, axis, gr_bar);
-            gr_adjoint(
-                &ts.d_dot_bar[dq.clone()],
-                &ts.gr_dot[q.clone()],
-                ng,
-                axis,
-                gr_bar,
-            );
-            let gr_dot_bar = &mut ts.gr_dot_bar[q.clone()];
-            gr_dot_bar.fill(0.0);
-            gr_adjoint(&ts.d_dot_bar[dq], &ws.gr[q], ng, axis, gr_dot_bar);
+            if tangent {
+                let d_dot_bar = &ts.d_dot_bar[dq];
+                gr_adjoint(d_dot_bar, &ts.gr_dot[q.clone()], ng, axis, gr_bar);
+                let gr_dot_bar = &mut ts.gr_dot_bar[q.clone()];
+                gr_dot_bar.fill(0.0);
+                gr_adjoint(d_dot_bar, &ws.gr[q], ng, axis, gr_dot_bar);
+            }
             let ti = s.types[i];
             for tt in 0..nt {
                 let used = ws.n_real[a * nt + tt];
@@ -295,51 +285,53 @@ impl DeepPot {
         }
     }
 
-    /// The embedding networks' tangent vjp over the block's rows.
-    fn embedding_vjp(&self, ws: &mut Workspace, ts: &mut TangentScratch, grad: &mut [f64]) {
+    /// The embedding networks' vjp over the chunk's rows (through G' when
+    /// `tangent`), tile by tile with the rows' adjoints Ḡ and Ḡ'.
+    fn embedding_vjp(
+        &self,
+        tangent: bool,
+        ws: &mut Workspace,
+        ts: &TangentScratch,
+        grad: &mut [f64],
+    ) {
         let ng = self.hyper.embedding_width();
         let scale = 1.0 / self.hyper.n_slots() as f64;
+        let (gr_bar, gr_dot_bar) = (&ws.gr_bar, &ts.gr_dot_bar);
         for (e, g) in ws.groups.iter().enumerate() {
             let rows = g.rows();
             if rows == 0 {
                 continue;
             }
-            ts.g_bar.clear();
-            ts.g_bar.resize(rows * ng, 0.0);
-            ts.g_prime_bar.clear();
-            ts.g_prime_bar.resize(rows * ng, 0.0);
-            for r in 0..rows {
-                let a = g.atom[r] as usize;
-                let gr_bar = &ws.gr_bar[a * 4 * ng..(a + 1) * 4 * ng];
-                let gr_dot_bar = &ts.gr_dot_bar[a * 4 * ng..(a + 1) * 4 * ng];
-                let (env, env_dot) = (g.env[r], ts.env_dot[e][r]);
-                let gb = &mut ts.g_bar[r * ng..(r + 1) * ng];
-                let gpb = &mut ts.g_prime_bar[r * ng..(r + 1) * ng];
-                for c in 0..4 {
-                    let (rb, rdb) = (
-                        &gr_bar[c * ng..(c + 1) * ng],
-                        &gr_dot_bar[c * ng..(c + 1) * ng],
-                    );
-                    let (x, x_dot) = (env[c] * scale, env_dot[c] * scale);
-                    let xp = env[c] * env_dot[0] * scale;
-                    for k in 0..ng {
-                        gb[k] += rb[k] * x + rdb[k] * x_dot;
-                        gpb[k] += rdb[k] * xp;
-                    }
-                }
+            if ws.ones.len() < rows {
+                ws.ones.resize(rows, 1.0);
             }
+            let env_dot = &ts.env_dot[e];
+            let bars = |first: usize, m: usize, gb: &mut [f64], gpb: &mut [f64], _: usize| {
+                for (k, r) in (first..first + m).enumerate() {
+                    let a = g.atom[r] as usize;
+                    let (gb, gpb) = (
+                        &mut gb[k * ng..(k + 1) * ng],
+                        &mut gpb[k * ng..(k + 1) * ng],
+                    );
+                    let q = a * 4 * ng..(a + 1) * 4 * ng;
+                    let env = g.env[r];
+                    if !tangent {
+                        row_bar(&gr_bar[q], env, scale, gb);
+                        continue;
+                    }
+                    let dot = env_dot[r];
+                    row_bars(&gr_bar[q.clone()], &gr_dot_bar[q], env, dot, scale, gb, gpb);
+                }
+            };
             let range = self.net_range(e);
-            self.embeddings[e].backward_tangent(
-                &self.params[range.clone()],
-                &g.ss,
-                &ws.ones[..rows],
-                &mut ts.traces[e],
-                &ts.g_bar,
-                &ts.g_prime_bar,
-                &mut grad[range],
-                None,
-                None,
-            );
+            let x_dot = tangent.then_some(&ws.ones[..rows]);
+            let vjp_rows = VjpRows {
+                x: &g.ss,
+                x_dot,
+                rows,
+            };
+            let p = &self.params[range.clone()];
+            self.embeddings[e].param_vjp(p, &vjp_rows, &mut ws.stream, bars, &mut grad[range]);
         }
     }
 
@@ -393,6 +385,43 @@ impl DeepPot {
             let p = &self.params[range.clone()];
             self.embeddings[e].forward(p, &x, rows.len(), trace, false);
             self.embeddings[e].backward(p, &x, trace, &g_bar, None, Some(&mut grad[range]));
+        }
+    }
+}
+
+/// Ḡ of one row from its atom's GR̄ ([c][k]) without a tangent:
+/// Ḡ = GR̄ᵀR̃/Σsel.
+fn row_bar(gr_bar: &[f64], env: [f64; 4], scale: f64, gb: &mut [f64]) {
+    let ng = gb.len();
+    for c in 0..4 {
+        let x = env[c] * scale;
+        for (o, &v) in gb.iter_mut().zip(&gr_bar[c * ng..(c + 1) * ng]) {
+            *o += v * x;
+        }
+    }
+}
+
+/// Ḡ = (GR̄ᵀR̃ + GṘ̄ᵀṘ)/Σsel and Ḡ' = Ṙ₀·GṘ̄ᵀR̃/Σsel of one row.
+fn row_bars(
+    gr_bar: &[f64],
+    gr_dot_bar: &[f64],
+    env: [f64; 4],
+    env_dot: [f64; 4],
+    scale: f64,
+    gb: &mut [f64],
+    gpb: &mut [f64],
+) {
+    let ng = gb.len();
+    for c in 0..4 {
+        let (rb, rdb) = (
+            &gr_bar[c * ng..(c + 1) * ng],
+            &gr_dot_bar[c * ng..(c + 1) * ng],
+        );
+        let (x, x_dot) = (env[c] * scale, env_dot[c] * scale);
+        let xp = env[c] * env_dot[0] * scale;
+        for (((o, op), &b), &bd) in gb.iter_mut().zip(gpb.iter_mut()).zip(rb).zip(rdb) {
+            *o += b * x + bd * x_dot;
+            *op += bd * xp;
         }
     }
 }
