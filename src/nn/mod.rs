@@ -38,7 +38,7 @@ mod tiles;
 pub use activation::Activation;
 pub use passes::Trace;
 pub use perceptron::{Perceptron, RowTrace};
-pub use tiles::{Stream, VjpRows};
+pub use tiles::{Rows, Stream};
 
 /// The residual connection a layer applies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -257,24 +257,54 @@ fn tile_parameter_vjp_equals_the_traced_passes() {
             None,
         );
         let mut grad = vec![0.5; c.params.len()];
-        let rows = VjpRows {
+        let rows = Rows {
             x: &c.x,
             x_dot: Some(&c.x_dot),
             rows: c.rows,
+            kept: None,
         };
         c.net.param_vjp(&c.params, &rows, &mut s, bars, &mut grad);
         assert_close(&grad, &expected, "∇θ with the tangent");
+        // replaying a kept trace gives the same bits as recomputing it
+        let mut kept = Vec::new();
+        c.net
+            .value_tiles(&c.params, &rows, &mut s, Some(&mut kept), |_, _, _, _| {});
+        let replayable = c
+            .net
+            .layers
+            .iter()
+            .all(|l| l.activation == Activation::Tanh || l.activation.is_identity());
+        assert_eq!(kept.is_empty(), !replayable);
+        let mut replayed = vec![0.5; c.params.len()];
+        let with_trace = Rows {
+            kept: Some(&kept),
+            ..rows
+        };
+        c.net
+            .param_vjp(&c.params, &with_trace, &mut s, bars, &mut replayed);
+        assert_eq!(replayed, grad, "∇θ from the kept trace");
         // without
         let mut expected = vec![0.5; c.params.len()];
         c.net.forward(&c.params, &c.x, c.rows, &mut t, false);
         c.net
             .backward(&c.params, &c.x, &mut t, yb, None, Some(&mut expected));
         let mut grad = vec![0.5; c.params.len()];
-        let rows = VjpRows {
+        let rows = Rows {
             x_dot: None,
             ..rows
         };
         c.net.param_vjp(&c.params, &rows, &mut s, bars, &mut grad);
         assert_close(&grad, &expected, "∇θ without the tangent");
+        let mut kept = Vec::new();
+        c.net
+            .value_tiles(&c.params, &rows, &mut s, Some(&mut kept), |_, _, _, _| {});
+        let mut replayed = vec![0.5; c.params.len()];
+        let with_trace = Rows {
+            kept: Some(&kept),
+            ..rows
+        };
+        c.net
+            .param_vjp(&c.params, &with_trace, &mut s, bars, &mut replayed);
+        assert_eq!(replayed, grad, "∇θ from the kept trace, no tangent");
     }
 }

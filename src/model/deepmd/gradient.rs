@@ -17,17 +17,17 @@
 //! summed over the atoms that leave them empty.
 //!
 //! Per chunk of atoms, in two sweeps over the neighbour rows: the first
-//! computes G and G' tile by tile and keeps only them (for GR and GṘ);
-//! after the fitting's reverse pass, the second recomputes each tile's
-//! embedding pass and runs its reverse pass at once
-//! ([`crate::nn::Network::param_vjp`]), so no trace of all rows is kept.
+//! computes G and G' tile by tile, sums them into GR and GṘ at once and
+//! keeps the embedding's compact trace (each layer's φ(z) and ż); after
+//! the fitting's reverse pass, the second replays each tile from that
+//! trace and runs its reverse pass ([`crate::nn::Network::param_vjp`]).
 //! With an energy-only adjoint (Ṙ = 0) every tangent is zero and is not
 //! computed: the cost is about that of a prediction.
 
 use super::DeepPot;
-use super::compute::{BLOCK, CHUNK, Workspace, gr_adjoint};
+use super::compute::{CHUNK, Workspace, add_row, gr_adjoint};
 use crate::model::{Adjoint, Prepared};
-use crate::nn::{Trace, VjpRows};
+use crate::nn::{Rows, Trace};
 use std::cell::RefCell;
 
 /// Scratch of the tangent quantities, per chunk.
@@ -47,6 +47,9 @@ struct TangentScratch {
     fit_bar_dot: Vec<f64>,
     /// Σ GR̄ of the atoms whose first empty slot is (centre type, slot).
     pad_bucket: Vec<f64>,
+    /// Per embedding group, the trace of the first sweep that the second
+    /// replays.
+    kept: Vec<Vec<f64>>,
 }
 
 thread_local! {
@@ -79,6 +82,7 @@ impl DeepPot {
         let (nt, ns, ng) = (h.n_types(), h.n_slots(), h.embedding_width());
         let tangent = !adj.energy_only();
         ts.env_dot.resize_with(h.n_embeddings(), Vec::new);
+        ts.kept.resize_with(h.n_embeddings(), Vec::new);
         for v in [&mut ts.gr_dot, &mut ts.gr_dot_bar] {
             v.resize(CHUNK * 4 * ng, 0.0);
         }
@@ -90,14 +94,14 @@ impl DeepPot {
         self.pad_table(&mut ws.trace, &mut ws.pad);
         for chunk in sites.chunks(CHUNK) {
             Self::clear_rows(ws);
-            for (b, block) in chunk.chunks(BLOCK).enumerate() {
-                self.fill_rows(s, block, b * BLOCK, ws);
-                self.embed(ws, tangent);
-            }
-            self.contract(s, chunk, ws);
+            self.fill_rows(s, chunk, 0, ws);
             if tangent {
                 self.row_tangents(s, chunk, adj, ws, ts);
-                self.contract_tangent(chunk.len(), ws, ts);
+            }
+            self.embed_and_contract(chunk.len(), tangent, ws, ts);
+            self.finish_contract(s, chunk, ws);
+            if tangent {
+                self.finish_contract_tangent(chunk.len(), ws, ts);
             }
             self.fit_vjp(s, chunk, adj.energy, tangent, ws, ts, grad);
             self.descriptor_vjp(s, chunk, tangent, ws, ts);
@@ -135,26 +139,65 @@ impl DeepPot {
         }
     }
 
-    /// GṘ = (1/Σsel) Σ_rows (Ṙ₀ G' ⊗ R̃ + G ⊗ Ṙ) and Ḋ of the chunk's atoms.
-    fn contract_tangent(&self, n_atoms: usize, ws: &mut Workspace, ts: &mut TangentScratch) {
-        let h = &self.hyper;
-        let (ng, axis) = (h.embedding_width(), h.axis_neuron);
-        ts.gr_dot[..n_atoms * 4 * ng].fill(0.0);
-        for (g, env_dot) in ws.groups.iter().zip(&ts.env_dot) {
-            for r in 0..g.rows() {
-                let a = g.atom[r] as usize;
-                let out = &mut ts.gr_dot[a * 4 * ng..(a + 1) * 4 * ng];
-                let (gv, gp) = (&g.g[r * ng..(r + 1) * ng], &g.g_prime[r * ng..(r + 1) * ng]);
-                let (env, dot_env) = (g.env[r], env_dot[r]);
-                let ss_dot = dot_env[0];
-                for c in 0..4 {
-                    let (x, x_dot) = (env[c] * ss_dot, dot_env[c]);
-                    for ((o, &v), &p) in out[c * ng..(c + 1) * ng].iter_mut().zip(gv).zip(gp) {
-                        *o += p * x + v * x_dot;
+    /// The first sweep: G and G' of every row, tile by tile, summed at once
+    /// into GR = Σ_rows G ⊗ R̃ and GṘ = Σ_rows (Ṙ₀ G' ⊗ R̃ + G ⊗ Ṙ) (before
+    /// the empty slots and the 1/Σsel) and not kept; the embedding's trace
+    /// is, for the second sweep.
+    fn embed_and_contract(
+        &self,
+        n: usize,
+        tangent: bool,
+        ws: &mut Workspace,
+        ts: &mut TangentScratch,
+    ) {
+        let ng = self.hyper.embedding_width();
+        let Workspace {
+            groups,
+            gr,
+            stream,
+            ones,
+            ..
+        } = ws;
+        gr[..n * 4 * ng].fill(0.0);
+        ts.gr_dot[..n * 4 * ng].fill(0.0);
+        let (gr_dot, kept) = (&mut ts.gr_dot, &mut ts.kept);
+        for (e, g) in groups.iter().enumerate() {
+            let rows = g.rows();
+            if rows == 0 {
+                continue;
+            }
+            if ones.len() < rows {
+                ones.resize(rows, 1.0);
+            }
+            let env_dot = &ts.env_dot[e];
+            let consume = |first: usize, m: usize, gv: &[f64], gp: &[f64]| {
+                for (k, r) in (first..first + m).enumerate() {
+                    let a = g.atom[r] as usize;
+                    let q = a * 4 * ng..(a + 1) * 4 * ng;
+                    let gk = &gv[k * ng..(k + 1) * ng];
+                    add_row(&mut gr[q.clone()], gk, g.env[r]);
+                    if tangent {
+                        let gpk = &gp[k * ng..(k + 1) * ng];
+                        add_row_tangent(&mut gr_dot[q], gk, gpk, g.env[r], env_dot[r]);
                     }
                 }
-            }
+            };
+            let p = &self.params[self.net_range(e)];
+            let rows = Rows {
+                x: &g.ss,
+                x_dot: tangent.then_some(&ones[..rows]),
+                rows,
+                kept: None,
+            };
+            let keep = Some(&mut kept[e]);
+            self.embeddings[e].value_tiles(p, &rows, stream, keep, consume);
         }
+    }
+
+    /// GṘ's 1/Σsel and Ḋ of the chunk's atoms.
+    fn finish_contract_tangent(&self, n_atoms: usize, ws: &mut Workspace, ts: &mut TangentScratch) {
+        let h = &self.hyper;
+        let (ng, axis) = (h.embedding_width(), h.axis_neuron);
         let scale = 1.0 / h.n_slots() as f64;
         for a in 0..n_atoms {
             let gr = &ws.gr[a * 4 * ng..(a + 1) * 4 * ng];
@@ -325,10 +368,11 @@ impl DeepPot {
             };
             let range = self.net_range(e);
             let x_dot = tangent.then_some(&ws.ones[..rows]);
-            let vjp_rows = VjpRows {
+            let vjp_rows = Rows {
                 x: &g.ss,
                 x_dot,
                 rows,
+                kept: Some(&ts.kept[e]),
             };
             let p = &self.params[range.clone()];
             self.embeddings[e].param_vjp(p, &vjp_rows, &mut ws.stream, bars, &mut grad[range]);
@@ -422,6 +466,19 @@ fn row_bars(
         for (((o, op), &b), &bd) in gb.iter_mut().zip(gpb.iter_mut()).zip(rb).zip(rdb) {
             *o += b * x + bd * x_dot;
             *op += bd * xp;
+        }
+    }
+}
+
+/// GṘ += Ṙ₀ G' ⊗ R̃ + G ⊗ Ṙ of one row (GṘ stored [c][k]).
+#[inline]
+fn add_row_tangent(gr_dot: &mut [f64], g: &[f64], gp: &[f64], env: [f64; 4], env_dot: [f64; 4]) {
+    let ng = g.len();
+    for c in 0..4 {
+        let (x, x_dot) = (env[c] * env_dot[0], env_dot[c]);
+        let out = &mut gr_dot[c * ng..(c + 1) * ng];
+        for ((o, &v), &p) in out.iter_mut().zip(g).zip(gp) {
+            *o += p * x + v * x_dot;
         }
     }
 }
