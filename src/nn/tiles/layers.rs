@@ -72,7 +72,9 @@ fn activate(a: Activation, z: &mut [f64], d1: &mut [f64], d2: &mut [f64], second
 }
 
 /// The forward pass of one tile of `m` rows (and its tangent when `x_dot`
-/// is given), every layer, into `layers`.
+/// is given), every layer, into `layers`; with `kept`, each layer's φ(z)
+/// and ż are written there instead of into `layers` (the tile's part of
+/// a kept trace, laid out as [`kept_layer`] reads it).
 #[inline(always)]
 pub(super) fn forward_tile<V: Vector>(
     packed: &[PackedLayer],
@@ -81,25 +83,64 @@ pub(super) fn forward_tile<V: Vector>(
     x_dot: Option<View>,
     m: usize,
     second: bool,
+    mut kept: Option<&mut [f64]>,
 ) {
+    let tangent = x_dot.is_some();
+    let mut at = 0;
     for (l, p) in packed.iter().enumerate() {
         let (done, rest) = layers.split_at_mut(l);
-        let t = &mut rest[0];
+        let TileLayer {
+            act,
+            d1,
+            d2,
+            y,
+            z_dot,
+            y_dot,
+        } = &mut rest[0];
         let (input, input_dot) = inputs(packed, done, l, x, x_dot);
         let (n, w) = (m * p.n_out, p.n_out);
+        let (act, z_dot): (&mut [f64], &mut [f64]) = match kept.as_deref_mut() {
+            Some(k) => {
+                let (a, rest) = k[at..].split_at_mut(n);
+                (a, if tangent { &mut rest[..n] } else { &mut [] })
+            }
+            None => (&mut act[..n], &mut z_dot[..n]),
+        };
+        at += n * (1 + usize::from(tangent));
         let cols = p.out_cols();
-        mm::<V>(m, p.n_in, input, &p.w, cols, Some(&p.bias), &mut t.act, w);
-        let (act, d1, d2) = (&mut t.act[..n], &mut t.d1[..n], &mut t.d2[..n]);
+        mm::<V>(m, p.n_in, input, &p.w, cols, Some(&p.bias), act, w);
+        let (d1, d2) = (&mut d1[..n], &mut d2[..n]);
         activate(p.activation, act, d1, d2, second);
-        scale_into(&t.act[..n], &p.scale[..w], w, &mut t.y[..n]);
-        add_residual(p, input, m, &mut t.y);
+        scale_into(act, &p.scale[..w], w, &mut y[..n]);
+        add_residual(p, input, m, y);
         let Some(input_dot) = input_dot else {
             continue;
         };
-        mm::<V>(m, p.n_in, input_dot, &p.w, cols, None, &mut t.z_dot, w);
-        tangent_out(p, t, m);
-        add_residual(p, input_dot, m, &mut t.y_dot);
+        mm::<V>(m, p.n_in, input_dot, &p.w, cols, None, z_dot, w);
+        tangent_out(p, z_dot, d1, m, &mut y_dot[..n]);
+        add_residual(p, input_dot, m, y_dot);
     }
+}
+
+/// Layer `l`'s φ(z) and ż (empty without `tangent`) in a tile's part of a
+/// kept trace: per layer m × n_out values, then as many tangents.
+#[inline(always)]
+pub(super) fn kept_layer<'a>(
+    kept: &'a [f64],
+    packed: &[PackedLayer],
+    l: usize,
+    m: usize,
+    tangent: bool,
+) -> (&'a [f64], &'a [f64]) {
+    let per = 1 + usize::from(tangent);
+    let at: usize = packed[..l].iter().map(|p| m * p.n_out * per).sum();
+    let n = m * packed[l].n_out;
+    let z_dot = if tangent {
+        &kept[at + n..at + 2 * n]
+    } else {
+        &[]
+    };
+    (&kept[at..at + n], z_dot)
 }
 
 /// The inputs of layer `l` of a tile (and their tangents when `x_dot` is
@@ -130,12 +171,12 @@ fn inputs<'a>(
 
 /// ẏ = ż ⊙ φ' ⊙ d of a tile (before the residual).
 #[inline(always)]
-fn tangent_out(p: &PackedLayer, t: &mut TileLayer, m: usize) {
+fn tangent_out(p: &PackedLayer, z_dot: &[f64], d1: &[f64], m: usize, y_dot: &mut [f64]) {
     let w = p.n_out;
     let d = &p.scale[..w];
     for r in 0..m {
         let o = r * w..(r + 1) * w;
-        let (yd, zd, d1) = (&mut t.y_dot[o.clone()], &t.z_dot[o.clone()], &t.d1[o]);
+        let (yd, zd, d1) = (&mut y_dot[o.clone()], &z_dot[o.clone()], &d1[o]);
         for k in 0..w {
             yd[k] = zd[k] * d1[k] * d[k];
         }
@@ -156,9 +197,11 @@ fn scale_into(v: &[f64], d: &[f64], w: usize, out: &mut [f64]) {
 /// z̄ (and ż̄ when `tangent`) of one layer from the output adjoints, with
 /// the bias and timestep gradients.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn layer_bars(
     p: &PackedLayer,
     t: &TileLayer,
+    (act, z_dot): (&[f64], &[f64]),
     b: &mut Bars,
     g: &mut LayerGrad,
     m: usize,
@@ -176,7 +219,7 @@ fn layer_bars(
             continue;
         }
         let (zdb, ydb) = (&mut b.z_dot[o.clone()], &b.y_dot[o.clone()]);
-        let (d2, zd) = (&t.d2[o.clone()], &t.z_dot[o]);
+        let (d2, zd) = (&t.d2[o.clone()], &z_dot[o]);
         for k in 0..w {
             let dot_bar = ydb[k] * d[k];
             zdb[k] = dot_bar * d1[k];
@@ -195,12 +238,12 @@ fn layer_bars(
     let gd = &mut g.idt[..w];
     for r in 0..m {
         let o = r * w..(r + 1) * w;
-        let (yb, act) = (&b.y[o.clone()], &t.act[o.clone()]);
+        let (yb, act) = (&b.y[o.clone()], &act[o.clone()]);
         for k in 0..w {
             gd[k] += yb[k] * act[k];
         }
         if tangent {
-            let (ydb, d1, zd) = (&b.y_dot[o.clone()], &t.d1[o.clone()], &t.z_dot[o]);
+            let (ydb, d1, zd) = (&b.y_dot[o.clone()], &t.d1[o.clone()], &z_dot[o]);
             for k in 0..w {
                 gd[k] += ydb[k] * d1[k] * zd[k];
             }
@@ -209,24 +252,29 @@ fn layer_bars(
 }
 
 /// The reverse pass of one tile after [`forward_tile`] (with `second` when
-/// `tangent`), from ȳ (and ẏ̄) in `b`: adds the parameter gradient of
-/// Σ ȳ·y (+ ẏ̄·ẏ) to `grads`. The input adjoint of the first layer is not
-/// formed.
+/// `tangent`) or [`replay_tile`] (then φ(z) and ż are read from `kept`),
+/// from ȳ (and ẏ̄) in `b`: adds the parameter gradient of Σ ȳ·y (+ ẏ̄·ẏ)
+/// to `grads`. The input adjoint of the first layer is not formed.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub(super) fn backward_tile<V: Vector>(
     packed: &[PackedLayer],
     layers: &[TileLayer],
+    kept: Option<&[f64]>,
     x: View,
     x_dot: Option<View>,
     m: usize,
     b: &mut Bars,
     grads: &mut [LayerGrad],
-    tangent: bool,
 ) {
+    let tangent = x_dot.is_some();
     for l in (0..packed.len()).rev() {
         let (p, t) = (&packed[l], &layers[l]);
-        layer_bars(p, t, b, &mut grads[l], m, tangent);
+        let saved = match kept {
+            Some(k) => kept_layer(k, packed, l, m, tangent),
+            None => (&t.act[..], &t.z_dot[..]),
+        };
+        layer_bars(p, t, saved, b, &mut grads[l], m, tangent);
         let (input, input_dot) = inputs(packed, layers, l, x, x_dot);
         let zv = View {
             data: &b.z,
@@ -281,33 +329,11 @@ pub(super) fn tile_input<'a>(
     (view(x), x_dot.map(view))
 }
 
-/// Writes each layer's φ(z) (and ż when `tangent`) of a tile to `out`, in
-/// the layout [`replay_tile`] reads: per layer m × n_out values, then as
-/// many tangents.
-pub(super) fn keep_tile(
-    packed: &[PackedLayer],
-    layers: &[TileLayer],
-    m: usize,
-    tangent: bool,
-    out: &mut [f64],
-) {
-    let mut at = 0;
-    for (p, t) in packed.iter().zip(layers) {
-        let n = m * p.n_out;
-        out[at..at + n].copy_from_slice(&t.act[..n]);
-        at += n;
-        if tangent {
-            out[at..at + n].copy_from_slice(&t.z_dot[..n]);
-            at += n;
-        }
-    }
-}
-
-/// A tile's forward pass rebuilt from what [`keep_tile`] wrote, with the
-/// tangent's when `x_dot` is given: the same operations on the same
-/// values as [`forward_tile`] with `second`, without the matrix products
-/// and activations of the values. Only for tanh and identity layers, whose
-/// φ' and φ'' follow from φ.
+/// A tile's forward pass rebuilt from its part of a kept trace (written
+/// by [`forward_tile`]), with the tangent's when `x_dot` is given: φ', φ'',
+/// y and ẏ by the same operations on the same values as [`forward_tile`]
+/// with `second`, without the matrix products and activations. Only for
+/// tanh and identity layers, whose φ' and φ'' follow from φ.
 pub(super) fn replay_tile(
     packed: &[PackedLayer],
     layers: &mut [TileLayer],
@@ -316,23 +342,20 @@ pub(super) fn replay_tile(
     m: usize,
     kept: &[f64],
 ) {
-    let mut at = 0;
+    let tangent = x_dot.is_some();
     for (l, p) in packed.iter().enumerate() {
         let (done, rest) = layers.split_at_mut(l);
         let t = &mut rest[0];
         let (input, input_dot) = inputs(packed, done, l, x, x_dot);
         let (n, w) = (m * p.n_out, p.n_out);
-        t.act[..n].copy_from_slice(&kept[at..at + n]);
-        at += n;
-        derivatives(p.activation, &t.act[..n], &mut t.d1[..n], &mut t.d2[..n]);
-        scale_into(&t.act[..n], &p.scale[..w], w, &mut t.y[..n]);
+        let (act, z_dot) = kept_layer(kept, packed, l, m, tangent);
+        derivatives(p.activation, act, &mut t.d1[..n], &mut t.d2[..n]);
+        scale_into(act, &p.scale[..w], w, &mut t.y[..n]);
         add_residual(p, input, m, &mut t.y);
         let Some(input_dot) = input_dot else {
             continue;
         };
-        t.z_dot[..n].copy_from_slice(&kept[at..at + n]);
-        at += n;
-        tangent_out(p, t, m);
+        tangent_out(p, z_dot, &t.d1[..n], m, &mut t.y_dot[..n]);
         add_residual(p, input_dot, m, &mut t.y_dot);
     }
 }

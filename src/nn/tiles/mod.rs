@@ -18,7 +18,7 @@ mod layers;
 
 use super::kernels::{Cols, Isa, Vector, padded};
 use super::{Activation, Layer, Network, Residual};
-use layers::{backward_tile, forward_tile, keep_tile, replay_tile, tile_input};
+use layers::{backward_tile, forward_tile, replay_tile, tile_input};
 
 /// Values of a tile kept per row, about: rows per tile are this over the
 /// widest padded layer, so that a layer's arrays stay in the L1/L2 cache.
@@ -310,16 +310,11 @@ fn value_tiles<V: Vector>(
     while start < rows.rows {
         let m = s.tile.min(rows.rows - start);
         let (xv, xdv) = tile_input(rows.x, rows.x_dot, start, n_in);
-        forward_tile::<V>(&s.packed, &mut s.layers, xv, xdv, m, false);
-        if let (Some(k), Some(n)) = (keep.as_deref_mut(), per_row) {
-            keep_tile(
-                &s.packed,
-                &s.layers,
-                m,
-                tangent,
-                &mut k[start * n..(start + m) * n],
-            );
-        }
+        let kept = match (keep.as_deref_mut(), per_row) {
+            (Some(k), Some(n)) => Some(&mut k[start * n..(start + m) * n]),
+            _ => None,
+        };
+        forward_tile::<V>(&s.packed, &mut s.layers, xv, xdv, m, false, kept);
         let out = &s.layers[s.layers.len() - 1];
         let y_dot: &[f64] = if tangent {
             &out.y_dot[..m * n_out]
@@ -347,18 +342,17 @@ fn vjp_tiles<V: Vector>(s: &mut Stream, rows: &Rows, bars: &mut RowBars) {
     while start < rows.rows {
         let m = s.tile.min(rows.rows - start);
         let (xv, xdv) = tile_input(rows.x, rows.x_dot, start, n_in);
-        match kept {
-            Some((k, n)) => {
-                let tile = &k[start * n..(start + m) * n];
-                replay_tile(&s.packed, &mut s.layers, xv, xdv, m, tile);
-            }
-            None => forward_tile::<V>(&s.packed, &mut s.layers, xv, xdv, m, tangent),
+        let tile = kept.map(|(k, n)| &k[start * n..(start + m) * n]);
+        match tile {
+            Some(t) => replay_tile(&s.packed, &mut s.layers, xv, xdv, m, t),
+            None => forward_tile::<V>(&s.packed, &mut s.layers, xv, xdv, m, tangent, None),
         }
         let b = &mut s.bars;
         b.y[..m * bp].fill(0.0);
         b.y_dot[..m * bp].fill(0.0);
         bars(start, m, &mut b.y[..m * bp], &mut b.y_dot[..m * bp], bp);
-        backward_tile::<V>(&s.packed, &s.layers, xv, xdv, m, b, &mut s.grads, tangent);
+        let (packed, layers, grads) = (&s.packed, &s.layers, &mut s.grads);
+        backward_tile::<V>(packed, layers, tile, xv, xdv, m, b, grads);
         start += m;
     }
 }
