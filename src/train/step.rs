@@ -22,13 +22,13 @@ const FEW_STRUCTURES: usize = 8;
 
 /// Sites per work item when a batch is split over atoms, about: large
 /// enough for a DeePMD model's matrix products and to amortise each call's
-/// fixed cost (coefficient tables, a prediction or gradient buffer to
-/// reduce).
-const SITE_CHUNK: usize = 64;
+/// fixed cost (coefficient tables, packing the fitting networks' weights,
+/// a prediction or gradient buffer to reduce).
+const SITE_CHUNK: usize = 96;
 
 /// The number of work items of a structure with `n` sites when it is
 /// split: about n / [`SITE_CHUNK`], rounded up to an even number so that
-/// two threads get equal shares (192 atoms: 4 items of 48, not 64, 64, 64
+/// two threads get equal shares (192 atoms: 2 items of 96, not 64, 64, 64
 /// on two threads, which leaves one thread idle for a third of the time).
 /// It depends on `n` alone, never on the thread count, so that results
 /// are the same for any number of threads.
