@@ -171,7 +171,6 @@ impl Checkpoint {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let mut c = Self::parse(&text, path)?;
         if let OptimizerState::Kalman(k) = &mut c.optimizer {
-            *k = k.without_covariance().stored(k.precision(), placement);
             let side = c.covariance.as_ref().ok_or_else(|| {
                 Error::file(
                     path,
@@ -179,6 +178,8 @@ impl Checkpoint {
                 )
             })?;
             check_tiling(k).map_err(|m| Error::file(path, m))?;
+            // Blocks checked: this rank's share of them can be worked out.
+            *k = k.without_covariance().stored(k.precision(), placement);
             let dir = path.parent().unwrap_or(Path::new("."));
             k.read_covariance(&dir.join(&side.file), side.checksum)?;
         }
