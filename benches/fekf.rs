@@ -13,12 +13,19 @@
 //! share of the cell. Batches of 1 are split over chunks of atoms, so they
 //! also use the second thread.
 //!
+//! Covariance precision: the Kalman time per update with the covariance
+//! stored in float64 and in float32, and the two filters run side by side
+//! from the same model over the same batches — how far the float32
+//! trajectory drifts from the float64 one (parameters, the gain A, the
+//! loss) update after update.
+//!
 //! Each figure is the fastest of 3 runs. Run: `cargo bench --bench fekf`; `FORCEFIT_THREADS=2` (comma-separated
-//! list, default 1,2) sets the thread counts.
+//! list, default 1,2) sets the thread counts; `FORCEFIT_FEKF_PARTS`
+//! (`steps,precision` by default) the parts to run.
 
 use forcefit::loss::{ForceGradient, LossConfig};
 use forcefit::model::{AnyModel, Model, ModelConfig, Prepared};
-use forcefit::optim::{Kalman, KalmanSettings};
+use forcefit::optim::{Kalman, KalmanSettings, Placement, Precision};
 use forcefit::train::optimizer::fekf::{FekfSettings, FekfStep, Timing};
 use forcefit::train::step::{self, Batch};
 use forcefit::{batch, io, model};
@@ -101,7 +108,7 @@ fn blocks(case: &Case) -> Vec<std::ops::Range<usize>> {
     Kalman::blocks_from_groups(&case.model.param_groups(), n, case.block_size)
 }
 
-fn kalman(case: &Case) -> Kalman {
+fn kalman_stored(case: &Case, precision: Precision) -> Kalman {
     let blocks = blocks(case);
     let settings = KalmanSettings {
         p0: 1.0,
@@ -110,7 +117,9 @@ fn kalman(case: &Case) -> Kalman {
         block_size: case.block_size,
         p_max: Some(1.0),
     };
-    Kalman::new(settings, blocks)
+    let mut k = Kalman::unallocated(settings, blocks).stored(precision, Placement::default());
+    k.restart();
+    k
 }
 
 fn settings(sites_only: bool) -> FekfSettings {
@@ -128,8 +137,17 @@ fn settings(sites_only: bool) -> FekfSettings {
 /// One warm-up step, then the timed steps over `batches`, from the case's
 /// model and a fresh filter.
 fn run(case: &Case, batches: &[Vec<&Prepared>], sites_only: bool) -> Run {
+    run_stored(case, batches, sites_only, Precision::Float64)
+}
+
+fn run_stored(
+    case: &Case,
+    batches: &[Vec<&Prepared>],
+    sites_only: bool,
+    precision: Precision,
+) -> Run {
     let mut model = case.model.clone();
-    let mut kalman = kalman(case);
+    let mut kalman = kalman_stored(case, precision);
     let fekf = settings(sites_only);
     let weights = LossConfig::default();
     let mut state = FekfStep::new(model.params().len());
@@ -261,10 +279,99 @@ fn bench(case: &Case, batch_size: usize, steps: usize) {
     }
 }
 
+/// Kalman time per update with float64 and float32 storage.
+fn precision_speed(case: &Case, batch_size: usize, steps: usize) {
+    let batches = batches(case, batch_size, steps);
+    let blocks = blocks(case);
+    let mut line = format!(
+        "{}: {} threads, batch {batch_size}, Kalman ms per update:",
+        case.name,
+        rayon::current_num_threads()
+    );
+    let mut both = [f64::INFINITY; 2];
+    // Alternating repetitions, the fastest of each kept.
+    for _ in 0..REPEATS {
+        for (t, p) in both
+            .iter_mut()
+            .zip([Precision::Float64, Precision::Float32])
+        {
+            let r = run_stored(case, &batches, true, p);
+            *t = t.min(r.timing.per_step_ms()[2] / r.updates);
+        }
+    }
+    for (t, p) in both.iter().zip([Precision::Float64, Precision::Float32]) {
+        let mib =
+            Kalman::memory_bytes_on(&blocks, p, Placement::default()) as f64 / (1u64 << 20) as f64;
+        line += &format!(" {} {t:.1} ({mib:.0} MiB)", p.name());
+    }
+    println!("{line}; float32/float64 {:.2}", both[1] / both[0]);
+}
+
+/// The float32 filter's drift from the float64 one over `steps` steps.
+fn precision_drift(case: &Case, batch_size: usize, steps: usize) {
+    let batches = batches(case, batch_size, steps);
+    let fekf = settings(true);
+    let weights = LossConfig::default();
+    let start = case.model.params().to_vec();
+    let runs = [Precision::Float64, Precision::Float32].map(|p| {
+        (
+            case.model.clone(),
+            kalman_stored(case, p),
+            FekfStep::new(start.len()),
+            ChaCha8Rng::seed_from_u64(1),
+        )
+    });
+    let [mut wide, mut narrow] = runs;
+    let norm = |x: &[f64], y: &[f64]| {
+        x.iter()
+            .zip(y)
+            .map(|(a, b)| (a - b) * (a - b))
+            .sum::<f64>()
+            .sqrt()
+    };
+    println!(
+        "{}: batch {batch_size}, float32 against float64 storage (from the same model, same batches)",
+        case.name
+    );
+    println!(
+        "  updates | |θ32 − θ64| / |θ64 − θ0| | |A32/A64 − 1| (last update) | loss32/loss64 − 1"
+    );
+    for (s, b) in batches.iter().enumerate() {
+        let mut losses = [0.0; 2];
+        for (r, loss) in [&mut wide, &mut narrow].into_iter().zip(&mut losses) {
+            let (model, kalman, state, rng) = r;
+            let (parts, _) = state.run(model, kalman, &Batch::local(b), &fekf, &weights, rng);
+            *loss = parts.total;
+        }
+        let (w, n) = (wide.0.params(), narrow.0.params());
+        let moved = norm(w, &start).max(f64::MIN_POSITIVE);
+        let gain = (narrow.1.last_gain() / wide.1.last_gain() - 1.0).abs();
+        if s < 4 || (s + 1) % 5 == 0 {
+            println!(
+                "  {:7} | {:.2e} | {:.2e} | {:+.2e}",
+                wide.1.updates,
+                norm(n, w) / moved,
+                gain,
+                losses[1] / losses[0] - 1.0
+            );
+        }
+    }
+}
+
+fn batches(case: &Case, batch_size: usize, steps: usize) -> Vec<Vec<&Prepared>> {
+    case.prepared
+        .chunks(batch_size)
+        .cycle()
+        .take(steps)
+        .map(|c| c.iter().collect())
+        .collect()
+}
+
 fn main() {
     let Some(root) = common::datasets() else {
         return;
     };
+    let parts = std::env::var("FORCEFIT_FEKF_PARTS").unwrap_or_else(|_| "steps,precision".into());
     let threads: Vec<usize> = std::env::var("FORCEFIT_THREADS")
         .unwrap_or_else(|_| "1,2".into())
         .split(',')
@@ -285,7 +392,7 @@ fn main() {
             site_fraction(&case.prepared)
         );
     }
-    for &t in &threads {
+    for &t in threads.iter().filter(|_| parts.contains("steps")) {
         common::with_threads(t, || {
             bench(&cases[0], 32, 9);
             bench(&cases[1], 8, 3);
@@ -296,4 +403,17 @@ fn main() {
             bench(&cases[4], 1, 4);
         });
     }
+    if !parts.contains("precision") {
+        return;
+    }
+    for &t in &threads {
+        common::with_threads(t, || {
+            precision_speed(&cases[1], 8, 3);
+            precision_speed(&cases[3], 1, 4);
+        });
+    }
+    common::with_threads(*threads.last().unwrap_or(&1), || {
+        precision_drift(&cases[1], 8, 40);
+        precision_drift(&cases[3], 4, 40);
+    });
 }

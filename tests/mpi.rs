@@ -1,9 +1,11 @@
 //! Data-parallel training under MPI (`cargo test --release --features mpi
 //! --test mpi`, with OpenMPI's `mpirun`): a run on 2 or 3 ranks ends with
 //! the same model file, byte for byte, as the run on one process, for NEP
-//! with Adam, FEKF and SNES, DeePMD and Behler–Parrinello; a run killed
-//! under MPI resumes, on another rank count, to the same model; a bad
-//! structure stops every rank with one message instead of a hang.
+//! with Adam, FEKF and SNES, DeePMD and Behler–Parrinello, and with the
+//! Kalman covariance blocks spread over the ranks; a run killed under MPI
+//! resumes, on another rank count, to the same model, and so does a
+//! sharded Kalman filter's checkpoint; a bad structure stops every rank
+//! with one message instead of a hang.
 
 #[cfg(not(feature = "mpi"))]
 #[test]
@@ -26,6 +28,8 @@ mod with_mpi {
 
     const ADAM: &str = "batch_size = 4\nlr = 0.003";
     const FEKF: &str = "type = \"fekf\"\nbatch_size = 4";
+    /// Small covariance blocks, so that the ranks each hold some.
+    const FEKF_BLOCKS: &str = "type = \"fekf\"\nbatch_size = 4\nblock_size = 40";
 
     /// `mpirun -np n forcefit args`, or None (with a message) when mpirun
     /// is not installed.
@@ -143,9 +147,22 @@ mod with_mpi {
         }
     }
 
+    /// The run's `summary.json`.
+    fn summary(dir: &Path) -> serde_json::Value {
+        let text = std::fs::read_to_string(dir.join("out/summary.json")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
     /// One process, then 2 and 3 ranks, of the same configuration: the same
-    /// model file and the same parameters, bit for bit.
-    fn same_model_for_any_rank_count(tag: &str, model: &str, file: &str, optimizer: &str) {
+    /// model file and the same parameters, bit for bit; the runs'
+    /// summaries (one process, 2 and 3 ranks; only the first without
+    /// mpirun).
+    fn same_model_for_any_rank_count(
+        tag: &str,
+        model: &str,
+        file: &str,
+        optimizer: &str,
+    ) -> Vec<serde_json::Value> {
         let epochs = 5;
         let one = TempDir::new(&format!("mpi-{tag}-1"));
         let o = train(
@@ -154,11 +171,12 @@ mod with_mpi {
             &si_config_for(one.path(), epochs, model, optimizer, ""),
         );
         succeeded(&o.unwrap());
+        let mut summaries = vec![summary(one.path())];
         for ranks in [2, 3] {
             let dir = TempDir::new(&format!("mpi-{tag}-{ranks}"));
             let cfg = si_config_for(dir.path(), epochs, model, optimizer, "");
             let Some(o) = train(ranks, &[], &cfg) else {
-                return;
+                return summaries;
             };
             succeeded(&o);
             assert_eq!(
@@ -181,7 +199,9 @@ mod with_mpi {
                 1,
                 "one report, from rank 0"
             );
+            summaries.push(summary(dir.path()));
         }
+        summaries
     }
 
     #[test]
@@ -203,6 +223,93 @@ mod with_mpi {
     #[test]
     fn deepmd_fekf_on_ranks_equals_one_process() {
         same_model_for_any_rank_count("dp-fekf", SI_DEEPMD, "model.yaml", FEKF);
+    }
+
+    /// Each rank holds a share of the covariance blocks: the model of one
+    /// process, and less covariance memory per rank.
+    fn sharded_fekf_for_any_rank_count(tag: &str, model: &str, file: &str, precision: &str) {
+        let optimizer = format!("{FEKF_BLOCKS}\ncovariance_precision = \"{precision}\"");
+        let summaries = same_model_for_any_rank_count(tag, model, file, &optimizer);
+        // Covariance bytes of rank 0 and bytes it sends per update.
+        let bytes: Vec<(u64, u64)> = summaries
+            .iter()
+            .map(|s| {
+                let k = &s["kalman"];
+                assert_eq!(k["precision"], precision, "{s}");
+                assert!(k["blocks"].as_array().unwrap().len() >= 3, "{s}");
+                let field = |f: &str| k[f].as_u64().unwrap();
+                (
+                    field("covariance_bytes"),
+                    field("exchange_bytes_per_update"),
+                )
+            })
+            .collect();
+        eprintln!("{tag}: (covariance bytes, bytes sent per update) on 1, 2, 3 ranks: {bytes:?}");
+        let [one, two, three] = bytes[..] else {
+            return;
+        };
+        assert_eq!(one.1, 0, "one process exchanges nothing");
+        assert!(two.0 < one.0 && three.0 < two.0, "{bytes:?}");
+        assert!(two.1 > 0 && three.1 < two.1, "{bytes:?}");
+    }
+
+    #[test]
+    fn nep_sharded_fekf_on_ranks_equals_one_process() {
+        sharded_fekf_for_any_rank_count("nep-shard", SI_NEP, "nep.txt", "float64");
+    }
+
+    #[test]
+    fn deepmd_sharded_fekf_on_ranks_equals_one_process() {
+        sharded_fekf_for_any_rank_count("dp-shard", SI_DEEPMD, "model.yaml", "float32");
+    }
+
+    #[test]
+    fn bp_sharded_fekf_on_ranks_equals_one_process() {
+        let file = "potential.Si.nn.ascii";
+        sharded_fekf_for_any_rank_count("bp-shard", SI_BP, file, "float64");
+    }
+
+    /// A sharded filter's checkpoint written on 2 ranks holds the file of
+    /// one process, and resumes on 1 and on 3 ranks to the model of the
+    /// uninterrupted run.
+    #[test]
+    fn a_sharded_checkpoint_resumes_on_any_rank_count() {
+        let optimizer = format!("{FEKF_BLOCKS}\ncovariance_precision = \"float32\"");
+        let extra = "validate_every = 1";
+        let config =
+            |dir: &TempDir, epochs| si_config_for(dir.path(), epochs, SI_NEP, &optimizer, extra);
+        let reference = TempDir::new("mpi-shard-resume-ref");
+        succeeded(&train(0, &[], &config(&reference, 6)).unwrap());
+        let half = TempDir::new("mpi-shard-resume-half");
+        succeeded(&train(0, &[], &config(&half, 3)).unwrap());
+        let side = |dir: &TempDir| {
+            let c: serde_json::Value = serde_json::from_str(
+                &std::fs::read_to_string(dir.path().join("out/checkpoint.json")).unwrap(),
+            )
+            .unwrap();
+            let file = c["covariance"]["file"].as_str().unwrap().to_string();
+            std::fs::read(dir.path().join("out").join(file)).unwrap()
+        };
+        for ranks in [1, 3] {
+            let dir = TempDir::new(&format!("mpi-shard-resume-{ranks}"));
+            let Some(o) = train(2, &[], &config(&dir, 3)) else {
+                return;
+            };
+            succeeded(&o);
+            assert!(side(&dir) == side(&half), "the side file of one process");
+            let resumed = train(
+                if ranks == 1 { 0 } else { ranks },
+                &["--resume"],
+                &config(&dir, 6),
+            );
+            succeeded(&resumed.unwrap());
+            assert_eq!(
+                model_file(dir.path(), "nep.txt"),
+                model_file(reference.path(), "nep.txt"),
+                "written on 2 ranks, resumed on {ranks}"
+            );
+            assert_eq!(params(dir.path()), params(reference.path()), "{ranks}");
+        }
     }
 
     #[test]

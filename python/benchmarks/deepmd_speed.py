@@ -38,15 +38,16 @@ def main() -> None:
     calls = int(sys.argv[3]) if len(sys.argv) > 3 else 200
     atoms = water_frame(shared)
     yaml = os.path.join(shared, "oracle/deepmd/deeppot_sea.yaml")
-    ours = timed(atoms, forcefit.Calculator(yaml, threads=1), calls)
-    theirs = timed(atoms, DP(pth), calls)
+    ours, ours_cpu = timed(atoms, forcefit.Calculator(yaml, threads=1), calls)
+    theirs, theirs_cpu = timed(atoms, DP(pth), calls)
     a, b = atoms.copy(), atoms.copy()
     a.calc, b.calc = forcefit.Calculator(yaml, threads=1), DP(pth)
     de = abs(a.get_potential_energy() - b.get_potential_energy())
     df = np.abs(a.get_forces() - b.get_forces()).max()
     print(
         f"{len(atoms)} atoms: forcefit {ours * 1e3:.2f} ms/call, deepmd-kit DP "
-        f"{theirs * 1e3:.2f} ms/call, ratio {theirs / ours:.1f}x; |dE| {de:.2e} eV, "
+        f"{theirs * 1e3:.2f} ms/call, ratio {theirs / ours:.1f}x (process CPU time: "
+        f"{ours_cpu * 1e3:.2f} against {theirs_cpu * 1e3:.2f} ms, {theirs_cpu / ours_cpu:.1f}x); |dE| {de:.2e} eV, "
         f"max |dF| {df:.2e} eV/A"
     )
 

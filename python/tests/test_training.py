@@ -186,3 +186,40 @@ def test_deepmd_kit_drop_in(tmp_path):
     frame = forcefit.Calculator(result.model_files[0])
     assert sorted(frame.species) == ["H", "O"]
     assert result.learning_curve, "no learning-curve rows"
+
+
+def test_aenet_drop_in(tmp_path):
+    """kind="aenet" reads aenet's generate.in (with its .stp setups) and
+    aenet-PyTorch's train.in from a directory and writes one network per
+    element under its NETWORKS name; Calculator loads the pair of files and
+    predicts what the result's own calculator predicts."""
+    xsf = shared("datasets", "tio2-aenet", "xsf")
+    files = sorted(xsf.glob("*.xsf"))[:8]
+    run = tmp_path / "aenet"
+    run.mkdir()
+    listing = "\n".join(str(f) for f in files)
+    (run / "generate.in").write_text(
+        "OUTPUT TiO.train\n\nTYPES\n2\nO   -432.503149303\nTi -1604.604515075\n\n"
+        f"SETUPS\nTi  Ti.stp\nO   O.stp\n\nFILES\n{len(files)}\n{listing}\n"
+    )
+    for element in ("Ti", "O"):
+        (run / f"{element}.stp").write_text(
+            f"DESCR\n tiny setup\nEND DESCR\n\nATOM {element}\n\nENV 2\nTi\nO\n\nRMIN 0.75d0\n\n"
+            "BASIS type=Chebyshev\nradial_Rc = 4.0  radial_N = 4 angular_Rc = 3.0  angular_N = 2\n"
+        )
+    (run / "train.in").write_text(
+        "TRAININGSET TiO.train.ascii\nTESTPERCENT 25\nITERATIONS 3\nBATCHSIZE 2\n\n"
+        "METHOD\nmethod=adam lr=0.001\n\nNETWORKS\n"
+        "  Ti  Ti.nn  2  4:tanh  4:tanh\n  O   O.nn   2  4:tanh  4:tanh\n"
+    )
+    result = forcefit.train(run, kind="aenet", quiet=True, threads=1)
+    assert sorted(p.name for p in result.model_files) == ["O.nn", "Ti.nn"]
+    atoms = read(files[0])
+    ours = forcefit.Calculator([str(p) for p in result.model_files])
+    theirs = result.calculator()
+    assert ours.species == theirs.species
+    a, b = atoms.copy(), atoms.copy()
+    a.calc, b.calc = ours, theirs
+    assert a.get_potential_energy() == b.get_potential_energy()
+    assert np.isfinite(a.get_forces()).all()
+    assert len(result.learning_curve) >= 3

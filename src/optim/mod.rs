@@ -8,6 +8,6 @@ pub mod schedule;
 pub mod snes;
 
 pub use adam::Adam;
-pub use kalman::{Kalman, KalmanSettings};
+pub use kalman::{Kalman, KalmanSettings, Placement, Precision};
 pub use schedule::Schedule;
 pub use snes::Snes;

@@ -5,16 +5,19 @@
 //! A Kalman filter's covariances, too large for JSON, go to a `.npy` file
 //! beside it, named after the step and tied to the JSON by a checksum: the
 //! new file is written before the JSON that names it and older ones are
-//! removed after, so a crash at any moment leaves a consistent pair.
+//! removed after, so a crash at any moment leaves a consistent pair. The
+//! file holds every block whichever rank held it, in the layout of one
+//! process, so a run resumes on any number of ranks.
 
 pub mod resume;
 
 use super::log::{LcurveRow, LogRow};
 // A checkpoint's `optimizer` field is one; named here too, where it was defined before.
 pub use super::optimizer::OptimizerState;
+use crate::dist::Comm;
 use crate::error::{Error, Result};
 use crate::model::FamilyState;
-use crate::optim::Kalman;
+use crate::optim::{Kalman, Placement};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -122,14 +125,21 @@ impl Checkpoint {
     }
 
     /// Writes the checkpoint atomically; `kalman` (the live filter, whose
-    /// covariances the JSON does not hold) goes to the side file first.
-    pub fn save(&mut self, path: &Path, kalman: Option<&Kalman>) -> Result<()> {
+    /// covariances the JSON does not hold) goes to the side file first,
+    /// every rank of `comm` sending its blocks. Every rank must call it;
+    /// rank 0 writes.
+    pub fn save(&mut self, path: &Path, kalman: Option<&Kalman>, comm: &dyn Comm) -> Result<()> {
         let prefix = side_prefix(path);
         let dir = path.parent().unwrap_or(Path::new("."));
         if let Some(k) = kalman {
             let file = format!("{prefix}{}.npy", self.step);
-            let checksum = k.write_covariance(&dir.join(&file))?;
+            let Some(checksum) = k.write_covariance_on(comm, &dir.join(&file))? else {
+                return Ok(());
+            };
             self.covariance = Some(CovarianceFile { file, checksum });
+        }
+        if comm.rank() != 0 {
+            return Ok(());
         }
         let text = serde_json::to_string(self).map_err(|e| Error::file(path, e.to_string()))?;
         crate::io::write_atomic(path, |w| w.write_all(text.as_bytes()))?;
@@ -151,6 +161,13 @@ impl Checkpoint {
 
     /// Reads a checkpoint, checking its format and version.
     pub fn load(path: &Path) -> Result<Self> {
+        Self::load_on(path, Placement::default())
+    }
+
+    /// Reads a checkpoint for the rank of `placement`, which keeps its
+    /// share of a Kalman filter's blocks (the file may have been written
+    /// on any number of ranks).
+    pub fn load_on(path: &Path, placement: Placement) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let mut c = Self::parse(&text, path)?;
         if let OptimizerState::Kalman(k) = &mut c.optimizer {
@@ -161,6 +178,8 @@ impl Checkpoint {
                 )
             })?;
             check_tiling(k).map_err(|m| Error::file(path, m))?;
+            // Blocks checked: this rank's share of them can be worked out.
+            *k = k.without_covariance().stored(k.precision(), placement);
             let dir = path.parent().unwrap_or(Path::new("."));
             k.read_covariance(&dir.join(&side.file), side.checksum)?;
         }

@@ -7,6 +7,7 @@
 use crate::error::{Error, Result};
 use crate::loss::{FollowLr, ForceGradient, LossConfig, LossKind};
 pub use crate::model::ModelConfig;
+use crate::optim::Precision;
 use crate::optim::schedule::{Budget, Decay, Restarts};
 use crate::validate::{non_negative, positive};
 use serde::{Deserialize, Serialize};
@@ -251,6 +252,10 @@ pub struct OptimizerConfig {
     /// FEKF: refuse covariances larger than this, GiB (default: half the RAM).
     #[serde(default)]
     pub memory_budget: Option<f64>,
+    /// FEKF: how the covariance is stored, "float32" (default) or
+    /// "float64" (the arithmetic is float64 either way).
+    #[serde(default = "default_covariance_precision")]
+    pub covariance_precision: Precision,
 }
 
 /// Batches above this size get the paper's large-batch λ0 and ν.
@@ -409,6 +414,11 @@ fn default_lr_min() -> f64 {
 fn default_decay() -> Decay {
     Decay::Cosine
 }
+/// float32 storage trained as well as float64 and costs 0.7–0.8× the
+/// time per update (docs/training.md, "float32 storage").
+fn default_covariance_precision() -> Precision {
+    Precision::Float32
+}
 fn default_block_size() -> usize {
     10240
 }
@@ -495,6 +505,7 @@ impl Default for OptimizerConfig {
             pref_f: 1.0,
             pref_v: 1.0,
             memory_budget: None,
+            covariance_precision: default_covariance_precision(),
         }
     }
 }

@@ -21,8 +21,8 @@ use crate::error::{Error, Result};
 use crate::loss::{self, LossConfig, LossKind, LossParts};
 use crate::metrics::{ErrorStats, Summary};
 use crate::model::{AnyModel, Model};
-use crate::optim::Kalman;
 use crate::optim::schedule::{Budget, Schedule};
+use crate::optim::{Kalman, Placement, Precision};
 use rand::RngExt;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -101,8 +101,13 @@ pub struct KalmanReport {
     pub timing: Timing,
     /// Covariance blocks (parameters in each).
     pub blocks: Vec<usize>,
-    /// Covariance memory, bytes.
+    /// Covariance memory (with scratch) of rank 0's blocks, bytes.
     pub covariance_bytes: usize,
+    /// How the covariance is stored.
+    pub precision: Precision,
+    /// Bytes rank 0 sends to the others per update for its blocks
+    /// (scalars and parameters; 0 on one rank).
+    pub exchange_bytes_per_update: usize,
     /// Kalman updates applied and skipped (non-finite measurements), whole run.
     pub updates: u64,
     /// Skipped measurements.
@@ -164,7 +169,11 @@ pub(super) fn for_rank(options: &RunOptions) -> RunOptions {
 
 /// The earlier run in `dir` (`--continue-from`), read on every rank.
 pub(super) fn continued(options: &RunOptions, dir: &Option<PathBuf>) -> Result<Option<WarmStart>> {
-    let warm = dir.as_deref().map(WarmStart::load).transpose();
+    let placement = Placement::of(options.world.comm());
+    let warm = dir
+        .as_deref()
+        .map(|d| WarmStart::load(d, placement))
+        .transpose();
     options.world.agree(warm)
 }
 
@@ -200,11 +209,26 @@ pub(super) fn run_member(
             .par_iter()
             .for_each(|s| model.cache_structure(s));
     }
-    let optimizer = new_optimizer(config, &model, train.len(), options.resume, options.quiet)?;
+    let placement = Placement::of(world.comm());
+    let optimizer = new_optimizer(
+        config,
+        &model,
+        train.len(),
+        placement,
+        options.resume,
+        options.quiet,
+    )?;
     let mut state = State::new(model, optimizer, config.run.seed);
     if options.resume {
         let path = checkpoint_path(config);
-        world.agree(resume(&mut state, member.config_text, &path, options.quiet))?;
+        let resumed = resume(
+            &mut state,
+            member.config_text,
+            &path,
+            placement,
+            options.quiet,
+        );
+        world.agree(resumed)?;
     } else if let Some(w) = member.warm {
         state.optimizer = warm_optimizer(w, &state, options.quiet);
         state.rng = w.rng.clone();
@@ -224,7 +248,9 @@ pub(super) fn run_member(
     let kalman = state.kalman().map(|k| KalmanReport {
         timing: driver.stepper.fekf.timing.clone(),
         blocks: k.blocks().iter().map(|b| b.len()).collect(),
-        covariance_bytes: Kalman::memory_bytes(k.blocks()),
+        covariance_bytes: Kalman::memory_bytes_on(k.blocks(), k.precision(), k.placement()),
+        precision: k.precision(),
+        exchange_bytes_per_update: k.bytes_per_update(),
         updates: k.updates,
         skipped: k.skipped,
         lambda: k.lambda,
@@ -260,7 +286,13 @@ pub(super) fn run_member(
 fn warm_optimizer(w: &WarmStart, state: &State, quiet: bool) -> OptimizerState {
     let n = state.model.params().len();
     match w.optimizer.check(&state.optimizer, n) {
-        Ok(()) => w.optimizer.clone(),
+        Ok(()) => {
+            let mut optimizer = w.optimizer.clone();
+            if let (Some(note), false) = (optimizer.adopt_storage(&state.optimizer), quiet) {
+                eprintln!("note: {}: {note}", w.dir.display());
+            }
+            optimizer
+        }
         Err(why) => {
             if !quiet {
                 eprintln!(
@@ -280,10 +312,20 @@ fn checkpoint_path(config: &TrainConfig) -> PathBuf {
 
 /// Continues `state` from the checkpoint at `path`, refusing one written
 /// with settings that may not change.
-fn resume(state: &mut State, config_text: &str, path: &std::path::Path, quiet: bool) -> Result<()> {
-    let c = Checkpoint::load(path)?;
+fn resume(
+    state: &mut State,
+    config_text: &str,
+    path: &std::path::Path,
+    placement: Placement,
+    quiet: bool,
+) -> Result<()> {
+    let mut c = Checkpoint::load_on(path, placement)?;
     super::checkpoint::resume::check_same_settings(&c.config, config_text, path)?;
+    let note = c.optimizer.adopt_storage(&state.optimizer);
     state.restore(c, path)?;
+    if let (Some(note), false) = (note, quiet) {
+        eprintln!("note: {}: {note}", path.display());
+    }
     if !quiet {
         eprintln!(
             "resuming from {} at epoch {}, step {}",
@@ -424,9 +466,12 @@ impl<'a> Driver<'a> {
         self.stop_asked = agreed[1] > 0.0;
     }
 
-    /// Saves the checkpoint (rank 0), every rank learning whether it worked.
+    /// Saves the checkpoint (rank 0 writes, every rank sends its Kalman
+    /// blocks), every rank learning whether it worked.
     fn save(&self, state: &State) -> Result<()> {
-        self.on_root(|| state.save(self.config_text, self.now, &self.checkpoint_path))
+        let comm = self.world.comm();
+        let written = state.save(self.config_text, self.now, &self.checkpoint_path, comm);
+        self.world.agree(written)
     }
 
     /// Runs a write of rank 0's, every rank learning whether it worked.

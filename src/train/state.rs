@@ -5,6 +5,7 @@
 use super::checkpoint::Checkpoint;
 use super::log::{LcurveRow, LogRow};
 use super::optimizer::OptimizerState;
+use crate::dist::Comm;
 use crate::error::{Error, Result};
 use crate::model::{AnyModel, Model};
 use crate::optim::Kalman;
@@ -70,10 +71,18 @@ impl State {
         }
     }
 
-    /// Writes the checkpoint (and the Kalman side file) atomically.
-    pub fn save(&self, config_text: &str, elapsed: f64, path: &Path) -> Result<()> {
+    /// Writes the checkpoint (and the Kalman side file) atomically: every
+    /// rank of `comm` takes part (each sends its Kalman blocks), rank 0
+    /// writes.
+    pub fn save(
+        &self,
+        config_text: &str,
+        elapsed: f64,
+        path: &Path,
+        comm: &dyn Comm,
+    ) -> Result<()> {
         self.checkpoint(config_text, elapsed)
-            .save(path, self.kalman())
+            .save(path, self.kalman(), comm)
     }
 
     fn checkpoint(&self, config_text: &str, elapsed: f64) -> Checkpoint {

@@ -9,6 +9,7 @@ use super::config::{DEFAULT_EPOCHS, TrainConfig};
 use super::optimizer::OptimizerState;
 use crate::error::{Error, Result};
 use crate::model::{AnyModel, Model};
+use crate::optim::Placement;
 use crate::optim::schedule::Budget;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -43,9 +44,10 @@ const EPOCHS_PER_ADDED_PERCENT: usize = 15;
 const MIN_EPOCHS: usize = 10;
 
 impl WarmStart {
-    /// Reads the run in `dir`: its `checkpoint.json` (with the Kalman
-    /// covariance file) and `summary.json` (which names its model files).
-    pub fn load(dir: &Path) -> Result<WarmStart> {
+    /// Reads the run in `dir`: its `checkpoint.json` (with this rank's
+    /// share of the Kalman covariance file) and `summary.json` (which names
+    /// its model files).
+    pub fn load(dir: &Path, placement: Placement) -> Result<WarmStart> {
         let path = dir.join("checkpoint.json");
         if !path.is_file() {
             return Err(Error::file(
@@ -54,7 +56,7 @@ impl WarmStart {
                  finished forcefit run (a committee's: the directory holding member-0/ …)",
             ));
         }
-        let c = Checkpoint::load(&path)?;
+        let c = Checkpoint::load_on(&path, placement)?;
         let summary_path = dir.join("summary.json");
         let summary = read_summary(&summary_path)?;
         let files: Vec<PathBuf> = summary.model_files.iter().map(|f| dir.join(f)).collect();

@@ -5,15 +5,18 @@
 use super::state::OptimizerState;
 use crate::error::{Error, Result};
 use crate::model::{AnyModel, Model};
-use crate::optim::{Adam, Kalman, Snes};
+use crate::optim::{Adam, Kalman, Placement, Precision, Snes};
 use crate::train::config::{OptimizerKind, TrainConfig};
 
-/// The optimizer the configuration asks for, fresh. `resume`: a checkpoint
-/// will bring the Kalman covariance; `quiet`: say nothing of its blocks.
+/// The optimizer the configuration asks for, fresh, on this rank of
+/// `placement` (which holds its share of a Kalman filter's blocks).
+/// `resume`: a checkpoint will bring the Kalman covariance; `quiet`: say
+/// nothing of its blocks.
 pub fn new_optimizer(
     config: &TrainConfig,
     model: &AnyModel,
     n_train: usize,
+    placement: Placement,
     resume: bool,
     quiet: bool,
 ) -> Result<OptimizerState> {
@@ -28,24 +31,30 @@ pub fn new_optimizer(
             opt.population,
         )),
         OptimizerKind::Fekf | OptimizerKind::Rlekf => {
-            OptimizerState::Kalman(new_kalman(config, model, n_train, resume, quiet)?)
+            let mut kalman = new_kalman(config, model, n_train, placement, quiet)?;
+            // On resume the checkpoint brings the covariance: do not build a second.
+            if !resume {
+                kalman.restart();
+            }
+            OptimizerState::Kalman(kalman)
         }
     })
 }
 
-/// A fresh Kalman filter over the model's layer blocks, after checking its
-/// covariance fits the memory budget.
+/// A Kalman filter over the model's layer blocks, without covariances yet,
+/// after checking this rank's share of them fits the memory budget.
 fn new_kalman(
     config: &TrainConfig,
     model: &AnyModel,
     n_train: usize,
-    resume: bool,
+    placement: Placement,
     quiet: bool,
 ) -> Result<Kalman> {
     let opt = &config.optimizer;
     let n = model.params().len();
     let blocks = Kalman::blocks_from_groups(&model.param_groups(), n, opt.block_size);
-    let bytes = Kalman::memory_bytes(&blocks);
+    let precision = opt.covariance_precision;
+    let bytes = Kalman::memory_bytes_on(&blocks, precision, placement);
     let gib = |b: f64| b / (1u64 << 30) as f64;
     let budget = opt
         .memory_budget
@@ -55,17 +64,24 @@ fn new_kalman(
         && bytes as f64 > budget
     {
         return Err(Error::Invalid(format!(
-            "the Kalman covariance of {n} parameters in blocks of up to {} needs {:.2} GiB, above the memory budget of {:.2} GiB \
-             (optimizer.memory_budget; default half the machine's RAM): lower optimizer.block_size — memory grows with its square",
+            "the Kalman covariance of {n} parameters in blocks of up to {} needs {:.2} GiB ({}{}), above the memory budget of {:.2} GiB \
+             (optimizer.memory_budget; default half the machine's RAM): lower optimizer.block_size — memory grows with its square{}",
             opt.block_size,
             gib(bytes as f64),
-            gib(budget)
+            precision.name(),
+            per_rank(placement),
+            gib(budget),
+            if precision == Precision::Float64 {
+                ", or store it as optimizer.covariance_precision = \"float32\""
+            } else {
+                ""
+            }
         )));
     }
     if !quiet {
         let sizes: Vec<String> = blocks.iter().map(|b| b.len().to_string()).collect();
         eprintln!(
-            "{}: {n} parameters in {} covariance block(s) [{}], {:.1} MiB",
+            "{}: {n} parameters in {} covariance block(s) [{}], {:.1} MiB ({}{})",
             if opt.kind == OptimizerKind::Rlekf {
                 "RLEKF"
             } else {
@@ -73,16 +89,22 @@ fn new_kalman(
             },
             blocks.len(),
             sizes.join(", "),
-            bytes as f64 / (1u64 << 20) as f64
+            bytes as f64 / (1u64 << 20) as f64,
+            precision.name(),
+            per_rank(placement)
         );
     }
     let settings = opt.kalman_settings(n_train);
-    // On resume the checkpoint brings the covariance: do not build a second.
-    Ok(if resume {
-        Kalman::unallocated(settings, blocks)
+    Ok(Kalman::unallocated(settings, blocks).stored(precision, placement))
+}
+
+/// ", per rank" when the blocks are spread over several ranks.
+fn per_rank(placement: Placement) -> String {
+    if placement.ranks > 1 {
+        format!(", rank 0's share of {} ranks", placement.ranks)
     } else {
-        Kalman::new(settings, blocks)
-    })
+        String::new()
+    }
 }
 
 /// The machine's RAM in bytes (Linux `/proc/meminfo`), if known.

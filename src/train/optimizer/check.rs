@@ -44,6 +44,28 @@ impl OptimizerState {
     }
 }
 
+impl OptimizerState {
+    /// Stores a restored Kalman filter's covariance as `fresh` (the
+    /// configured optimizer) does, converting it when the checkpoint
+    /// recorded another precision (one written before the setting existed,
+    /// or under another default); what was converted, to tell the user.
+    pub fn adopt_storage(&mut self, fresh: &OptimizerState) -> Option<String> {
+        let (OptimizerState::Kalman(k), OptimizerState::Kalman(f)) = (self, fresh) else {
+            return None;
+        };
+        let (from, to) = (k.precision(), f.precision());
+        if from == to {
+            return None;
+        }
+        k.convert(to);
+        Some(format!(
+            "the Kalman covariance was stored as {}; converted to {} (optimizer.covariance_precision)",
+            from.name(),
+            to.name()
+        ))
+    }
+}
+
 /// A hyperparameter stored in the checkpoint must equal the configured one.
 fn same(field: &str, stored: f64, configured: f64) -> std::result::Result<(), String> {
     if stored.to_bits() == configured.to_bits() {

@@ -369,7 +369,7 @@ impl FekfStep {
         let error = sum / count * structures.sqrt();
         let t = Instant::now();
         // A skipped update is counted in the filter; the caller reports it.
-        let _ = kalman.update(model.params_mut(), &self.grad, error);
+        let _ = kalman.update_on(batch.comm, model.params_mut(), &self.grad, error);
         self.timing.kalman_s += t.elapsed().as_secs_f64();
     }
 }
