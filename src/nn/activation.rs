@@ -165,11 +165,9 @@ impl Activation {
     /// element by element.
     pub fn apply(self, z: &mut [f64], d1: &mut [f64], d2: Option<&mut [f64]>) {
         if self == Self::Tanh {
-            fastmath::tanh_with_derivative(z, d1);
-            if let Some(d2) = d2 {
-                for ((s, &t), &d) in d2.iter_mut().zip(z.iter()).zip(d1.iter()) {
-                    *s = -2.0 * t * d;
-                }
+            match d2 {
+                Some(d2) => fastmath::tanh_with_derivatives(z, d1, d2),
+                None => fastmath::tanh_with_derivative(z, d1),
             }
             return;
         }

@@ -6,8 +6,10 @@
 //! expm1(y) = 2ᵏ·expm1(r) + (2ᵏ − 1) with y = k·ln2 + r, |r| ≤ ln2/2,
 //! expm1(r) by its Taylor series to r¹³ (truncation < 2e-17 relative).
 //! No branches and no float→int conversions (k comes from the bits of a
-//! rounding by the 1.5·2⁵² trick), so the loop vectorises; on x86-64 a
-//! second copy compiled for AVX2 is chosen at run time.
+//! rounding by the 1.5·2⁵² trick), so the loop vectorises; on x86-64
+//! copies compiled for AVX-512 (eight lanes) and AVX2 (four) are chosen
+//! at run time. Every copy performs the same IEEE operations in the same
+//! order (no fused multiply-adds), so all give the same bits.
 
 /// 1.5·2⁵²: adding it rounds a float of magnitude < 2⁵¹ to an integer,
 /// which then sits in the low mantissa bits.
@@ -57,35 +59,70 @@ fn tanh_one(x: f64) -> f64 {
     th.copysign(x)
 }
 
-/// The portable kernel, value and derivative 1 − tanh² in one pass over
-/// memory; inlined into each target-specific copy.
+/// The portable kernel: tanh, 1 − tanh² and, when `d2s` is not empty,
+/// −2·tanh·(1 − tanh²) in one pass over memory; inlined into each
+/// target-specific copy.
 #[inline(always)]
-fn tanh_deriv_kernel(xs: &mut [f64], ds: &mut [f64]) {
-    for (x, d) in xs.iter_mut().zip(ds.iter_mut()) {
-        let t = tanh_one(*x);
-        *x = t;
-        *d = 1.0 - t * t;
+pub(super) fn tanh_deriv_kernel(xs: &mut [f64], ds: &mut [f64], d2s: &mut [f64]) {
+    if d2s.is_empty() {
+        for (x, d) in xs.iter_mut().zip(ds.iter_mut()) {
+            let t = tanh_one(*x);
+            *x = t;
+            *d = 1.0 - t * t;
+        }
+        return;
     }
+    for ((x, d), s) in xs.iter_mut().zip(ds.iter_mut()).zip(d2s.iter_mut()) {
+        let t = tanh_one(*x);
+        let d1 = 1.0 - t * t;
+        *x = t;
+        *d = d1;
+        *s = -2.0 * t * d1;
+    }
+}
+
+/// [`tanh_deriv_kernel`] compiled with AVX-512 (eight lanes).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn tanh_deriv_avx512(xs: &mut [f64], ds: &mut [f64], d2s: &mut [f64]) {
+    tanh_deriv_kernel(xs, ds, d2s)
 }
 
 /// [`tanh_deriv_kernel`] compiled with AVX2 (four lanes).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn tanh_deriv_avx2(xs: &mut [f64], ds: &mut [f64]) {
-    tanh_deriv_kernel(xs, ds)
+fn tanh_deriv_avx2(xs: &mut [f64], ds: &mut [f64], d2s: &mut [f64]) {
+    tanh_deriv_kernel(xs, ds, d2s)
 }
 
 /// Replaces every element of `xs` by its tanh and writes 1 − tanh² to `ds`.
 pub fn tanh_with_derivative(xs: &mut [f64], ds: &mut [f64]) {
+    tanh_dispatch(xs, ds, &mut [])
+}
+
+/// [`tanh_with_derivative`], also writing the second derivative
+/// −2·tanh·(1 − tanh²) to `d2s`.
+pub fn tanh_with_derivatives(xs: &mut [f64], ds: &mut [f64], d2s: &mut [f64]) {
+    let n = xs.len().min(ds.len()).min(d2s.len());
+    tanh_dispatch(&mut xs[..n], &mut ds[..n], &mut d2s[..n])
+}
+
+/// The fastest copy of the kernel this CPU runs.
+fn tanh_dispatch(xs: &mut [f64], ds: &mut [f64], d2s: &mut [f64]) {
     #[cfg(target_arch = "x86_64")]
     {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F, checked just above.
+            unsafe { tanh_deriv_avx512(xs, ds, d2s) };
+            return;
+        }
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2, checked just above.
-            unsafe { tanh_deriv_avx2(xs, ds) };
+            unsafe { tanh_deriv_avx2(xs, ds, d2s) };
             return;
         }
     }
-    tanh_deriv_kernel(xs, ds)
+    tanh_deriv_kernel(xs, ds, d2s)
 }
 
 #[cfg(test)]
@@ -114,5 +151,40 @@ mod tests {
         let mut nan = [f64::NAN];
         tanh_with_derivative(&mut nan, &mut [0.0]);
         assert!(nan[0].is_nan());
+    }
+
+    #[test]
+    fn every_copy_gives_the_same_bits() {
+        let xs: Vec<f64> = (0..4001).map(|k| (k as f64 - 2000.0) * 0.0123).collect();
+        type Kernel<'a> = &'a dyn Fn(&mut [f64], &mut [f64], &mut [f64]);
+        let run = |f: Kernel| {
+            let (mut y, mut d, mut s) = (xs.clone(), vec![0.0; xs.len()], vec![0.0; xs.len()]);
+            f(&mut y, &mut d, &mut s);
+            [y, d, s].map(|v| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>())
+        };
+        let portable = run(&|x, d, s| tanh_deriv_kernel(x, d, s));
+        assert_eq!(run(&|x, d, s| tanh_with_derivatives(x, d, s)), portable);
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: checked just above.
+                assert_eq!(
+                    run(&|x, d, s| unsafe { tanh_deriv_avx2(x, d, s) }),
+                    portable
+                );
+            }
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: checked just above.
+                assert_eq!(
+                    run(&|x, d, s| unsafe { tanh_deriv_avx512(x, d, s) }),
+                    portable
+                );
+            }
+        }
+        // the second derivative as the activation's scalar formula has it
+        for ((&y, &d), &s) in portable[0].iter().zip(&portable[1]).zip(&portable[2]) {
+            let (t, d1) = (f64::from_bits(y), f64::from_bits(d));
+            assert_eq!(f64::from_bits(s), -2.0 * t * d1);
+        }
     }
 }

@@ -30,12 +30,15 @@
 pub mod activation;
 mod fastmath;
 pub mod gemm;
+mod kernels;
 mod passes;
 mod perceptron;
+mod tiles;
 
 pub use activation::Activation;
-pub use passes::{Stream, Trace};
+pub use passes::Trace;
 pub use perceptron::{Perceptron, RowTrace};
+pub use tiles::{Rows, Stream};
 
 /// The residual connection a layer applies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -43,11 +43,14 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
+    cases_with(3)
+}
+
+fn cases_with(rows: usize) -> Vec<Case> {
     let mut seed = 42;
     networks()
         .into_iter()
         .map(|net| {
-            let rows = 3;
             let (ni, no) = (net.n_in(), net.n_out());
             let mut r =
                 |n: usize, s: f64| -> Vec<f64> { (0..n).map(|_| s * noise(&mut seed)).collect() };
@@ -191,18 +194,117 @@ fn backward_tangent_matches_finite_differences() {
     }
 }
 
+/// |a − b| ≤ 1e-12·(1 + |b|) element by element (the tile passes sum in
+/// another order, with fused multiply-adds).
+fn assert_close(a: &[f64], b: &[f64], what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}: lengths");
+    for (k, (x, y)) in a.iter().zip(b).enumerate() {
+        assert!(
+            (x - y).abs() <= 1e-12 * (1.0 + y.abs()),
+            "{what}[{k}]: {x} vs {y}"
+        );
+    }
+}
+
 #[test]
-fn streaming_value_and_tangent_equal_the_traced_passes() {
-    for c in cases() {
+fn tile_value_and_tangent_equal_the_traced_passes() {
+    // 150 rows: several tiles and a partial one
+    for c in cases_with(150) {
         let mut t = Trace::default();
         c.net.forward(&c.params, &c.x, c.rows, &mut t, false);
         c.net.tangent(&c.params, &c.x_dot, &mut t);
         let (mut y, mut y_dot) = (vec![7.0], vec![]);
         let mut s = Stream::default();
-        c.net.value_and_tangent(
-            &c.params, &c.x, &c.x_dot, c.rows, &mut s, &mut y, &mut y_dot,
+        let x_dot = Some(&c.x_dot[..]);
+        c.net
+            .value_and_tangent(&c.params, &c.x, x_dot, c.rows, &mut s, &mut y, &mut y_dot);
+        assert_close(&y[1..], t.output(), "y");
+        assert_close(&y_dot, t.tangent_output(), "ẏ");
+        let mut y = Vec::new();
+        c.net
+            .value_and_tangent(&c.params, &c.x, None, c.rows, &mut s, &mut y, &mut y_dot);
+        assert_close(&y, t.output(), "y without tangent");
+    }
+}
+
+#[test]
+fn tile_parameter_vjp_equals_the_traced_passes() {
+    for c in cases_with(150) {
+        let no = c.net.n_out();
+        let bars = |first: usize, m: usize, yb: &mut [f64], ydb: &mut [f64], stride: usize| {
+            for r in 0..m {
+                let src = (first + r) * no..(first + r + 1) * no;
+                yb[r * stride..r * stride + no].copy_from_slice(&c.y_bar[src.clone()]);
+                ydb[r * stride..r * stride + no].copy_from_slice(&c.y_dot_bar[src]);
+            }
+        };
+        let mut s = Stream::default();
+        let mut t = Trace::default();
+        // with the tangent
+        let mut expected = vec![0.5; c.params.len()];
+        c.net.forward(&c.params, &c.x, c.rows, &mut t, true);
+        c.net.tangent(&c.params, &c.x_dot, &mut t);
+        let (yb, ydb) = (&c.y_bar, &c.y_dot_bar);
+        c.net.backward_tangent(
+            &c.params,
+            &c.x,
+            &c.x_dot,
+            &mut t,
+            yb,
+            ydb,
+            &mut expected,
+            None,
+            None,
         );
-        assert_eq!(&y[1..], t.output());
-        assert_eq!(&y_dot[..], t.tangent_output());
+        let mut grad = vec![0.5; c.params.len()];
+        let rows = Rows {
+            x: &c.x,
+            x_dot: Some(&c.x_dot),
+            rows: c.rows,
+            kept: None,
+        };
+        c.net.param_vjp(&c.params, &rows, &mut s, bars, &mut grad);
+        assert_close(&grad, &expected, "∇θ with the tangent");
+        // replaying a kept trace gives the same bits as recomputing it
+        let mut kept = Vec::new();
+        c.net
+            .value_tiles(&c.params, &rows, &mut s, Some(&mut kept), |_, _, _, _| {});
+        let replayable = c
+            .net
+            .layers
+            .iter()
+            .all(|l| l.activation == Activation::Tanh || l.activation.is_identity());
+        assert_eq!(kept.is_empty(), !replayable);
+        let mut replayed = vec![0.5; c.params.len()];
+        let with_trace = Rows {
+            kept: Some(&kept),
+            ..rows
+        };
+        c.net
+            .param_vjp(&c.params, &with_trace, &mut s, bars, &mut replayed);
+        assert_eq!(replayed, grad, "∇θ from the kept trace");
+        // without
+        let mut expected = vec![0.5; c.params.len()];
+        c.net.forward(&c.params, &c.x, c.rows, &mut t, false);
+        c.net
+            .backward(&c.params, &c.x, &mut t, yb, None, Some(&mut expected));
+        let mut grad = vec![0.5; c.params.len()];
+        let rows = Rows {
+            x_dot: None,
+            ..rows
+        };
+        c.net.param_vjp(&c.params, &rows, &mut s, bars, &mut grad);
+        assert_close(&grad, &expected, "∇θ without the tangent");
+        let mut kept = Vec::new();
+        c.net
+            .value_tiles(&c.params, &rows, &mut s, Some(&mut kept), |_, _, _, _| {});
+        let mut replayed = vec![0.5; c.params.len()];
+        let with_trace = Rows {
+            kept: Some(&kept),
+            ..rows
+        };
+        c.net
+            .param_vjp(&c.params, &with_trace, &mut s, bars, &mut replayed);
+        assert_eq!(replayed, grad, "∇θ from the kept trace, no tangent");
     }
 }

@@ -13,16 +13,29 @@ use crate::loss::{self, ForceGradient, LossConfig, LossParts};
 use crate::model::{Adjoint, Model, Prediction, Prepared};
 use rayon::prelude::*;
 use std::borrow::Cow;
+use std::cell::RefCell;
 
 /// Batches of fewer structures than this are split over chunks of atoms as
 /// well, so that small batches (RLEKF's single structure) keep every thread
 /// busy.
 const FEW_STRUCTURES: usize = 8;
 
-/// Sites per work item when a batch is split over atoms: large enough for
-/// a DeePMD model's matrix products and to amortise each call's fixed cost
-/// (coefficient tables, a prediction or gradient buffer to reduce).
-const SITE_CHUNK: usize = 64;
+/// Sites per work item when a batch is split over atoms, about: large
+/// enough for a DeePMD model's matrix products and to amortise each call's
+/// fixed cost (coefficient tables, packing the fitting networks' weights,
+/// a prediction or gradient buffer to reduce).
+const SITE_CHUNK: usize = 96;
+
+/// The number of work items of a structure with `n` sites when it is
+/// split: about n / [`SITE_CHUNK`], rounded up to an even number so that
+/// two threads get equal shares (192 atoms: 2 items of 96, not 64, 64, 64
+/// on two threads, which leaves one thread idle for a third of the time).
+/// It depends on `n` alone, never on the thread count, so that results
+/// are the same for any number of threads.
+fn parts(n: usize) -> usize {
+    let k = n.div_ceil(SITE_CHUNK);
+    k + k % 2
+}
 
 /// A batch as one rank sees it: its structures of the batch, and what it
 /// must know of the whole batch.
@@ -83,14 +96,15 @@ fn site_lists<'a>(batch: &[&Prepared], sites: Option<&'a [Vec<usize>]>) -> Cow<'
 
 /// The work items (structure, then chunk): one per structure, or, when
 /// `split` and the whole batch has fewer than [`FEW_STRUCTURES`]
-/// structures (`batch_len`), chunks of [`SITE_CHUNK`] sites. Every
-/// structure has at least one item.
+/// structures (`batch_len`), [`parts`] chunks of equal size (to one
+/// site). Every structure has at least one item.
 fn items(lists: &[Vec<usize>], split: bool, batch_len: usize) -> Vec<Item<'_>> {
     let split = split && batch_len < FEW_STRUCTURES;
     let mut items = Vec::new();
     for (k, list) in lists.iter().enumerate() {
         if split && list.len() > SITE_CHUNK {
-            let chunks = list.chunks(SITE_CHUNK).enumerate();
+            let size = list.len().div_ceil(parts(list.len()));
+            let chunks = list.chunks(size).enumerate();
             items.extend(chunks.map(|(part, sites)| Item { k, part, sites }));
         } else {
             items.push(Item {
@@ -229,8 +243,10 @@ pub fn loss_and_gradient(
 }
 
 /// Σ_s ∇θ [adjoint_s · prediction_s] over a batch, every rank's
-/// structures (written to `grad`, overwritten; the same on every rank): one `vjp` per structure, exact or directional in its force
-/// part. Structures with an all-zero adjoint are skipped.
+/// structures (written to `grad`, overwritten; the same on every rank):
+/// one `vjp` per work item, exact or directional in its force part; the
+/// items of a structure are added in order, the structures exactly
+/// ([`exact::sum`]). Structures with an all-zero adjoint are skipped.
 pub fn gradient(
     model: &dyn Model,
     batch: &Batch,
@@ -269,23 +285,65 @@ fn gradient_on(
     let structures = &batch.structures;
     let lists = site_lists(structures, if exact { sites } else { None });
     let items = items(&lists, exact, batch.len());
-    let partial: Vec<Option<Vec<f64>>> = items
-        .par_iter()
-        .map(|it| {
-            let (s, a) = (structures[it.k], &adjoints[it.k]);
-            if a.energy == 0.0 && a.energy_only() {
-                return None;
-            }
-            let mut g = vec![0.0; n];
-            match force_gradient {
-                ForceGradient::Exact => model.vjp_sites(s, it.sites, a, &mut g),
-                ForceGradient::Directional { epsilon } => {
-                    directional::gradient(model, s, a, epsilon, &mut g)
+    crate::model::with_scratch(&ITEM_GRADIENTS, |buffers| {
+        buffers.resize_with(items.len(), Vec::new);
+        let used: Vec<bool> = items
+            .par_iter()
+            .zip(buffers.par_iter_mut())
+            .map(|(it, g)| {
+                let (s, a) = (structures[it.k], &adjoints[it.k]);
+                if a.energy == 0.0 && a.energy_only() {
+                    return false;
+                }
+                g.clear();
+                g.resize(n, 0.0);
+                match force_gradient {
+                    ForceGradient::Exact => model.vjp_sites(s, it.sites, a, g),
+                    ForceGradient::Directional { epsilon } => {
+                        directional::gradient(model, s, a, epsilon, g)
+                    }
+                }
+                true
+            })
+            .collect();
+        let per_structure = fold_parts(&items, &used, buffers);
+        let refs: Vec<&[f64]> = per_structure
+            .iter()
+            .map(|&i| buffers[i].as_slice())
+            .collect();
+        exact::sum(batch.comm, &refs, grad);
+    });
+}
+
+thread_local! {
+    /// The work items' gradient buffers, kept from step to step on the
+    /// calling thread (a fresh vector per item would be mapped and zeroed
+    /// by the system every step: a model's size per item).
+    static ITEM_GRADIENTS: RefCell<Vec<Vec<f64>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Adds the gradients of each structure's later parts to its first, in
+/// part order (plain additions: a structure is split the same way on any
+/// number of threads or ranks, so this order is fixed too), and returns
+/// the buffer index of each structure's sum, skipping unused ones.
+fn fold_parts(items: &[Item], used: &[bool], buffers: &mut [Vec<f64>]) -> Vec<usize> {
+    let mut firsts = Vec::new();
+    let mut start = 0;
+    while start < items.len() {
+        let k = items[start].k;
+        let end = start + items[start..].iter().take_while(|it| it.k == k).count();
+        // the parts of a structure share its adjoint: all used or none
+        if used[start] {
+            let (head, tail) = buffers.split_at_mut(start + 1);
+            let first = &mut head[start];
+            for part in &tail[..end - start - 1] {
+                for (a, b) in first.iter_mut().zip(part) {
+                    *a += b;
                 }
             }
-            Some(g)
-        })
-        .collect();
-    let refs: Vec<&[f64]> = partial.iter().flatten().map(|g| g.as_slice()).collect();
-    exact::sum(batch.comm, &refs, grad);
+            firsts.push(start);
+        }
+        start = end;
+    }
+    firsts
 }

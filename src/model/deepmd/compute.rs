@@ -106,11 +106,17 @@ pub(super) struct Workspace {
 
 /// The empty-slot contributions: for centre type t and slot s of block b,
 /// the sum over slots s..end(b) of G(R̃pad) ⊗ R̃pad, [c][k], unnormalised.
+/// Kept from call to call while what it depends on is unchanged.
 #[derive(Default)]
 pub(super) struct PadTable {
     pub suffix: Vec<f64>,
     /// R̃ of an empty slot, per (centre type, slot).
     pub env: Vec<[f64; 4]>,
+    /// The bits of what the table was built from (the slot layout, the
+    /// embedding parameters and the empty slots' rows), and the same of
+    /// the current call.
+    key: Vec<u64>,
+    probe: Vec<u64>,
 }
 
 impl DeepPot {
@@ -169,7 +175,10 @@ impl DeepPot {
         rows
     }
 
-    /// Evaluates every empty-slot row once and sums them per block suffix.
+    /// Evaluates every empty-slot row once and sums them per block suffix,
+    /// unless the table already holds them: a training step calls the
+    /// model on several pieces of a structure with the same parameters,
+    /// and the table costs a few hundred embedding rows.
     pub(super) fn pad_table(&self, trace: &mut Trace, table: &mut PadTable) {
         let h = &self.hyper;
         let (nt, ns, ng) = (h.n_types(), h.n_slots(), h.embedding_width());
@@ -180,6 +189,17 @@ impl DeepPot {
                 table.env.push(self.pad_env(ti, s));
             }
         }
+        let probe = &mut table.probe;
+        probe.clear();
+        probe.extend([nt, ns, ng, h.n_embeddings()].map(|v| v as u64));
+        probe.extend(self.selector.starts.iter().map(|&v| v as u64));
+        let embeddings = &self.params[..self.offsets[h.n_embeddings()]];
+        probe.extend(embeddings.iter().map(|x| x.to_bits()));
+        probe.extend(table.env.iter().flatten().map(|x| x.to_bits()));
+        if table.key == *probe {
+            return;
+        }
+        table.key.clear();
         let env = &table.env;
         let suffix = &mut table.suffix;
         suffix.clear();
@@ -212,6 +232,7 @@ impl DeepPot {
                 }
             }
         }
+        std::mem::swap(&mut table.key, &mut table.probe);
     }
 
     /// Selects the neighbours of the given atoms and appends their rows to
@@ -247,8 +268,9 @@ impl DeepPot {
         }
     }
 
-    /// G and G' of the rows not embedded yet, in every group.
-    fn embed(&self, ws: &mut Workspace) {
+    /// G, and G' when `tangent`, of the rows not embedded yet, in every
+    /// group.
+    pub(super) fn embed(&self, ws: &mut Workspace, tangent: bool) {
         let ng = self.hyper.embedding_width();
         for (e, g) in ws.groups.iter_mut().enumerate() {
             let from = g.g.len() / ng;
@@ -263,7 +285,7 @@ impl DeepPot {
             self.embeddings[e].value_and_tangent(
                 p,
                 &g.ss[from..],
-                &ws.ones[..rows],
+                tangent.then_some(&ws.ones[..rows]),
                 rows,
                 &mut ws.stream,
                 &mut g.g,
@@ -275,23 +297,23 @@ impl DeepPot {
     /// GR (with the empty slots) and D of the chunk's atoms (numbered by
     /// their position in `atoms` in the rows).
     pub(super) fn contract(&self, s: &Prepared, atoms: &[usize], ws: &mut Workspace) {
-        let h = &self.hyper;
-        let (nt, ns, ng, axis) = (h.n_types(), h.n_slots(), h.embedding_width(), h.axis_neuron);
-        let n = atoms.len();
-        ws.gr[..n * 4 * ng].fill(0.0);
+        let ng = self.hyper.embedding_width();
+        ws.gr[..atoms.len() * 4 * ng].fill(0.0);
         for g in &ws.groups {
             for r in 0..g.rows() {
                 let a = g.atom[r] as usize;
                 let gr = &mut ws.gr[a * 4 * ng..(a + 1) * 4 * ng];
-                let gv = &g.g[r * ng..(r + 1) * ng];
-                for c in 0..4 {
-                    let x = g.env[r][c];
-                    for (o, &v) in gr[c * ng..(c + 1) * ng].iter_mut().zip(gv) {
-                        *o += v * x;
-                    }
-                }
+                add_row(gr, &g.g[r * ng..(r + 1) * ng], g.env[r]);
             }
         }
+        self.finish_contract(s, atoms, ws);
+    }
+
+    /// GR and D of the chunk's atoms once the rows' G ⊗ R̃ are in GR: the
+    /// empty slots, the 1/Σsel and D = GR·GR<ᵀ.
+    pub(super) fn finish_contract(&self, s: &Prepared, atoms: &[usize], ws: &mut Workspace) {
+        let h = &self.hyper;
+        let (nt, ns, ng, axis) = (h.n_types(), h.n_slots(), h.embedding_width(), h.axis_neuron);
         let scale = 1.0 / ns as f64;
         for (a, &i) in atoms.iter().enumerate() {
             let ti = s.types[i];
@@ -344,7 +366,7 @@ impl DeepPot {
             Self::clear_rows(ws);
             for (b, block) in chunk.chunks(BLOCK).enumerate() {
                 self.fill_rows(s, block, b * BLOCK, ws);
-                self.embed(ws);
+                self.embed(ws, true);
             }
             self.contract(s, chunk, ws);
             if let Some(d) = descriptors.as_deref_mut() {
@@ -467,6 +489,18 @@ impl DeepPot {
                     }
                 }
             }
+        }
+    }
+}
+
+/// GR += G ⊗ R̃ of one row (GR stored [c][k]).
+#[inline]
+pub(super) fn add_row(gr: &mut [f64], g: &[f64], env: [f64; 4]) {
+    let ng = g.len();
+    for c in 0..4 {
+        let x = env[c];
+        for (o, &v) in gr[c * ng..(c + 1) * ng].iter_mut().zip(g) {
+            *o += v * x;
         }
     }
 }

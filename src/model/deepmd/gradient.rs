@@ -15,21 +15,27 @@
 //! Ḡ = (GR̄ᵀR̃ + GṘ̄ᵀṘ)/Σsel and, for the unit-tangent output G',
 //! Ḡ' = Ṙ₀·GṘ̄ᵀR̃/Σsel; empty slots (no tangent) get Ḡ = GR̄ᵀR̃pad/Σsel,
 //! summed over the atoms that leave them empty.
+//!
+//! Per chunk of atoms, in two sweeps over the neighbour rows: the first
+//! computes G and G' tile by tile, sums them into GR and GṘ at once and
+//! keeps the embedding's compact trace (each layer's φ(z) and ż); after
+//! the fitting's reverse pass, the second replays each tile from that
+//! trace and runs its reverse pass ([`crate::nn::Network::param_vjp`]).
+//! With an energy-only adjoint (Ṙ = 0) every tangent is zero and is not
+//! computed: the cost is about that of a prediction.
 
 use super::DeepPot;
-use super::compute::{Workspace, gr_adjoint};
+use super::compute::{CHUNK, Workspace, add_row, gr_adjoint};
 use crate::model::{Adjoint, Prepared};
-use crate::nn::Trace;
+use crate::nn::{Rows, Trace};
 use std::cell::RefCell;
 
-/// Scratch of the tangent quantities, per block.
+/// Scratch of the tangent quantities, per chunk.
 #[derive(Default)]
 struct TangentScratch {
     /// Ṙ per row of each group.
     env_dot: Vec<Vec<[f64; 4]>>,
-    /// One trace per embedding group, kept for its reverse pass.
-    traces: Vec<Trace>,
-    /// GṘ and its adjoint per block atom, [c][k].
+    /// GṘ and its adjoint per chunk atom, [c][k].
     gr_dot: Vec<f64>,
     gr_dot_bar: Vec<f64>,
     /// Ḋ and its adjoint per block atom.
@@ -39,16 +45,12 @@ struct TangentScratch {
     fit_in_dot: Vec<f64>,
     fit_y_bar: Vec<f64>,
     fit_bar_dot: Vec<f64>,
-    /// Embedding row adjoints Ḡ and Ḡ'.
-    g_bar: Vec<f64>,
-    g_prime_bar: Vec<f64>,
     /// Σ GR̄ of the atoms whose first empty slot is (centre type, slot).
     pad_bucket: Vec<f64>,
+    /// Per embedding group, the trace of the first sweep that the second
+    /// replays.
+    kept: Vec<Vec<f64>>,
 }
-
-/// Atoms per block of the vjp: every block keeps its embedding traces
-/// until its reverse pass.
-const BLOCK: usize = 32;
 
 thread_local! {
     /// Tangent scratch reused by the calls on one thread.
@@ -78,27 +80,32 @@ impl DeepPot {
     ) {
         let h = &self.hyper;
         let (nt, ns, ng) = (h.n_types(), h.n_slots(), h.embedding_width());
+        let tangent = !adj.energy_only();
         ts.env_dot.resize_with(h.n_embeddings(), Vec::new);
-        ts.traces.resize_with(h.n_embeddings(), Trace::default);
+        ts.kept.resize_with(h.n_embeddings(), Vec::new);
         for v in [&mut ts.gr_dot, &mut ts.gr_dot_bar] {
-            v.resize(BLOCK * 4 * ng, 0.0);
+            v.resize(CHUNK * 4 * ng, 0.0);
         }
         for v in [&mut ts.d_dot, &mut ts.d_dot_bar] {
-            v.resize(BLOCK * h.descriptor_dim(), 0.0);
+            v.resize(CHUNK * h.descriptor_dim(), 0.0);
         }
         ts.pad_bucket.clear();
         ts.pad_bucket.resize(nt * ns * 4 * ng, 0.0);
         self.pad_table(&mut ws.trace, &mut ws.pad);
-        for atoms in sites.chunks(BLOCK) {
+        for chunk in sites.chunks(CHUNK) {
             Self::clear_rows(ws);
-            self.fill_rows(s, atoms, 0, ws);
-            self.row_tangents(s, atoms, adj, ws, ts);
-            self.embed_keeping_traces(ws, ts);
-            self.contract(s, atoms, ws);
-            self.contract_tangent(atoms.len(), ws, ts);
-            self.fit_vjp(s, atoms, adj.energy, ws, ts, grad);
-            self.descriptor_vjp(s, atoms, ws, ts);
-            self.embedding_vjp(ws, ts, grad);
+            self.fill_rows(s, chunk, 0, ws);
+            if tangent {
+                self.row_tangents(s, chunk, adj, ws, ts);
+            }
+            self.embed_and_contract(chunk.len(), tangent, ws, ts);
+            self.finish_contract(s, chunk, ws);
+            if tangent {
+                self.finish_contract_tangent(chunk.len(), ws, ts);
+            }
+            self.fit_vjp(s, chunk, adj.energy, tangent, ws, ts, grad);
+            self.descriptor_vjp(s, chunk, tangent, ws, ts);
+            self.embedding_vjp(tangent, ws, ts, grad);
         }
         self.empty_slot_vjp(&ws.pad.env, &mut ws.trace, &mut ts.pad_bucket, grad);
     }
@@ -132,49 +139,65 @@ impl DeepPot {
         }
     }
 
-    /// G and G' of every row, keeping each group's trace (with φ'').
-    fn embed_keeping_traces(&self, ws: &mut Workspace, ts: &mut TangentScratch) {
+    /// The first sweep: G and G' of every row, tile by tile, summed at once
+    /// into GR = Σ_rows G ⊗ R̃ and GṘ = Σ_rows (Ṙ₀ G' ⊗ R̃ + G ⊗ Ṙ) (before
+    /// the empty slots and the 1/Σsel) and not kept; the embedding's trace
+    /// is, for the second sweep.
+    fn embed_and_contract(
+        &self,
+        n: usize,
+        tangent: bool,
+        ws: &mut Workspace,
+        ts: &mut TangentScratch,
+    ) {
         let ng = self.hyper.embedding_width();
-        for (e, g) in ws.groups.iter_mut().enumerate() {
+        let Workspace {
+            groups,
+            gr,
+            stream,
+            ones,
+            ..
+        } = ws;
+        gr[..n * 4 * ng].fill(0.0);
+        ts.gr_dot[..n * 4 * ng].fill(0.0);
+        let (gr_dot, kept) = (&mut ts.gr_dot, &mut ts.kept);
+        for (e, g) in groups.iter().enumerate() {
             let rows = g.rows();
             if rows == 0 {
                 continue;
             }
-            if ws.ones.len() < rows {
-                ws.ones.resize(rows, 1.0);
+            if ones.len() < rows {
+                ones.resize(rows, 1.0);
             }
+            let env_dot = &ts.env_dot[e];
+            let consume = |first: usize, m: usize, gv: &[f64], gp: &[f64]| {
+                for (k, r) in (first..first + m).enumerate() {
+                    let a = g.atom[r] as usize;
+                    let q = a * 4 * ng..(a + 1) * 4 * ng;
+                    let gk = &gv[k * ng..(k + 1) * ng];
+                    add_row(&mut gr[q.clone()], gk, g.env[r]);
+                    if tangent {
+                        let gpk = &gp[k * ng..(k + 1) * ng];
+                        add_row_tangent(&mut gr_dot[q], gk, gpk, g.env[r], env_dot[r]);
+                    }
+                }
+            };
             let p = &self.params[self.net_range(e)];
-            let trace = &mut ts.traces[e];
-            self.embeddings[e].forward(p, &g.ss, rows, trace, true);
-            self.embeddings[e].tangent(p, &ws.ones[..rows], trace);
-            g.g.clear();
-            g.g.extend_from_slice(&trace.output()[..rows * ng]);
-            g.g_prime.clear();
-            g.g_prime
-                .extend_from_slice(&trace.tangent_output()[..rows * ng]);
+            let rows = Rows {
+                x: &g.ss,
+                x_dot: tangent.then_some(&ones[..rows]),
+                rows,
+                kept: None,
+            };
+            let keep = Some(&mut kept[e]);
+            self.embeddings[e].value_tiles(p, &rows, stream, keep, consume);
         }
     }
 
-    /// GṘ = (1/Σsel) Σ_rows (Ṙ₀ G' ⊗ R̃ + G ⊗ Ṙ) and Ḋ of the block's atoms.
-    fn contract_tangent(&self, n_atoms: usize, ws: &mut Workspace, ts: &mut TangentScratch) {
+    /// GṘ's 1/Σsel and Ḋ of the chunk's atoms.
+    fn finish_contract_tangent(&self, n_atoms: usize, ws: &mut Workspace, ts: &mut TangentScratch) {
         let h = &self.hyper;
         let (ng, axis) = (h.embedding_width(), h.axis_neuron);
-        ts.gr_dot[..n_atoms * 4 * ng].fill(0.0);
-        for (g, env_dot) in ws.groups.iter().zip(&ts.env_dot) {
-            for r in 0..g.rows() {
-                let a = g.atom[r] as usize;
-                let out = &mut ts.gr_dot[a * 4 * ng..(a + 1) * 4 * ng];
-                let (gv, gp) = (&g.g[r * ng..(r + 1) * ng], &g.g_prime[r * ng..(r + 1) * ng]);
-                let (env, dot_env) = (g.env[r], env_dot[r]);
-                let ss_dot = dot_env[0];
-                for c in 0..4 {
-                    let (x, x_dot) = (env[c] * ss_dot, dot_env[c]);
-                    for ((o, &v), &p) in out[c * ng..(c + 1) * ng].iter_mut().zip(gv).zip(gp) {
-                        *o += p * x + v * x_dot;
-                    }
-                }
-            }
-        }
         let scale = 1.0 / h.n_slots() as f64;
         for a in 0..n_atoms {
             let gr = &ws.gr[a * 4 * ng..(a + 1) * 4 * ng];
@@ -197,12 +220,15 @@ impl DeepPot {
         }
     }
 
-    /// The fitting networks' tangent vjp: parameter gradients, D̄ and Ḋ̄.
+    /// The fitting networks' vjp (through the tangent when `tangent`):
+    /// parameter gradients, D̄ and Ḋ̄.
+    #[allow(clippy::too_many_arguments)]
     fn fit_vjp(
         &self,
         s: &Prepared,
         atoms: &[usize],
         a_energy: f64,
+        tangent: bool,
         ws: &mut Workspace,
         ts: &mut TangentScratch,
         grad: &mut [f64],
@@ -215,22 +241,31 @@ impl DeepPot {
             if rows == 0 {
                 continue;
             }
+            let range = self.net_range(first_fit + t);
+            let (p, net) = (&self.params[range.clone()], &self.fittings[t]);
+            ts.fit_y_bar.clear();
+            ts.fit_y_bar.resize(rows, a_energy);
+            ws.fit_bar.clear();
+            ws.fit_bar.resize(rows * dim, 0.0);
+            net.forward(p, &ws.fit_in, rows, &mut ws.trace, tangent);
+            if !tangent {
+                let (bar, g) = (Some(&mut ws.fit_bar[..]), Some(&mut grad[range]));
+                net.backward(p, &ws.fit_in, &mut ws.trace, &ts.fit_y_bar, bar, g);
+                for (r, &a) in ws.fit_atoms.iter().enumerate() {
+                    ws.d_bar[a * dim..(a + 1) * dim]
+                        .copy_from_slice(&ws.fit_bar[r * dim..(r + 1) * dim]);
+                }
+                continue;
+            }
             ts.fit_in_dot.clear();
             for &a in &ws.fit_atoms {
                 ts.fit_in_dot
                     .extend_from_slice(&ts.d_dot[a * dim..(a + 1) * dim]);
             }
-            let range = self.net_range(first_fit + t);
-            let (p, net) = (&self.params[range.clone()], &self.fittings[t]);
-            net.forward(p, &ws.fit_in, rows, &mut ws.trace, true);
             net.tangent(p, &ts.fit_in_dot, &mut ws.trace);
-            ts.fit_y_bar.clear();
-            ts.fit_y_bar.resize(rows, a_energy);
             if ws.ones.len() < rows {
                 ws.ones.resize(rows, 1.0);
             }
-            ws.fit_bar.clear();
-            ws.fit_bar.resize(rows * dim, 0.0);
             ts.fit_bar_dot.clear();
             ts.fit_bar_dot.resize(rows * dim, 0.0);
             net.backward_tangent(
@@ -253,12 +288,13 @@ impl DeepPot {
         }
     }
 
-    /// GR̄ and GṘ̄ of the block's atoms; their empty slots' share of GR̄
-    /// goes to the bucket of their first empty slot.
+    /// GR̄ and, when `tangent`, GṘ̄ of the chunk's atoms; their empty
+    /// slots' share of GR̄ goes to the bucket of their first empty slot.
     fn descriptor_vjp(
         &self,
         s: &Prepared,
         atoms: &[usize],
+        tangent: bool,
         ws: &mut Workspace,
         ts: &mut TangentScratch,
     ) {
@@ -270,16 +306,13 @@ impl DeepPot {
             let gr_bar = &mut ws.gr_bar[q.clone()];
             gr_bar.fill(0.0);
             gr_adjoint(&ws.d_bar[dq.clone()], &ws.gr[q.clone()], ng, axis, gr_bar);
-            gr_adjoint(
-                &ts.d_dot_bar[dq.clone()],
-                &ts.gr_dot[q.clone()],
-                ng,
-                axis,
-                gr_bar,
-            );
-            let gr_dot_bar = &mut ts.gr_dot_bar[q.clone()];
-            gr_dot_bar.fill(0.0);
-            gr_adjoint(&ts.d_dot_bar[dq], &ws.gr[q], ng, axis, gr_dot_bar);
+            if tangent {
+                let d_dot_bar = &ts.d_dot_bar[dq];
+                gr_adjoint(d_dot_bar, &ts.gr_dot[q.clone()], ng, axis, gr_bar);
+                let gr_dot_bar = &mut ts.gr_dot_bar[q.clone()];
+                gr_dot_bar.fill(0.0);
+                gr_adjoint(d_dot_bar, &ws.gr[q], ng, axis, gr_dot_bar);
+            }
             let ti = s.types[i];
             for tt in 0..nt {
                 let used = ws.n_real[a * nt + tt];
@@ -295,51 +328,54 @@ impl DeepPot {
         }
     }
 
-    /// The embedding networks' tangent vjp over the block's rows.
-    fn embedding_vjp(&self, ws: &mut Workspace, ts: &mut TangentScratch, grad: &mut [f64]) {
+    /// The embedding networks' vjp over the chunk's rows (through G' when
+    /// `tangent`), tile by tile with the rows' adjoints Ḡ and Ḡ'.
+    fn embedding_vjp(
+        &self,
+        tangent: bool,
+        ws: &mut Workspace,
+        ts: &TangentScratch,
+        grad: &mut [f64],
+    ) {
         let ng = self.hyper.embedding_width();
         let scale = 1.0 / self.hyper.n_slots() as f64;
+        let (gr_bar, gr_dot_bar) = (&ws.gr_bar, &ts.gr_dot_bar);
         for (e, g) in ws.groups.iter().enumerate() {
             let rows = g.rows();
             if rows == 0 {
                 continue;
             }
-            ts.g_bar.clear();
-            ts.g_bar.resize(rows * ng, 0.0);
-            ts.g_prime_bar.clear();
-            ts.g_prime_bar.resize(rows * ng, 0.0);
-            for r in 0..rows {
-                let a = g.atom[r] as usize;
-                let gr_bar = &ws.gr_bar[a * 4 * ng..(a + 1) * 4 * ng];
-                let gr_dot_bar = &ts.gr_dot_bar[a * 4 * ng..(a + 1) * 4 * ng];
-                let (env, env_dot) = (g.env[r], ts.env_dot[e][r]);
-                let gb = &mut ts.g_bar[r * ng..(r + 1) * ng];
-                let gpb = &mut ts.g_prime_bar[r * ng..(r + 1) * ng];
-                for c in 0..4 {
-                    let (rb, rdb) = (
-                        &gr_bar[c * ng..(c + 1) * ng],
-                        &gr_dot_bar[c * ng..(c + 1) * ng],
-                    );
-                    let (x, x_dot) = (env[c] * scale, env_dot[c] * scale);
-                    let xp = env[c] * env_dot[0] * scale;
-                    for k in 0..ng {
-                        gb[k] += rb[k] * x + rdb[k] * x_dot;
-                        gpb[k] += rdb[k] * xp;
-                    }
-                }
+            if ws.ones.len() < rows {
+                ws.ones.resize(rows, 1.0);
             }
+            let env_dot = &ts.env_dot[e];
+            let bars = |first: usize, m: usize, gb: &mut [f64], gpb: &mut [f64], _: usize| {
+                for (k, r) in (first..first + m).enumerate() {
+                    let a = g.atom[r] as usize;
+                    let (gb, gpb) = (
+                        &mut gb[k * ng..(k + 1) * ng],
+                        &mut gpb[k * ng..(k + 1) * ng],
+                    );
+                    let q = a * 4 * ng..(a + 1) * 4 * ng;
+                    let env = g.env[r];
+                    if !tangent {
+                        row_bar(&gr_bar[q], env, scale, gb);
+                        continue;
+                    }
+                    let dot = env_dot[r];
+                    row_bars(&gr_bar[q.clone()], &gr_dot_bar[q], env, dot, scale, gb, gpb);
+                }
+            };
             let range = self.net_range(e);
-            self.embeddings[e].backward_tangent(
-                &self.params[range.clone()],
-                &g.ss,
-                &ws.ones[..rows],
-                &mut ts.traces[e],
-                &ts.g_bar,
-                &ts.g_prime_bar,
-                &mut grad[range],
-                None,
-                None,
-            );
+            let x_dot = tangent.then_some(&ws.ones[..rows]);
+            let vjp_rows = Rows {
+                x: &g.ss,
+                x_dot,
+                rows,
+                kept: Some(&ts.kept[e]),
+            };
+            let p = &self.params[range.clone()];
+            self.embeddings[e].param_vjp(p, &vjp_rows, &mut ws.stream, bars, &mut grad[range]);
         }
     }
 
@@ -393,6 +429,56 @@ impl DeepPot {
             let p = &self.params[range.clone()];
             self.embeddings[e].forward(p, &x, rows.len(), trace, false);
             self.embeddings[e].backward(p, &x, trace, &g_bar, None, Some(&mut grad[range]));
+        }
+    }
+}
+
+/// Ḡ of one row from its atom's GR̄ ([c][k]) without a tangent:
+/// Ḡ = GR̄ᵀR̃/Σsel.
+fn row_bar(gr_bar: &[f64], env: [f64; 4], scale: f64, gb: &mut [f64]) {
+    let ng = gb.len();
+    for c in 0..4 {
+        let x = env[c] * scale;
+        for (o, &v) in gb.iter_mut().zip(&gr_bar[c * ng..(c + 1) * ng]) {
+            *o += v * x;
+        }
+    }
+}
+
+/// Ḡ = (GR̄ᵀR̃ + GṘ̄ᵀṘ)/Σsel and Ḡ' = Ṙ₀·GṘ̄ᵀR̃/Σsel of one row.
+fn row_bars(
+    gr_bar: &[f64],
+    gr_dot_bar: &[f64],
+    env: [f64; 4],
+    env_dot: [f64; 4],
+    scale: f64,
+    gb: &mut [f64],
+    gpb: &mut [f64],
+) {
+    let ng = gb.len();
+    for c in 0..4 {
+        let (rb, rdb) = (
+            &gr_bar[c * ng..(c + 1) * ng],
+            &gr_dot_bar[c * ng..(c + 1) * ng],
+        );
+        let (x, x_dot) = (env[c] * scale, env_dot[c] * scale);
+        let xp = env[c] * env_dot[0] * scale;
+        for (((o, op), &b), &bd) in gb.iter_mut().zip(gpb.iter_mut()).zip(rb).zip(rdb) {
+            *o += b * x + bd * x_dot;
+            *op += bd * xp;
+        }
+    }
+}
+
+/// GṘ += Ṙ₀ G' ⊗ R̃ + G ⊗ Ṙ of one row (GṘ stored [c][k]).
+#[inline]
+fn add_row_tangent(gr_dot: &mut [f64], g: &[f64], gp: &[f64], env: [f64; 4], env_dot: [f64; 4]) {
+    let ng = g.len();
+    for c in 0..4 {
+        let (x, x_dot) = (env[c] * env_dot[0], env_dot[c]);
+        let out = &mut gr_dot[c * ng..(c + 1) * ng];
+        for ((o, &v), &p) in out.iter_mut().zip(g).zip(gp) {
+            *o += p * x + v * x_dot;
         }
     }
 }

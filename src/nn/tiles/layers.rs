@@ -1,0 +1,376 @@
+//! The passes of one tile through every layer: forward with the tangent,
+//! and the reverse pass to the parameters (see the parent module).
+
+use super::super::fastmath;
+use super::super::kernels::{Vector, View, mm, mm_tn_acc};
+use super::{Bars, LayerGrad, PackedLayer, TileLayer};
+use crate::nn::{Activation, Residual};
+
+/// y += r(x) over a tile (y's rows n_out apart).
+#[inline(always)]
+fn add_residual(p: &PackedLayer, x: View, m: usize, y: &mut [f64]) {
+    let shift = match p.residual {
+        Residual::None => return,
+        Residual::Same => None,
+        Residual::Double => Some(p.n_in),
+    };
+    for r in 0..m {
+        let (xr, yr) = (
+            &x.data[r * x.stride..][..p.n_in],
+            &mut y[r * p.n_out..][..p.n_out],
+        );
+        for (o, v) in yr.iter_mut().zip(xr) {
+            *o += v;
+        }
+        if let Some(s) = shift {
+            for (o, v) in yr[s..].iter_mut().zip(xr) {
+                *o += v;
+            }
+        }
+    }
+}
+
+/// x̄ += rᵀ(ȳ) over a tile (rows n_out and n_in apart).
+#[inline(always)]
+fn add_residual_adjoint(p: &PackedLayer, y_bar: &[f64], m: usize, x_bar: &mut [f64]) {
+    let shift = match p.residual {
+        Residual::None => return,
+        Residual::Same => None,
+        Residual::Double => Some(p.n_in),
+    };
+    for r in 0..m {
+        let (yr, xr) = (
+            &y_bar[r * p.n_out..][..p.n_out],
+            &mut x_bar[r * p.n_in..][..p.n_in],
+        );
+        match shift {
+            None => {
+                for (v, y) in xr.iter_mut().zip(yr) {
+                    *v += y;
+                }
+            }
+            Some(s) => {
+                for ((v, y), y2) in xr.iter_mut().zip(yr).zip(&yr[s..]) {
+                    *v += y + y2;
+                }
+            }
+        }
+    }
+}
+
+/// φ, φ' (and φ'' when `second`) in place over a tile's z.
+#[inline(always)]
+fn activate(a: Activation, z: &mut [f64], d1: &mut [f64], d2: &mut [f64], second: bool) {
+    if a == Activation::Tanh {
+        fastmath::tanh_deriv_kernel(z, d1, if second { d2 } else { &mut [] });
+    } else if a.is_identity() {
+        d1.fill(1.0);
+        d2.fill(0.0);
+    } else {
+        a.apply(z, d1, second.then_some(d2));
+    }
+}
+
+/// The forward pass of one tile of `m` rows (and its tangent when `x_dot`
+/// is given), every layer, into `layers`; with `kept`, each layer's φ(z)
+/// and ż are written there instead of into `layers` (the tile's part of
+/// a kept trace, laid out as [`kept_layer`] reads it).
+#[inline(always)]
+pub(super) fn forward_tile<V: Vector>(
+    packed: &[PackedLayer],
+    layers: &mut [TileLayer],
+    x: View,
+    x_dot: Option<View>,
+    m: usize,
+    second: bool,
+    mut kept: Option<&mut [f64]>,
+) {
+    let tangent = x_dot.is_some();
+    let mut at = 0;
+    for (l, p) in packed.iter().enumerate() {
+        let (done, rest) = layers.split_at_mut(l);
+        let TileLayer {
+            act,
+            d1,
+            d2,
+            y,
+            z_dot,
+            y_dot,
+        } = &mut rest[0];
+        let (input, input_dot) = inputs(packed, done, l, x, x_dot);
+        let (n, w) = (m * p.n_out, p.n_out);
+        let (act, z_dot): (&mut [f64], &mut [f64]) = match kept.as_deref_mut() {
+            Some(k) => {
+                let (a, rest) = k[at..].split_at_mut(n);
+                (a, if tangent { &mut rest[..n] } else { &mut [] })
+            }
+            None => (&mut act[..n], &mut z_dot[..n]),
+        };
+        at += n * (1 + usize::from(tangent));
+        let cols = p.out_cols();
+        mm::<V>(m, p.n_in, input, &p.w, cols, Some(&p.bias), act, w);
+        let (d1, d2) = (&mut d1[..n], &mut d2[..n]);
+        activate(p.activation, act, d1, d2, second);
+        scale_into(act, &p.scale[..w], w, &mut y[..n]);
+        add_residual(p, input, m, y);
+        let Some(input_dot) = input_dot else {
+            continue;
+        };
+        mm::<V>(m, p.n_in, input_dot, &p.w, cols, None, z_dot, w);
+        tangent_out(p, z_dot, d1, m, &mut y_dot[..n]);
+        add_residual(p, input_dot, m, y_dot);
+    }
+}
+
+/// Layer `l`'s φ(z) and ż (empty without `tangent`) in a tile's part of a
+/// kept trace: per layer m × n_out values, then as many tangents.
+#[inline(always)]
+pub(super) fn kept_layer<'a>(
+    kept: &'a [f64],
+    packed: &[PackedLayer],
+    l: usize,
+    m: usize,
+    tangent: bool,
+) -> (&'a [f64], &'a [f64]) {
+    let per = 1 + usize::from(tangent);
+    let at: usize = packed[..l].iter().map(|p| m * p.n_out * per).sum();
+    let n = m * packed[l].n_out;
+    let z_dot = if tangent {
+        &kept[at + n..at + 2 * n]
+    } else {
+        &[]
+    };
+    (&kept[at..at + n], z_dot)
+}
+
+/// The inputs of layer `l` of a tile (and their tangents when `x_dot` is
+/// given): the tile's rows for the first, the previous layer's outputs
+/// after.
+#[inline(always)]
+fn inputs<'a>(
+    packed: &[PackedLayer],
+    done: &'a [TileLayer],
+    l: usize,
+    x: View<'a>,
+    x_dot: Option<View<'a>>,
+) -> (View<'a>, Option<View<'a>>) {
+    if l == 0 {
+        return (x, x_dot);
+    }
+    let (prev, stride) = (&done[l - 1], packed[l - 1].n_out);
+    let input_dot = x_dot.map(|_| View {
+        data: &prev.y_dot,
+        stride,
+    });
+    let input = View {
+        data: &prev.y,
+        stride,
+    };
+    (input, input_dot)
+}
+
+/// ẏ = ż ⊙ φ' ⊙ d of a tile (before the residual).
+#[inline(always)]
+fn tangent_out(p: &PackedLayer, z_dot: &[f64], d1: &[f64], m: usize, y_dot: &mut [f64]) {
+    let w = p.n_out;
+    let d = &p.scale[..w];
+    for r in 0..m {
+        let o = r * w..(r + 1) * w;
+        let (yd, zd, d1) = (&mut y_dot[o.clone()], &z_dot[o.clone()], &d1[o]);
+        for k in 0..w {
+            yd[k] = zd[k] * d1[k] * d[k];
+        }
+    }
+}
+
+/// out = v ⊙ d per row (d is ones without a timestep).
+#[inline(always)]
+fn scale_into(v: &[f64], d: &[f64], w: usize, out: &mut [f64]) {
+    let d = &d[..w];
+    for (o, vr) in out.chunks_exact_mut(w).zip(v.chunks_exact(w)) {
+        for k in 0..w {
+            o[k] = vr[k] * d[k];
+        }
+    }
+}
+
+/// z̄ (and ż̄ when `tangent`) of one layer from the output adjoints, with
+/// the bias and timestep gradients.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn layer_bars(
+    p: &PackedLayer,
+    t: &TileLayer,
+    (act, z_dot): (&[f64], &[f64]),
+    b: &mut Bars,
+    g: &mut LayerGrad,
+    m: usize,
+    tangent: bool,
+) {
+    let w = p.n_out;
+    let d = &p.scale[..w];
+    for r in 0..m {
+        let o = r * w..(r + 1) * w;
+        let (zb, yb, d1) = (&mut b.z[o.clone()], &b.y[o.clone()], &t.d1[o.clone()]);
+        for k in 0..w {
+            zb[k] = yb[k] * d[k] * d1[k];
+        }
+        if !tangent {
+            continue;
+        }
+        let (zdb, ydb) = (&mut b.z_dot[o.clone()], &b.y_dot[o.clone()]);
+        let (d2, zd) = (&t.d2[o.clone()], &z_dot[o]);
+        for k in 0..w {
+            let dot_bar = ydb[k] * d[k];
+            zdb[k] = dot_bar * d1[k];
+            zb[k] += dot_bar * d2[k] * zd[k];
+        }
+    }
+    let gb = &mut g.b[..w];
+    for zr in b.z[..m * w].chunks_exact(w) {
+        for k in 0..w {
+            gb[k] += zr[k];
+        }
+    }
+    if !p.timestep {
+        return;
+    }
+    let gd = &mut g.idt[..w];
+    for r in 0..m {
+        let o = r * w..(r + 1) * w;
+        let (yb, act) = (&b.y[o.clone()], &act[o.clone()]);
+        for k in 0..w {
+            gd[k] += yb[k] * act[k];
+        }
+        if tangent {
+            let (ydb, d1, zd) = (&b.y_dot[o.clone()], &t.d1[o.clone()], &z_dot[o]);
+            for k in 0..w {
+                gd[k] += ydb[k] * d1[k] * zd[k];
+            }
+        }
+    }
+}
+
+/// The reverse pass of one tile after [`forward_tile`] (with `second` when
+/// `tangent`) or [`replay_tile`] (then φ(z) and ż are read from `kept`),
+/// from ȳ (and ẏ̄) in `b`: adds the parameter gradient of Σ ȳ·y (+ ẏ̄·ẏ)
+/// to `grads`. The input adjoint of the first layer is not formed.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(super) fn backward_tile<V: Vector>(
+    packed: &[PackedLayer],
+    layers: &[TileLayer],
+    kept: Option<&[f64]>,
+    x: View,
+    x_dot: Option<View>,
+    m: usize,
+    b: &mut Bars,
+    grads: &mut [LayerGrad],
+) {
+    let tangent = x_dot.is_some();
+    for l in (0..packed.len()).rev() {
+        let (p, t) = (&packed[l], &layers[l]);
+        let saved = match kept {
+            Some(k) => kept_layer(k, packed, l, m, tangent),
+            None => (&t.act[..], &t.z_dot[..]),
+        };
+        layer_bars(p, t, saved, b, &mut grads[l], m, tangent);
+        let (input, input_dot) = inputs(packed, layers, l, x, x_dot);
+        let zv = View {
+            data: &b.z,
+            stride: p.n_out,
+        };
+        mm_tn_acc::<V>(m, p.n_in, input, zv, p.out_cols(), &mut grads[l].w);
+        if tangent && let Some(input_dot) = input_dot {
+            let zdv = View {
+                data: &b.z_dot,
+                stride: p.n_out,
+            };
+            mm_tn_acc::<V>(m, p.n_in, input_dot, zdv, p.out_cols(), &mut grads[l].w);
+        }
+        if l == 0 {
+            break;
+        }
+        mm::<V>(m, p.n_out, zv, &p.wt, p.in_cols(), None, &mut b.x, p.n_in);
+        add_residual_adjoint(p, &b.y, m, &mut b.x);
+        std::mem::swap(&mut b.x, &mut b.y);
+        if tangent {
+            let zdv = View {
+                data: &b.z_dot,
+                stride: p.n_out,
+            };
+            mm::<V>(
+                m,
+                p.n_out,
+                zdv,
+                &p.wt,
+                p.in_cols(),
+                None,
+                &mut b.x_dot,
+                p.n_in,
+            );
+            add_residual_adjoint(p, &b.y_dot, m, &mut b.x_dot);
+            std::mem::swap(&mut b.x_dot, &mut b.y_dot);
+        }
+    }
+}
+
+/// The inputs of a tile: rows start.. of x (and ẋ), n_in wide.
+pub(super) fn tile_input<'a>(
+    x: &'a [f64],
+    x_dot: Option<&'a [f64]>,
+    start: usize,
+    n_in: usize,
+) -> (View<'a>, Option<View<'a>>) {
+    let view = |v: &'a [f64]| View {
+        data: &v[start * n_in..],
+        stride: n_in,
+    };
+    (view(x), x_dot.map(view))
+}
+
+/// A tile's forward pass rebuilt from its part of a kept trace (written
+/// by [`forward_tile`]), with the tangent's when `x_dot` is given: φ', φ'',
+/// y and ẏ by the same operations on the same values as [`forward_tile`]
+/// with `second`, without the matrix products and activations. Only for
+/// tanh and identity layers, whose φ' and φ'' follow from φ.
+pub(super) fn replay_tile(
+    packed: &[PackedLayer],
+    layers: &mut [TileLayer],
+    x: View,
+    x_dot: Option<View>,
+    m: usize,
+    kept: &[f64],
+) {
+    let tangent = x_dot.is_some();
+    for (l, p) in packed.iter().enumerate() {
+        let (done, rest) = layers.split_at_mut(l);
+        let t = &mut rest[0];
+        let (input, input_dot) = inputs(packed, done, l, x, x_dot);
+        let (n, w) = (m * p.n_out, p.n_out);
+        let (act, z_dot) = kept_layer(kept, packed, l, m, tangent);
+        derivatives(p.activation, act, &mut t.d1[..n], &mut t.d2[..n]);
+        scale_into(act, &p.scale[..w], w, &mut t.y[..n]);
+        add_residual(p, input, m, &mut t.y);
+        let Some(input_dot) = input_dot else {
+            continue;
+        };
+        tangent_out(p, z_dot, &t.d1[..n], m, &mut t.y_dot[..n]);
+        add_residual(p, input_dot, m, &mut t.y_dot);
+    }
+}
+
+/// φ' and φ'' from φ, as the activation kernels compute them.
+fn derivatives(a: Activation, act: &[f64], d1: &mut [f64], d2: &mut [f64]) {
+    if a.is_identity() {
+        d1.fill(1.0);
+        d2.fill(0.0);
+        return;
+    }
+    debug_assert_eq!(a, Activation::Tanh);
+    for ((&t, d), s) in act.iter().zip(d1.iter_mut()).zip(d2.iter_mut()) {
+        let d1 = 1.0 - t * t;
+        *d = d1;
+        *s = -2.0 * t * d1;
+    }
+}
