@@ -116,6 +116,7 @@ fn kalman_stored(case: &Case, precision: Precision) -> Kalman {
         nu: 0.9987,
         block_size: case.block_size,
         p_max: Some(1.0),
+        noise: None,
     };
     let mut k = Kalman::unallocated(settings, blocks).stored(precision, Placement::default());
     k.restart();

@@ -78,6 +78,7 @@ fn settings(p0: f64, lambda0: f64, nu: f64, block_size: usize) -> KalmanSettings
         nu,
         block_size,
         p_max: None,
+        noise: None,
     }
 }
 
@@ -132,6 +133,61 @@ fn one_pass_with_lambda_one_is_least_squares() {
             assert!((x - expected).abs() < 1e-10, "(P·N)[{i}][{j}] = {x}");
         }
     }
+}
+
+/// With measurement noise r each measurement weighs 1/r against the
+/// prior: one pass with λ = 1 is least squares with the prior's variance
+/// p0/r.
+#[test]
+fn measurement_noise_weighs_measurements_against_the_prior() {
+    let mut rng = common::Rng(5);
+    let (n, m, p0, r) = (30, 200, 2.0, 0.05);
+    let rows: Vec<Vec<f64>> = (0..m)
+        .map(|_| (0..n).map(|_| rng.range(-1.0, 1.0)).collect())
+        .collect();
+    let y: Vec<f64> = (0..m).map(|_| rng.range(-2.0, 2.0)).collect();
+    let w0: Vec<f64> = (0..n).map(|_| rng.range(-0.5, 0.5)).collect();
+    let noisy = KalmanSettings {
+        noise: Some(r),
+        ..settings(p0, 1.0, 1.0, n)
+    };
+    let mut kalman = Kalman::new(noisy, vec![0..n]);
+    let mut w = w0.clone();
+    for (h, yk) in rows.iter().zip(&y) {
+        let prediction: f64 = h.iter().zip(&w).map(|(a, b)| a * b).sum();
+        kalman.update(&mut w, h, yk - prediction).unwrap();
+    }
+    let err = max_rel_diff(&w, &ridge(&rows, &y, &w0, p0 / r));
+    assert!(err < 1e-10, "relative difference {err:e}");
+    let plain = ridge(&rows, &y, &w0, p0);
+    assert!(max_rel_diff(&w, &plain) > 1e-3, "the noise changed nothing");
+}
+
+/// Without a measurement noise the filter uses the number of blocks
+/// (deepmd-kit's choice): setting it to that count changes no bit.
+#[test]
+fn default_measurement_noise_is_the_number_of_blocks() {
+    let mut rng = common::Rng(9);
+    let n = 25;
+    let blocks = vec![0..10, 10..18, 18..25];
+    let run = |noise: Option<f64>, rng: &mut common::Rng| {
+        let s = KalmanSettings {
+            noise,
+            ..settings(1.0, 0.98, 0.9987, 10)
+        };
+        let mut kalman = Kalman::new(s, blocks.clone());
+        let mut w = vec![0.1; n];
+        for _ in 0..20 {
+            let h: Vec<f64> = (0..n).map(|_| rng.range(-1.0, 1.0)).collect();
+            let e = rng.range(-1.0, 1.0);
+            kalman.update(&mut w, &h, e).unwrap();
+        }
+        w
+    };
+    let a = run(None, &mut common::Rng(9));
+    let b = run(Some(3.0), &mut rng);
+    assert_eq!(a, b);
+    assert_ne!(a, run(Some(1.0), &mut common::Rng(9)));
 }
 
 #[test]

@@ -15,6 +15,7 @@ fn filter(precision: Precision, blocks: Vec<Range<usize>>) -> Kalman {
         nu: 0.9987,
         block_size: 20,
         p_max: Some(1.0),
+        noise: None,
     };
     let mut k = Kalman::unallocated(settings, blocks).stored(precision, Placement::default());
     k.restart();

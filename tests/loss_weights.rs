@@ -222,8 +222,22 @@ fn neutral_weights_reproduce_the_loss_exactly() {
 /// One FEKF step (force updates only, prefactor `pref_f`) on the batch;
 /// the parameters after it.
 fn fekf_step(weights: &LossConfig, pref_f: f64) -> Vec<f64> {
+    fekf_step_on(weights, pref_f, 0.0, &[1.0, 1.0])
+}
+
+/// One FEKF step with energy prefactor `pref_e` and force prefactor
+/// `pref_f`, the batch's structures weighted by `structure_weights`.
+fn fekf_step_on(
+    weights: &LossConfig,
+    pref_f: f64,
+    pref_e: f64,
+    structure_weights: &[f64; 2],
+) -> Vec<f64> {
     let mut m = model();
-    let data = batch(&m);
+    let mut data = batch(&m);
+    for (s, &w) in data.iter_mut().zip(structure_weights) {
+        s.structure.labels.weight = w;
+    }
     let refs: Vec<&Prepared> = data.iter().collect();
     let n = m.params().len();
     let settings = KalmanSettings {
@@ -232,11 +246,12 @@ fn fekf_step(weights: &LossConfig, pref_f: f64) -> Vec<f64> {
         nu: 0.9987,
         block_size: n,
         p_max: None,
+        noise: None,
     };
     let one_block = std::iter::once(0..n).collect();
     let mut kalman = Kalman::new(settings, one_block);
     let fekf = FekfSettings {
-        pref_e: 0.0,
+        pref_e,
         pref_f,
         pref_v: 0.0,
         force_updates: 2,
@@ -287,6 +302,25 @@ fn fekf_force_update_carries_the_type_weights() {
         fekf_step(&delta, 1.0),
         fekf_step(&LossConfig::default(), 1.0)
     );
+}
+
+/// Structure weights are relative, as in the loss: weighting every
+/// structure by c leaves the Kalman step as it is (each measurement is
+/// divided by the mean weight of its structures), while unequal weights
+/// change it.
+#[test]
+fn fekf_structure_weights_are_relative() {
+    let plain = LossConfig::default();
+    let start = model().params().to_vec();
+    let a = fekf_step_on(&plain, 1.0, 1.0, &[1.0, 1.0]);
+    let b = fekf_step_on(&plain, 1.0, 1.0, &[0.3, 0.3]);
+    let moved: f64 = a.iter().zip(&start).map(|(x, y)| (x - y).abs()).sum();
+    let diff: f64 = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).sum();
+    eprintln!("uniform structure weight 0.3 vs 1: Σ|Δθ| {diff:.1e} of a step of {moved:.1e}");
+    assert!(moved > 0.0 && diff <= 1e-12 * moved, "{diff} vs {moved}");
+    let c = fekf_step_on(&plain, 1.0, 1.0, &[0.3, 1.0]);
+    let changed: f64 = a.iter().zip(&c).map(|(x, y)| (x - y).abs()).sum();
+    assert!(changed > 1e-3 * moved, "{changed} vs {moved}");
 }
 
 fn config_error(loss: &str) -> String {

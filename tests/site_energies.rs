@@ -256,6 +256,7 @@ fn fekf_step_on_sites_matches_the_step_on_whole_structures() {
                 nu: 0.9987,
                 block_size: 2048,
                 p_max: Some(1.0),
+                noise: None,
             };
             let mut kalman = Kalman::new(settings, blocks);
             let fekf = FekfSettings {

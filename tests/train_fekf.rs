@@ -8,6 +8,7 @@
 mod common;
 
 use forcefit::dropin::gpumd::nep_in as gpumd_input;
+use forcefit::optim::Precision;
 use forcefit::train::config::{OptimizerKind, TrainConfig};
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -253,11 +254,12 @@ fn nep_in_selects_fekf() {
     };
     let c = parse("type 1 Si\noptimizer fekf\n").unwrap().config;
     assert_eq!(c.optimizer.kind, OptimizerKind::Fekf);
-    assert_eq!(
-        c.optimizer.batch_size(),
-        32,
-        "FEKF keeps its own default, not GPUMD's batch 1000"
-    );
+    // forcefit's NEP recipe for the filter, not GPUMD's batch 1000
+    assert_eq!(c.optimizer.batch_size(), 8);
+    assert_eq!(c.optimizer.block_size, 1024);
+    assert_eq!(c.optimizer.measurement_noise, Some(0.01));
+    assert_eq!(c.optimizer.covariance_precision, Precision::Float64);
+    assert_eq!(c.loss.force_scale, Some(1.0));
     let c = parse("type 1 Si\nbatch 16\noptimizer fekf\n")
         .unwrap()
         .config;

@@ -249,6 +249,11 @@ pub struct OptimizerConfig {
     /// FEKF: virial-update prefactor (0: no virial update).
     #[serde(default = "one")]
     pub pref_v: f64,
+    /// FEKF: measurement noise r, each update's gain being 1/(r·λ + HᵀPH)
+    /// (default: the number of covariance blocks, deepmd-kit's choice).
+    /// Smaller values let each update correct more of its error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measurement_noise: Option<f64>,
     /// FEKF: refuse covariances larger than this, GiB (default: half the RAM).
     #[serde(default)]
     pub memory_budget: Option<f64>,
@@ -282,6 +287,7 @@ impl OptimizerConfig {
             nu: self.nu.unwrap_or(if large { 0.996 } else { 0.9987 }),
             block_size: self.block_size,
             p_max: Some(self.p_max.unwrap_or(self.p0)),
+            noise: self.measurement_noise,
         }
     }
 }
@@ -504,6 +510,7 @@ impl Default for OptimizerConfig {
             pref_e: 1.0,
             pref_f: 1.0,
             pref_v: 1.0,
+            measurement_noise: None,
             memory_budget: None,
             covariance_precision: default_covariance_precision(),
         }

@@ -37,7 +37,7 @@
 //! | `generation N` | supported | SNES, FEKF, RLEKF: `train.steps`; Adam: at most min(N, 100000) steps (see [`plan`]) |
 //! | `prediction 0\|1` | supported | 1: evaluate `DIR/nep.txt`, no training |
 //! | `seed N` | supported | `train.seed` |
-//! | `optimizer adam\|adamw\|fekf\|rlekf\|snes` | forcefit only | `optimizer.type` (default adam); for fekf `batch` is the filter's batch (default 32) |
+//! | `optimizer adam\|adamw\|fekf\|rlekf\|snes` | forcefit only | `optimizer.type` (default adam); for fekf `batch` is the filter's batch (default 8; FEKF's NEP recipe in [`plan`]) |
 //! | `lr X`, `lr_min X`, `time_limit S` | forcefit only | `optimizer.lr`, `optimizer.lr_min`, `train.time_limit` (alone: the schedule follows the clock) |
 //! | `epochs N`, `batch_size N` | forcefit only | `train.epochs`, `optimizer.batch_size` |
 //! | `output_descriptor`, `save_potential`, `checkpoint`, `output_interval`, `lambda_q`, `lambda_z` | warned | no effect on the model; ignored with a warning |

@@ -67,6 +67,11 @@ pub struct KalmanSettings {
     /// symmetrically (P ← D P D), which keeps P positive definite.
     #[serde(default)]
     pub p_max: Option<f64>,
+    /// Measurement noise r: each update's gain is A = 1/(r·λ + HᵀPH).
+    /// None: the number of blocks, deepmd-kit's choice, which damps every
+    /// update more the finer the covariance is cut.
+    #[serde(default)]
+    pub noise: Option<f64>,
 }
 
 /// Why an update was not applied.
@@ -459,7 +464,8 @@ impl Kalman {
         self.gains(h);
         self.shard.share_scalars(comm, &mut self.scalars.0);
         // Summed in block order whichever rank computed each term.
-        let mut denominator = self.blocks.len() as f64 * self.lambda;
+        let noise = self.settings.noise.unwrap_or(self.blocks.len() as f64);
+        let mut denominator = noise * self.lambda;
         for s in &self.scalars.0 {
             denominator += s[0];
         }

@@ -185,6 +185,9 @@ impl TrainConfig {
         ] {
             non_negative(x, &format!("optimizer.{name}"))?;
         }
+        if let Some(r) = o.measurement_noise {
+            positive(r, "optimizer.measurement_noise")?;
+        }
         if let Some(m) = o.memory_budget {
             positive(m, "optimizer.memory_budget")?;
         }

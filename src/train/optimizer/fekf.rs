@@ -26,6 +26,12 @@
 //! error (the paper's √bs scaling). deepmd-kit additionally divides force
 //! gradient and error by the atom count, which only damps updates further
 //! for large cells; we leave it out. The prefactors multiply both H and e.
+//!
+//! Structure weights (`[loss] force_scale`, per-structure weights) are
+//! relative, as in the loss, which divides by Σw: each measurement divides
+//! H and e by the mean weight of the structures it measures. Weighting
+//! then shifts the updates towards some structures without damping all of
+//! them.
 
 use crate::dist::{Comm, exact};
 use crate::loss::{self, LossConfig, LossParts};
@@ -74,16 +80,28 @@ pub struct FekfStep {
 }
 
 /// The weighted absolute errors of one measurement, per structure of this
-/// rank: [Σ w|e|, components, 1].
+/// rank: [Σ w|e|, components, 1, structure weight].
 #[derive(Default)]
 struct Errors {
-    per_structure: Vec<[f64; 3]>,
+    per_structure: Vec<[f64; 4]>,
+}
+
+/// One measurement's sums over the whole batch.
+struct Totals {
+    /// Σ w|e| over the measured components.
+    sum: f64,
+    /// Components measured.
+    count: f64,
+    /// Structures measured.
+    structures: f64,
+    /// Σ of their structure weights.
+    weights: f64,
 }
 
 impl Errors {
-    /// Starts the next structure's errors.
-    fn structure(&mut self) {
-        self.per_structure.push([0.0, 0.0, 1.0]);
+    /// Starts the next structure's errors; `weight` is its structure weight.
+    fn structure(&mut self, weight: f64) {
+        self.per_structure.push([0.0, 0.0, 1.0, weight]);
     }
 
     fn add(&mut self, weight: f64, e: f64) {
@@ -93,12 +111,17 @@ impl Errors {
         }
     }
 
-    /// Σ w|e|, components and structures over the whole batch (every rank).
-    fn total(&self, comm: &dyn Comm) -> (f64, f64, f64) {
+    /// The sums over the whole batch (every rank).
+    fn total(&self, comm: &dyn Comm) -> Totals {
         let refs: Vec<&[f64]> = self.per_structure.iter().map(|t| t.as_slice()).collect();
-        let mut t = [0.0; 3];
+        let mut t = [0.0; 4];
         exact::sum(comm, &refs, &mut t);
-        (t[0], t[1], t[2])
+        Totals {
+            sum: t[0],
+            count: t[1],
+            structures: t[2],
+            weights: t[3],
+        }
     }
 }
 
@@ -196,7 +219,7 @@ impl FekfStep {
                 let e = (reference - p.energy) / n;
                 let w = labels.weight * settings.pref_e;
                 adj.energy = w * sign(e) / n;
-                errors.structure();
+                errors.structure(labels.weight);
                 errors.add(w, e);
             }
         }
@@ -228,7 +251,7 @@ impl FekfStep {
             let Some(reference) = &s.structure.labels.forces else {
                 continue;
             };
-            errors.structure();
+            errors.structure(s.structure.labels.weight);
             let take = self.update_size(k, settings);
             let w = s.structure.labels.weight * settings.pref_f;
             let per_component = w / (3 * take) as f64;
@@ -284,7 +307,7 @@ impl FekfStep {
             let Some(reference) = &labels.virial else {
                 continue;
             };
-            errors.structure();
+            errors.structure(labels.weight);
             let n = s.structure.n_atoms() as f64;
             let w = labels.weight * settings.pref_v;
             for c in VIRIAL_COMPONENTS {
@@ -344,7 +367,8 @@ impl FekfStep {
 
     /// The measurement gradient of the current adjoints (over the current
     /// update's sites if `on_sites`), and one Kalman update with error
-    /// mean(w|e|)·√structures.
+    /// mean(w|e|)·√structures, both divided by the measured structures'
+    /// mean weight (module docs).
     fn measure(
         &mut self,
         model: &mut dyn Model,
@@ -354,8 +378,13 @@ impl FekfStep {
         settings: &FekfSettings,
         on_sites: bool,
     ) {
-        let (sum, count, structures) = errors.total(batch.comm);
-        if count == 0.0 {
+        let Totals {
+            sum,
+            count,
+            structures,
+            weights,
+        } = errors.total(batch.comm);
+        if count == 0.0 || weights <= 0.0 {
             return;
         }
         let t = Instant::now();
@@ -366,7 +395,11 @@ impl FekfStep {
             step::gradient(&*model, batch, adjoints, fg, grad);
         }
         self.timing.vjp_s += t.elapsed().as_secs_f64();
-        let error = sum / count * structures.sqrt();
+        let relative = structures / weights;
+        if relative != 1.0 {
+            grad.iter_mut().for_each(|h| *h *= relative);
+        }
+        let error = relative * sum / count * structures.sqrt();
         let t = Instant::now();
         // A skipped update is counted in the filter; the caller reports it.
         let _ = kalman.update_on(batch.comm, model.params_mut(), &self.grad, error);
