@@ -8,8 +8,8 @@ set `max_ckpt_keep` high enough to keep them all) and a file `start` with
 the Unix time at which `dp train` was started. The wall time of a
 checkpoint is its modification time minus that start. Prints CSV: step,
 time_s, energy RMSE per atom (meV/atom), force RMSE (meV/Å), over all
-frames of SYSTEM (`-n 100000`). Needs `dp` on PATH (deepmd-kit 3.2 with
-its PyTorch backend). Documentation tooling only.
+frames of SYSTEM (`-n 100000`). Needs `dp` on PATH, or DP=/path/to/dp
+(deepmd-kit 3.2 with its PyTorch backend). Documentation tooling only.
 """
 import os
 import pathlib
@@ -34,7 +34,7 @@ def main():
     for ckpt in ckpts:
         step = int(ckpt.stem.split("-")[1])
         out = subprocess.run(
-            ["dp", "--pt", "test", "-m", str(ckpt), "-s", system, "-n", "100000"],
+            [os.environ.get("DP", "dp"), "--pt", "test", "-m", str(ckpt), "-s", system, "-n", "100000"],
             capture_output=True, text=True, env=env, check=True,
         )
         text = out.stdout + out.stderr
