@@ -130,6 +130,7 @@ fn settings(sites_only: bool) -> FekfSettings {
         pref_v: 1.0,
         force_updates: 4,
         atoms_per_update: 6,
+        balance_by_loss: false,
         force_gradient: ForceGradient::Exact,
         sites_only,
     }

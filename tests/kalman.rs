@@ -361,6 +361,7 @@ fn rlekf_energy_pass_on_a_linear_layer_is_least_squares() {
         pref_v: 0.0,
         force_updates: 0,
         atoms_per_update: 6,
+        balance_by_loss: false,
         force_gradient: ForceGradient::Exact,
         sites_only: true,
     };

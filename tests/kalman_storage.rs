@@ -144,9 +144,9 @@ fn memory_per_rank_falls_with_ranks_and_float32_halves_the_covariance() {
     }
 }
 
-/// A checkpoint from before the precision was recorded (float64, no
-/// `precision` field, no `covariance_precision` in its configuration)
-/// resumes under the float32 default: converted, with a note.
+/// A checkpoint from before the precision was recorded (no `precision`
+/// field: its side file is float64), resumed with `covariance_precision =
+/// "float32"`, is converted, with a note.
 #[test]
 fn an_older_float64_checkpoint_is_converted_on_resume() {
     let dir = common::TempDir::new("kalman-old-checkpoint");
@@ -162,21 +162,19 @@ fn an_older_float64_checkpoint_is_converted_on_resume() {
         stderr
     };
     run(&["-q"]);
-    // Age the checkpoint: no precision recorded, the setting not written.
+    // Age the checkpoint: no precision recorded (its side file float64),
+    // and resume it under float32.
     let path = dir.path().join("out/checkpoint.json");
     let mut c: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let kalman = c["optimizer"]["Kalman"].as_object_mut().unwrap();
     assert_eq!(kalman.remove("precision").unwrap(), "float64");
-    let old_config = c["config"]
-        .as_str()
-        .unwrap()
-        .replace("\ncovariance_precision = \"float64\"", "");
+    let old_config = c["config"].as_str().unwrap().replace("float64", "float32");
     c["config"] = old_config.into();
     std::fs::write(&path, serde_json::to_string(&c).unwrap()).unwrap();
     let text = std::fs::read_to_string(&cfg).unwrap();
     let text = text
-        .replace("\ncovariance_precision = \"float64\"", "")
+        .replace("float64", "float32")
         .replace("epochs = 2", "epochs = 3");
     std::fs::write(&cfg, text).unwrap();
     let stderr = run(&["--resume"]);
@@ -188,4 +186,28 @@ fn an_older_float64_checkpoint_is_converted_on_resume() {
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(c["epoch"], 3);
     assert_eq!(c["optimizer"]["Kalman"]["precision"], "float32");
+}
+
+/// Without `covariance_precision` a covariance is stored in float64 up to
+/// 256 MiB (as float64) and in float32 above; a setting wins either way.
+#[test]
+fn the_default_precision_follows_the_covariance_size() {
+    use forcefit::train::config::{FLOAT64_COVARIANCE_UP_TO, OptimizerConfig};
+    let auto = OptimizerConfig::default();
+    assert_eq!(
+        auto.precision_for(FLOAT64_COVARIANCE_UP_TO),
+        Precision::Float64
+    );
+    assert_eq!(
+        auto.precision_for(FLOAT64_COVARIANCE_UP_TO + 1),
+        Precision::Float32
+    );
+    for p in [Precision::Float32, Precision::Float64] {
+        let set = OptimizerConfig {
+            covariance_precision: Some(p),
+            ..OptimizerConfig::default()
+        };
+        assert_eq!(set.precision_for(1), p);
+        assert_eq!(set.precision_for(usize::MAX), p);
+    }
 }

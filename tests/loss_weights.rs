@@ -222,7 +222,7 @@ fn neutral_weights_reproduce_the_loss_exactly() {
 /// One FEKF step (force updates only, prefactor `pref_f`) on the batch;
 /// the parameters after it.
 fn fekf_step(weights: &LossConfig, pref_f: f64) -> Vec<f64> {
-    fekf_step_on(weights, pref_f, 0.0, &[1.0, 1.0])
+    fekf_step_on(weights, pref_f, 0.0, &[1.0, 1.0], false)
 }
 
 /// One FEKF step with energy prefactor `pref_e` and force prefactor
@@ -232,6 +232,7 @@ fn fekf_step_on(
     pref_f: f64,
     pref_e: f64,
     structure_weights: &[f64; 2],
+    balance_by_loss: bool,
 ) -> Vec<f64> {
     let mut m = model();
     let mut data = batch(&m);
@@ -256,6 +257,7 @@ fn fekf_step_on(
         pref_v: 0.0,
         force_updates: 2,
         atoms_per_update: 3,
+        balance_by_loss,
         force_gradient: ForceGradient::Exact,
         sites_only: true,
     };
@@ -312,15 +314,47 @@ fn fekf_force_update_carries_the_type_weights() {
 fn fekf_structure_weights_are_relative() {
     let plain = LossConfig::default();
     let start = model().params().to_vec();
-    let a = fekf_step_on(&plain, 1.0, 1.0, &[1.0, 1.0]);
-    let b = fekf_step_on(&plain, 1.0, 1.0, &[0.3, 0.3]);
+    let a = fekf_step_on(&plain, 1.0, 1.0, &[1.0, 1.0], false);
+    let b = fekf_step_on(&plain, 1.0, 1.0, &[0.3, 0.3], false);
     let moved: f64 = a.iter().zip(&start).map(|(x, y)| (x - y).abs()).sum();
     let diff: f64 = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).sum();
     eprintln!("uniform structure weight 0.3 vs 1: Σ|Δθ| {diff:.1e} of a step of {moved:.1e}");
     assert!(moved > 0.0 && diff <= 1e-12 * moved, "{diff} vs {moved}");
-    let c = fekf_step_on(&plain, 1.0, 1.0, &[0.3, 1.0]);
+    let c = fekf_step_on(&plain, 1.0, 1.0, &[0.3, 1.0], false);
     let changed: f64 = a.iter().zip(&c).map(|(x, y)| (x - y).abs()).sum();
     assert!(changed > 1e-3 * moved, "{changed} vs {moved}");
+}
+
+/// Balanced prefactors scale the energy prefactor by √(w_e/w_f): for an
+/// MSE loss λ_e/λ_f, so λ_e = 4λ_f balances to the step with pref_e = 2,
+/// and equal weights change nothing; an RMSE loss weighs by the batch's
+/// errors, which changes the step.
+#[test]
+fn fekf_balanced_prefactors_follow_the_loss_weights() {
+    let mse = |lambda_e: f64| LossConfig {
+        kind: LossKind::Mse,
+        lambda_e,
+        lambda_f: 1.0,
+        lambda_v: 0.0,
+        ..LossConfig::default()
+    };
+    let w = &[1.0, 1.0];
+    assert_eq!(
+        fekf_step_on(&mse(1.0), 1.0, 1.0, w, true),
+        fekf_step_on(&mse(1.0), 1.0, 1.0, w, false)
+    );
+    assert_eq!(
+        fekf_step_on(&mse(4.0), 1.0, 1.0, w, true),
+        fekf_step_on(&mse(4.0), 1.0, 2.0, w, false)
+    );
+    let rmse = LossConfig {
+        kind: LossKind::Rmse,
+        ..mse(1.0)
+    };
+    assert_ne!(
+        fekf_step_on(&rmse, 1.0, 1.0, w, true),
+        fekf_step_on(&rmse, 1.0, 1.0, w, false)
+    );
 }
 
 fn config_error(loss: &str) -> String {

@@ -265,6 +265,7 @@ fn fekf_step_on_sites_matches_the_step_on_whole_structures() {
                 pref_v: 1.0,
                 force_updates: 3,
                 atoms_per_update: 6,
+                balance_by_loss: false,
                 force_gradient: ForceGradient::Exact,
                 sites_only,
             };

@@ -258,7 +258,7 @@ fn nep_in_selects_fekf() {
     assert_eq!(c.optimizer.batch_size(), 8);
     assert_eq!(c.optimizer.block_size, 1024);
     assert_eq!(c.optimizer.measurement_noise, Some(0.01));
-    assert_eq!(c.optimizer.covariance_precision, Precision::Float64);
+    assert_eq!(c.optimizer.covariance_precision, Some(Precision::Float64));
     assert_eq!(c.loss.force_scale, Some(1.0));
     let c = parse("type 1 Si\nbatch 16\noptimizer fekf\n")
         .unwrap()

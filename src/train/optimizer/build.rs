@@ -53,7 +53,9 @@ fn new_kalman(
     let opt = &config.optimizer;
     let n = model.params().len();
     let blocks = Kalman::blocks_from_groups(&model.param_groups(), n, opt.block_size);
-    let precision = opt.covariance_precision;
+    // The whole covariance on one process, so that every rank count
+    // chooses the same.
+    let precision = opt.precision_for(Kalman::memory_bytes(&blocks));
     let bytes = Kalman::memory_bytes_on(&blocks, precision, placement);
     let gib = |b: f64| b / (1u64 << 30) as f64;
     let budget = opt

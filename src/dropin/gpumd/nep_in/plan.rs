@@ -88,7 +88,7 @@ pub fn apply(config: &mut TrainConfig, gpumd: &GpumdRun, where_: &str) -> Vec<St
             // 16 MiB for MoSi2N4's 4,051 parameters: float32 would save
             // nothing worth having, and with this little noise it let the
             // filter diverge after about 4,700 steps.
-            opt.covariance_precision = Precision::Float64;
+            opt.covariance_precision = Some(Precision::Float64);
             if run.epochs.is_none() {
                 run.steps = Some(gpumd.generation.map_or(DEFAULT_GENERATION, |g| g.0));
             }
