@@ -273,9 +273,9 @@ pub struct OptimizerConfig {
 /// unless `covariance_precision` says otherwise; larger ones in float32.
 /// float32 halves the bytes each update reads (0.70× the Kalman time on
 /// DeePMD water, 1.8 GiB), but on small models, where the update is cheap
-/// anyway, its rounding let long FEKF runs diverge: NEP on MoSi2N4 (16
+/// anyway, its rounding let long FEKF runs diverge: NEP on MoSi2N4 (15
 /// MiB, measurement noise 0.01) after about 4,700 steps and BP on TiO2
-/// (3.3 MiB, balanced prefactors) after 60 epochs, both of which ran to
+/// (1.7 MiB, balanced prefactors) after 60 epochs, both of which ran to
 /// the end in float64.
 pub const FLOAT64_COVARIANCE_UP_TO: usize = 256 << 20;
 

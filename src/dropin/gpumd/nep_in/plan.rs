@@ -85,7 +85,7 @@ pub fn apply(config: &mut TrainConfig, gpumd: &GpumdRun, where_: &str) -> Vec<St
                 .or(Some(FEKF_BATCH));
             opt.block_size = FEKF_BLOCK_SIZE;
             opt.measurement_noise = opt.measurement_noise.or(Some(FEKF_NOISE));
-            // 16 MiB for MoSi2N4's 4,051 parameters: float32 would save
+            // 15 MiB for MoSi2N4's 4,051 parameters: float32 would save
             // nothing worth having, and with this little noise it let the
             // filter diverge after about 4,700 steps.
             opt.covariance_precision = Some(Precision::Float64);
