@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import _thread
 import json
+import signal
 import threading
 import time
 
@@ -96,6 +97,9 @@ def test_ctrl_c_writes_a_checkpoint_and_resume_finishes(tmp_path):
         if running.is_set():
             _thread.interrupt_main()
 
+    # A shell starts background jobs with SIGINT ignored, and then Python
+    # installs no handler and interrupt_main() does nothing: install it.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Thread(target=interrupt_after_first_checkpoint, daemon=True)
     timer.start()
     try:
@@ -104,6 +108,7 @@ def test_ctrl_c_writes_a_checkpoint_and_resume_finishes(tmp_path):
     finally:
         running.clear()
         timer.join()
+        signal.signal(signal.SIGINT, previous)
     assert checkpoint.is_file()
     reached = json.loads(checkpoint.read_text())["epoch"]
     assert 1 <= reached < 20000
