@@ -200,6 +200,10 @@ pub struct LossParts {
     pub virial_mse: f64,
     /// The combined data loss (without regularisation).
     pub total: f64,
+    /// ∂total/∂MSE of the energy, force and virial terms at these errors
+    /// (λ for an MSE loss, λ/(2·RMSE) for an RMSE loss, the RMSE carrying
+    /// the per-atom and shear weights): what the adjoints are scaled by.
+    pub slopes: [f64; 3],
 }
 
 /// One structure's share of a batch's loss, in the order [`part`] names:
@@ -309,6 +313,7 @@ pub fn evaluate_on(
         force_mse: mean(t[part::FORCE], t[part::FORCE_NORM]),
         virial_mse: mean(t[part::VIRIAL], t[part::VIRIAL_NORM]),
         total: 0.0,
+        slopes: [0.0; 3],
     };
     let (mse_e, mse_f, mse_v) = (
         parts.energy_mse,
@@ -333,6 +338,7 @@ pub fn evaluate_on(
             )
         }
     };
+    parts.slopes = [scale_e, scale_f, scale_v];
     adjoints.resize_with(batch.len(), Adjoint::default);
     for (k, ((s, p), adj)) in batch.iter().zip(adjoints.iter_mut()).enumerate() {
         let (w, n) = (s.labels.weight, s.n_atoms() as f64);

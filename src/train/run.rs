@@ -721,6 +721,8 @@ impl EpochSums {
                     force_mse: self.force / k,
                     virial_mse: self.virial / k,
                     total: self.total / k,
+                    // a step's slopes, not an epoch's
+                    slopes: [0.0; 3],
                 },
                 lr: self.lr,
             }

@@ -34,7 +34,7 @@
 //! them.
 
 use crate::dist::{Comm, exact};
-use crate::loss::{self, LossConfig, LossKind, LossParts};
+use crate::loss::{self, LossConfig, LossParts};
 use crate::model::{Adjoint, Model, Prediction, Prepared};
 use crate::optim::kalman::Kalman;
 use crate::structure::VIRIAL_COMPONENTS;
@@ -182,7 +182,7 @@ impl FekfStep {
         let parts = loss::evaluate_on(batch.comm, weights, &pairs, |_, _| true, &mut self.adjoints);
         let balanced;
         let settings = if settings.balance_by_loss {
-            balanced = balance_by_loss(settings, weights, &parts);
+            balanced = balance_by_loss(settings, &parts);
             &balanced
         } else {
             settings
@@ -421,25 +421,16 @@ impl FekfStep {
 const BALANCE_CAP: f64 = 16.0;
 
 /// `settings` with the energy and virial prefactors balanced against the
-/// force prefactor as the loss weighs them at the batch's errors
-/// ([`FekfSettings::balance_by_loss`]); unchanged when the batch has no
-/// force error to compare with.
-fn balance_by_loss(
-    settings: &FekfSettings,
-    weights: &LossConfig,
-    parts: &LossParts,
-) -> FekfSettings {
-    let weight = |lambda: f64, mse: f64| match weights.kind {
-        LossKind::Mse => lambda,
-        LossKind::Rmse if mse > 0.0 => lambda / (2.0 * mse.sqrt()),
-        LossKind::Rmse => 0.0,
-    };
+/// force prefactor as the loss weighs them at the batch's errors (its
+/// [`LossParts::slopes`]; [`FekfSettings::balance_by_loss`]); unchanged
+/// when the batch has no force error to compare with.
+fn balance_by_loss(settings: &FekfSettings, parts: &LossParts) -> FekfSettings {
+    let [w_e, w_f, w_v] = parts.slopes;
     let mut s = settings.clone();
-    let w_f = weight(weights.lambda_f, parts.force_mse);
     if w_f > 0.0 {
         let factor = |w: f64| (w / w_f).sqrt().min(BALANCE_CAP);
-        s.pref_e *= factor(weight(weights.lambda_e, parts.energy_mse));
-        s.pref_v *= factor(weight(weights.lambda_v, parts.virial_mse));
+        s.pref_e *= factor(w_e);
+        s.pref_v *= factor(w_v);
     }
     s
 }

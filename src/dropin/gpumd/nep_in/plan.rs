@@ -78,24 +78,18 @@ pub fn apply(config: &mut TrainConfig, gpumd: &GpumdRun, where_: &str) -> Vec<St
                 .or(Some(DEFAULT_BATCH));
             run.steps = Some(gpumd.generation.map_or(DEFAULT_GENERATION, |g| g.0));
         }
-        OptimizerKind::Fekf => {
-            opt.batch_size = opt
-                .batch_size
-                .or(gpumd.batch.map(|b| b.0))
-                .or(Some(FEKF_BATCH));
-            opt.block_size = FEKF_BLOCK_SIZE;
-            opt.measurement_noise = opt.measurement_noise.or(Some(FEKF_NOISE));
-            // 15 MiB for MoSi2N4's 4,051 parameters: float32 would save
-            // nothing worth having, and with this little noise it let the
-            // filter diverge after about 4,700 steps.
-            opt.covariance_precision = Some(Precision::Float64);
-            if run.epochs.is_none() {
-                run.steps = Some(gpumd.generation.map_or(DEFAULT_GENERATION, |g| g.0));
-            }
-        }
-        OptimizerKind::Rlekf => {
-            // Without `batch` the filter keeps its own (1).
+        OptimizerKind::Fekf | OptimizerKind::Rlekf => {
+            // Without `batch`: FEKF's recipe batch, RLEKF's own (1).
             opt.batch_size = opt.batch_size.or(gpumd.batch.map(|b| b.0));
+            if opt.kind == OptimizerKind::Fekf {
+                opt.batch_size = opt.batch_size.or(Some(FEKF_BATCH));
+                opt.block_size = FEKF_BLOCK_SIZE;
+                opt.measurement_noise = opt.measurement_noise.or(Some(FEKF_NOISE));
+                // 15 MiB for MoSi2N4's 4,051 parameters: float32 would save
+                // nothing worth having, and with this little noise it let
+                // the filter diverge after about 4,700 steps.
+                opt.covariance_precision = Some(Precision::Float64);
+            }
             if run.epochs.is_none() {
                 run.steps = Some(gpumd.generation.map_or(DEFAULT_GENERATION, |g| g.0));
             }
