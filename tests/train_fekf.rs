@@ -9,7 +9,7 @@ mod common;
 
 use forcefit::dropin::gpumd::nep_in as gpumd_input;
 use forcefit::optim::Precision;
-use forcefit::train::config::{OptimizerKind, TrainConfig};
+use forcefit::train::config::{OptimizerConfig, OptimizerKind, TrainConfig};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -254,11 +254,12 @@ fn nep_in_selects_fekf() {
     };
     let c = parse("type 1 Si\noptimizer fekf\n").unwrap().config;
     assert_eq!(c.optimizer.kind, OptimizerKind::Fekf);
-    // forcefit's NEP recipe for the filter, not GPUMD's batch 1000
-    assert_eq!(c.optimizer.batch_size(), 8);
-    assert_eq!(c.optimizer.block_size, 1024);
-    assert_eq!(c.optimizer.measurement_noise, Some(0.01));
-    assert_eq!(c.optimizer.covariance_precision, Some(Precision::Float64));
+    // NEP's recipe for the filter, not GPUMD's batch 1000
+    let o = c.optimizer_as_run();
+    assert_eq!(o.batch_size(), 8);
+    assert_eq!(o.block_size(), 1024);
+    assert_eq!(o.measurement_noise, Some(0.01));
+    assert_eq!(o.covariance_precision, Some(Precision::Float64));
     assert_eq!(c.loss.force_scale, Some(1.0));
     let c = parse("type 1 Si\nbatch 16\noptimizer fekf\n")
         .unwrap()
@@ -295,6 +296,55 @@ fn nep_in_selects_fekf() {
     assert_eq!(loss.lines().count(), 2, "{loss}");
 }
 
+/// The run's `[optimizer]` for `family` with `optimizer` given.
+fn as_run(family: &str, optimizer: &str) -> OptimizerConfig {
+    let text = format!(
+        "[data]\ntrain = \"train.xyz\"\n[model]\nfamily = \"{family}\"\n[optimizer]\n{optimizer}\n"
+    );
+    TrainConfig::from_toml(&text, Path::new("run.toml"))
+        .unwrap()
+        .optimizer_as_run()
+}
+
+#[test]
+fn fekf_defaults_follow_the_family_recipe() {
+    // NEP: the recipe `forcefit nep` measured on MoSi2N4.
+    let o = as_run("nep", "type = \"fekf\"");
+    assert_eq!((o.batch_size(), o.block_size()), (8, 1024));
+    assert_eq!(o.measurement_noise, Some(0.01));
+    assert_eq!(o.covariance_precision, Some(Precision::Float64));
+    assert_eq!(o.balance_by_loss, Some(false));
+    let k = o.kalman_settings(usize::MAX);
+    assert_eq!((k.block_size, k.noise), (1024, Some(0.01)));
+    // DeePMD: the filter's own (deepmd-kit's) defaults.
+    let o = as_run("deepmd", "type = \"fekf\"");
+    assert_eq!((o.batch_size(), o.block_size()), (32, 10240));
+    assert_eq!((o.measurement_noise, o.covariance_precision), (None, None));
+    // BP: balanced prefactors.
+    let o = as_run("bp", "type = \"fekf\"");
+    assert_eq!(o.balance_by_loss, Some(true));
+    assert_eq!((o.batch_size(), o.measurement_noise), (32, None));
+    // What the user sets wins.
+    let o = as_run(
+        "nep",
+        "type = \"fekf\"\nbatch_size = 4\nblock_size = 2048\nmeasurement_noise = 1.0\n\
+         covariance_precision = \"float32\"",
+    );
+    assert_eq!((o.batch_size(), o.block_size()), (4, 2048));
+    assert_eq!(o.measurement_noise, Some(1.0));
+    assert_eq!(o.covariance_precision, Some(Precision::Float32));
+    let o = as_run("bp", "type = \"fekf\"\nbalance_by_loss = false");
+    assert_eq!(o.balance_by_loss, Some(false));
+    // Other optimizers are untouched.
+    let o = as_run("nep", "type = \"rlekf\"");
+    assert_eq!(
+        (o.batch_size(), o.block_size, o.measurement_noise),
+        (1, None, None)
+    );
+    let o = as_run("nep", "type = \"adam\"");
+    assert_eq!(o.batch_size(), 8);
+}
+
 fn parse_config(optimizer: &str) -> forcefit::Result<TrainConfig> {
     let text = format!("[data]\ntrain = \"train.xyz\"\n\n[optimizer]\n{optimizer}\n");
     TrainConfig::from_toml(&text, Path::new("run.toml"))
@@ -302,6 +352,7 @@ fn parse_config(optimizer: &str) -> forcefit::Result<TrainConfig> {
 
 #[test]
 fn kalman_defaults_depend_on_optimizer_and_batch_size() {
+    // The filter's own defaults (deepmd-kit's), before a family's recipe.
     let c = parse_config("type = \"fekf\"").unwrap();
     assert_eq!(c.optimizer.batch_size, None);
     assert_eq!(c.optimizer.batch_size(), 32);

@@ -661,7 +661,7 @@ fn apply(
     o.warmup_steps = lr.warmup;
     o.weight_decay = choice.weight_decay;
     if let Some(b) = choice.kf_block_size {
-        o.block_size = b.max(1);
+        o.block_size = Some(b.max(1));
     }
     if let Some([e, f]) = choice.kf_prefs {
         o.pref_e = e;
@@ -685,7 +685,7 @@ fn apply(
         [l.lambda_e, l.lambda_f, l.lambda_v] = start;
         [l.lambda_e_end, l.lambda_f_end, l.lambda_v_end] = limit.map(Some);
     }
-    let batch = config.optimizer.batch_size();
+    let batch = config.optimizer_as_run().batch_size();
     let steps_per_epoch = facts.structures.div_ceil(batch).max(1);
     let r = &mut config.run;
     // The same number of structures seen as the input's own recipe.

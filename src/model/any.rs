@@ -5,7 +5,7 @@
 
 use super::bp::{BpConfig, BpModel, BpStats, looks_like_aenet};
 use super::deepmd::{DeepPot, DeepPotStats, DeepmdConfig, looks_like_deepmd};
-use super::family::{Family, ModelFile};
+use super::family::{Family, KalmanRecipe, ModelFile};
 use super::nep::config::NepConfig;
 use super::nep::{Nep, NepState};
 use super::{Adjoint, Model, Prediction, Prepared};
@@ -110,6 +110,15 @@ impl ModelConfig {
             ModelConfig::Nep(_) => Nep::NAME,
             ModelConfig::Deepmd(_) => DeepPot::NAME,
             ModelConfig::Bp(_) => BpModel::NAME,
+        }
+    }
+
+    /// What the Kalman filter trains this family with by default.
+    pub fn kalman_recipe(&self) -> KalmanRecipe {
+        match self {
+            ModelConfig::Nep(_) => Nep::KALMAN_RECIPE,
+            ModelConfig::Deepmd(_) => DeepPot::KALMAN_RECIPE,
+            ModelConfig::Bp(_) => BpModel::KALMAN_RECIPE,
         }
     }
 

@@ -13,6 +13,10 @@ use std::path::{Path, PathBuf};
 pub trait Family: Model + Clone + Sized {
     /// The family's name in `[model] family = "…"` and in checkpoints.
     const NAME: &'static str;
+    /// What the Kalman filter (FEKF) trains this family's models best
+    /// with, as measured (docs/benchmarks.md); `[optimizer]` settings the
+    /// user gives win over it.
+    const KALMAN_RECIPE: KalmanRecipe = KalmanRecipe::FILTER_DEFAULTS;
 
     /// The family's `[model]` settings.
     type Config;
@@ -50,6 +54,35 @@ pub trait Family: Model + Clone + Sized {
     /// The descriptors of every atom, row-major (n_atoms × dim), as the
     /// family's reference code reports them.
     fn atom_descriptors(&self, s: &Prepared) -> Vec<f64>;
+}
+
+/// A family's FEKF settings where they differ from the filter's own
+/// defaults (`None`/`false`: the filter's default). The filter's defaults
+/// are deepmd-kit's; on some families other settings win by far.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct KalmanRecipe {
+    /// Structures per filter step.
+    pub batch_size: Option<usize>,
+    /// Largest covariance block, in parameters.
+    pub block_size: Option<usize>,
+    /// Measurement noise r.
+    pub measurement_noise: Option<f64>,
+    /// Store the covariance in float64 whatever its size.
+    pub float64_covariance: bool,
+    /// Energy and virial prefactors balanced against forces as the loss
+    /// weighs them.
+    pub balance_by_loss: bool,
+}
+
+impl KalmanRecipe {
+    /// No change to the filter's defaults.
+    pub const FILTER_DEFAULTS: KalmanRecipe = KalmanRecipe {
+        batch_size: None,
+        block_size: None,
+        measurement_noise: None,
+        float64_covariance: false,
+        balance_by_loss: false,
+    };
 }
 
 /// One model file: its path (or name in an output directory) and contents.

@@ -10,7 +10,7 @@ pub mod family;
 pub mod nep;
 
 pub use any::{AnyModel, FamilyState, ModelConfig};
-pub use family::{Family, ModelFile};
+pub use family::{Family, KalmanRecipe, ModelFile};
 
 use crate::error::Result;
 use crate::neighbors::NeighborList;

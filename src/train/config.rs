@@ -6,6 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::loss::{FollowLr, ForceGradient, LossConfig, LossKind};
+use crate::model::KalmanRecipe;
 pub use crate::model::ModelConfig;
 use crate::optim::Precision;
 use crate::optim::schedule::{Budget, Decay, Restarts};
@@ -219,9 +220,10 @@ pub struct OptimizerConfig {
     /// SNES initial spread.
     #[serde(default = "default_sigma0")]
     pub sigma0: f64,
-    /// FEKF: largest covariance block, in parameters.
-    #[serde(default = "default_block_size")]
-    pub block_size: usize,
+    /// FEKF: largest covariance block, in parameters (default 10,240, or
+    /// the family's recipe: see [`TrainConfig::optimizer_as_run`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_size: Option<usize>,
     /// FEKF: initial covariance diagonal.
     #[serde(default = "one")]
     pub p0: f64,
@@ -257,8 +259,8 @@ pub struct OptimizerConfig {
     /// FEKF: scale the energy and virial prefactors each step so that the
     /// filter trades energies against forces as `[loss]` does at the
     /// batch's errors (see [`FekfSettings::balance_by_loss`]).
-    #[serde(default)]
-    pub balance_by_loss: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balance_by_loss: Option<bool>,
     /// FEKF: refuse covariances larger than this, GiB (default: half the RAM).
     #[serde(default)]
     pub memory_budget: Option<f64>,
@@ -292,6 +294,26 @@ impl OptimizerConfig {
         })
     }
 
+    /// The largest covariance block, in parameters.
+    pub fn block_size(&self) -> usize {
+        self.block_size.unwrap_or(DEFAULT_BLOCK_SIZE)
+    }
+
+    /// These settings with the unset FEKF ones taken from `recipe`.
+    pub fn with_recipe(&self, recipe: &KalmanRecipe) -> OptimizerConfig {
+        let mut o = self.clone();
+        if o.kind == OptimizerKind::Fekf {
+            o.batch_size = o.batch_size.or(recipe.batch_size);
+            o.block_size = o.block_size.or(recipe.block_size);
+            o.measurement_noise = o.measurement_noise.or(recipe.measurement_noise);
+            if recipe.float64_covariance {
+                o.covariance_precision = o.covariance_precision.or(Some(Precision::Float64));
+            }
+            o.balance_by_loss = o.balance_by_loss.or(Some(recipe.balance_by_loss));
+        }
+        o
+    }
+
     /// How a covariance of `float64_bytes` (stored in float64) is stored:
     /// as configured, else float64 up to [`FLOAT64_COVARIANCE_UP_TO`] and
     /// float32 above.
@@ -313,7 +335,7 @@ impl OptimizerConfig {
             p0: self.p0,
             lambda0: self.lambda0.unwrap_or(if large { 0.90 } else { 0.98 }),
             nu: self.nu.unwrap_or(if large { 0.996 } else { 0.9987 }),
-            block_size: self.block_size,
+            block_size: self.block_size(),
             p_max: Some(self.p_max.unwrap_or(self.p0)),
             noise: self.measurement_noise,
         }
@@ -448,9 +470,8 @@ fn default_lr_min() -> f64 {
 fn default_decay() -> Decay {
     Decay::Cosine
 }
-fn default_block_size() -> usize {
-    10240
-}
+/// FEKF's covariance blocks unless set (deepmd-kit's `kf_blocksize`).
+const DEFAULT_BLOCK_SIZE: usize = 10240;
 fn default_force_updates() -> usize {
     4
 }
@@ -523,7 +544,7 @@ impl Default for OptimizerConfig {
             batch_size: None,
             population: default_population(),
             sigma0: default_sigma0(),
-            block_size: default_block_size(),
+            block_size: None,
             p0: 1.0,
             p_max: None,
             lambda0: None,
@@ -534,7 +555,7 @@ impl Default for OptimizerConfig {
             pref_f: 1.0,
             pref_v: 1.0,
             measurement_noise: None,
-            balance_by_loss: false,
+            balance_by_loss: None,
             memory_budget: None,
             covariance_precision: None,
         }
@@ -607,10 +628,18 @@ impl LoopConfig {
 }
 
 impl TrainConfig {
+    /// `[optimizer]` as the run uses it: with FEKF, what it leaves unset
+    /// comes from the model family's recipe ([`KalmanRecipe`]), so that a
+    /// NEP trained by `forcefit train` gets the settings that `forcefit nep`
+    /// gets.
+    pub fn optimizer_as_run(&self) -> OptimizerConfig {
+        self.optimizer.with_recipe(&self.model.kalman_recipe())
+    }
+
     /// What each FEKF step measures: an update is on when both its `[loss]`
     /// weight and its `[optimizer]` prefactor are positive.
     pub fn fekf_settings(&self) -> FekfSettings {
-        let (o, l) = (&self.optimizer, &self.loss);
+        let (o, l) = (&self.optimizer_as_run(), &self.loss);
         let on = |lambda: f64, pref: f64| if lambda > 0.0 { pref } else { 0.0 };
         FekfSettings {
             pref_e: on(l.lambda_e, o.pref_e),
@@ -618,7 +647,7 @@ impl TrainConfig {
             pref_v: on(l.lambda_v, o.pref_v),
             force_updates: o.force_updates,
             atoms_per_update: o.atoms_per_update,
-            balance_by_loss: o.balance_by_loss,
+            balance_by_loss: o.balance_by_loss.unwrap_or(false),
             force_gradient: l.weights(o.lr).force_gradient,
             sites_only: true,
         }

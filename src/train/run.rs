@@ -390,7 +390,7 @@ impl<'a> Driver<'a> {
         model: &AnyModel,
     ) -> Self {
         let (config, quiet) = (member.config, options.quiet);
-        let opt = &config.optimizer;
+        let opt = &config.optimizer_as_run();
         let batch_size = opt.batch_size().min(train.len()).max(1);
         let steps_per_epoch = train.len().div_ceil(batch_size);
         let budget = match member.warm {

@@ -345,10 +345,11 @@ fn optimizer(
             ..Default::default()
         }
     };
-    // aenet's loss weighs energies far above forces; the filter follows it
-    // only with balanced prefactors (TiO2, 120 s: test E 25 → 6.0 meV/atom,
-    // F 261 → 228 meV/Å, docs/benchmarks.md).
-    o.balance_by_loss = kind.is_kalman();
+    // FEKF balances its prefactors by BP's recipe (`BpModel::KALMAN_RECIPE`);
+    // RLEKF, one structure per step, likewise here.
+    if kind == OptimizerKind::Rlekf {
+        o.balance_by_loss = Some(true);
+    }
     o.batch_size = match kind {
         OptimizerKind::Rlekf => Some(1),
         // BATCHSIZE describes an Adam recipe: forcefit's filter batch.

@@ -164,7 +164,7 @@ fn deepmd_kits_lkf_is_the_kalman_filter() {
     let c = parse_text_ok(&text).config;
     // batch 1: deepmd-kit's LKF is RLEKF
     assert_eq!(c.optimizer.kind, OptimizerKind::Rlekf);
-    assert_eq!(c.optimizer.block_size, 2048);
+    assert_eq!(c.optimizer.block_size, Some(2048));
     let text = WATER.replace(r#""training": {"#, r#""training": {"opt_type": "LKF","#);
     assert_eq!(
         parse_text_ok(&text).config.optimizer.kind,

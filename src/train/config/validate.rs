@@ -155,14 +155,14 @@ impl TrainConfig {
 
     /// The FEKF/RLEKF options, and how they combine with `[loss]`.
     fn validate_kalman(&self) -> std::result::Result<(), String> {
-        let (o, l) = (&self.optimizer, &self.loss);
+        let (o, l) = (&self.optimizer_as_run(), &self.loss);
         if o.kind == OptimizerKind::Rlekf && o.batch_size.is_some_and(|b| b != 1) {
             return Err(format!(
                 "optimizer.batch_size is {} but RLEKF uses one structure per step; use type = \"fekf\" for batches",
                 o.batch_size.unwrap_or(1)
             ));
         }
-        if o.block_size == 0 {
+        if o.block_size == Some(0) {
             return Err("optimizer.block_size must be at least 1".into());
         }
         positive(o.p0, "optimizer.p0")?;

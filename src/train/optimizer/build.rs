@@ -50,9 +50,9 @@ fn new_kalman(
     placement: Placement,
     quiet: bool,
 ) -> Result<Kalman> {
-    let opt = &config.optimizer;
+    let opt = &config.optimizer_as_run();
     let n = model.params().len();
-    let blocks = Kalman::blocks_from_groups(&model.param_groups(), n, opt.block_size);
+    let blocks = Kalman::blocks_from_groups(&model.param_groups(), n, opt.block_size());
     // The whole covariance on one process, so that every rank count
     // chooses the same.
     let precision = opt.precision_for(Kalman::memory_bytes(&blocks));
@@ -68,7 +68,7 @@ fn new_kalman(
         return Err(Error::Invalid(format!(
             "the Kalman covariance of {n} parameters in blocks of up to {} needs {:.2} GiB ({}{}), above the memory budget of {:.2} GiB \
              (optimizer.memory_budget; default half the machine's RAM): lower optimizer.block_size — memory grows with its square{}",
-            opt.block_size,
+            opt.block_size(),
             gib(bytes as f64),
             precision.name(),
             per_rank(placement),

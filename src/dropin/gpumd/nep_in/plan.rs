@@ -14,7 +14,6 @@
 //! `generation` as their step count.
 
 use super::{DEFAULT_BATCH, DEFAULT_GENERATION};
-use crate::optim::kalman::Precision;
 use crate::train::config::{OptimizerKind, TrainConfig};
 
 /// The most steps a gradient optimizer is planned for without `epochs` or
@@ -29,19 +28,6 @@ pub const ADAM_STEPS: usize = 100_000;
 /// (docs/benchmarks.md): test force error 106.8 meV/Å with 1, 109.6 with
 /// 2 and 110.7 with 1.5: the run-to-run spread is about ±2 meV/Å.
 pub const FORCE_SCALE: f64 = 1.0;
-
-/// FEKF's recipe for NEP (`optimizer fekf`), measured on MoSi2N4 with
-/// GPUMD's nep.in (docs/benchmarks.md): 8 structures per filter step
-/// (unless `batch`), covariance blocks of 1,024 parameters stored in
-/// float64, measurement noise 0.01 and the force weighting of
-/// [`FORCE_SCALE`]. In 150 s on two threads it reached test F 107.9 meV/Å
-/// where Adam reached 119.2; the filter's defaults (batch 32, blocks of
-/// 10,240, noise = number of blocks) reached 166.
-pub const FEKF_BATCH: usize = 8;
-/// See [`FEKF_BATCH`].
-pub const FEKF_BLOCK_SIZE: usize = 1024;
-/// See [`FEKF_BATCH`].
-pub const FEKF_NOISE: f64 = 0.01;
 
 /// GPUMD's run-length keywords as read from `nep.in`.
 #[derive(Default)]
@@ -79,17 +65,9 @@ pub fn apply(config: &mut TrainConfig, gpumd: &GpumdRun, where_: &str) -> Vec<St
             run.steps = Some(gpumd.generation.map_or(DEFAULT_GENERATION, |g| g.0));
         }
         OptimizerKind::Fekf | OptimizerKind::Rlekf => {
-            // Without `batch`: FEKF's recipe batch, RLEKF's own (1).
+            // Without `batch`: NEP's FEKF recipe (`Nep::KALMAN_RECIPE`: batch
+            // 8, blocks of 1,024, noise 0.01, float64), RLEKF's own (1).
             opt.batch_size = opt.batch_size.or(gpumd.batch.map(|b| b.0));
-            if opt.kind == OptimizerKind::Fekf {
-                opt.batch_size = opt.batch_size.or(Some(FEKF_BATCH));
-                opt.block_size = FEKF_BLOCK_SIZE;
-                opt.measurement_noise = opt.measurement_noise.or(Some(FEKF_NOISE));
-                // 15 MiB for MoSi2N4's 4,051 parameters: float32 would save
-                // nothing worth having, and with this little noise it let
-                // the filter diverge after about 4,700 steps.
-                opt.covariance_precision = Some(Precision::Float64);
-            }
             if run.epochs.is_none() {
                 run.steps = Some(gpumd.generation.map_or(DEFAULT_GENERATION, |g| g.0));
             }
@@ -207,7 +185,9 @@ mod tests {
         let c = read("type 1 Si\noptimizer fekf\ngeneration 7\n")
             .translation
             .config;
-        assert_eq!((c.optimizer.batch_size(), c.run.steps), (8, Some(7)));
+        // NEP's FEKF recipe batch
+        let batch = c.optimizer_as_run().batch_size();
+        assert_eq!((batch, c.run.steps), (8, Some(7)));
         let c = read("type 1 Si\noptimizer fekf\nbatch 4\n")
             .translation
             .config;
