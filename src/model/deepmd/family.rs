@@ -36,7 +36,11 @@ impl Family for DeepPot {
             None => auto_sel(&max_neighbor_counts(&species, train, config.rcut)?),
         };
         let hyper = config.hyper_with(species, sel).map_err(Error::Invalid)?;
-        DeepPot::random(hyper, rng)
+        let mut pot = DeepPot::random(hyper, rng)?;
+        if let Some(p) = config.precision {
+            pot.set_embedding_precision(p);
+        }
+        Ok(pot)
     }
 
     fn fit_data(&mut self, train: &[Prepared]) -> Vec<String> {
