@@ -89,7 +89,7 @@ pub(super) fn tanh_deriv_kernel(xs: &mut [f64], ds: &mut [f64], d2s: &mut [f64])
 /// 1.5·2²³: [`ROUNDER`] for f32.
 const ROUNDER_F32: f32 = 12_582_912.0;
 /// ln2 split so that k·LN2_HI_F32 is exact (355/512: nine bits).
-const LN2_HI_F32: f32 = 0.693_359_375;
+const LN2_HI_F32: f32 = 355.0 / 512.0;
 /// The rest of ln2.
 const LN2_LO_F32: f32 = -2.121_944_4e-4;
 /// Beyond this |x| tanh rounds to ±1 in f32 (2/(e²⁰ + 1) < ulp(1)/2).

@@ -268,7 +268,8 @@ impl DeepPot {
 
     /// Runs the embedding networks in `precision` (float32: f32 tile
     /// passes; the environment matrix, the descriptor, the fitting
-    /// networks and every sum stay f64). The model file names it as the
+    /// networks and every sum stay f64; so do the empty slots' rows,
+    /// evaluated once per call). The model file names it as the
     /// descriptor's precision, as deepmd-kit's files do.
     pub fn set_embedding_precision(&mut self, precision: Precision) {
         self.precision = precision;
