@@ -142,6 +142,9 @@ fn a_float32_run_gives_the_same_model_for_any_thread_count() {
         panic!("not a DeePMD model")
     };
     assert_eq!(pot.embedding_precision(), Precision::Float32);
+    let summary = std::fs::read_to_string(runs[0].1.path().join("out/summary.json")).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(&summary).unwrap();
+    assert_eq!(summary["model"]["precision"], "float32");
 }
 
 #[test]

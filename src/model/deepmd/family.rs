@@ -86,6 +86,11 @@ impl Family for DeepPot {
         if let Some(o) = v.as_object_mut() {
             o.insert("family".into(), Self::NAME.into());
             o.insert("parameters".into(), self.params().len().into());
+            // named only when not the default, so that float64 reports are
+            // as they were
+            if self.embedding_precision() != crate::nn::Precision::Float64 {
+                o.insert("precision".into(), self.embedding_precision().name().into());
+            }
         }
         v
     }
