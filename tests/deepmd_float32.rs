@@ -170,3 +170,22 @@ fn precision_is_refused_where_only_float64_is_computed() {
         "{err}"
     );
 }
+
+/// A model drawn like another (committee members, `eval`'s random
+/// baseline) keeps its precision.
+#[test]
+fn random_parameters_keep_the_precision() {
+    let mut pot = deepmd_common::random_deepmd(true, true, false, 5);
+    pot.set_embedding_precision(Precision::Float32);
+    let any = forcefit::model::AnyModel::Deepmd(pot);
+    let forcefit::model::AnyModel::Deepmd(drawn) = any.with_random_params(9).unwrap() else {
+        panic!("not a DeePMD model")
+    };
+    assert_eq!(drawn.embedding_precision(), Precision::Float32);
+    assert!(
+        drawn
+            .to_yaml_string()
+            .unwrap()
+            .contains("precision: float32")
+    );
+}

@@ -98,6 +98,8 @@ impl Family for DeepPot {
     fn with_random_params(&self, rng: &mut ChaCha8Rng) -> Result<Self> {
         let mut random = DeepPot::random(self.hyper().clone(), rng)?;
         random.set_stats(self.stats().clone())?;
+        random.precision = self.precision;
+        random.meta.descriptor_precision = self.meta.descriptor_precision.clone();
         Ok(random)
     }
 
