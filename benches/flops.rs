@@ -19,7 +19,11 @@
 //!   - (c) FEKF's measurements: the energy gradient of one frame
 //!     (`step::gradient` with an energy adjoint) and one force update's
 //!     gradient (`step::gradient_sites`, force adjoints on 6 atoms, over
-//!     the sites around them).
+//!     the sites around them);
+//!
+//!   each model also with `precision = "float32"` (rows labelled
+//!   "float32": the embedding networks in f32, the FLOPs counted as for
+//!   float64, and the share of peak still against the float64 peak);
 //! - NEP on MoSi2N4 (GPUMD's `nep.txt`), the training step at batch 8
 //!   (`examples/benchmarks/mosi2n4-adam.toml`), geometry cached;
 //! - BP on TiO2 (`examples/benchmarks/tio2-aenet/forcefit-adamw.toml`'s
@@ -74,7 +78,8 @@
 //!
 //! Run: `cargo bench --bench flops`. `FORCEFIT_FLOPS_REPS` (default 5)
 //! sets the repetitions, `FORCEFIT_FLOPS_CASES` (comma-separated among
-//! `water`, `fekf`, `nep`, `bp`; default all) the cases,
+//! `water`, `water-f32`, `fekf`, `fekf-f32`, `nep`, `bp`; default all) the
+//! cases,
 //! `FORCEFIT_FLOPS_PASSES` (words of the pass names, e.g. `training`) the
 //! passes, `FORCEFIT_FLOPS_THREADS` (`1`, `2` or `1,2`) the thread counts,
 //! and `FORCEFIT_FLOPS_PEAK=0` skips the GEMM peak (for profiling).
@@ -82,6 +87,7 @@
 use forcefit::loss::{ForceGradient, LossConfig, LossKind};
 use forcefit::model::deepmd::{DeepPot, DeepmdConfig};
 use forcefit::model::{Adjoint, AnyModel, Model, ModelConfig, Prepared};
+use forcefit::nn::Precision;
 use forcefit::structure::Structure;
 use forcefit::train::step::{self, Batch};
 use forcefit::{batch, io, model};
@@ -261,6 +267,9 @@ fn deepmd_rows(name: &str, config: &str, frames: &[Structure]) -> Vec<Row> {
     let hyper = config.hyper(&[]).expect("hyper");
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
     let mut m = DeepPot::random(hyper, &mut rng).expect("model");
+    if let Some(p) = config.precision {
+        m.set_embedding_precision(p);
+    }
     let prepared = batch::prepare_all(&m, frames.to_vec()).expect("prepare");
     m.fit_statistics(&prepared);
     let model: &DeepPot = &m;
@@ -471,13 +480,23 @@ fn main() {
     let mut frames = io::read(&root.join("water-deepmd/data_0"), None).expect("water frames");
     frames.truncate(4);
     let mut rows = Vec::new();
-    if wanted("water") {
-        let name = "DeePMD water example [25,50,100]/[240]×3";
-        rows.extend(deepmd_rows(name, WATER, &frames));
-    }
-    if wanted("fekf") {
-        let name = "DeePMD input.json [25,25,25]/[50]×3";
-        rows.extend(deepmd_rows(name, FEKF, &frames));
+    for (case, name, config) in [
+        ("water", "DeePMD water example [25,50,100]/[240]×3", WATER),
+        ("fekf", "DeePMD input.json [25,25,25]/[50]×3", FEKF),
+    ] {
+        for precision in [Precision::Float64, Precision::Float32] {
+            let (case, name, config) = match precision {
+                Precision::Float64 => (case.to_string(), name.to_string(), config.to_string()),
+                Precision::Float32 => (
+                    format!("{case}-f32"),
+                    format!("{name} float32"),
+                    format!("{config}\nprecision = \"float32\""),
+                ),
+            };
+            if wanted(&case) {
+                rows.extend(deepmd_rows(&name, &config, &frames));
+            }
+        }
     }
     if wanted("nep") {
         rows.extend(nep_rows(&root));

@@ -137,6 +137,48 @@ fn trains_and_writes_deepmd_kits_files() {
     check_in_deepmd_kit(&out.join("model.yaml"), &dir.path().join("valid"));
 }
 
+/// The descriptor's `precision: float32` runs the embedding networks in
+/// float32: the run trains, says nothing about precision, and writes a
+/// model.yaml that names float32 for the descriptor, holds float64 values
+/// (read back and written again, the same text) and reads back as a
+/// float32 model.
+#[test]
+fn descriptor_float32_trains_and_writes_a_float64_file() {
+    let Some(dir) = water_run("dp-float32") else {
+        return;
+    };
+    let text = input(12, "se_e2_a").replace(
+        "\"type_one_side\": true,",
+        "\"type_one_side\": true, \"precision\": \"float32\",",
+    );
+    assert!(text.contains("float32"));
+    std::fs::write(dir.path().join("input.json"), text).unwrap();
+    let o = dp(dir.path(), &["-q", "input.json", "-o", "out"]);
+    ok(&o);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!stderr.contains("precision"), "{stderr}");
+    let path = dir.path().join("out/model.yaml");
+    let yaml = std::fs::read_to_string(&path).unwrap();
+    assert!(yaml.contains("precision: float32") && yaml.contains("precision: float64"));
+    let forcefit::model::AnyModel::Deepmd(pot) = forcefit::model::load(&path).unwrap() else {
+        panic!("not a DeePMD model")
+    };
+    assert_eq!(pot.embedding_precision(), forcefit::nn::Precision::Float32);
+    assert_eq!(
+        pot.to_yaml_string().unwrap(),
+        yaml,
+        "values lost in the file"
+    );
+    let lcurve = std::fs::read_to_string(dir.path().join("out/lcurve.out")).unwrap();
+    for l in lcurve.lines().skip(2) {
+        assert!(
+            l.split_whitespace()
+                .all(|x| x.parse::<f64>().unwrap().is_finite()),
+            "{l}"
+        );
+    }
+}
+
 #[test]
 fn resumes_bit_identically_after_sigkill() {
     let Some(reference) = water_run("dp-ref") else {

@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::loss::LossKind;
 use crate::model::ModelConfig;
 use crate::model::deepmd::DeepmdConfig;
+use crate::nn::Precision;
 use crate::optim::schedule::Decay;
 use crate::train::config::{OptimizerKind, Paths, TrainConfig};
 use keys::{MAX_COUNT, Section, Source, Treatment};
@@ -220,7 +221,7 @@ fn descriptor_config(d: &Section, c: &mut DeepmdConfig, warnings: &mut Vec<Strin
     if let Some(a) = d.string(&["activation_function"])? {
         c.activation_function = a;
     }
-    precision(d, warnings)?;
+    c.precision = precision(d, true, warnings)?;
     d.finish(network_treatment, warnings)
 }
 
@@ -242,18 +243,30 @@ fn sel(d: &Section, warnings: &mut Vec<String>) -> Result<Option<Vec<usize>>> {
     }
 }
 
-/// `precision`: forcefit computes in float64 whatever is asked.
-fn precision(s: &Section, warnings: &mut Vec<String>) -> Result<()> {
-    if let Some(p) = s.string(&["precision"])?
-        && p != "float64"
-        && p != "default"
-    {
-        warnings.push(format!(
-            "{}: {p:?}: forcefit trains and writes the model in float64",
-            s.path("precision")
-        ));
+/// `precision`: the descriptor's "float32" runs the embedding networks in
+/// float32 (`embedding`); everything else computes in float64, and the
+/// model file holds float64 values.
+fn precision(
+    s: &Section,
+    embedding: bool,
+    warnings: &mut Vec<String>,
+) -> Result<Option<Precision>> {
+    let Some(p) = s.string(&["precision"])? else {
+        return Ok(None);
+    };
+    match p.as_str() {
+        "float64" | "default" => Ok(None),
+        "float32" if embedding => Ok(Some(Precision::Float32)),
+        _ => {
+            let what = if embedding {
+                "the embedding networks compute in float64 (float32 is available)"
+            } else {
+                "the fitting networks compute in float64 (the descriptor's float32 runs the embedding networks in float32)"
+            };
+            warnings.push(format!("{}: {p:?}: {what}", s.path("precision")));
+            Ok(None)
+        }
     }
-    Ok(())
 }
 
 /// `model.fitting_net`: the ener fitting.
@@ -273,7 +286,7 @@ fn fitting_config(f: &Section, c: &mut DeepmdConfig, warnings: &mut Vec<String>)
     if let Some(a) = f.string(&["activation_function"])? {
         c.fitting_activation_function = a;
     }
-    precision(f, warnings)?;
+    precision(f, false, warnings)?;
     f.finish(network_treatment, warnings)
 }
 

@@ -74,6 +74,9 @@ impl<'de> Deserialize<'de> for ModelConfig {
                 )));
             }
         };
+        if family != "deepmd" {
+            float64_only(&mut table, &family).map_err(D::Error::custom)?;
+        }
         let given: Vec<String> = table.keys().cloned().collect();
         let value = toml::Value::Table(table);
         // toml's message ends with "in `key`" when a value is wrong.
@@ -100,6 +103,21 @@ impl<'de> Deserialize<'de> for ModelConfig {
                 FAMILIES.join(", ")
             ))),
         }
+    }
+}
+
+/// `precision` in a family that computes in float64 only: "float64" is
+/// accepted (and dropped), anything else refused with what is accepted.
+fn float64_only(table: &mut toml::Table, family: &str) -> std::result::Result<(), String> {
+    match table.get("precision") {
+        None => Ok(()),
+        Some(toml::Value::String(s)) if s == "float64" => {
+            table.remove("precision");
+            Ok(())
+        }
+        Some(other) => Err(format!(
+            "model.precision ({family}): {other} is not available: the {family} family computes in float64 (accepted: \"float64\"); \"float32\" is for family = \"deepmd\", whose embedding networks it runs in float32"
+        )),
     }
 }
 
@@ -336,6 +354,12 @@ impl AnyModel {
                 let nep = super::nep::reduce::for_run(nep, c, data_species, path)?;
                 let note = super::nep::reduce::note(&before, &nep.hyper().species);
                 Ok((AnyModel::Nep(nep), note))
+            }
+            (AnyModel::Deepmd(mut pot), ModelConfig::Deepmd(c)) => {
+                if let Some(p) = c.precision {
+                    pot.set_embedding_precision(p);
+                }
+                Ok((AnyModel::Deepmd(pot), None))
             }
             (model, _) => Ok((model, None)),
         }

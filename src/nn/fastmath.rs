@@ -10,6 +10,11 @@
 //! copies compiled for AVX-512 (eight lanes) and AVX2 (four) are chosen
 //! at run time. Every copy performs the same IEEE operations in the same
 //! order (no fused multiply-adds), so all give the same bits.
+//!
+//! The float32 copy ([`tanh_deriv_kernel_f32`], for DeePMD's float32
+//! embedding networks) follows the same steps in f32 with a shorter
+//! series (to r⁸: truncation < 6e-10 relative, below f32's 6e-8) and
+//! 1.5·2²³ as the rounding constant.
 
 /// 1.5·2⁵²: adding it rounds a float of magnitude < 2⁵¹ to an integer,
 /// which then sits in the low mantissa bits.
@@ -74,6 +79,67 @@ pub(super) fn tanh_deriv_kernel(xs: &mut [f64], ds: &mut [f64], d2s: &mut [f64])
     }
     for ((x, d), s) in xs.iter_mut().zip(ds.iter_mut()).zip(d2s.iter_mut()) {
         let t = tanh_one(*x);
+        let d1 = 1.0 - t * t;
+        *x = t;
+        *d = d1;
+        *s = -2.0 * t * d1;
+    }
+}
+
+/// 1.5·2²³: [`ROUNDER`] for f32.
+const ROUNDER_F32: f32 = 12_582_912.0;
+/// ln2 split so that k·LN2_HI_F32 is exact (355/512: nine bits).
+const LN2_HI_F32: f32 = 355.0 / 512.0;
+/// The rest of ln2.
+const LN2_LO_F32: f32 = -2.121_944_4e-4;
+/// Beyond this |x| tanh rounds to ±1 in f32 (2/(e²⁰ + 1) < ulp(1)/2).
+const SATURATE_F32: f32 = 10.0;
+
+/// [`tanh_one`] in f32.
+#[inline(always)]
+fn tanh_one_f32(x: f32) -> f32 {
+    // not `min`: NaN must stay NaN
+    let a = if x.abs() > SATURATE_F32 {
+        SATURATE_F32
+    } else {
+        x.abs()
+    };
+    let y = a + a;
+    let t = y * std::f32::consts::LOG2_E + ROUNDER_F32;
+    let k = t - ROUNDER_F32;
+    let r = (y - k * LN2_HI_F32) - k * LN2_LO_F32;
+    // expm1(r) = r(1 + r/2 + … + r⁷/8!): Horner from the 8th order down
+    let mut p = 1.0 / 40_320.0;
+    p = p * r + 1.0 / 5_040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    let em_r = p * r;
+    // 2ᵏ from k's bits: t's mantissa holds k (0 ≤ k ≤ 29 here)
+    let k_bits = t.to_bits().wrapping_sub(ROUNDER_F32.to_bits());
+    let scale = f32::from_bits(k_bits.wrapping_add(127) << 23);
+    let m = scale * em_r + (scale - 1.0);
+    let th = m / (m + 2.0);
+    th.copysign(x)
+}
+
+/// [`tanh_deriv_kernel`] in f32: tanh, 1 − tanh² and, when `d2s` is not
+/// empty, −2·tanh·(1 − tanh²).
+#[inline(always)]
+pub(super) fn tanh_deriv_kernel_f32(xs: &mut [f32], ds: &mut [f32], d2s: &mut [f32]) {
+    if d2s.is_empty() {
+        for (x, d) in xs.iter_mut().zip(ds.iter_mut()) {
+            let t = tanh_one_f32(*x);
+            *x = t;
+            *d = 1.0 - t * t;
+        }
+        return;
+    }
+    for ((x, d), s) in xs.iter_mut().zip(ds.iter_mut()).zip(d2s.iter_mut()) {
+        let t = tanh_one_f32(*x);
         let d1 = 1.0 - t * t;
         *x = t;
         *d = d1;
@@ -186,5 +252,35 @@ mod tests {
             let (t, d1) = (f64::from_bits(y), f64::from_bits(d));
             assert_eq!(f64::from_bits(s), -2.0 * t * d1);
         }
+    }
+    /// The f32 tanh within three f32 ulp of the exact value (2.6 seen),
+    /// its derivatives by their formulas, NaN kept.
+    #[test]
+    fn float32_tanh_is_within_a_few_ulp() {
+        let mut xs: Vec<f32> = (0..40_001)
+            .map(|k| (k as f32 - 20_000.0) * 0.000_6)
+            .collect();
+        xs.extend([
+            0.0, -0.0, 1e-30, -3e-8, 1e-4, 0.173, 0.174, 9.0, 9.99, 10.0, 50.0, -1e30,
+        ]);
+        let (mut ys, mut ds, mut ss) = (xs.clone(), vec![0.0; xs.len()], vec![0.0; xs.len()]);
+        tanh_deriv_kernel_f32(&mut ys, &mut ds, &mut ss);
+        let mut worst: f64 = 0.0;
+        for (&x, &y) in xs.iter().zip(&ys) {
+            let exact = f64::from(x).tanh();
+            // one f32 ulp at |exact| (at least the smallest normal's)
+            let ulp = f64::from((exact.abs() as f32).max(f32::MIN_POSITIVE)).abs();
+            let ulp = f64::from(f32::EPSILON) * 2f64.powi(ulp.log2().floor() as i32);
+            worst = worst.max((f64::from(y) - exact).abs() / ulp);
+            assert_eq!(y.is_sign_negative(), x.is_sign_negative(), "sign at {x}");
+        }
+        assert!(worst <= 3.0, "worst error {worst} ulp");
+        for ((&t, &d), &s) in ys.iter().zip(&ds).zip(&ss) {
+            assert_eq!(d, 1.0 - t * t);
+            assert_eq!(s, -2.0 * t * d);
+        }
+        let mut nan = [f32::NAN];
+        tanh_deriv_kernel_f32(&mut nan, &mut [0.0], &mut []);
+        assert!(nan[0].is_nan());
     }
 }

@@ -6,237 +6,18 @@
 //! per call of the tile passes ([`super::tiles::Packed`]) and the rows are
 //! read in place.
 //!
-//! Column counts are multiples of [`LANES`] (the packed layouts pad them
-//! with zeros), so every column block is whole vectors. The kernels are
-//! generic over the [`Vector`] type: AVX-512 and AVX2 registers with fused
-//! multiply-adds, or one f64 with separate multiplies and adds (a software
-//! `mul_add` would be slow). Sums run in a fixed order that depends on the
-//! shapes only.
+//! Column counts are multiples of [`Elem::LANES`] (the packed layouts pad
+//! them with zeros), so every column block is whole vectors. The kernels
+//! are generic over the [`Vector`] type ([`super::simd`]), and through it
+//! over the element (f64, or f32 for DeePMD's float32 embeddings). Sums
+//! run in a fixed order that depends on the shapes only.
 
-/// Columns per vector of the widest copy (AVX-512: eight f64).
-pub const LANES: usize = 8;
-
-/// `n` rounded up to whole vectors of the widest copy.
-pub fn padded(n: usize) -> usize {
-    n.div_ceil(LANES) * LANES
-}
-
-/// Which compiled copy of the tile passes this CPU runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Isa {
-    /// x86-64 with AVX-512F and FMA.
-    Avx512,
-    /// x86-64 with AVX2 and FMA.
-    Avx2,
-    /// Anything else: no fused multiply-add.
-    Portable,
-}
-
-impl Isa {
-    /// The best copy for this CPU (the detection is cached by std).
-    pub fn detect() -> Isa {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512f")
-                && std::arch::is_x86_feature_detected!("fma")
-            {
-                return Isa::Avx512;
-            }
-            if std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-            {
-                return Isa::Avx2;
-            }
-        }
-        Isa::Portable
-    }
-}
-
-/// A vector of f64 lanes: what the kernels need of a SIMD register.
-///
-/// # Safety
-/// `load` and `store` read and write `LANES` elements from the pointer;
-/// implementations for an instruction set may only be used on a CPU that
-/// has it (their callers are compiled for it, see [`super::tiles`]).
-pub trait Vector: Copy {
-    /// f64 per vector.
-    const LANES: usize;
-    /// Most vectors per column block (accumulators R × this must fit the
-    /// register file with room for the loads).
-    const BLOCK: usize;
-    fn zero() -> Self;
-    fn splat(x: f64) -> Self;
-    /// # Safety
-    /// `p` points at `LANES` readable elements.
-    unsafe fn load(p: *const f64) -> Self;
-    /// # Safety
-    /// `p` points at `LANES` writable elements.
-    unsafe fn store(self, p: *mut f64);
-    /// The first `n` < LANES lanes from `p`, zeros in the others.
-    ///
-    /// # Safety
-    /// `p` points at `n` readable elements.
-    unsafe fn load_first(p: *const f64, n: usize) -> Self;
-    /// Writes the first `n` < LANES lanes to `p`.
-    ///
-    /// # Safety
-    /// `p` points at `n` writable elements.
-    unsafe fn store_first(self, p: *mut f64, n: usize);
-    /// a·b + c (fused where the instruction set has it).
-    fn madd(a: Self, b: Self, c: Self) -> Self;
-    fn add(a: Self, b: Self) -> Self;
-}
-
-/// One f64: the portable kernels (no fused multiply-add: a software one
-/// would be slow).
-impl Vector for f64 {
-    const LANES: usize = 1;
-    const BLOCK: usize = 8;
-    #[inline(always)]
-    fn zero() -> Self {
-        0.0
-    }
-    #[inline(always)]
-    fn splat(x: f64) -> Self {
-        x
-    }
-    #[inline(always)]
-    unsafe fn load(p: *const f64) -> Self {
-        // SAFETY: the caller's contract.
-        unsafe { *p }
-    }
-    #[inline(always)]
-    unsafe fn store(self, p: *mut f64) {
-        // SAFETY: the caller's contract.
-        unsafe { *p = self }
-    }
-    #[inline(always)]
-    unsafe fn load_first(_: *const f64, _: usize) -> Self {
-        0.0
-    }
-    #[inline(always)]
-    unsafe fn store_first(self, _: *mut f64, _: usize) {}
-    #[inline(always)]
-    fn madd(a: Self, b: Self, c: Self) -> Self {
-        c + a * b
-    }
-    #[inline(always)]
-    fn add(a: Self, b: Self) -> Self {
-        a + b
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-mod x86 {
-    use super::Vector;
-    use std::arch::x86_64::*;
-
-    /// Eight lanes (AVX-512F).
-    #[derive(Clone, Copy)]
-    pub struct Avx512(__m512d);
-
-    /// Four lanes (AVX2 with FMA).
-    #[derive(Clone, Copy)]
-    pub struct Avx2(__m256d);
-
-    // SAFETY (both impls): the intrinsics need their instruction set,
-    // which the callers are compiled for (the trait's contract).
-    impl Vector for Avx512 {
-        const LANES: usize = 8;
-        const BLOCK: usize = 4;
-        #[inline(always)]
-        fn zero() -> Self {
-            Avx512(unsafe { _mm512_setzero_pd() })
-        }
-        #[inline(always)]
-        fn splat(x: f64) -> Self {
-            Avx512(unsafe { _mm512_set1_pd(x) })
-        }
-        #[inline(always)]
-        unsafe fn load(p: *const f64) -> Self {
-            Avx512(unsafe { _mm512_loadu_pd(p) })
-        }
-        #[inline(always)]
-        unsafe fn store(self, p: *mut f64) {
-            unsafe { _mm512_storeu_pd(p, self.0) }
-        }
-        #[inline(always)]
-        unsafe fn load_first(p: *const f64, n: usize) -> Self {
-            Avx512(unsafe { _mm512_maskz_loadu_pd(((1u32 << n) - 1) as __mmask8, p) })
-        }
-        #[inline(always)]
-        unsafe fn store_first(self, p: *mut f64, n: usize) {
-            unsafe { _mm512_mask_storeu_pd(p, ((1u32 << n) - 1) as __mmask8, self.0) }
-        }
-        #[inline(always)]
-        fn madd(a: Self, b: Self, c: Self) -> Self {
-            Avx512(unsafe { _mm512_fmadd_pd(a.0, b.0, c.0) })
-        }
-        #[inline(always)]
-        fn add(a: Self, b: Self) -> Self {
-            Avx512(unsafe { _mm512_add_pd(a.0, b.0) })
-        }
-    }
-
-    /// The AVX2 mask of the first `n` of four lanes (sign bits set).
-    #[inline(always)]
-    fn first_lanes(n: usize) -> __m256i {
-        let n = n as i64;
-        unsafe {
-            _mm256_set_epi64x(
-                -i64::from(n > 3),
-                -i64::from(n > 2),
-                -i64::from(n > 1),
-                -i64::from(n > 0),
-            )
-        }
-    }
-
-    impl Vector for Avx2 {
-        const LANES: usize = 4;
-        const BLOCK: usize = 2;
-        #[inline(always)]
-        fn zero() -> Self {
-            Avx2(unsafe { _mm256_setzero_pd() })
-        }
-        #[inline(always)]
-        fn splat(x: f64) -> Self {
-            Avx2(unsafe { _mm256_set1_pd(x) })
-        }
-        #[inline(always)]
-        unsafe fn load(p: *const f64) -> Self {
-            Avx2(unsafe { _mm256_loadu_pd(p) })
-        }
-        #[inline(always)]
-        unsafe fn store(self, p: *mut f64) {
-            unsafe { _mm256_storeu_pd(p, self.0) }
-        }
-        #[inline(always)]
-        unsafe fn load_first(p: *const f64, n: usize) -> Self {
-            Avx2(unsafe { _mm256_maskload_pd(p, first_lanes(n)) })
-        }
-        #[inline(always)]
-        unsafe fn store_first(self, p: *mut f64, n: usize) {
-            unsafe { _mm256_maskstore_pd(p, first_lanes(n), self.0) }
-        }
-        #[inline(always)]
-        fn madd(a: Self, b: Self, c: Self) -> Self {
-            Avx2(unsafe { _mm256_fmadd_pd(a.0, b.0, c.0) })
-        }
-        #[inline(always)]
-        fn add(a: Self, b: Self) -> Self {
-            Avx2(unsafe { _mm256_add_pd(a.0, b.0) })
-        }
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-pub use x86::{Avx2, Avx512};
+use super::simd::{Elem, Vector};
 
 /// A row-major matrix in a slice: rows `stride` apart.
 #[derive(Clone, Copy)]
-pub struct View<'a> {
-    pub data: &'a [f64],
+pub struct View<'a, T = f64> {
+    pub data: &'a [T],
     pub stride: usize,
 }
 
@@ -249,7 +30,7 @@ pub struct Cols {
 }
 
 /// c[r][j] = init[j] + Σ_k a[r][k]·b[k][j] for r < m, j < cols.n, k <
-/// k_len; `b` is k_len × cols.padded (a multiple of [`LANES`], zeros past
+/// k_len; `b` is k_len × cols.padded (a multiple of [`Elem::LANES`], zeros past
 /// cols.n); `init` is one row of cols.padded (zeros when `None`). Rows of
 /// `c` are `ldc` apart; only its first cols.n columns are written.
 #[inline(always)]
@@ -257,15 +38,16 @@ pub struct Cols {
 pub fn mm<V: Vector>(
     m: usize,
     k_len: usize,
-    a: View,
-    b: &[f64],
+    a: View<V::Elem>,
+    b: &[V::Elem],
     cols: Cols,
-    init: Option<&[f64]>,
-    c: &mut [f64],
+    init: Option<&[V::Elem]>,
+    c: &mut [V::Elem],
     ldc: usize,
 ) {
     let np = cols.padded;
-    assert!(np.is_multiple_of(LANES) && cols.n <= np && np < cols.n + LANES);
+    let lanes = <V::Elem as Elem>::LANES;
+    assert!(np.is_multiple_of(lanes) && cols.n <= np && np < cols.n + lanes);
     assert!(b.len() >= k_len * np && init.is_none_or(|v| v.len() >= np));
     assert!(
         m == 0 || (c.len() >= (m - 1) * ldc + cols.n && a.data.len() >= (m - 1) * a.stride + k_len)
@@ -287,15 +69,15 @@ pub fn mm<V: Vector>(
 fn mm_rows<V: Vector, const R: usize>(
     r: usize,
     k_len: usize,
-    a: View,
-    b: &[f64],
+    a: View<V::Elem>,
+    b: &[V::Elem],
     cols: Cols,
-    init: Option<&[f64]>,
-    c: &mut [f64],
+    init: Option<&[V::Elem]>,
+    c: &mut [V::Elem],
     ldc: usize,
 ) {
     let np = cols.padded;
-    let mut rows: [&[f64]; R] = [&[]; R];
+    let mut rows: [&[V::Elem]; R] = [&[]; R];
     for (q, row) in rows.iter_mut().enumerate() {
         let at = (r + q) * a.stride;
         *row = &a.data[at..at + k_len];
@@ -320,12 +102,12 @@ fn mm_rows<V: Vector, const R: usize>(
 /// over the whole inner dimension.
 #[inline(always)]
 fn mm_block<V: Vector, const R: usize, const NV: usize>(
-    rows: &[&[f64]; R],
-    b: &[f64],
+    rows: &[&[V::Elem]; R],
+    b: &[V::Elem],
     cols: Cols,
     j: usize,
-    init: Option<&[f64]>,
-    c: &mut [f64],
+    init: Option<&[V::Elem]>,
+    c: &mut [V::Elem],
     ldc: usize,
 ) {
     let (w, np) = (NV * V::LANES, cols.padded);
@@ -381,10 +163,17 @@ fn mm_block<V: Vector, const R: usize, const NV: usize>(
 /// weight gradient xᵀ·z̄ of a tile, added to `g` (k_len × cols.padded,
 /// stride cols.padded; its columns past cols.n get zeros added).
 #[inline(always)]
-pub fn mm_tn_acc<V: Vector>(m: usize, k_len: usize, a: View, z: View, cols: Cols, g: &mut [f64]) {
-    let np = cols.padded;
+pub fn mm_tn_acc<V: Vector>(
+    m: usize,
+    k_len: usize,
+    a: View<V::Elem>,
+    z: View<V::Elem>,
+    cols: Cols,
+    g: &mut [V::Elem],
+) {
+    let (np, lanes) = (cols.padded, <V::Elem as Elem>::LANES);
     assert!(
-        np.is_multiple_of(LANES) && cols.n <= np && np < cols.n + LANES && g.len() >= k_len * np
+        np.is_multiple_of(lanes) && cols.n <= np && np < cols.n + lanes && g.len() >= k_len * np
     );
     assert!(
         m == 0
@@ -407,10 +196,10 @@ pub fn mm_tn_acc<V: Vector>(m: usize, k_len: usize, a: View, z: View, cols: Cols
 fn tn_rows<V: Vector, const K: usize>(
     m: usize,
     k: usize,
-    a: View,
-    z: View,
+    a: View<V::Elem>,
+    z: View<V::Elem>,
     cols: Cols,
-    g: &mut [f64],
+    g: &mut [V::Elem],
 ) {
     let np = cols.padded;
     let mut j = 0;
@@ -434,11 +223,11 @@ fn tn_rows<V: Vector, const K: usize>(
 fn tn_block<V: Vector, const K: usize, const NV: usize>(
     m: usize,
     k: usize,
-    a: View,
-    z: View,
+    a: View<V::Elem>,
+    z: View<V::Elem>,
     j: usize,
     cols: Cols,
-    g: &mut [f64],
+    g: &mut [V::Elem],
 ) {
     let (w, np) = (NV * V::LANES, cols.padded);
     // the last vector of a row may reach past cols.n: read zeros there
@@ -486,39 +275,4 @@ fn tn_block<V: Vector, const K: usize, const NV: usize>(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn products_match_loops_for_odd_shapes() {
-        let (m, k, np) = (7, 5, 24);
-        let a: Vec<f64> = (0..m * 6).map(|i| (i % 11) as f64 * 0.25 - 1.0).collect();
-        let b: Vec<f64> = (0..k * np).map(|i| (i % 7) as f64 * 0.5 - 1.5).collect();
-        let init: Vec<f64> = (0..np).map(|j| j as f64).collect();
-        let mut c = vec![0.0; m * 32];
-        let av = View {
-            data: &a,
-            stride: 6,
-        };
-        let cols = Cols { n: np, padded: np };
-        mm::<f64>(m, k, av, &b, cols, Some(&init), &mut c, 32);
-        for r in 0..m {
-            for j in 0..np {
-                let s: f64 = (0..k).map(|q| a[r * 6 + q] * b[q * np + j]).sum();
-                assert!((c[r * 32 + j] - s - init[j]).abs() < 1e-12);
-            }
-        }
-        let mut g = vec![1.0; k * np];
-        let zv = View {
-            data: &c,
-            stride: 32,
-        };
-        mm_tn_acc::<f64>(m, k, av, zv, cols, &mut g);
-        for q in 0..k {
-            for j in 0..np {
-                let s: f64 = (0..m).map(|r| a[r * 6 + q] * c[r * 32 + j]).sum();
-                assert!((g[q * np + j] - 1.0 - s).abs() < 1e-9);
-            }
-        }
-    }
-}
+mod tests;

@@ -3,6 +3,8 @@
 
 use super::*;
 
+const F64: Precision = Precision::Float64;
+
 /// A deterministic pseudo-random number in [-1, 1).
 fn noise(seed: &mut u64) -> f64 {
     *seed = seed
@@ -216,13 +218,15 @@ fn tile_value_and_tangent_equal_the_traced_passes() {
         let (mut y, mut y_dot) = (vec![7.0], vec![]);
         let mut s = Stream::default();
         let x_dot = Some(&c.x_dot[..]);
-        c.net
-            .value_and_tangent(&c.params, &c.x, x_dot, c.rows, &mut s, &mut y, &mut y_dot);
+        c.net.value_and_tangent(
+            &c.params, &c.x, x_dot, c.rows, F64, &mut s, &mut y, &mut y_dot,
+        );
         assert_close(&y[1..], t.output(), "y");
         assert_close(&y_dot, t.tangent_output(), "ẏ");
         let mut y = Vec::new();
-        c.net
-            .value_and_tangent(&c.params, &c.x, None, c.rows, &mut s, &mut y, &mut y_dot);
+        c.net.value_and_tangent(
+            &c.params, &c.x, None, c.rows, F64, &mut s, &mut y, &mut y_dot,
+        );
         assert_close(&y, t.output(), "y without tangent");
     }
 }
@@ -262,11 +266,12 @@ fn tile_parameter_vjp_equals_the_traced_passes() {
             x_dot: Some(&c.x_dot),
             rows: c.rows,
             kept: None,
+            precision: F64,
         };
         c.net.param_vjp(&c.params, &rows, &mut s, bars, &mut grad);
         assert_close(&grad, &expected, "∇θ with the tangent");
         // replaying a kept trace gives the same bits as recomputing it
-        let mut kept = Vec::new();
+        let mut kept = KeptTrace::default();
         c.net
             .value_tiles(&c.params, &rows, &mut s, Some(&mut kept), |_, _, _, _| {});
         let replayable = c
@@ -295,7 +300,7 @@ fn tile_parameter_vjp_equals_the_traced_passes() {
         };
         c.net.param_vjp(&c.params, &rows, &mut s, bars, &mut grad);
         assert_close(&grad, &expected, "∇θ without the tangent");
-        let mut kept = Vec::new();
+        let mut kept = KeptTrace::default();
         c.net
             .value_tiles(&c.params, &rows, &mut s, Some(&mut kept), |_, _, _, _| {});
         let mut replayed = vec![0.5; c.params.len()];
@@ -306,5 +311,76 @@ fn tile_parameter_vjp_equals_the_traced_passes() {
         c.net
             .param_vjp(&c.params, &with_trace, &mut s, bars, &mut replayed);
         assert_eq!(replayed, grad, "∇θ from the kept trace, no tangent");
+    }
+}
+
+/// The largest difference between `a` and `b` over b's largest magnitude.
+fn scaled_difference(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    let scale = b.iter().fold(0.0f64, |m, x| m.max(x.abs())).max(1e-300);
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
+        / scale
+}
+
+/// The f32 passes give the f64 ones' values, tangents and gradients to
+/// f32 rounding (not their bits), and replaying a kept f32 trace gives
+/// the bits of recomputing it.
+#[test]
+fn float32_tiles_agree_with_float64_to_rounding() {
+    let f32 = Precision::Float32;
+    for c in cases_with(150) {
+        let mut s = Stream::default();
+        let run = |p: Precision, s: &mut Stream| {
+            let (mut y, mut y_dot) = (vec![], vec![]);
+            let x_dot = Some(&c.x_dot[..]);
+            c.net
+                .value_and_tangent(&c.params, &c.x, x_dot, c.rows, p, s, &mut y, &mut y_dot);
+            (y, y_dot)
+        };
+        let (y64, yd64) = run(F64, &mut s);
+        let (y32, yd32) = run(f32, &mut s);
+        for (a, b, what) in [(&y32, &y64, "y"), (&yd32, &yd64, "ẏ")] {
+            let d = scaled_difference(a, b);
+            assert!(d < 2e-6 && a != b, "{what}: scaled difference {d:e}");
+        }
+        let no = c.net.n_out();
+        let bars = |first: usize, m: usize, yb: &mut [f64], ydb: &mut [f64], stride: usize| {
+            for r in 0..m {
+                let src = (first + r) * no..(first + r + 1) * no;
+                yb[r * stride..r * stride + no].copy_from_slice(&c.y_bar[src.clone()]);
+                ydb[r * stride..r * stride + no].copy_from_slice(&c.y_dot_bar[src]);
+            }
+        };
+        let rows = Rows {
+            x: &c.x,
+            x_dot: Some(&c.x_dot),
+            rows: c.rows,
+            kept: None,
+            precision: F64,
+        };
+        let mut g64 = vec![0.0; c.params.len()];
+        c.net.param_vjp(&c.params, &rows, &mut s, bars, &mut g64);
+        let rows = Rows {
+            precision: f32,
+            ..rows
+        };
+        let mut g32 = vec![0.0; c.params.len()];
+        c.net.param_vjp(&c.params, &rows, &mut s, bars, &mut g32);
+        let d = scaled_difference(&g32, &g64);
+        assert!(d < 1e-5 && g32 != g64, "∇θ: scaled difference {d:e}");
+        let mut kept = KeptTrace::default();
+        c.net
+            .value_tiles(&c.params, &rows, &mut s, Some(&mut kept), |_, _, _, _| {});
+        let with_trace = Rows {
+            kept: Some(&kept),
+            ..rows
+        };
+        let mut replayed = vec![0.0; c.params.len()];
+        c.net
+            .param_vjp(&c.params, &with_trace, &mut s, bars, &mut replayed);
+        assert_eq!(replayed, g32, "∇θ from the kept f32 trace");
     }
 }

@@ -287,6 +287,7 @@ impl DeepPot {
                 &g.ss[from..],
                 tangent.then_some(&ws.ones[..rows]),
                 rows,
+                self.precision,
                 &mut ws.stream,
                 &mut g.g,
                 &mut g.g_prime,

@@ -6,7 +6,7 @@
 //! is counted from the training data (deepmd-kit's `"auto"`).
 
 use super::DeepPotHyper;
-use crate::nn::Activation;
+use crate::nn::{Activation, Precision};
 use crate::validate::positive;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -64,6 +64,11 @@ pub struct DeepmdConfig {
     /// (its hyperparameters and statistics are used).
     #[serde(default)]
     pub init: Option<PathBuf>,
+    /// What the embedding networks compute in: "float64" (the default) or
+    /// "float32" (everything else stays float64). Absent with `init`: the
+    /// file's descriptor precision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<Precision>,
 }
 
 impl Default for DeepmdConfig {
@@ -85,6 +90,7 @@ impl Default for DeepmdConfig {
             fitting_resnet_dt: yes(),
             fitting_activation_function: default_activation(),
             init: None,
+            precision: None,
         }
     }
 }

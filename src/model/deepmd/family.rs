@@ -36,7 +36,11 @@ impl Family for DeepPot {
             None => auto_sel(&max_neighbor_counts(&species, train, config.rcut)?),
         };
         let hyper = config.hyper_with(species, sel).map_err(Error::Invalid)?;
-        DeepPot::random(hyper, rng)
+        let mut pot = DeepPot::random(hyper, rng)?;
+        if let Some(p) = config.precision {
+            pot.set_embedding_precision(p);
+        }
+        Ok(pot)
     }
 
     fn fit_data(&mut self, train: &[Prepared]) -> Vec<String> {
@@ -82,6 +86,11 @@ impl Family for DeepPot {
         if let Some(o) = v.as_object_mut() {
             o.insert("family".into(), Self::NAME.into());
             o.insert("parameters".into(), self.params().len().into());
+            // named only when not the default, so that float64 reports are
+            // as they were
+            if self.embedding_precision() != crate::nn::Precision::Float64 {
+                o.insert("precision".into(), self.embedding_precision().name().into());
+            }
         }
         v
     }
@@ -89,6 +98,8 @@ impl Family for DeepPot {
     fn with_random_params(&self, rng: &mut ChaCha8Rng) -> Result<Self> {
         let mut random = DeepPot::random(self.hyper().clone(), rng)?;
         random.set_stats(self.stats().clone())?;
+        random.precision = self.precision;
+        random.meta.descriptor_precision = self.meta.descriptor_precision.clone();
         Ok(random)
     }
 

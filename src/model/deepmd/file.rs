@@ -147,6 +147,11 @@ fn read_model(model: &Node, model_def_script: Option<Value>) -> Result<DeepPot> 
             .and_then(|p| p.str().ok().map(String::from)),
         model_def_script,
     };
+    // a model trained with float32 embeddings (or deepmd-kit's float32
+    // descriptor) is evaluated as it was trained
+    if pot.meta.descriptor_precision.as_deref() == Some("float32") {
+        pot.precision = crate::nn::Precision::Float32;
+    }
     Ok(pot)
 }
 

@@ -27,7 +27,7 @@
 use super::DeepPot;
 use super::compute::{CHUNK, Workspace, add_row, gr_adjoint};
 use crate::model::{Adjoint, Prepared};
-use crate::nn::{Rows, Trace};
+use crate::nn::{KeptTrace, Rows, Trace};
 use std::cell::RefCell;
 
 /// Scratch of the tangent quantities, per chunk.
@@ -49,7 +49,7 @@ struct TangentScratch {
     pad_bucket: Vec<f64>,
     /// Per embedding group, the trace of the first sweep that the second
     /// replays.
-    kept: Vec<Vec<f64>>,
+    kept: Vec<KeptTrace>,
 }
 
 thread_local! {
@@ -82,7 +82,7 @@ impl DeepPot {
         let (nt, ns, ng) = (h.n_types(), h.n_slots(), h.embedding_width());
         let tangent = !adj.energy_only();
         ts.env_dot.resize_with(h.n_embeddings(), Vec::new);
-        ts.kept.resize_with(h.n_embeddings(), Vec::new);
+        ts.kept.resize_with(h.n_embeddings(), KeptTrace::default);
         for v in [&mut ts.gr_dot, &mut ts.gr_dot_bar] {
             v.resize(CHUNK * 4 * ng, 0.0);
         }
@@ -188,6 +188,7 @@ impl DeepPot {
                 x_dot: tangent.then_some(&ones[..rows]),
                 rows,
                 kept: None,
+                precision: self.precision,
             };
             let keep = Some(&mut kept[e]);
             self.embeddings[e].value_tiles(p, &rows, stream, keep, consume);
@@ -373,6 +374,7 @@ impl DeepPot {
                 x_dot,
                 rows,
                 kept: Some(&ts.kept[e]),
+                precision: self.precision,
             };
             let p = &self.params[range.clone()];
             self.embeddings[e].param_vjp(p, &vjp_rows, &mut ws.stream, bars, &mut grad[range]);

@@ -40,7 +40,7 @@ pub use stats::DeepPotStats;
 
 use crate::error::{Error, Result};
 use crate::model::{Adjoint, Model, Prediction, Prepared};
-use crate::nn::{Activation, Network};
+use crate::nn::{Activation, Network, Precision};
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -216,6 +216,8 @@ pub struct DeepPot {
     stats: DeepPotStats,
     selector: select::Selector,
     meta: file::Meta,
+    /// What the embedding networks compute in (everything else is f64).
+    precision: Precision,
     truncation_warned: WarnOnce,
 }
 
@@ -254,8 +256,24 @@ impl DeepPot {
             stats,
             selector,
             meta: file::Meta::default(),
+            precision: Precision::Float64,
             truncation_warned: WarnOnce::default(),
         })
+    }
+
+    /// The precision of the embedding networks' passes.
+    pub fn embedding_precision(&self) -> Precision {
+        self.precision
+    }
+
+    /// Runs the embedding networks in `precision` (float32: f32 tile
+    /// passes; the environment matrix, the descriptor, the fitting
+    /// networks and every sum stay f64; so do the empty slots' rows,
+    /// evaluated once per call). The model file names it as the
+    /// descriptor's precision, as deepmd-kit's files do.
+    pub fn set_embedding_precision(&mut self, precision: Precision) {
+        self.precision = precision;
+        self.meta.descriptor_precision = Some(precision.name().to_string());
     }
 
     /// The hyperparameters.

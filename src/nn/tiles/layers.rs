@@ -1,14 +1,15 @@
 //! The passes of one tile through every layer: forward with the tangent,
 //! and the reverse pass to the parameters (see the parent module).
 
-use super::super::fastmath;
-use super::super::kernels::{Vector, View, mm, mm_tn_acc};
+use super::super::kernels::{View, mm, mm_tn_acc};
+use super::super::simd::{Elem, Vector};
+use super::elem::TileElem;
 use super::{Bars, LayerGrad, PackedLayer, TileLayer};
 use crate::nn::{Activation, Residual};
 
 /// y += r(x) over a tile (y's rows n_out apart).
 #[inline(always)]
-fn add_residual(p: &PackedLayer, x: View, m: usize, y: &mut [f64]) {
+fn add_residual<T: Elem>(p: &PackedLayer<T>, x: View<T>, m: usize, y: &mut [T]) {
     let shift = match p.residual {
         Residual::None => return,
         Residual::Same => None,
@@ -20,11 +21,11 @@ fn add_residual(p: &PackedLayer, x: View, m: usize, y: &mut [f64]) {
             &mut y[r * p.n_out..][..p.n_out],
         );
         for (o, v) in yr.iter_mut().zip(xr) {
-            *o += v;
+            *o += *v;
         }
         if let Some(s) = shift {
             for (o, v) in yr[s..].iter_mut().zip(xr) {
-                *o += v;
+                *o += *v;
             }
         }
     }
@@ -32,7 +33,7 @@ fn add_residual(p: &PackedLayer, x: View, m: usize, y: &mut [f64]) {
 
 /// x̄ += rᵀ(ȳ) over a tile (rows n_out and n_in apart).
 #[inline(always)]
-fn add_residual_adjoint(p: &PackedLayer, y_bar: &[f64], m: usize, x_bar: &mut [f64]) {
+fn add_residual_adjoint<T: Elem>(p: &PackedLayer<T>, y_bar: &[T], m: usize, x_bar: &mut [T]) {
     let shift = match p.residual {
         Residual::None => return,
         Residual::Same => None,
@@ -46,12 +47,12 @@ fn add_residual_adjoint(p: &PackedLayer, y_bar: &[f64], m: usize, x_bar: &mut [f
         match shift {
             None => {
                 for (v, y) in xr.iter_mut().zip(yr) {
-                    *v += y;
+                    *v += *y;
                 }
             }
             Some(s) => {
                 for ((v, y), y2) in xr.iter_mut().zip(yr).zip(&yr[s..]) {
-                    *v += y + y2;
+                    *v += *y + *y2;
                 }
             }
         }
@@ -60,14 +61,12 @@ fn add_residual_adjoint(p: &PackedLayer, y_bar: &[f64], m: usize, x_bar: &mut [f
 
 /// φ, φ' (and φ'' when `second`) in place over a tile's z.
 #[inline(always)]
-fn activate(a: Activation, z: &mut [f64], d1: &mut [f64], d2: &mut [f64], second: bool) {
-    if a == Activation::Tanh {
-        fastmath::tanh_deriv_kernel(z, d1, if second { d2 } else { &mut [] });
-    } else if a.is_identity() {
-        d1.fill(1.0);
-        d2.fill(0.0);
+fn activate<T: TileElem>(a: Activation, z: &mut [T], d1: &mut [T], d2: &mut [T], second: bool) {
+    if a.is_identity() {
+        d1.fill(T::ONE);
+        d2.fill(T::ZERO);
     } else {
-        a.apply(z, d1, second.then_some(d2));
+        T::activate(a, z, d1, d2, second);
     }
 }
 
@@ -77,14 +76,16 @@ fn activate(a: Activation, z: &mut [f64], d1: &mut [f64], d2: &mut [f64], second
 /// a kept trace, laid out as [`kept_layer`] reads it).
 #[inline(always)]
 pub(super) fn forward_tile<V: Vector>(
-    packed: &[PackedLayer],
-    layers: &mut [TileLayer],
-    x: View,
-    x_dot: Option<View>,
+    packed: &[PackedLayer<V::Elem>],
+    layers: &mut [TileLayer<V::Elem>],
+    x: View<V::Elem>,
+    x_dot: Option<View<V::Elem>>,
     m: usize,
     second: bool,
-    mut kept: Option<&mut [f64]>,
-) {
+    mut kept: Option<&mut [V::Elem]>,
+) where
+    V::Elem: TileElem,
+{
     let tangent = x_dot.is_some();
     let mut at = 0;
     for (l, p) in packed.iter().enumerate() {
@@ -99,7 +100,7 @@ pub(super) fn forward_tile<V: Vector>(
         } = &mut rest[0];
         let (input, input_dot) = inputs(packed, done, l, x, x_dot);
         let (n, w) = (m * p.n_out, p.n_out);
-        let (act, z_dot): (&mut [f64], &mut [f64]) = match kept.as_deref_mut() {
+        let (act, z_dot): (&mut [V::Elem], &mut [V::Elem]) = match kept.as_deref_mut() {
             Some(k) => {
                 let (a, rest) = k[at..].split_at_mut(n);
                 (a, if tangent { &mut rest[..n] } else { &mut [] })
@@ -125,13 +126,13 @@ pub(super) fn forward_tile<V: Vector>(
 /// Layer `l`'s φ(z) and ż (empty without `tangent`) in a tile's part of a
 /// kept trace: per layer m × n_out values, then as many tangents.
 #[inline(always)]
-pub(super) fn kept_layer<'a>(
-    kept: &'a [f64],
-    packed: &[PackedLayer],
+pub(super) fn kept_layer<'a, T>(
+    kept: &'a [T],
+    packed: &[PackedLayer<T>],
     l: usize,
     m: usize,
     tangent: bool,
-) -> (&'a [f64], &'a [f64]) {
+) -> (&'a [T], &'a [T]) {
     let per = 1 + usize::from(tangent);
     let at: usize = packed[..l].iter().map(|p| m * p.n_out * per).sum();
     let n = m * packed[l].n_out;
@@ -147,13 +148,13 @@ pub(super) fn kept_layer<'a>(
 /// given): the tile's rows for the first, the previous layer's outputs
 /// after.
 #[inline(always)]
-fn inputs<'a>(
-    packed: &[PackedLayer],
-    done: &'a [TileLayer],
+fn inputs<'a, T>(
+    packed: &[PackedLayer<T>],
+    done: &'a [TileLayer<T>],
     l: usize,
-    x: View<'a>,
-    x_dot: Option<View<'a>>,
-) -> (View<'a>, Option<View<'a>>) {
+    x: View<'a, T>,
+    x_dot: Option<View<'a, T>>,
+) -> (View<'a, T>, Option<View<'a, T>>) {
     if l == 0 {
         return (x, x_dot);
     }
@@ -171,7 +172,7 @@ fn inputs<'a>(
 
 /// ẏ = ż ⊙ φ' ⊙ d of a tile (before the residual).
 #[inline(always)]
-fn tangent_out(p: &PackedLayer, z_dot: &[f64], d1: &[f64], m: usize, y_dot: &mut [f64]) {
+fn tangent_out<T: Elem>(p: &PackedLayer<T>, z_dot: &[T], d1: &[T], m: usize, y_dot: &mut [T]) {
     let w = p.n_out;
     let d = &p.scale[..w];
     for r in 0..m {
@@ -185,7 +186,7 @@ fn tangent_out(p: &PackedLayer, z_dot: &[f64], d1: &[f64], m: usize, y_dot: &mut
 
 /// out = v ⊙ d per row (d is ones without a timestep).
 #[inline(always)]
-fn scale_into(v: &[f64], d: &[f64], w: usize, out: &mut [f64]) {
+fn scale_into<T: Elem>(v: &[T], d: &[T], w: usize, out: &mut [T]) {
     let d = &d[..w];
     for (o, vr) in out.chunks_exact_mut(w).zip(v.chunks_exact(w)) {
         for k in 0..w {
@@ -198,12 +199,12 @@ fn scale_into(v: &[f64], d: &[f64], w: usize, out: &mut [f64]) {
 /// the bias and timestep gradients.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn layer_bars(
-    p: &PackedLayer,
-    t: &TileLayer,
-    (act, z_dot): (&[f64], &[f64]),
-    b: &mut Bars,
-    g: &mut LayerGrad,
+fn layer_bars<T: Elem>(
+    p: &PackedLayer<T>,
+    t: &TileLayer<T>,
+    (act, z_dot): (&[T], &[T]),
+    b: &mut Bars<T>,
+    g: &mut LayerGrad<T>,
     m: usize,
     tangent: bool,
 ) {
@@ -258,14 +259,14 @@ fn layer_bars(
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub(super) fn backward_tile<V: Vector>(
-    packed: &[PackedLayer],
-    layers: &[TileLayer],
-    kept: Option<&[f64]>,
-    x: View,
-    x_dot: Option<View>,
+    packed: &[PackedLayer<V::Elem>],
+    layers: &[TileLayer<V::Elem>],
+    kept: Option<&[V::Elem]>,
+    x: View<V::Elem>,
+    x_dot: Option<View<V::Elem>>,
     m: usize,
-    b: &mut Bars,
-    grads: &mut [LayerGrad],
+    b: &mut Bars<V::Elem>,
+    grads: &mut [LayerGrad<V::Elem>],
 ) {
     let tangent = x_dot.is_some();
     for l in (0..packed.len()).rev() {
@@ -316,13 +317,13 @@ pub(super) fn backward_tile<V: Vector>(
 }
 
 /// The inputs of a tile: rows start.. of x (and ẋ), n_in wide.
-pub(super) fn tile_input<'a>(
-    x: &'a [f64],
-    x_dot: Option<&'a [f64]>,
+pub(super) fn tile_input<'a, T>(
+    x: &'a [T],
+    x_dot: Option<&'a [T]>,
     start: usize,
     n_in: usize,
-) -> (View<'a>, Option<View<'a>>) {
-    let view = |v: &'a [f64]| View {
+) -> (View<'a, T>, Option<View<'a, T>>) {
+    let view = |v: &'a [T]| View {
         data: &v[start * n_in..],
         stride: n_in,
     };
@@ -334,13 +335,13 @@ pub(super) fn tile_input<'a>(
 /// y and ẏ by the same operations on the same values as [`forward_tile`]
 /// with `second`, without the matrix products and activations. Only for
 /// tanh and identity layers, whose φ' and φ'' follow from φ.
-pub(super) fn replay_tile(
-    packed: &[PackedLayer],
-    layers: &mut [TileLayer],
-    x: View,
-    x_dot: Option<View>,
+pub(super) fn replay_tile<T: Elem>(
+    packed: &[PackedLayer<T>],
+    layers: &mut [TileLayer<T>],
+    x: View<T>,
+    x_dot: Option<View<T>>,
     m: usize,
-    kept: &[f64],
+    kept: &[T],
 ) {
     let tangent = x_dot.is_some();
     for (l, p) in packed.iter().enumerate() {
@@ -361,16 +362,17 @@ pub(super) fn replay_tile(
 }
 
 /// φ' and φ'' from φ, as the activation kernels compute them.
-fn derivatives(a: Activation, act: &[f64], d1: &mut [f64], d2: &mut [f64]) {
+fn derivatives<T: Elem>(a: Activation, act: &[T], d1: &mut [T], d2: &mut [T]) {
     if a.is_identity() {
-        d1.fill(1.0);
-        d2.fill(0.0);
+        d1.fill(T::ONE);
+        d2.fill(T::ZERO);
         return;
     }
     debug_assert_eq!(a, Activation::Tanh);
+    let minus_two = T::from_f64(-2.0);
     for ((&t, d), s) in act.iter().zip(d1.iter_mut()).zip(d2.iter_mut()) {
-        let d1 = 1.0 - t * t;
+        let d1 = T::ONE - t * t;
         *d = d1;
-        *s = -2.0 * t * d1;
+        *s = minus_two * t * d1;
     }
 }

@@ -13,11 +13,21 @@
 //! tile (the reverse pass of [`super::passes`]), replaying each tile's
 //! forward pass from that trace (element-wise work only: no matrix
 //! product, no tanh) or, without one, recomputing it.
+//!
+//! The passes run in f64 or, for [`Precision::Float32`], in f32 (weights
+//! packed as f32, tile values, products and tanh in f32): the rows come
+//! in and the outputs and adjoints go out as f64, converted per tile, and
+//! each tile's f32 parameter gradient is added to f64 sums, so that the
+//! rounding of the sums does not grow with the number of rows.
 
+mod elem;
 mod layers;
 
-use super::kernels::{Cols, Isa, Vector, padded};
+use super::Precision;
+use super::kernels::Cols;
+use super::simd::{Elem, Isa, Vector, padded};
 use super::{Activation, Layer, Network, Residual};
+use elem::{TileElem, narrowed, widened};
 use layers::{backward_tile, forward_tile, replay_tile, tile_input};
 
 /// Values of a tile kept per row, about: rows per tile are this over the
@@ -27,28 +37,28 @@ const TILE_ELEMENTS: usize = 2048;
 /// One layer laid out for the kernels: widths padded to whole vectors
 /// with zeros, so that padded columns stay zero (or are never read).
 #[derive(Clone, Debug)]
-struct PackedLayer {
+struct PackedLayer<T> {
     n_in: usize,
     n_out: usize,
     /// Padded n_in and n_out.
     ap: usize,
     bp: usize,
     /// W, n_in × bp.
-    w: Vec<f64>,
+    w: Vec<T>,
     /// Wᵀ, n_out × ap (input adjoints).
-    wt: Vec<f64>,
+    wt: Vec<T>,
     /// b (zeros when the layer has none), bp.
-    bias: Vec<f64>,
+    bias: Vec<T>,
     /// The timestep or ones, bp: the element-wise loops multiply by it
     /// unconditionally (by 1.0 exactly when there is no timestep).
-    scale: Vec<f64>,
+    scale: Vec<T>,
     /// Whether the layer has a timestep.
     timestep: bool,
     residual: Residual,
     activation: Activation,
 }
 
-impl Default for PackedLayer {
+impl<T> Default for PackedLayer<T> {
     fn default() -> Self {
         PackedLayer {
             n_in: 0,
@@ -66,7 +76,7 @@ impl Default for PackedLayer {
     }
 }
 
-impl PackedLayer {
+impl<T: Elem> PackedLayer<T> {
     /// The output columns (W's).
     fn out_cols(&self) -> Cols {
         Cols {
@@ -86,26 +96,30 @@ impl PackedLayer {
     /// Lays out `layer` with parameters `p`, reusing the buffers.
     fn fill(&mut self, layer: &Layer, p: &[f64]) {
         let (n_in, n_out) = (layer.n_in, layer.n_out);
-        let (ap, bp) = (padded(n_in), padded(n_out));
+        let (ap, bp) = (padded::<T>(n_in), padded::<T>(n_out));
         let (w, b, idt) = layer.split(p);
         zeroed(&mut self.w, n_in * bp);
         zeroed(&mut self.wt, n_out * ap);
         for k in 0..n_in {
             for j in 0..n_out {
-                self.w[k * bp + j] = w[k * n_out + j];
-                self.wt[j * ap + k] = w[k * n_out + j];
+                let v = T::from_f64(w[k * n_out + j]);
+                self.w[k * bp + j] = v;
+                self.wt[j * ap + k] = v;
             }
         }
-        let pad = |out: &mut Vec<f64>, v: Option<&[f64]>, default: f64| {
-            out.clear();
-            out.resize(bp, 0.0);
+        let pad = |out: &mut Vec<T>, v: Option<&[f64]>, default: T| {
+            zeroed(out, bp);
             match v {
-                Some(v) => out[..n_out].copy_from_slice(v),
+                Some(v) => {
+                    for (o, &x) in out.iter_mut().zip(v) {
+                        *o = T::from_f64(x);
+                    }
+                }
                 None => out[..n_out].fill(default),
             }
         };
-        pad(&mut self.bias, b, 0.0);
-        pad(&mut self.scale, idt, 1.0);
+        pad(&mut self.bias, b, T::ZERO);
+        pad(&mut self.scale, idt, T::ONE);
         (self.n_in, self.n_out, self.ap, self.bp) = (n_in, n_out, ap, bp);
         self.timestep = idt.is_some();
         self.residual = layer.residual();
@@ -115,64 +129,96 @@ impl PackedLayer {
 
 /// One layer's values for the current tile, tile × n_out each.
 #[derive(Clone, Debug, Default)]
-struct TileLayer {
+struct TileLayer<T> {
     /// φ(z).
-    act: Vec<f64>,
-    d1: Vec<f64>,
-    d2: Vec<f64>,
+    act: Vec<T>,
+    d1: Vec<T>,
+    d2: Vec<T>,
     /// y.
-    y: Vec<f64>,
+    y: Vec<T>,
     /// ż and ẏ.
-    z_dot: Vec<f64>,
-    y_dot: Vec<f64>,
+    z_dot: Vec<T>,
+    y_dot: Vec<T>,
 }
 
 /// One layer's gradient, in the packed layout.
 #[derive(Clone, Debug, Default)]
-struct LayerGrad {
-    w: Vec<f64>,
-    b: Vec<f64>,
-    idt: Vec<f64>,
+struct LayerGrad<T> {
+    w: Vec<T>,
+    b: Vec<T>,
+    idt: Vec<T>,
 }
 
 /// The adjoints of the current tile: output (ȳ, ẏ̄), pre-activation (z̄,
 /// ż̄) and input (x̄, ẋ̄), tile × the widest layer each.
 #[derive(Clone, Debug, Default)]
-struct Bars {
-    y: Vec<f64>,
-    y_dot: Vec<f64>,
-    z: Vec<f64>,
-    z_dot: Vec<f64>,
-    x: Vec<f64>,
-    x_dot: Vec<f64>,
+struct Bars<T> {
+    y: Vec<T>,
+    y_dot: Vec<T>,
+    z: Vec<T>,
+    z_dot: Vec<T>,
+    x: Vec<T>,
+    x_dot: Vec<T>,
 }
 
-/// Scratch of the tile passes (packed weights, one tile's values and
-/// adjoints, gradient accumulators), reused from call to call.
+/// Scratch of the tile passes in one element type (packed weights, one
+/// tile's values and adjoints, gradient accumulators).
 #[derive(Clone, Debug, Default)]
-pub struct Stream {
-    packed: Vec<PackedLayer>,
-    layers: Vec<TileLayer>,
-    bars: Bars,
-    grads: Vec<LayerGrad>,
+struct Tiles<T> {
+    packed: Vec<PackedLayer<T>>,
+    layers: Vec<TileLayer<T>>,
+    bars: Bars<T>,
+    /// The gradient: the sums in f64, one tile's in f32.
+    grads: Vec<LayerGrad<T>>,
+    /// The f64 sums of the tiles' gradients (f32 only).
+    sums: Vec<LayerGrad<f64>>,
+    /// The rows' inputs and input tangents converted (f32 only).
+    x: Vec<T>,
+    x_dot: Vec<T>,
+    /// A tile's outputs or output adjoints in f64 (f32 only).
+    y_wide: Vec<f64>,
+    y_dot_wide: Vec<f64>,
     /// Rows per tile.
     tile: usize,
 }
 
-/// `v` as `n` zeros.
-fn zeroed(v: &mut Vec<f64>, n: usize) {
-    v.clear();
-    v.resize(n, 0.0);
+/// Scratch of the tile passes, reused from call to call: one set per
+/// precision.
+#[derive(Clone, Debug, Default)]
+pub struct Stream {
+    double: Tiles<f64>,
+    single: Tiles<f32>,
 }
 
-/// `v` with at least `n` elements (grown with zeros, never cleared).
-fn at_least(v: &mut Vec<f64>, n: usize) {
-    if v.len() < n {
-        v.resize(n, 0.0);
+/// The compact trace [`Network::value_tiles`] keeps for
+/// [`Network::param_vjp`], in the precision of the passes.
+#[derive(Clone, Debug, Default)]
+pub struct KeptTrace {
+    double: Vec<f64>,
+    single: Vec<f32>,
+}
+
+impl KeptTrace {
+    /// Whether nothing is kept.
+    pub fn is_empty(&self) -> bool {
+        self.double.is_empty() && self.single.is_empty()
     }
 }
 
-impl Stream {
+/// `v` as `n` zeros.
+fn zeroed<T: Elem>(v: &mut Vec<T>, n: usize) {
+    v.clear();
+    v.resize(n, T::ZERO);
+}
+
+/// `v` with at least `n` elements (grown with zeros, never cleared).
+fn at_least<T: Elem>(v: &mut Vec<T>, n: usize) {
+    if v.len() < n {
+        v.resize(n, T::ZERO);
+    }
+}
+
+impl<T: TileElem> Tiles<T> {
     /// Lays out `net`'s parameters and sizes the tile buffers (whose
     /// contents every pass writes before it reads them).
     fn pack(&mut self, net: &Network, params: &[f64]) {
@@ -205,6 +251,10 @@ impl Stream {
             }
         }
         let n = self.tile * widest;
+        if !T::WIDE {
+            at_least(&mut self.y_wide, n);
+            at_least(&mut self.y_dot_wide, n);
+        }
         let b = &mut self.bars;
         for v in [
             &mut b.y,
@@ -220,36 +270,74 @@ impl Stream {
 
     /// Zeroes the gradient accumulators.
     fn clear_grads(&mut self) {
-        self.grads
-            .resize_with(self.packed.len(), LayerGrad::default);
-        for (g, p) in self.grads.iter_mut().zip(&self.packed) {
-            zeroed(&mut g.w, p.n_in * p.bp);
-            zeroed(&mut g.b, p.bp);
-            zeroed(&mut g.idt, p.bp);
+        zero_grads(&mut self.grads, &self.packed);
+        if !T::WIDE {
+            zero_grads(&mut self.sums, &self.packed);
         }
     }
 
     /// Adds the accumulated gradient to `grad` (the network's layout).
     fn scatter_grads(&self, net: &Network, grad: &mut [f64]) {
-        let starts = net.layer_starts();
-        for (l, layer) in net.layers.iter().enumerate() {
-            let (g, p) = (&self.grads[l], &self.packed[l]);
-            let out = &mut grad[starts[l]..starts[l + 1]];
-            for k in 0..p.n_in {
-                for j in 0..p.n_out {
-                    out[k * p.n_out + j] += g.w[k * p.bp + j];
-                }
+        if T::WIDE {
+            scatter(&self.grads, &self.packed, net, grad)
+        } else {
+            scatter(&self.sums, &self.packed, net, grad)
+        }
+    }
+}
+
+/// Zeroed gradients for the layers of `packed`.
+fn zero_grads<T: Elem, U: Elem>(grads: &mut Vec<LayerGrad<U>>, packed: &[PackedLayer<T>]) {
+    grads.resize_with(packed.len(), LayerGrad::default);
+    for (g, p) in grads.iter_mut().zip(packed) {
+        zeroed(&mut g.w, p.n_in * p.bp);
+        zeroed(&mut g.b, p.bp);
+        zeroed(&mut g.idt, p.bp);
+    }
+}
+
+/// Adds one tile's gradient to the f64 sums and zeroes it for the next.
+fn fold_tile<T: Elem>(tile: &mut [LayerGrad<T>], sums: &mut [LayerGrad<f64>]) {
+    for (t, s) in tile.iter_mut().zip(sums) {
+        for (tv, sv) in [
+            (&mut t.w, &mut s.w),
+            (&mut t.b, &mut s.b),
+            (&mut t.idt, &mut s.idt),
+        ] {
+            for (x, acc) in tv.iter_mut().zip(sv.iter_mut()) {
+                *acc += x.to_f64();
+                *x = T::ZERO;
             }
-            let (_, bo, io) = layer.offsets();
-            if let Some(bo) = bo {
-                for (o, v) in out[bo..bo + p.n_out].iter_mut().zip(&g.b) {
-                    *o += v;
-                }
+        }
+    }
+}
+
+/// Adds the gradient `grads` (packed as `packed`) to `grad` (the
+/// network's layout).
+fn scatter<T: Elem, U: Elem>(
+    grads: &[LayerGrad<U>],
+    packed: &[PackedLayer<T>],
+    net: &Network,
+    grad: &mut [f64],
+) {
+    let starts = net.layer_starts();
+    for (l, layer) in net.layers.iter().enumerate() {
+        let (g, p) = (&grads[l], &packed[l]);
+        let out = &mut grad[starts[l]..starts[l + 1]];
+        for k in 0..p.n_in {
+            for j in 0..p.n_out {
+                out[k * p.n_out + j] += g.w[k * p.bp + j].to_f64();
             }
-            if let Some(io) = io {
-                for (o, v) in out[io..io + p.n_out].iter_mut().zip(&g.idt) {
-                    *o += v;
-                }
+        }
+        let (_, bo, io) = layer.offsets();
+        if let Some(bo) = bo {
+            for (o, v) in out[bo..bo + p.n_out].iter_mut().zip(&g.b) {
+                *o += v.to_f64();
+            }
+        }
+        if let Some(io) = io {
+            for (o, v) in out[io..io + p.n_out].iter_mut().zip(&g.idt) {
+                *o += v.to_f64();
             }
         }
     }
@@ -274,13 +362,15 @@ pub struct Rows<'a> {
     pub rows: usize,
     /// For [`Network::param_vjp`]: the trace a [`Network::value_tiles`]
     /// call kept for these rows, replayed instead of recomputed.
-    pub kept: Option<&'a [f64]>,
+    pub kept: Option<&'a KeptTrace>,
+    /// The precision the passes compute in.
+    pub precision: Precision,
 }
 
 /// Values per row of a kept trace: each layer's φ(z), and ż when
 /// `tangent`; `None` when an activation's derivatives cannot be had from
 /// φ(z) alone (then nothing is kept).
-fn kept_per_row(packed: &[PackedLayer], tangent: bool) -> Option<usize> {
+fn kept_per_row<T>(packed: &[PackedLayer<T>], tangent: bool) -> Option<usize> {
     let replayable = |a: Activation| a == Activation::Tanh || a.is_identity();
     packed
         .iter()
@@ -291,127 +381,229 @@ fn kept_per_row(packed: &[PackedLayer], tangent: bool) -> Option<usize> {
 /// The tile loop of [`Network::value_tiles`].
 #[inline(always)]
 fn value_tiles<V: Vector>(
-    s: &mut Stream,
+    t: &mut Tiles<V::Elem>,
     rows: &Rows,
-    mut keep: Option<&mut Vec<f64>>,
+    mut keep: Option<&mut Vec<V::Elem>>,
     consume: &mut TileOutputs,
-) {
-    let Some(last) = s.packed.last() else {
+) where
+    V::Elem: TileElem,
+{
+    let Some(last) = t.packed.last() else {
         return;
     };
-    let (n_in, n_out) = (s.packed[0].n_in, last.n_out);
+    let (n_in, n_out) = (t.packed[0].n_in, last.n_out);
     let tangent = rows.x_dot.is_some();
-    let per_row = kept_per_row(&s.packed, tangent);
+    let per_row = kept_per_row(&t.packed, tangent);
     if let Some(k) = keep.as_deref_mut() {
         // every kept value is written below: no need to clear the rest
-        k.resize(per_row.map_or(0, |n| n * rows.rows), 0.0);
+        k.resize(per_row.map_or(0, |n| n * rows.rows), V::Elem::ZERO);
     }
+    let Tiles {
+        packed,
+        layers,
+        x,
+        x_dot,
+        y_wide,
+        y_dot_wide,
+        tile,
+        ..
+    } = t;
+    let x = narrowed(rows.x, x);
+    let x_dot = rows.x_dot.map(|v| narrowed(v, x_dot));
     let mut start = 0;
     while start < rows.rows {
-        let m = s.tile.min(rows.rows - start);
-        let (xv, xdv) = tile_input(rows.x, rows.x_dot, start, n_in);
+        let m = (*tile).min(rows.rows - start);
+        let (xv, xdv) = tile_input(x, x_dot, start, n_in);
         let kept = match (keep.as_deref_mut(), per_row) {
             (Some(k), Some(n)) => Some(&mut k[start * n..(start + m) * n]),
             _ => None,
         };
-        forward_tile::<V>(&s.packed, &mut s.layers, xv, xdv, m, false, kept);
-        let out = &s.layers[s.layers.len() - 1];
-        let y_dot: &[f64] = if tangent {
-            &out.y_dot[..m * n_out]
+        forward_tile::<V>(packed, layers, xv, xdv, m, false, kept);
+        let out = &layers[layers.len() - 1];
+        let y = widened(&out.y[..m * n_out], y_wide);
+        let y_dot = if tangent {
+            widened(&out.y_dot[..m * n_out], y_dot_wide)
         } else {
             &[]
         };
-        consume(start, m, &out.y[..m * n_out], y_dot);
+        consume(start, m, y, y_dot);
         start += m;
     }
 }
 
 /// The tile loop of [`Network::param_vjp`].
 #[inline(always)]
-fn vjp_tiles<V: Vector>(s: &mut Stream, rows: &Rows, bars: &mut RowBars) {
-    let Some(last) = s.packed.last() else {
+fn vjp_tiles<V: Vector>(t: &mut Tiles<V::Elem>, rows: &Rows, bars: &mut RowBars)
+where
+    V::Elem: TileElem,
+{
+    let Some(last) = t.packed.last() else {
         return;
     };
-    let (n_in, bp) = (s.packed[0].n_in, last.n_out);
+    let (n_in, bp) = (t.packed[0].n_in, last.n_out);
     let tangent = rows.x_dot.is_some();
-    let kept = match (rows.kept, kept_per_row(&s.packed, tangent)) {
+    let Tiles {
+        packed,
+        layers,
+        bars: b,
+        grads,
+        sums,
+        x,
+        x_dot,
+        y_wide,
+        y_dot_wide,
+        tile,
+    } = t;
+    let kept = match (rows.kept.map(V::Elem::kept), kept_per_row(packed, tangent)) {
         (Some(k), Some(n)) if k.len() == n * rows.rows => Some((k, n)),
         _ => None,
     };
+    let x = narrowed(rows.x, x);
+    let x_dot = rows.x_dot.map(|v| narrowed(v, x_dot));
     let mut start = 0;
     while start < rows.rows {
-        let m = s.tile.min(rows.rows - start);
-        let (xv, xdv) = tile_input(rows.x, rows.x_dot, start, n_in);
-        let tile = kept.map(|(k, n)| &k[start * n..(start + m) * n]);
-        match tile {
-            Some(t) => replay_tile(&s.packed, &mut s.layers, xv, xdv, m, t),
-            None => forward_tile::<V>(&s.packed, &mut s.layers, xv, xdv, m, tangent, None),
+        let m = (*tile).min(rows.rows - start);
+        let (xv, xdv) = tile_input(x, x_dot, start, n_in);
+        let tile_kept = kept.map(|(k, n)| &k[start * n..(start + m) * n]);
+        match tile_kept {
+            Some(k) => replay_tile(packed, layers, xv, xdv, m, k),
+            None => forward_tile::<V>(packed, layers, xv, xdv, m, tangent, None),
         }
-        let b = &mut s.bars;
-        b.y[..m * bp].fill(0.0);
-        b.y_dot[..m * bp].fill(0.0);
-        bars(start, m, &mut b.y[..m * bp], &mut b.y_dot[..m * bp], bp);
-        let (packed, layers, grads) = (&s.packed, &s.layers, &mut s.grads);
-        backward_tile::<V>(packed, layers, tile, xv, xdv, m, b, grads);
+        let wide = (&mut y_wide[..], &mut y_dot_wide[..]);
+        tile_bars(b, m * bp, wide, |yb, ydb| bars(start, m, yb, ydb, bp));
+        backward_tile::<V>(packed, layers, tile_kept, xv, xdv, m, b, grads);
+        if !V::Elem::WIDE {
+            fold_tile(grads, sums);
+        }
         start += m;
     }
 }
 
-/// Copies of the tile loops compiled for each instruction set.
+/// Zeroes ȳ and ẏ̄ of a tile (`n` values each) and lets `fill` write
+/// them: in place in f64, through the f64 buffers `wide` in f32.
+#[inline(always)]
+fn tile_bars<T: TileElem>(
+    b: &mut Bars<T>,
+    n: usize,
+    wide: (&mut [f64], &mut [f64]),
+    mut fill: impl FnMut(&mut [f64], &mut [f64]),
+) {
+    b.y[..n].fill(T::ZERO);
+    b.y_dot[..n].fill(T::ZERO);
+    if let (Some(y), Some(y_dot)) = (T::as_wide(&mut b.y[..n]), T::as_wide(&mut b.y_dot[..n])) {
+        fill(y, y_dot);
+        return;
+    }
+    let (y, y_dot) = (&mut wide.0[..n], &mut wide.1[..n]);
+    y.fill(0.0);
+    y_dot.fill(0.0);
+    fill(y, y_dot);
+    for (o, &v) in b.y[..n].iter_mut().zip(y.iter()) {
+        *o = T::from_f64(v);
+    }
+    for (o, &v) in b.y_dot[..n].iter_mut().zip(y_dot.iter()) {
+        *o = T::from_f64(v);
+    }
+}
+
+/// Copies of the tile loops compiled for each instruction set, for either
+/// element type (`$vector` names its vector there).
 macro_rules! compiled_for {
-    ($name:ident, $features:literal, $vector:ty) => {
+    ($name:ident, $features:literal, $vector:ident) => {
         #[cfg(target_arch = "x86_64")]
         mod $name {
             use super::*;
 
             #[target_feature(enable = $features)]
-            pub fn value(
-                s: &mut Stream,
+            pub(super) fn value<T: TileElem>(
+                t: &mut Tiles<T>,
                 rows: &Rows,
-                keep: Option<&mut Vec<f64>>,
+                keep: Option<&mut Vec<T>>,
                 consume: &mut TileOutputs,
             ) {
-                value_tiles::<$vector>(s, rows, keep, consume)
+                value_tiles::<T::$vector>(t, rows, keep, consume)
             }
 
             #[target_feature(enable = $features)]
-            pub fn vjp(s: &mut Stream, rows: &Rows, bars: &mut RowBars) {
-                vjp_tiles::<$vector>(s, rows, bars)
+            pub(super) fn vjp<T: TileElem>(t: &mut Tiles<T>, rows: &Rows, bars: &mut RowBars) {
+                vjp_tiles::<T::$vector>(t, rows, bars)
             }
         }
     };
 }
 
-compiled_for!(avx512, "avx512f,fma", super::super::kernels::Avx512);
-compiled_for!(avx2, "avx2,fma", super::super::kernels::Avx2);
+compiled_for!(avx512, "avx512f,fma", Avx512);
+compiled_for!(avx2, "avx2,fma", Avx2);
+
+/// [`Network::value_tiles`] in element type `T`, in the best copy.
+fn value_in<T: TileElem>(
+    net: &Network,
+    params: &[f64],
+    rows: &Rows,
+    s: &mut Stream,
+    keep: Option<&mut KeptTrace>,
+    consume: &mut TileOutputs,
+) {
+    let t = T::tiles(s);
+    t.pack(net, params);
+    let keep = keep.map(T::kept_mut);
+    match Isa::detect() {
+        // SAFETY: the CPU has the features, checked by `detect`.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => unsafe { avx512::value(t, rows, keep, consume) },
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { avx2::value(t, rows, keep, consume) },
+        _ => value_tiles::<T>(t, rows, keep, consume),
+    }
+}
+
+/// [`Network::param_vjp`] in element type `T`, in the best copy.
+fn vjp_in<T: TileElem>(
+    net: &Network,
+    params: &[f64],
+    rows: &Rows,
+    s: &mut Stream,
+    bars: &mut RowBars,
+    grad: &mut [f64],
+) {
+    let t = T::tiles(s);
+    t.pack(net, params);
+    t.clear_grads();
+    match Isa::detect() {
+        // SAFETY: the CPU has the features, checked by `detect`.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => unsafe { avx512::vjp(t, rows, bars) },
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { avx2::vjp(t, rows, bars) },
+        _ => vjp_tiles::<T>(t, rows, bars),
+    }
+    t.scatter_grads(net, grad);
+}
 
 impl Network {
     /// Output y and tangent ẏ (when `rows.x_dot` is given) of the rows,
-    /// tile by tile: `consume(first_row, m, y, ẏ)` gets rows
-    /// first_row..first_row + m of them (m × n_out each, ẏ empty without
-    /// a tangent) as soon as they are computed. With `keep`, the trace a
-    /// later [`Network::param_vjp`] on the same rows and parameters
-    /// replays is written there (each layer's φ(z) and ż: a few times
-    /// the output's size; left empty for activations other than tanh and
-    /// the identity, whose derivatives it would not give).
+    /// tile by tile, in `rows.precision`: `consume(first_row, m, y, ẏ)`
+    /// gets rows first_row..first_row + m of them (m × n_out each, ẏ
+    /// empty without a tangent) as soon as they are computed. With
+    /// `keep`, the trace a later [`Network::param_vjp`] on the same rows,
+    /// parameters and precision replays is written there (each layer's
+    /// φ(z) and ż: a few times the output's size; left empty for
+    /// activations other than tanh and the identity, whose derivatives it
+    /// would not give).
     pub fn value_tiles(
         &self,
         params: &[f64],
         rows: &Rows,
         s: &mut Stream,
-        keep: Option<&mut Vec<f64>>,
+        keep: Option<&mut KeptTrace>,
         mut consume: impl FnMut(usize, usize, &[f64], &[f64]),
     ) {
-        s.pack(self, params);
         let consume: &mut TileOutputs = &mut consume;
-        match Isa::detect() {
-            // SAFETY: the CPU has the features, checked by `detect`.
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => unsafe { avx512::value(s, rows, keep, consume) },
-            // SAFETY: as above.
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => unsafe { avx2::value(s, rows, keep, consume) },
-            _ => value_tiles::<f64>(s, rows, keep, consume),
+        match rows.precision {
+            Precision::Float64 => value_in::<f64>(self, params, rows, s, keep, consume),
+            Precision::Float32 => value_in::<f32>(self, params, rows, s, keep, consume),
         }
     }
 
@@ -423,6 +615,7 @@ impl Network {
         x: &[f64],
         x_dot: Option<&[f64]>,
         rows: usize,
+        precision: Precision,
         s: &mut Stream,
         y: &mut Vec<f64>,
         y_dot: &mut Vec<f64>,
@@ -432,6 +625,7 @@ impl Network {
             x_dot,
             rows,
             kept: None,
+            precision,
         };
         self.value_tiles(params, &rows, s, None, |_, _, yt, ydt| {
             y.extend_from_slice(yt);
@@ -440,8 +634,9 @@ impl Network {
     }
 
     /// Adds to `grad` (the network's layout) ∇θ Σ_rows (ȳ·y + ẏ̄·ẏ) over
-    /// `rows` (without a tangent: Σ ȳ·y). The adjoints are asked for tile
-    /// by tile: `bars(first_row, m, ȳ, ẏ̄, n_out)` fills rows
+    /// `rows` (without a tangent: Σ ȳ·y), in `rows.precision` (the
+    /// gradient summed in f64 either way). The adjoints are asked for
+    /// tile by tile: `bars(first_row, m, ȳ, ẏ̄, n_out)` fills rows
     /// first_row..first_row + m of them (m × n_out, zeroed). Each tile's
     /// forward pass is replayed from `rows.kept` when given (and of the
     /// right size), recomputed otherwise, just before its reverse pass.
@@ -453,19 +648,11 @@ impl Network {
         mut bars: impl FnMut(usize, usize, &mut [f64], &mut [f64], usize),
         grad: &mut [f64],
     ) {
-        s.pack(self, params);
-        s.clear_grads();
         let bars: &mut RowBars = &mut bars;
-        match Isa::detect() {
-            // SAFETY: the CPU has the features, checked by `detect`.
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => unsafe { avx512::vjp(s, rows, bars) },
-            // SAFETY: as above.
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => unsafe { avx2::vjp(s, rows, bars) },
-            _ => vjp_tiles::<f64>(s, rows, bars),
+        match rows.precision {
+            Precision::Float64 => vjp_in::<f64>(self, params, rows, s, bars, grad),
+            Precision::Float32 => vjp_in::<f32>(self, params, rows, s, bars, grad),
         }
-        s.scatter_grads(self, grad);
     }
 }
 
