@@ -19,6 +19,7 @@ pub mod neighbors;
 pub mod nn;
 pub mod optim;
 pub mod potentials;
+pub mod precision;
 pub mod structure;
 pub mod train;
 pub mod validate;

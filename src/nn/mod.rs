@@ -41,29 +41,11 @@ pub use passes::Trace;
 pub use perceptron::{Perceptron, RowTrace};
 pub use tiles::{KeptTrace, Rows, Stream};
 
-/// The precision the tile passes ([`Network::value_tiles`],
-/// [`Network::param_vjp`]) compute in; their inputs, outputs and
-/// gradients are f64 either way.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Precision {
-    /// Everything in f64.
-    #[default]
-    Float64,
-    /// Weights, values, products and tanh in f32 (the gradient summed in
-    /// f64 per tile).
-    Float32,
-}
-
-impl Precision {
-    /// The name in configurations and deepmd-kit's files.
-    pub fn name(self) -> &'static str {
-        match self {
-            Precision::Float64 => "float64",
-            Precision::Float32 => "float32",
-        }
-    }
-}
+/// What the tile passes ([`Network::value_tiles`], [`Network::param_vjp`])
+/// compute in (float32: weights, values, products and tanh, each tile's
+/// gradient summed into f64); their inputs, outputs and gradients are f64
+/// either way.
+pub use crate::precision::Precision;
 
 /// The residual connection a layer applies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

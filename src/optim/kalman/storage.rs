@@ -7,7 +7,6 @@
 
 use super::DEFERRED;
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 
 /// Row chunks per block: fixed (not the thread count) so that the order of
 /// every floating-point sum is the same on any machine.
@@ -19,32 +18,9 @@ pub(super) fn packed_len(n: usize) -> usize {
 }
 
 /// The floating-point type the covariance values are stored as.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Precision {
-    /// 4 bytes per value.
-    Float32,
-    /// 8 bytes per value.
-    Float64,
-}
+pub use crate::precision::Precision;
 
 impl Precision {
-    /// Bytes per stored value.
-    pub fn bytes(self) -> usize {
-        match self {
-            Precision::Float32 => 4,
-            Precision::Float64 => 8,
-        }
-    }
-
-    /// The setting's name (`optimizer.covariance_precision`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Precision::Float32 => "float32",
-            Precision::Float64 => "float64",
-        }
-    }
-
     /// numpy's type string of the values in the side file.
     pub(super) fn npy_type(self) -> &'static str {
         match self {
