@@ -16,6 +16,8 @@
 //! series (to r⁸: truncation < 6e-10 relative, below f32's 6e-8) and
 //! 1.5·2²³ as the rounding constant.
 
+use super::simd::Elem;
+
 /// 1.5·2⁵²: adding it rounds a float of magnitude < 2⁵¹ to an integer,
 /// which then sits in the low mantissa bits.
 const ROUNDER: f64 = 6_755_399_441_055_744.0;
@@ -64,26 +66,33 @@ fn tanh_one(x: f64) -> f64 {
     th.copysign(x)
 }
 
-/// The portable kernel: tanh, 1 − tanh² and, when `d2s` is not empty,
-/// −2·tanh·(1 − tanh²) in one pass over memory; inlined into each
-/// target-specific copy.
+/// tanh, 1 − tanh² and, when `d2s` is not empty, −2·tanh·(1 − tanh²) in
+/// one pass over memory, `tanh` being the element type's one-value tanh.
 #[inline(always)]
-pub(super) fn tanh_deriv_kernel(xs: &mut [f64], ds: &mut [f64], d2s: &mut [f64]) {
+fn tanh_derivs<T: Elem>(xs: &mut [T], ds: &mut [T], d2s: &mut [T], tanh: impl Fn(T) -> T) {
     if d2s.is_empty() {
         for (x, d) in xs.iter_mut().zip(ds.iter_mut()) {
-            let t = tanh_one(*x);
+            let t = tanh(*x);
             *x = t;
-            *d = 1.0 - t * t;
+            *d = T::ONE - t * t;
         }
         return;
     }
+    let minus_two = T::from_f64(-2.0);
     for ((x, d), s) in xs.iter_mut().zip(ds.iter_mut()).zip(d2s.iter_mut()) {
-        let t = tanh_one(*x);
-        let d1 = 1.0 - t * t;
+        let t = tanh(*x);
+        let d1 = T::ONE - t * t;
         *x = t;
         *d = d1;
-        *s = -2.0 * t * d1;
+        *s = minus_two * t * d1;
     }
+}
+
+/// The portable kernel ([`tanh_derivs`] in f64); inlined into each
+/// target-specific copy.
+#[inline(always)]
+pub(super) fn tanh_deriv_kernel(xs: &mut [f64], ds: &mut [f64], d2s: &mut [f64]) {
+    tanh_derivs(xs, ds, d2s, tanh_one)
 }
 
 /// 1.5·2²³: [`ROUNDER`] for f32.
@@ -126,25 +135,10 @@ fn tanh_one_f32(x: f32) -> f32 {
     th.copysign(x)
 }
 
-/// [`tanh_deriv_kernel`] in f32: tanh, 1 − tanh² and, when `d2s` is not
-/// empty, −2·tanh·(1 − tanh²).
+/// [`tanh_deriv_kernel`] in f32.
 #[inline(always)]
 pub(super) fn tanh_deriv_kernel_f32(xs: &mut [f32], ds: &mut [f32], d2s: &mut [f32]) {
-    if d2s.is_empty() {
-        for (x, d) in xs.iter_mut().zip(ds.iter_mut()) {
-            let t = tanh_one_f32(*x);
-            *x = t;
-            *d = 1.0 - t * t;
-        }
-        return;
-    }
-    for ((x, d), s) in xs.iter_mut().zip(ds.iter_mut()).zip(d2s.iter_mut()) {
-        let t = tanh_one_f32(*x);
-        let d1 = 1.0 - t * t;
-        *x = t;
-        *d = d1;
-        *s = -2.0 * t * d1;
-    }
+    tanh_derivs(xs, ds, d2s, tanh_one_f32)
 }
 
 /// [`tanh_deriv_kernel`] compiled with AVX-512 (eight lanes).

@@ -44,6 +44,21 @@ struct Case {
     rows: usize,
 }
 
+impl Case {
+    /// The adjoints ȳ and ẏ̄ of rows first..first + m, as
+    /// [`Network::param_vjp`] asks for them.
+    fn row_bars(&self) -> impl Fn(usize, usize, &mut [f64], &mut [f64], usize) + Copy + '_ {
+        let no = self.net.n_out();
+        move |first, m, yb, ydb, stride| {
+            for r in 0..m {
+                let src = (first + r) * no..(first + r + 1) * no;
+                yb[r * stride..r * stride + no].copy_from_slice(&self.y_bar[src.clone()]);
+                ydb[r * stride..r * stride + no].copy_from_slice(&self.y_dot_bar[src]);
+            }
+        }
+    }
+}
+
 fn cases() -> Vec<Case> {
     cases_with(3)
 }
@@ -234,14 +249,7 @@ fn tile_value_and_tangent_equal_the_traced_passes() {
 #[test]
 fn tile_parameter_vjp_equals_the_traced_passes() {
     for c in cases_with(150) {
-        let no = c.net.n_out();
-        let bars = |first: usize, m: usize, yb: &mut [f64], ydb: &mut [f64], stride: usize| {
-            for r in 0..m {
-                let src = (first + r) * no..(first + r + 1) * no;
-                yb[r * stride..r * stride + no].copy_from_slice(&c.y_bar[src.clone()]);
-                ydb[r * stride..r * stride + no].copy_from_slice(&c.y_dot_bar[src]);
-            }
-        };
+        let bars = c.row_bars();
         let mut s = Stream::default();
         let mut t = Trace::default();
         // with the tangent
@@ -346,14 +354,7 @@ fn float32_tiles_agree_with_float64_to_rounding() {
             let d = scaled_difference(a, b);
             assert!(d < 2e-6 && a != b, "{what}: scaled difference {d:e}");
         }
-        let no = c.net.n_out();
-        let bars = |first: usize, m: usize, yb: &mut [f64], ydb: &mut [f64], stride: usize| {
-            for r in 0..m {
-                let src = (first + r) * no..(first + r + 1) * no;
-                yb[r * stride..r * stride + no].copy_from_slice(&c.y_bar[src.clone()]);
-                ydb[r * stride..r * stride + no].copy_from_slice(&c.y_dot_bar[src]);
-            }
-        };
+        let bars = c.row_bars();
         let rows = Rows {
             x: &c.x,
             x_dot: Some(&c.x_dot),
