@@ -8,7 +8,7 @@ use super::deepmd::{DeepPot, DeepPotStats, DeepmdConfig, looks_like_deepmd};
 use super::family::{Family, KalmanRecipe, ModelFile};
 use super::nep::config::NepConfig;
 use super::nep::{Nep, NepState};
-use super::{Adjoint, Model, Prediction, Prepared};
+use super::{Adjoint, Model, Prediction, Prepared, Tape};
 use crate::error::{Error, Result};
 use crate::structure::Structure;
 use rand_chacha::ChaCha8Rng;
@@ -250,6 +250,19 @@ impl Model for AnyModel {
     }
     fn vjp_sites(&self, s: &Prepared, sites: &[usize], adj: &Adjoint, grad: &mut [f64]) {
         each!(self, m => m.vjp_sites(s, sites, adj, grad))
+    }
+    fn predict_sites_taped(&self, s: &Prepared, sites: &[usize], out: &mut Prediction) -> Tape {
+        each!(self, m => m.predict_sites_taped(s, sites, out))
+    }
+    fn vjp_sites_taped(
+        &self,
+        s: &Prepared,
+        sites: &[usize],
+        adj: &Adjoint,
+        grad: &mut [f64],
+        tape: Tape,
+    ) {
+        each!(self, m => m.vjp_sites_taped(s, sites, adj, grad, tape))
     }
     fn prepare(&self, structure: Structure) -> Result<Prepared> {
         each!(self, m => m.prepare(structure))

@@ -108,6 +108,31 @@ impl Adjoint {
     }
 }
 
+/// What a prediction leaves behind for the gradient of the same sites to
+/// reuse instead of recomputing it (a DeePMD model's neighbour rows and
+/// embedding traces): made by [`Model::predict_sites_taped`], consumed by
+/// [`Model::vjp_sites_taped`] with the same structure, sites and
+/// parameters. Empty for a family that keeps nothing.
+#[derive(Default)]
+pub struct Tape(Option<Box<dyn Any + Send>>);
+
+impl Tape {
+    /// A tape holding `value`.
+    pub fn new<T: Any + Send>(value: T) -> Self {
+        Tape(Some(Box::new(value)))
+    }
+
+    /// Whether the tape holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// The value a family put on the tape, if it is of type `T`.
+    pub fn take<T: Any>(self) -> Option<T> {
+        self.0?.downcast::<T>().ok().map(|b| *b)
+    }
+}
+
 /// A machine-learning potential with a flat parameter vector.
 pub trait Model: Send + Sync {
     /// Element symbols the model knows, in type-index order.
@@ -137,6 +162,29 @@ pub trait Model: Send + Sync {
     /// and virial at zero; others compute everything.
     fn energies_sites(&self, s: &Prepared, sites: &[usize], out: &mut Prediction) {
         self.predict_sites(s, sites, out);
+    }
+
+    /// [`Model::predict_sites`], keeping on a tape what
+    /// [`Model::vjp_sites_taped`] of the same sites may reuse (training
+    /// predicts, evaluates the loss, then differentiates the same sites;
+    /// a family that has nothing worth keeping returns an empty tape).
+    fn predict_sites_taped(&self, s: &Prepared, sites: &[usize], out: &mut Prediction) -> Tape {
+        self.predict_sites(s, sites, out);
+        Tape::default()
+    }
+    /// [`Model::vjp_sites`] given the tape of [`Model::predict_sites_taped`]
+    /// on the same structure and sites with the same parameters; the same
+    /// gradient, to the bit, as without it.
+    fn vjp_sites_taped(
+        &self,
+        s: &Prepared,
+        sites: &[usize],
+        adj: &Adjoint,
+        grad: &mut [f64],
+        tape: Tape,
+    ) {
+        let _ = tape;
+        self.vjp_sites(s, sites, adj, grad);
     }
 
     /// Energy, per-atom energies, forces and virial of one prepared structure.

@@ -10,7 +10,7 @@
 use super::directional;
 use crate::dist::{Comm, Local, exact};
 use crate::loss::{self, ForceGradient, LossConfig, LossParts};
-use crate::model::{Adjoint, Model, Prediction, Prepared};
+use crate::model::{Adjoint, Model, Prediction, Prepared, Tape};
 use rayon::prelude::*;
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -119,39 +119,55 @@ fn items(lists: &[Vec<usize>], split: bool, batch_len: usize) -> Vec<Item<'_>> {
 
 /// Predictions of a batch, in order.
 pub fn predict(model: &dyn Model, batch: &[&Prepared]) -> Vec<Prediction> {
-    predict_on(model, batch, batch.len(), None, &[])
+    predict_on(model, batch, batch.len(), None, &[], None)
 }
 
 /// The share of the site energies `sites[k]` of each of this rank's
 /// structures k of the batch ([`Model::predict_sites`]), in order.
 pub fn predict_sites(model: &dyn Model, batch: &Batch, sites: &[Vec<usize>]) -> Vec<Prediction> {
-    predict_on(model, &batch.structures, batch.len(), Some(sites), &[])
+    predict_on(
+        model,
+        &batch.structures,
+        batch.len(),
+        Some(sites),
+        &[],
+        None,
+    )
 }
 
 /// Predictions of a batch of `batch_len` structures (over all ranks) of
 /// which `batch` are this rank's, where structure k needs only its energy
-/// when `energy_only[k]` (missing entries: everything).
+/// when `energy_only[k]` (missing entries: everything). With `tapes`,
+/// each work item's tape goes there, in item order, for [`gradient_on`].
 fn predict_on(
     model: &dyn Model,
     batch: &[&Prepared],
     batch_len: usize,
     sites: Option<&[Vec<usize>]>,
     energy_only: &[bool],
+    tapes: Option<&mut Vec<Tape>>,
 ) -> Vec<Prediction> {
     let lists = site_lists(batch, sites);
     let items = items(&lists, true, batch_len);
-    let parts: Vec<Prediction> = items
+    let taped = tapes.is_some();
+    let (parts, item_tapes): (Vec<Prediction>, Vec<Tape>) = items
         .par_iter()
         .map(|it| {
             let mut p = Prediction::default();
+            let mut tape = Tape::default();
             if energy_only.get(it.k) == Some(&true) {
                 model.energies_sites(batch[it.k], it.sites, &mut p);
+            } else if taped {
+                tape = model.predict_sites_taped(batch[it.k], it.sites, &mut p);
             } else {
                 model.predict_sites(batch[it.k], it.sites, &mut p);
             }
-            p
+            (p, tape)
         })
-        .collect();
+        .unzip();
+    if let Some(t) = tapes {
+        *t = item_tapes;
+    }
     let mut out: Vec<Prediction> = Vec::with_capacity(batch.len());
     for (it, p) in items.iter().zip(parts) {
         if it.part == 0 {
@@ -188,24 +204,42 @@ fn add_prediction(acc: &mut Prediction, part: &Prediction) {
 /// without force and virial labels are predicted for their energy only
 /// ([`Model::energies_sites`]).
 pub fn predict_for_loss(model: &dyn Model, batch: &Batch) -> Vec<Prediction> {
+    predict_for_loss_on(model, batch, None)
+}
+
+/// [`predict_for_loss`], keeping the work items' tapes in `tapes` when
+/// given.
+fn predict_for_loss_on(
+    model: &dyn Model,
+    batch: &Batch,
+    tapes: Option<&mut Vec<Tape>>,
+) -> Vec<Prediction> {
     let energy_only: Vec<bool> = batch
         .structures
         .iter()
         .map(|s| s.structure.labels.forces.is_none() && s.structure.labels.virial.is_none())
         .collect();
-    predict_on(model, &batch.structures, batch.len(), None, &energy_only)
+    predict_on(
+        model,
+        &batch.structures,
+        batch.len(),
+        None,
+        &energy_only,
+        tapes,
+    )
 }
 
 /// Predicts a batch for the loss and evaluates it, filling one adjoint per
-/// structure of this rank.
+/// structure of this rank (and the tapes, when given).
 fn evaluate(
     model: &dyn Model,
     batch: &Batch,
     config: &LossConfig,
     force_used: impl Fn(usize, usize) -> bool,
     adjoints: &mut Vec<Adjoint>,
+    tapes: Option<&mut Vec<Tape>>,
 ) -> LossParts {
-    let predictions = predict_for_loss(model, batch);
+    let predictions = predict_for_loss_on(model, batch, tapes);
     let pairs: Vec<_> = batch
         .structures
         .iter()
@@ -223,12 +257,15 @@ pub fn loss(
     config: &LossConfig,
     force_used: impl Fn(usize, usize) -> bool,
 ) -> LossParts {
-    evaluate(model, batch, config, force_used, &mut Vec::new())
+    evaluate(model, batch, config, force_used, &mut Vec::new(), None)
 }
 
 /// The data loss of a batch and its gradient with respect to every
 /// parameter (written to `grad`, overwritten). The force part is exact or
-/// directional as `config.force_gradient` says.
+/// directional as `config.force_gradient` says. Batches of fewer than
+/// [`FEW_STRUCTURES`] structures are differentiated from the tapes of
+/// their predictions ([`Model::predict_sites_taped`]); larger batches are
+/// not, as their tapes would hold every structure's rows at once.
 pub fn loss_and_gradient(
     model: &dyn Model,
     batch: &Batch,
@@ -237,8 +274,12 @@ pub fn loss_and_gradient(
     grad: &mut [f64],
 ) -> LossParts {
     let mut adjoints: Vec<Adjoint> = Vec::with_capacity(batch.len());
-    let parts = evaluate(model, batch, config, force_used, &mut adjoints);
-    gradient(model, batch, &adjoints, config.force_gradient, grad);
+    let mut tapes = Vec::new();
+    let taped = batch.len() < FEW_STRUCTURES;
+    let tape_slot = taped.then_some(&mut tapes);
+    let parts = evaluate(model, batch, config, force_used, &mut adjoints, tape_slot);
+    let gradient = config.force_gradient;
+    gradient_on(model, batch, None, &adjoints, gradient, grad, tapes);
     parts
 }
 
@@ -254,7 +295,15 @@ pub fn gradient(
     force_gradient: ForceGradient,
     grad: &mut [f64],
 ) {
-    gradient_on(model, batch, None, adjoints, force_gradient, grad);
+    gradient_on(
+        model,
+        batch,
+        None,
+        adjoints,
+        force_gradient,
+        grad,
+        Vec::new(),
+    );
 }
 
 /// [`gradient`] of the partial predictions of [`predict_sites`]: the
@@ -269,9 +318,19 @@ pub fn gradient_sites(
     force_gradient: ForceGradient,
     grad: &mut [f64],
 ) {
-    gradient_on(model, batch, Some(sites), adjoints, force_gradient, grad);
+    gradient_on(
+        model,
+        batch,
+        Some(sites),
+        adjoints,
+        force_gradient,
+        grad,
+        Vec::new(),
+    );
 }
 
+/// The gradient of [`gradient`] and [`gradient_sites`]; `tapes` are those
+/// of the prediction of the same items (exact gradients only), or empty.
 fn gradient_on(
     model: &dyn Model,
     batch: &Batch,
@@ -279,18 +338,24 @@ fn gradient_on(
     adjoints: &[Adjoint],
     force_gradient: ForceGradient,
     grad: &mut [f64],
+    mut tapes: Vec<Tape>,
 ) {
     let n = grad.len();
     let exact = force_gradient == ForceGradient::Exact;
     let structures = &batch.structures;
     let lists = site_lists(structures, if exact { sites } else { None });
     let items = items(&lists, exact, batch.len());
+    if !exact || tapes.len() != items.len() {
+        tapes.clear();
+        tapes.resize_with(items.len(), Tape::default);
+    }
     crate::model::with_scratch(&ITEM_GRADIENTS, |buffers| {
         buffers.resize_with(items.len(), Vec::new);
         let used: Vec<bool> = items
             .par_iter()
             .zip(buffers.par_iter_mut())
-            .map(|(it, g)| {
+            .zip(tapes.into_par_iter())
+            .map(|((it, g), tape)| {
                 let (s, a) = (structures[it.k], &adjoints[it.k]);
                 if a.energy == 0.0 && a.energy_only() {
                     return false;
@@ -298,7 +363,7 @@ fn gradient_on(
                 g.clear();
                 g.resize(n, 0.0);
                 match force_gradient {
-                    ForceGradient::Exact => model.vjp_sites(s, it.sites, a, g),
+                    ForceGradient::Exact => model.vjp_sites_taped(s, it.sites, a, g, tape),
                     ForceGradient::Directional { epsilon } => {
                         directional::gradient(model, s, a, epsilon, g)
                     }

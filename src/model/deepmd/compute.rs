@@ -16,7 +16,8 @@
 use super::DeepPot;
 use super::env::EnvGeometry;
 use super::select::Kept;
-use crate::model::{Prediction, Prepared};
+use super::tape::DeepTape;
+use crate::model::{Prediction, Prepared, Tape};
 use crate::nn::gemm::dot;
 use crate::nn::{Stream, Trace};
 use std::cell::RefCell;
@@ -348,10 +349,27 @@ impl DeepPot {
         out: &mut Prediction,
         descriptors: Option<&mut [f64]>,
     ) {
-        self.with_workspace(|ws| self.compute_in(s, sites, out, descriptors, ws));
+        self.with_workspace(|ws| self.compute_in(s, sites, out, descriptors, ws, None));
     }
 
-    /// [`DeepPot::compute`] with the scratch given.
+    /// [`DeepPot::compute`] keeping what the gradient of the same sites
+    /// reuses ([`super::tape`]).
+    pub(super) fn compute_taped(
+        &self,
+        s: &Prepared,
+        sites: &[usize],
+        out: &mut Prediction,
+    ) -> Tape {
+        let mut tape = DeepTape {
+            sites: sites.to_vec(),
+            chunks: Vec::new(),
+        };
+        self.with_workspace(|ws| self.compute_in(s, sites, out, None, ws, Some(&mut tape)));
+        Self::into_tape(tape)
+    }
+
+    /// [`DeepPot::compute`] with the scratch given, filling `tape` when
+    /// given.
     fn compute_in(
         &self,
         s: &Prepared,
@@ -359,15 +377,28 @@ impl DeepPot {
         out: &mut Prediction,
         mut descriptors: Option<&mut [f64]>,
         ws: &mut Workspace,
+        mut tape: Option<&mut DeepTape>,
     ) {
         out.reset(s.structure.n_atoms());
         let dim = self.hyper.descriptor_dim();
         self.pad_table(&mut ws.trace, &mut ws.pad);
         for chunk in sites.chunks(CHUNK) {
             Self::clear_rows(ws);
-            for (b, block) in chunk.chunks(BLOCK).enumerate() {
-                self.fill_rows(s, block, b * BLOCK, ws);
-                self.embed(ws, true);
+            let mut kept = None;
+            if tape.is_some() {
+                // whole chunk at once, as the gradient's first sweep does
+                self.fill_rows(s, chunk, 0, ws);
+                kept = self.reserve_chunk(ws.groups.iter().map(Group::rows).sum());
+            }
+            match kept.as_mut() {
+                Some(k) => self.embed_keeping(ws, k),
+                None if tape.is_some() => self.embed(ws, true),
+                None => {
+                    for (b, block) in chunk.chunks(BLOCK).enumerate() {
+                        self.fill_rows(s, block, b * BLOCK, ws);
+                        self.embed(ws, true);
+                    }
+                }
             }
             self.contract(s, chunk, ws);
             if let Some(d) = descriptors.as_deref_mut() {
@@ -377,6 +408,12 @@ impl DeepPot {
             }
             self.fit_forward_backward(s, chunk, ws, out);
             self.rows_backward(s, chunk, ws, out);
+            if let Some(t) = tape.as_deref_mut() {
+                if let Some(k) = kept.as_mut() {
+                    self.keep_chunk(chunk.len(), ws, k);
+                }
+                t.chunks.push(kept);
+            }
         }
         out.energy = out.atomic_energies.iter().sum();
         self.warn_truncation(s, ws.truncated_atoms, ws.dropped);

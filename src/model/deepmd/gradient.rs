@@ -26,7 +26,8 @@
 
 use super::DeepPot;
 use super::compute::{CHUNK, Workspace, add_row, gr_adjoint};
-use crate::model::{Adjoint, Prepared};
+use super::tape::DeepTape;
+use crate::model::{Adjoint, Prepared, Tape};
 use crate::nn::{KeptTrace, Rows, Trace};
 use std::cell::RefCell;
 
@@ -60,15 +61,30 @@ thread_local! {
 impl DeepPot {
     /// Accumulates ∇θ [aE·E + Σ a_i·F_i + Ω:W] of the site energies of
     /// `sites` into `grad`; see the module docs.
-    pub(super) fn gradient(&self, s: &Prepared, sites: &[usize], adj: &Adjoint, grad: &mut [f64]) {
+    /// With the tape of a prediction of the same sites (see
+    /// [`super::tape`]), its chunks are not recomputed. An energy-only
+    /// adjoint ignores it (its trace has no tangents).
+    pub(super) fn gradient(
+        &self,
+        s: &Prepared,
+        sites: &[usize],
+        adj: &Adjoint,
+        grad: &mut [f64],
+        tape: Tape,
+    ) {
+        let mut tape = tape
+            .take::<DeepTape>()
+            .filter(|t| t.sites == sites && !adj.energy_only())
+            .unwrap_or_default();
         self.with_workspace(|ws| {
             crate::model::with_scratch(&TANGENTS, |ts| {
-                self.gradient_in(s, sites, adj, grad, ws, ts)
+                self.gradient_in(s, sites, adj, grad, ws, ts, &mut tape)
             })
         })
     }
 
     /// [`DeepPot::gradient`] with the scratch given.
+    #[allow(clippy::too_many_arguments)]
     fn gradient_in(
         &self,
         s: &Prepared,
@@ -77,6 +93,7 @@ impl DeepPot {
         grad: &mut [f64],
         ws: &mut Workspace,
         ts: &mut TangentScratch,
+        tape: &mut DeepTape,
     ) {
         let h = &self.hyper;
         let (nt, ns, ng) = (h.n_types(), h.n_slots(), h.embedding_width());
@@ -92,14 +109,21 @@ impl DeepPot {
         ts.pad_bucket.clear();
         ts.pad_bucket.resize(nt * ns * 4 * ng, 0.0);
         self.pad_table(&mut ws.trace, &mut ws.pad);
-        for chunk in sites.chunks(CHUNK) {
-            Self::clear_rows(ws);
-            self.fill_rows(s, chunk, 0, ws);
-            if tangent {
+        for (c, chunk) in sites.chunks(CHUNK).enumerate() {
+            let kept = tape.chunks.get_mut(c).and_then(Option::as_mut);
+            if let Some(k) = kept {
+                self.restore_chunk(k, ws, &mut ts.kept);
                 self.row_tangents(s, chunk, adj, ws, ts);
+                self.contract_tangent(chunk.len(), ws, ts);
+            } else {
+                Self::clear_rows(ws);
+                self.fill_rows(s, chunk, 0, ws);
+                if tangent {
+                    self.row_tangents(s, chunk, adj, ws, ts);
+                }
+                self.embed_and_contract(chunk.len(), tangent, ws, ts);
+                self.finish_contract(s, chunk, ws);
             }
-            self.embed_and_contract(chunk.len(), tangent, ws, ts);
-            self.finish_contract(s, chunk, ws);
             if tangent {
                 self.finish_contract_tangent(chunk.len(), ws, ts);
             }
@@ -192,6 +216,22 @@ impl DeepPot {
             };
             let keep = Some(&mut kept[e]);
             self.embeddings[e].value_tiles(p, &rows, stream, keep, consume);
+        }
+    }
+
+    /// GṘ = Σ_rows (Ṙ₀ G' ⊗ R̃ + G ⊗ Ṙ) of a chunk whose G and G' are
+    /// already in its rows (from a tape), in the first sweep's order.
+    fn contract_tangent(&self, n: usize, ws: &Workspace, ts: &mut TangentScratch) {
+        let ng = self.hyper.embedding_width();
+        let gr_dot = &mut ts.gr_dot[..n * 4 * ng];
+        gr_dot.fill(0.0);
+        for (g, env_dot) in ws.groups.iter().zip(&ts.env_dot) {
+            for r in 0..g.rows() {
+                let a = g.atom[r] as usize;
+                let (gk, gpk) = (&g.g[r * ng..(r + 1) * ng], &g.g_prime[r * ng..(r + 1) * ng]);
+                let q = a * 4 * ng..(a + 1) * 4 * ng;
+                add_row_tangent(&mut gr_dot[q], gk, gpk, g.env[r], env_dot[r]);
+            }
         }
     }
 

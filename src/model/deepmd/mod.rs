@@ -32,6 +32,7 @@ mod gradient;
 mod init;
 pub mod select;
 pub mod stats;
+mod tape;
 mod value;
 
 pub use config::DeepmdConfig;
@@ -39,7 +40,7 @@ pub use file::looks_like_deepmd;
 pub use stats::DeepPotStats;
 
 use crate::error::{Error, Result};
-use crate::model::{Adjoint, Model, Prediction, Prepared};
+use crate::model::{Adjoint, Model, Prediction, Prepared, Tape};
 use crate::nn::{Activation, Network, Precision};
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -429,6 +430,21 @@ impl Model for DeepPot {
     }
 
     fn vjp_sites(&self, s: &Prepared, sites: &[usize], adj: &Adjoint, grad: &mut [f64]) {
-        self.gradient(s, sites, adj, grad);
+        self.gradient(s, sites, adj, grad, Tape::default());
+    }
+
+    fn predict_sites_taped(&self, s: &Prepared, sites: &[usize], out: &mut Prediction) -> Tape {
+        self.compute_taped(s, sites, out)
+    }
+
+    fn vjp_sites_taped(
+        &self,
+        s: &Prepared,
+        sites: &[usize],
+        adj: &Adjoint,
+        grad: &mut [f64],
+        tape: Tape,
+    ) {
+        self.gradient(s, sites, adj, grad, tape);
     }
 }

@@ -1,0 +1,176 @@
+//! What a training prediction keeps for the gradient of the same sites
+//! ([`crate::model::Tape`]): per chunk of atoms, the neighbour rows
+//! (geometry, R̃, G and G'), GR and D, and the embedding's compact trace.
+//! The gradient's first sweep ([`super::gradient`]) would recompute
+//! exactly these (the rows, G and G' do not depend on the adjoint, only
+//! their tangents do), so with a tape it only adds the tangents; the
+//! gradient is the same to the bit. A tape holds about (1.5 + 2·Σwidths/ng)
+//! kB per neighbour row in float64, so tapes draw on the process's
+//! [`cache_budget`]: past it a chunk is not kept and its gradient
+//! recomputes it.
+
+use super::DeepPot;
+use super::compute::{Group, Workspace};
+use super::env::EnvGeometry;
+use crate::model::Tape;
+use crate::model::cache_budget;
+use crate::nn::{KeptTrace, Rows};
+use std::sync::Mutex;
+
+/// One chunk's share of a tape.
+pub(super) struct ChunkTape {
+    pub groups: Vec<Group>,
+    pub n_real: Vec<usize>,
+    /// GR and D of the chunk's atoms, as the prediction left them.
+    pub gr: Vec<f64>,
+    pub d: Vec<f64>,
+    /// The embedding's trace per group, for the gradient's replay.
+    pub kept: Vec<KeptTrace>,
+    /// Bytes taken from the cache budget.
+    bytes: usize,
+}
+
+/// A dropped tape's rows and traces, for the next tape: a chunk's are
+/// megabytes, which fresh vectors would have the system map and zero on
+/// every training step.
+struct Spare {
+    groups: Vec<Group>,
+    kept: Vec<KeptTrace>,
+}
+
+/// Spares kept at most (a step keeps one tape per work item).
+const MAX_SPARES: usize = 64;
+
+static SPARES: Mutex<Vec<Spare>> = Mutex::new(Vec::new());
+
+impl Drop for ChunkTape {
+    fn drop(&mut self) {
+        cache_budget::release(self.bytes);
+        if let Ok(mut spares) = SPARES.lock()
+            && spares.len() < MAX_SPARES
+        {
+            spares.push(Spare {
+                groups: std::mem::take(&mut self.groups),
+                kept: std::mem::take(&mut self.kept),
+            });
+        }
+    }
+}
+
+/// A DeePMD prediction's tape: one entry per chunk of the sites, `None`
+/// where the budget had no room.
+#[derive(Default)]
+pub(super) struct DeepTape {
+    /// The sites predicted.
+    pub sites: Vec<usize>,
+    pub chunks: Vec<Option<ChunkTape>>,
+}
+
+impl DeepPot {
+    /// Bytes a tape keeps per neighbour row, at most.
+    fn tape_bytes_per_row(&self) -> usize {
+        let ng = self.hyper.embedding_width();
+        let traced: usize = self.hyper.neuron.iter().map(|w| 2 * w).sum();
+        3 * size_of::<u32>()
+            + size_of::<EnvGeometry>()
+            + size_of::<[f64; 4]>()
+            + (1 + 2 * ng + traced) * size_of::<f64>()
+    }
+
+    /// Reserves room for a chunk of `rows` neighbour rows: its empty tape,
+    /// or `None` when the budget has no room.
+    pub(super) fn reserve_chunk(&self, rows: usize) -> Option<ChunkTape> {
+        let bytes = rows * self.tape_bytes_per_row();
+        if !cache_budget::reserve(bytes) {
+            return None;
+        }
+        let spare = SPARES.lock().ok().and_then(|mut s| s.pop());
+        let (groups, kept) = spare.map_or_else(Default::default, |s| (s.groups, s.kept));
+        Some(ChunkTape {
+            groups,
+            n_real: Vec::new(),
+            gr: Vec::new(),
+            d: Vec::new(),
+            kept,
+            bytes,
+        })
+    }
+
+    /// G and G' of every row of the chunk (filled whole), keeping the
+    /// embedding's trace in `tape`, exactly as the gradient's first sweep
+    /// computes them.
+    pub(super) fn embed_keeping(&self, ws: &mut Workspace, tape: &mut ChunkTape) {
+        let h = &self.hyper;
+        tape.kept.resize_with(h.n_embeddings(), KeptTrace::default);
+        let Workspace {
+            groups,
+            stream,
+            ones,
+            ..
+        } = ws;
+        for (e, g) in groups.iter_mut().enumerate() {
+            let rows = g.rows();
+            if rows == 0 {
+                continue;
+            }
+            if ones.len() < rows {
+                ones.resize(rows, 1.0);
+            }
+            let input = Rows {
+                x: &g.ss,
+                x_dot: Some(&ones[..rows]),
+                rows,
+                kept: None,
+                precision: self.precision,
+            };
+            let p = &self.params[self.net_range(e)];
+            let (y, y_dot) = (&mut g.g, &mut g.g_prime);
+            let keep = Some(&mut tape.kept[e]);
+            self.embeddings[e].value_tiles(p, &input, stream, keep, |_, _, yt, ydt| {
+                y.extend_from_slice(yt);
+                y_dot.extend_from_slice(ydt);
+            });
+        }
+    }
+
+    /// Moves the chunk's rows, GR and D (of its `n` atoms) from the
+    /// scratch to the tape, leaving the scratch the tape's spare rows,
+    /// emptied.
+    pub(super) fn keep_chunk(&self, n: usize, ws: &mut Workspace, tape: &mut ChunkTape) {
+        let h = &self.hyper;
+        let (nt, ng) = (h.n_types(), h.embedding_width());
+        std::mem::swap(&mut tape.groups, &mut ws.groups);
+        ws.groups.resize_with(h.n_embeddings(), Group::default);
+        Self::clear_rows(ws);
+        tape.n_real = ws.n_real[..n * nt].to_vec();
+        tape.gr = ws.gr[..n * 4 * ng].to_vec();
+        tape.d = ws.d[..n * h.descriptor_dim()].to_vec();
+    }
+
+    /// Puts a kept chunk back into the scratch for the gradient: rows, GR,
+    /// D and the slot counts, and the trace into `kept`.
+    pub(super) fn restore_chunk(
+        &self,
+        tape: &mut ChunkTape,
+        ws: &mut Workspace,
+        kept: &mut [KeptTrace],
+    ) {
+        std::mem::swap(&mut ws.groups, &mut tape.groups);
+        ws.n_real[..tape.n_real.len()].copy_from_slice(&tape.n_real);
+        ws.gr[..tape.gr.len()].copy_from_slice(&tape.gr);
+        ws.d[..tape.d.len()].copy_from_slice(&tape.d);
+        for (k, t) in kept.iter_mut().zip(&mut tape.kept) {
+            std::mem::swap(k, t);
+        }
+    }
+
+    /// The tape of a prediction: its chunks, or an empty tape when the
+    /// budget kept none.
+    pub(super) fn into_tape(tape: DeepTape) -> Tape {
+        if tape.chunks.iter().all(Option::is_none) {
+            Tape::default()
+        } else {
+            Tape::new(tape)
+        }
+    }
+}
