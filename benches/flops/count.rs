@@ -174,6 +174,14 @@ pub fn dp_vjp(m: &DeepPot, c: &DpCounts) -> f64 {
     r * per_row + n * per_atom + fit + pad
 }
 
+/// What a training step's vjp does not recompute when it runs from its
+/// prediction's tape (`Model::predict_sites_taped`): each row's
+/// environment, its G and G' (forward and tangent) and GR.
+pub fn dp_taped(m: &DeepPot, c: &DpCounts) -> f64 {
+    let z = DpShape::of(m);
+    c.rows * (ENV_ROW + net(z.emb, |l| fwd(l, false) + tan(l)) + 8.0 * z.ng)
+}
+
 /// ∇θE alone (FEKF's energy measurement): forward values, the fitting's
 /// and embedding's backward to parameters, no tangents.
 pub fn dp_energy_gradient(m: &DeepPot, c: &DpCounts) -> f64 {
