@@ -19,7 +19,7 @@ use super::select::Kept;
 use super::tape::DeepTape;
 use crate::model::{Prediction, Prepared, Tape};
 use crate::nn::gemm::dot;
-use crate::nn::{Stream, Trace};
+use crate::nn::{KeptTrace, Rows, Stream, Trace};
 use std::cell::RefCell;
 
 /// Atoms per embedding batch: large enough for efficient matrix products,
@@ -270,29 +270,47 @@ impl DeepPot {
     }
 
     /// G, and G' when `tangent`, of the rows not embedded yet, in every
-    /// group.
-    pub(super) fn embed(&self, ws: &mut Workspace, tangent: bool) {
+    /// group; with `keep`, each group's trace for the gradient to replay
+    /// (every row must then be new).
+    pub(super) fn embed(
+        &self,
+        ws: &mut Workspace,
+        tangent: bool,
+        mut keep: Option<&mut Vec<KeptTrace>>,
+    ) {
         let ng = self.hyper.embedding_width();
-        for (e, g) in ws.groups.iter_mut().enumerate() {
+        if let Some(k) = keep.as_deref_mut() {
+            k.resize_with(self.hyper.n_embeddings(), KeptTrace::default);
+        }
+        let Workspace {
+            groups,
+            stream,
+            ones,
+            ..
+        } = ws;
+        for (e, g) in groups.iter_mut().enumerate() {
             let from = g.g.len() / ng;
             let rows = g.rows() - from;
             if rows == 0 {
                 continue;
             }
-            if ws.ones.len() < rows {
-                ws.ones.resize(rows, 1.0);
+            if ones.len() < rows {
+                ones.resize(rows, 1.0);
             }
-            let p = &self.params[self.net_range(e)];
-            self.embeddings[e].value_and_tangent(
-                p,
-                &g.ss[from..],
-                tangent.then_some(&ws.ones[..rows]),
+            let input = Rows {
+                x: &g.ss[from..],
+                x_dot: tangent.then_some(&ones[..rows]),
                 rows,
-                self.precision,
-                &mut ws.stream,
-                &mut g.g,
-                &mut g.g_prime,
-            );
+                kept: None,
+                precision: self.precision,
+            };
+            let p = &self.params[self.net_range(e)];
+            let (y, y_dot) = (&mut g.g, &mut g.g_prime);
+            let trace = keep.as_deref_mut().map(|k| &mut k[e]);
+            self.embeddings[e].value_tiles(p, &input, stream, trace, |_, _, yt, ydt| {
+                y.extend_from_slice(yt);
+                y_dot.extend_from_slice(ydt);
+            });
         }
     }
 
@@ -384,20 +402,16 @@ impl DeepPot {
         self.pad_table(&mut ws.trace, &mut ws.pad);
         for chunk in sites.chunks(CHUNK) {
             Self::clear_rows(ws);
-            let mut kept = None;
+            let mut chunk_tape = None;
             if tape.is_some() {
-                // whole chunk at once, as the gradient's first sweep does
+                // the whole chunk at once, as the gradient's first sweep
                 self.fill_rows(s, chunk, 0, ws);
-                kept = self.reserve_chunk(ws.groups.iter().map(Group::rows).sum());
-            }
-            match kept.as_mut() {
-                Some(k) => self.embed_keeping(ws, k),
-                None if tape.is_some() => self.embed(ws, true),
-                None => {
-                    for (b, block) in chunk.chunks(BLOCK).enumerate() {
-                        self.fill_rows(s, block, b * BLOCK, ws);
-                        self.embed(ws, true);
-                    }
+                chunk_tape = self.reserve_chunk(ws.groups.iter().map(Group::rows).sum());
+                self.embed(ws, true, chunk_tape.as_mut().map(|t| &mut t.kept));
+            } else {
+                for (b, block) in chunk.chunks(BLOCK).enumerate() {
+                    self.fill_rows(s, block, b * BLOCK, ws);
+                    self.embed(ws, true, None);
                 }
             }
             self.contract(s, chunk, ws);
@@ -409,10 +423,10 @@ impl DeepPot {
             self.fit_forward_backward(s, chunk, ws, out);
             self.rows_backward(s, chunk, ws, out);
             if let Some(t) = tape.as_deref_mut() {
-                if let Some(k) = kept.as_mut() {
+                if let Some(k) = chunk_tape.as_mut() {
                     self.keep_chunk(chunk.len(), ws, k);
                 }
-                t.chunks.push(kept);
+                t.chunks.push(chunk_tape);
             }
         }
         out.energy = out.atomic_energies.iter().sum();

@@ -4,17 +4,17 @@
 //! The gradient's first sweep ([`super::gradient`]) would recompute
 //! exactly these (the rows, G and G' do not depend on the adjoint, only
 //! their tangents do), so with a tape it only adds the tangents; the
-//! gradient is the same to the bit. A tape holds about (1.5 + 2·Σwidths/ng)
-//! kB per neighbour row in float64, so tapes draw on the process's
-//! [`cache_budget`]: past it a chunk is not kept and its gradient
-//! recomputes it.
+//! gradient is the same to the bit. A tape holds about 1.7 kB per
+//! neighbour row for the FEKF paper's model (embedding widths 25), more
+//! for wider ones, so tapes draw on the process's [`cache_budget`]: past
+//! it a chunk is not kept and its gradient recomputes it.
 
 use super::DeepPot;
 use super::compute::{Group, Workspace};
 use super::env::EnvGeometry;
 use crate::model::Tape;
 use crate::model::cache_budget;
-use crate::nn::{KeptTrace, Rows};
+use crate::nn::KeptTrace;
 use std::sync::Mutex;
 
 /// One chunk's share of a tape.
@@ -94,43 +94,6 @@ impl DeepPot {
             kept,
             bytes,
         })
-    }
-
-    /// G and G' of every row of the chunk (filled whole), keeping the
-    /// embedding's trace in `tape`, exactly as the gradient's first sweep
-    /// computes them.
-    pub(super) fn embed_keeping(&self, ws: &mut Workspace, tape: &mut ChunkTape) {
-        let h = &self.hyper;
-        tape.kept.resize_with(h.n_embeddings(), KeptTrace::default);
-        let Workspace {
-            groups,
-            stream,
-            ones,
-            ..
-        } = ws;
-        for (e, g) in groups.iter_mut().enumerate() {
-            let rows = g.rows();
-            if rows == 0 {
-                continue;
-            }
-            if ones.len() < rows {
-                ones.resize(rows, 1.0);
-            }
-            let input = Rows {
-                x: &g.ss,
-                x_dot: Some(&ones[..rows]),
-                rows,
-                kept: None,
-                precision: self.precision,
-            };
-            let p = &self.params[self.net_range(e)];
-            let (y, y_dot) = (&mut g.g, &mut g.g_prime);
-            let keep = Some(&mut tape.kept[e]);
-            self.embeddings[e].value_tiles(p, &input, stream, keep, |_, _, yt, ydt| {
-                y.extend_from_slice(yt);
-                y_dot.extend_from_slice(ydt);
-            });
-        }
     }
 
     /// Moves the chunk's rows, GR and D (of its `n` atoms) from the
