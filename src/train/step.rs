@@ -275,7 +275,9 @@ pub fn loss_and_gradient(
 ) -> LossParts {
     let mut adjoints: Vec<Adjoint> = Vec::with_capacity(batch.len());
     let mut tapes = Vec::new();
-    let taped = batch.len() < FEW_STRUCTURES;
+    // a directional gradient moves atoms: it has no use for a tape
+    let exact = config.force_gradient == ForceGradient::Exact;
+    let taped = exact && batch.len() < FEW_STRUCTURES;
     let tape_slot = taped.then_some(&mut tapes);
     let parts = evaluate(model, batch, config, force_used, &mut adjoints, tape_slot);
     let gradient = config.force_gradient;
