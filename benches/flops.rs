@@ -352,7 +352,15 @@ fn deepmd_rows(name: &str, config: &str, frames: &[Structure]) -> Vec<Row> {
             for ((p, sites), adj) in prepared.iter().zip(&around).zip(&force_adj) {
                 let b = Batch::local(&[p]);
                 let (sites, adj) = ([sites.clone()], [adj.clone()]);
-                step::gradient_sites(model, &b, &sites, &adj, ForceGradient::Exact, &mut grad);
+                step::gradient_sites(
+                    model,
+                    &b,
+                    &sites,
+                    &adj,
+                    ForceGradient::Exact,
+                    &mut grad,
+                    Vec::new(),
+                );
             }
         },
     ));

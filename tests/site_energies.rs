@@ -228,7 +228,16 @@ fn force_update_gradient_of_a_batch_is_exact_from_the_sites() {
             &adjoints,
             ForceGradient::Exact,
             &mut restricted,
+            Vec::new(),
         );
+        // the same from the tapes of the sites' prediction, to the bit
+        let b = Batch::local(&batch);
+        let mut tapes = Vec::new();
+        step::predict_sites(&c.model, &b, &sites, Some(&mut tapes));
+        let mut taped = vec![0.0; n];
+        let exact = ForceGradient::Exact;
+        step::gradient_sites(&c.model, &b, &sites, &adjoints, exact, &mut taped, tapes);
+        assert_eq!(taped, restricted, "{}: the taped gradient differs", c.name);
         let d = rel_norm_diff(&restricted, &whole);
         assert!(
             d < 1e-12,

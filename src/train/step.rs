@@ -123,22 +123,27 @@ pub fn predict(model: &dyn Model, batch: &[&Prepared]) -> Vec<Prediction> {
 }
 
 /// The share of the site energies `sites[k]` of each of this rank's
-/// structures k of the batch ([`Model::predict_sites`]), in order.
-pub fn predict_sites(model: &dyn Model, batch: &Batch, sites: &[Vec<usize>]) -> Vec<Prediction> {
-    predict_on(
-        model,
-        &batch.structures,
-        batch.len(),
-        Some(sites),
-        &[],
-        None,
-    )
+/// structures k of the batch ([`Model::predict_sites`]), in order; with
+/// `tapes`, their tapes for [`gradient_sites`] of the same sites (see
+/// [`predict_on`]).
+pub fn predict_sites(
+    model: &dyn Model,
+    batch: &Batch,
+    sites: &[Vec<usize>],
+    tapes: Option<&mut Vec<Tape>>,
+) -> Vec<Prediction> {
+    let structures = &batch.structures;
+    predict_on(model, structures, batch.len(), Some(sites), &[], tapes)
 }
 
 /// Predictions of a batch of `batch_len` structures (over all ranks) of
 /// which `batch` are this rank's, where structure k needs only its energy
 /// when `energy_only[k]` (missing entries: everything). With `tapes`,
-/// each work item's tape goes there, in item order, for [`gradient_on`].
+/// each work item's tape ([`Model::predict_sites_taped`]) goes there, in
+/// item order, for [`gradient_on`], when the whole batch has fewer than
+/// [`FEW_STRUCTURES`] structures (its items are then chunks of about
+/// [`SITE_CHUNK`] atoms; a larger batch's tapes would hold the rows of
+/// every structure at once, and it gets none).
 fn predict_on(
     model: &dyn Model,
     batch: &[&Prepared],
@@ -149,7 +154,7 @@ fn predict_on(
 ) -> Vec<Prediction> {
     let lists = site_lists(batch, sites);
     let items = items(&lists, true, batch_len);
-    let taped = tapes.is_some();
+    let taped = tapes.is_some() && batch_len < FEW_STRUCTURES;
     let (parts, item_tapes): (Vec<Prediction>, Vec<Tape>) = items
         .par_iter()
         .map(|it| {
@@ -262,10 +267,8 @@ pub fn loss(
 
 /// The data loss of a batch and its gradient with respect to every
 /// parameter (written to `grad`, overwritten). The force part is exact or
-/// directional as `config.force_gradient` says. Batches of fewer than
-/// [`FEW_STRUCTURES`] structures are differentiated from the tapes of
-/// their predictions ([`Model::predict_sites_taped`]); larger batches are
-/// not, as their tapes would hold every structure's rows at once.
+/// directional as `config.force_gradient` says. An exact gradient is
+/// taken from the tapes of the predictions (see [`predict_on`]).
 pub fn loss_and_gradient(
     model: &dyn Model,
     batch: &Batch,
@@ -277,8 +280,7 @@ pub fn loss_and_gradient(
     let mut tapes = Vec::new();
     // a directional gradient moves atoms: it has no use for a tape
     let exact = config.force_gradient == ForceGradient::Exact;
-    let taped = exact && batch.len() < FEW_STRUCTURES;
-    let tape_slot = taped.then_some(&mut tapes);
+    let tape_slot = exact.then_some(&mut tapes);
     let parts = evaluate(model, batch, config, force_used, &mut adjoints, tape_slot);
     let gradient = config.force_gradient;
     gradient_on(model, batch, None, &adjoints, gradient, grad, tapes);
@@ -309,9 +311,10 @@ pub fn gradient(
 }
 
 /// [`gradient`] of the partial predictions of [`predict_sites`]: the
-/// exact force part is [`Model::vjp_sites`] over `sites[k]`; the
-/// directional one differentiates whole structures (it moves atoms, and
-/// needs every site energy they touch), ignoring `sites`.
+/// exact force part is [`Model::vjp_sites`] over `sites[k]` (from the
+/// prediction's `tapes`, when not empty); the directional one
+/// differentiates whole structures (it moves atoms, and needs every site
+/// energy they touch), ignoring `sites` and the tapes.
 pub fn gradient_sites(
     model: &dyn Model,
     batch: &Batch,
@@ -319,6 +322,7 @@ pub fn gradient_sites(
     adjoints: &[Adjoint],
     force_gradient: ForceGradient,
     grad: &mut [f64],
+    tapes: Vec<Tape>,
 ) {
     gradient_on(
         model,
@@ -327,7 +331,7 @@ pub fn gradient_sites(
         adjoints,
         force_gradient,
         grad,
-        Vec::new(),
+        tapes,
     );
 }
 

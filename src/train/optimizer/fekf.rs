@@ -35,7 +35,7 @@
 
 use crate::dist::{Comm, exact};
 use crate::loss::{self, LossConfig, LossParts};
-use crate::model::{Adjoint, Model, Prediction, Prepared};
+use crate::model::{Adjoint, Model, Prediction, Prepared, Tape};
 use crate::optim::kalman::Kalman;
 use crate::structure::VIRIAL_COMPONENTS;
 // The settings are configuration (config.rs builds and checks them), so
@@ -75,6 +75,8 @@ pub struct FekfStep {
     atoms: Vec<Vec<usize>>,
     /// Per structure, the sites of the current force update.
     sites: Vec<Vec<usize>>,
+    /// The tapes of the force update's prediction, for its gradient.
+    tapes: Vec<Tape>,
     /// Accumulated timing.
     pub timing: Timing,
 }
@@ -154,6 +156,7 @@ impl FekfStep {
             adjoints: Vec::new(),
             atoms: Vec::new(),
             sites: Vec::new(),
+            tapes: Vec::new(),
             timing: Timing::default(),
         }
     }
@@ -246,7 +249,7 @@ impl FekfStep {
         let predictions = if settings.sites_only {
             let t = Instant::now();
             self.update_sites(batch, u, settings);
-            let p = step::predict_sites(model, batch, &self.sites);
+            let p = step::predict_sites(model, batch, &self.sites, Some(&mut self.tapes));
             self.timing.predict_s += t.elapsed().as_secs_f64();
             p
         } else {
@@ -385,6 +388,8 @@ impl FekfStep {
         settings: &FekfSettings,
         on_sites: bool,
     ) {
+        // the tapes of a force update's prediction, released either way
+        let tapes = std::mem::take(&mut self.tapes);
         let Totals {
             sum,
             count,
@@ -397,7 +402,7 @@ impl FekfStep {
         let t = Instant::now();
         let (adjoints, fg, grad) = (&self.adjoints, settings.force_gradient, &mut self.grad);
         if on_sites {
-            step::gradient_sites(&*model, batch, &self.sites, adjoints, fg, grad);
+            step::gradient_sites(&*model, batch, &self.sites, adjoints, fg, grad, tapes);
         } else {
             step::gradient(&*model, batch, adjoints, fg, grad);
         }
