@@ -282,8 +282,8 @@ pub fn loss_and_gradient(
     let exact = config.force_gradient == ForceGradient::Exact;
     let tape_slot = exact.then_some(&mut tapes);
     let parts = evaluate(model, batch, config, force_used, &mut adjoints, tape_slot);
-    let gradient = config.force_gradient;
-    gradient_on(model, batch, None, &adjoints, gradient, grad, tapes);
+    let force_gradient = config.force_gradient;
+    gradient_on(model, batch, None, &adjoints, force_gradient, grad, tapes);
     parts
 }
 
