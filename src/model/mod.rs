@@ -181,9 +181,8 @@ pub trait Model: Send + Sync {
         sites: &[usize],
         adj: &Adjoint,
         grad: &mut [f64],
-        tape: Tape,
+        _tape: Tape,
     ) {
-        let _ = tape;
         self.vjp_sites(s, sites, adj, grad);
     }
 

@@ -45,6 +45,17 @@ struct Case {
 }
 
 impl Case {
+    /// The case's rows with their tangent, in `precision`, nothing kept.
+    fn input(&self, precision: Precision) -> Rows<'_> {
+        Rows {
+            x: &self.x,
+            x_dot: Some(&self.x_dot),
+            rows: self.rows,
+            kept: None,
+            precision,
+        }
+    }
+
     /// The adjoints ȳ and ẏ̄ of rows first..first + m, as
     /// [`Network::param_vjp`] asks for them.
     fn row_bars(&self) -> impl Fn(usize, usize, &mut [f64], &mut [f64], usize) + Copy + '_ {
@@ -269,13 +280,7 @@ fn tile_parameter_vjp_equals_the_traced_passes() {
             None,
         );
         let mut grad = vec![0.5; c.params.len()];
-        let rows = Rows {
-            x: &c.x,
-            x_dot: Some(&c.x_dot),
-            rows: c.rows,
-            kept: None,
-            precision: F64,
-        };
+        let rows = c.input(F64);
         c.net.param_vjp(&c.params, &rows, &mut s, bars, &mut grad);
         assert_close(&grad, &expected, "∇θ with the tangent");
         // replaying a kept trace gives the same bits as recomputing it
@@ -355,13 +360,7 @@ fn float32_tiles_agree_with_float64_to_rounding() {
             assert!(d < 2e-6 && a != b, "{what}: scaled difference {d:e}");
         }
         let bars = c.row_bars();
-        let rows = Rows {
-            x: &c.x,
-            x_dot: Some(&c.x_dot),
-            rows: c.rows,
-            kept: None,
-            precision: F64,
-        };
+        let rows = c.input(F64);
         let mut g64 = vec![0.0; c.params.len()];
         c.net.param_vjp(&c.params, &rows, &mut s, bars, &mut g64);
         let rows = Rows {

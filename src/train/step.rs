@@ -207,14 +207,9 @@ fn add_prediction(acc: &mut Prediction, part: &Prediction) {
 
 /// Predictions of this rank's structures of a batch for a loss: those
 /// without force and virial labels are predicted for their energy only
-/// ([`Model::energies_sites`]).
-pub fn predict_for_loss(model: &dyn Model, batch: &Batch) -> Vec<Prediction> {
-    predict_for_loss_on(model, batch, None)
-}
-
-/// [`predict_for_loss`], keeping the work items' tapes in `tapes` when
-/// given.
-fn predict_for_loss_on(
+/// ([`Model::energies_sites`]); with `tapes`, the others' tapes for their
+/// gradient (see [`predict_on`]).
+pub fn predict_for_loss(
     model: &dyn Model,
     batch: &Batch,
     tapes: Option<&mut Vec<Tape>>,
@@ -244,7 +239,7 @@ fn evaluate(
     adjoints: &mut Vec<Adjoint>,
     tapes: Option<&mut Vec<Tape>>,
 ) -> LossParts {
-    let predictions = predict_for_loss_on(model, batch, tapes);
+    let predictions = predict_for_loss(model, batch, tapes);
     let pairs: Vec<_> = batch
         .structures
         .iter()

@@ -407,7 +407,7 @@ impl DeepPot {
                 // the whole chunk at once, as the gradient's first sweep
                 self.fill_rows(s, chunk, 0, ws);
                 chunk_tape = self.reserve_chunk(ws.groups.iter().map(Group::rows).sum());
-                self.embed(ws, true, chunk_tape.as_mut().map(|t| &mut t.kept));
+                self.embed(ws, true, chunk_tape.as_mut().map(|t| &mut t.data.kept));
             } else {
                 for (b, block) in chunk.chunks(BLOCK).enumerate() {
                     self.fill_rows(s, block, b * BLOCK, ws);

@@ -110,9 +110,8 @@ impl DeepPot {
         ts.pad_bucket.resize(nt * ns * 4 * ng, 0.0);
         self.pad_table(&mut ws.trace, &mut ws.pad);
         for (c, chunk) in sites.chunks(CHUNK).enumerate() {
-            let kept = tape.chunks.get_mut(c).and_then(Option::as_mut);
-            if let Some(k) = kept {
-                self.restore_chunk(k, ws, &mut ts.kept);
+            if let Some(chunk_tape) = tape.chunks.get_mut(c).and_then(Option::as_mut) {
+                self.restore_chunk(chunk_tape, ws, &mut ts.kept);
                 self.row_tangents(s, chunk, adj, ws, ts);
                 self.contract_tangent(chunk.len(), ws, ts);
             } else {

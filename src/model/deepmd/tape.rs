@@ -17,8 +17,9 @@ use crate::model::cache_budget;
 use crate::nn::KeptTrace;
 use std::sync::Mutex;
 
-/// One chunk's share of a tape.
-pub(super) struct ChunkTape {
+/// What a tape keeps of one chunk.
+#[derive(Default)]
+pub(super) struct ChunkData {
     pub groups: Vec<Group>,
     pub n_real: Vec<usize>,
     /// GR and D of the chunk's atoms, as the prediction left them.
@@ -26,22 +27,22 @@ pub(super) struct ChunkTape {
     pub d: Vec<f64>,
     /// The embedding's trace per group, for the gradient's replay.
     pub kept: Vec<KeptTrace>,
-    /// Bytes taken from the cache budget.
-    bytes: usize,
 }
 
-/// A dropped tape's rows and traces, for the next tape: a chunk's are
-/// megabytes, which fresh vectors would have the system map and zero on
-/// every training step.
-struct Spare {
-    groups: Vec<Group>,
-    kept: Vec<KeptTrace>,
+/// One chunk's share of a tape.
+pub(super) struct ChunkTape {
+    pub data: ChunkData,
+    /// Bytes taken from the cache budget.
+    bytes: usize,
 }
 
 /// Spares kept at most (a step keeps one tape per work item).
 const MAX_SPARES: usize = 64;
 
-static SPARES: Mutex<Vec<Spare>> = Mutex::new(Vec::new());
+/// Dropped tapes' buffers, for the next tapes: a chunk's are megabytes,
+/// which fresh vectors would have the system map and zero on every
+/// training step.
+static SPARES: Mutex<Vec<ChunkData>> = Mutex::new(Vec::new());
 
 impl Drop for ChunkTape {
     fn drop(&mut self) {
@@ -49,10 +50,7 @@ impl Drop for ChunkTape {
         if let Ok(mut spares) = SPARES.lock()
             && spares.len() < MAX_SPARES
         {
-            spares.push(Spare {
-                groups: std::mem::take(&mut self.groups),
-                kept: std::mem::take(&mut self.kept),
-            });
+            spares.push(std::mem::take(&mut self.data));
         }
     }
 }
@@ -85,13 +83,8 @@ impl DeepPot {
             return None;
         }
         let spare = SPARES.lock().ok().and_then(|mut s| s.pop());
-        let (groups, kept) = spare.map_or_else(Default::default, |s| (s.groups, s.kept));
         Some(ChunkTape {
-            groups,
-            n_real: Vec::new(),
-            gr: Vec::new(),
-            d: Vec::new(),
-            kept,
+            data: spare.unwrap_or_default(),
             bytes,
         })
     }
@@ -102,12 +95,13 @@ impl DeepPot {
     pub(super) fn keep_chunk(&self, n: usize, ws: &mut Workspace, tape: &mut ChunkTape) {
         let h = &self.hyper;
         let (nt, ng) = (h.n_types(), h.embedding_width());
-        std::mem::swap(&mut tape.groups, &mut ws.groups);
+        let data = &mut tape.data;
+        std::mem::swap(&mut data.groups, &mut ws.groups);
         ws.groups.resize_with(h.n_embeddings(), Group::default);
         Self::clear_rows(ws);
-        tape.n_real = ws.n_real[..n * nt].to_vec();
-        tape.gr = ws.gr[..n * 4 * ng].to_vec();
-        tape.d = ws.d[..n * h.descriptor_dim()].to_vec();
+        refill(&mut data.n_real, &ws.n_real[..n * nt]);
+        refill(&mut data.gr, &ws.gr[..n * 4 * ng]);
+        refill(&mut data.d, &ws.d[..n * h.descriptor_dim()]);
     }
 
     /// Puts a kept chunk back into the scratch for the gradient: rows, GR,
@@ -118,11 +112,12 @@ impl DeepPot {
         ws: &mut Workspace,
         kept: &mut [KeptTrace],
     ) {
-        std::mem::swap(&mut ws.groups, &mut tape.groups);
-        ws.n_real[..tape.n_real.len()].copy_from_slice(&tape.n_real);
-        ws.gr[..tape.gr.len()].copy_from_slice(&tape.gr);
-        ws.d[..tape.d.len()].copy_from_slice(&tape.d);
-        for (k, t) in kept.iter_mut().zip(&mut tape.kept) {
+        let data = &mut tape.data;
+        std::mem::swap(&mut ws.groups, &mut data.groups);
+        ws.n_real[..data.n_real.len()].copy_from_slice(&data.n_real);
+        ws.gr[..data.gr.len()].copy_from_slice(&data.gr);
+        ws.d[..data.d.len()].copy_from_slice(&data.d);
+        for (k, t) in kept.iter_mut().zip(&mut data.kept) {
             std::mem::swap(k, t);
         }
     }
@@ -136,4 +131,10 @@ impl DeepPot {
             Tape::new(tape)
         }
     }
+}
+
+/// `v` becomes a copy of `from`, in its own (recycled) capacity.
+fn refill<T: Copy>(v: &mut Vec<T>, from: &[T]) {
+    v.clear();
+    v.extend_from_slice(from);
 }

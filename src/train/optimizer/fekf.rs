@@ -332,7 +332,7 @@ impl FekfStep {
 
     fn predict(&mut self, model: &dyn Model, batch: &Batch) -> Vec<Prediction> {
         let t = Instant::now();
-        let p = step::predict_for_loss(model, batch);
+        let p = step::predict_for_loss(model, batch, None);
         self.timing.predict_s += t.elapsed().as_secs_f64();
         p
     }
