@@ -15,6 +15,7 @@
 
 use super::DeepPot;
 use super::env::EnvGeometry;
+use super::rows::{self, Quad};
 use super::select::Kept;
 use super::tape::DeepTape;
 use crate::model::{Prediction, Prepared, Tape};
@@ -90,6 +91,10 @@ pub(super) struct Workspace {
     pub d: Vec<f64>,
     /// D̄ per chunk atom.
     pub d_bar: Vec<f64>,
+    /// GRᵀ or GR̄ᵀ per chunk atom, [k][c] ([`rows`]' layout).
+    pub gr_t: Vec<Quad>,
+    /// Per row of a group, GR̄·G and GR̄·G'.
+    pub dots: Vec<(Quad, Quad)>,
     /// Fitting input rows of one type, and their adjoints.
     pub fit_in: Vec<f64>,
     pub fit_bar: Vec<f64>,
@@ -317,15 +322,13 @@ impl DeepPot {
     /// GR (with the empty slots) and D of the chunk's atoms (numbered by
     /// their position in `atoms` in the rows).
     pub(super) fn contract(&self, s: &Prepared, atoms: &[usize], ws: &mut Workspace) {
-        let ng = self.hyper.embedding_width();
-        ws.gr[..atoms.len() * 4 * ng].fill(0.0);
+        let (ng, n) = (self.hyper.embedding_width(), atoms.len());
+        ws.gr_t.clear();
+        ws.gr_t.resize(n * ng, [0.0; 4]);
         for g in &ws.groups {
-            for r in 0..g.rows() {
-                let a = g.atom[r] as usize;
-                let gr = &mut ws.gr[a * 4 * ng..(a + 1) * 4 * ng];
-                add_row(gr, &g.g[r * ng..(r + 1) * ng], g.env[r]);
-            }
+            rows::contract(&mut ws.gr_t, ng, &g.atom, &g.g, &g.env);
         }
+        rows::untranspose(&ws.gr_t, ng, n, &mut ws.gr);
         self.finish_contract(s, atoms, ws);
     }
 
@@ -507,22 +510,13 @@ impl DeepPot {
             gr_bar.fill(0.0);
             gr_adjoint(d_bar, gr, ng, axis, gr_bar);
         }
+        rows::transpose(&ws.gr_bar, ng, n, &mut ws.gr_t);
         let scale = 1.0 / ns as f64;
         for g in &ws.groups {
-            for r in 0..g.rows() {
-                let a = g.atom[r] as usize;
-                let i = atoms[a];
+            rows::row_dots(&ws.gr_t, ng, &g.atom, &g.g, &g.g_prime, &mut ws.dots);
+            for (r, &(dot_g, dot_gp)) in ws.dots.iter().enumerate() {
+                let i = atoms[g.atom[r] as usize];
                 let ti = s.types[i];
-                let gr_bar = &ws.gr_bar[a * 4 * ng..(a + 1) * 4 * ng];
-                let gv = &g.g[r * ng..(r + 1) * ng];
-                let gp = &g.g_prime[r * ng..(r + 1) * ng];
-                let mut dot_g = [0.0; 4];
-                let mut dot_gp = [0.0; 4];
-                for c in 0..4 {
-                    let row = &gr_bar[c * ng..(c + 1) * ng];
-                    dot_g[c] = dot(row, gv);
-                    dot_gp[c] = dot(row, gp);
-                }
                 let env = g.env[r];
                 let ss_bar: f64 = (0..4).map(|c| env[c] * dot_gp[c]).sum();
                 let base = (ti * ns + g.slot[r] as usize) * 4;
@@ -541,18 +535,6 @@ impl DeepPot {
                     }
                 }
             }
-        }
-    }
-}
-
-/// GR += G ⊗ R̃ of one row (GR stored [c][k]).
-#[inline]
-pub(super) fn add_row(gr: &mut [f64], g: &[f64], env: [f64; 4]) {
-    let ng = g.len();
-    for c in 0..4 {
-        let x = env[c];
-        for (o, &v) in gr[c * ng..(c + 1) * ng].iter_mut().zip(g) {
-            *o += v * x;
         }
     }
 }

@@ -25,7 +25,8 @@
 //! computed: the cost is about that of a prediction.
 
 use super::DeepPot;
-use super::compute::{CHUNK, Workspace, add_row, gr_adjoint};
+use super::compute::{CHUNK, Workspace, gr_adjoint};
+use super::rows::{self, Quad};
 use super::tape::DeepTape;
 use crate::model::{Adjoint, Prepared, Tape};
 use crate::nn::{KeptTrace, Rows, Trace};
@@ -38,6 +39,8 @@ struct TangentScratch {
     env_dot: Vec<Vec<[f64; 4]>>,
     /// GṘ and its adjoint per chunk atom, [c][k].
     gr_dot: Vec<f64>,
+    /// GṘᵀ per chunk atom while it is summed, [k][c].
+    gr_dot_t: Vec<Quad>,
     gr_dot_bar: Vec<f64>,
     /// Ḋ and its adjoint per block atom.
     d_dot: Vec<f64>,
@@ -177,13 +180,16 @@ impl DeepPot {
         let Workspace {
             groups,
             gr,
+            gr_t,
             stream,
             ones,
             ..
         } = ws;
-        gr[..n * 4 * ng].fill(0.0);
-        ts.gr_dot[..n * 4 * ng].fill(0.0);
-        let (gr_dot, kept) = (&mut ts.gr_dot, &mut ts.kept);
+        for t in [&mut *gr_t, &mut ts.gr_dot_t] {
+            t.clear();
+            t.resize(n * ng, [0.0; 4]);
+        }
+        let (gr_dot_t, kept) = (&mut ts.gr_dot_t, &mut ts.kept);
         for (e, g) in groups.iter().enumerate() {
             let rows = g.rows();
             if rows == 0 {
@@ -194,15 +200,11 @@ impl DeepPot {
             }
             let env_dot = &ts.env_dot[e];
             let consume = |first: usize, m: usize, gv: &[f64], gp: &[f64]| {
-                for (k, r) in (first..first + m).enumerate() {
-                    let a = g.atom[r] as usize;
-                    let q = a * 4 * ng..(a + 1) * 4 * ng;
-                    let gk = &gv[k * ng..(k + 1) * ng];
-                    add_row(&mut gr[q.clone()], gk, g.env[r]);
-                    if tangent {
-                        let gpk = &gp[k * ng..(k + 1) * ng];
-                        add_row_tangent(&mut gr_dot[q], gk, gpk, g.env[r], env_dot[r]);
-                    }
+                let (atom, env) = (&g.atom[first..first + m], &g.env[first..first + m]);
+                rows::contract(gr_t, ng, atom, gv, env);
+                if tangent {
+                    let env_dot = &env_dot[first..first + m];
+                    rows::contract_tangent(gr_dot_t, ng, atom, gv, gp, env, env_dot);
                 }
             };
             let p = &self.params[self.net_range(e)];
@@ -216,22 +218,21 @@ impl DeepPot {
             let keep = Some(&mut kept[e]);
             self.embeddings[e].value_tiles(p, &rows, stream, keep, consume);
         }
+        rows::untranspose(gr_t, ng, n, gr);
+        rows::untranspose(&ts.gr_dot_t, ng, n, &mut ts.gr_dot);
     }
 
     /// GṘ = Σ_rows (Ṙ₀ G' ⊗ R̃ + G ⊗ Ṙ) of a chunk whose G and G' are
     /// already in its rows (from a tape), in the first sweep's order.
     fn contract_tangent(&self, n: usize, ws: &Workspace, ts: &mut TangentScratch) {
         let ng = self.hyper.embedding_width();
-        let gr_dot = &mut ts.gr_dot[..n * 4 * ng];
-        gr_dot.fill(0.0);
+        let gr_dot_t = &mut ts.gr_dot_t;
+        gr_dot_t.clear();
+        gr_dot_t.resize(n * ng, [0.0; 4]);
         for (g, env_dot) in ws.groups.iter().zip(&ts.env_dot) {
-            for r in 0..g.rows() {
-                let a = g.atom[r] as usize;
-                let (gk, gpk) = (&g.g[r * ng..(r + 1) * ng], &g.g_prime[r * ng..(r + 1) * ng]);
-                let q = a * 4 * ng..(a + 1) * 4 * ng;
-                add_row_tangent(&mut gr_dot[q], gk, gpk, g.env[r], env_dot[r]);
-            }
+            rows::contract_tangent(gr_dot_t, ng, &g.atom, &g.g, &g.g_prime, &g.env, env_dot);
         }
+        rows::untranspose(gr_dot_t, ng, n, &mut ts.gr_dot);
     }
 
     /// GṘ's 1/Σsel and Ḋ of the chunk's atoms.
@@ -507,19 +508,6 @@ fn row_bars(
         for (((o, op), &b), &bd) in gb.iter_mut().zip(gpb.iter_mut()).zip(rb).zip(rdb) {
             *o += b * x + bd * x_dot;
             *op += bd * xp;
-        }
-    }
-}
-
-/// GṘ += Ṙ₀ G' ⊗ R̃ + G ⊗ Ṙ of one row (GṘ stored [c][k]).
-#[inline]
-fn add_row_tangent(gr_dot: &mut [f64], g: &[f64], gp: &[f64], env: [f64; 4], env_dot: [f64; 4]) {
-    let ng = g.len();
-    for c in 0..4 {
-        let (x, x_dot) = (env[c] * env_dot[0], env_dot[c]);
-        let out = &mut gr_dot[c * ng..(c + 1) * ng];
-        for ((o, &v), &p) in out.iter_mut().zip(g).zip(gp) {
-            *o += p * x + v * x_dot;
         }
     }
 }

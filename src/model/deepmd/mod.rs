@@ -30,6 +30,7 @@ mod family;
 pub mod file;
 mod gradient;
 mod init;
+mod rows;
 pub mod select;
 pub mod stats;
 mod tape;
