@@ -19,7 +19,6 @@ use super::rows::{self, Quad};
 use super::select::Kept;
 use super::tape::DeepTape;
 use crate::model::{Prediction, Prepared, Tape};
-use crate::nn::gemm::dot;
 use crate::nn::{KeptTrace, Rows, Stream, Trace};
 use std::cell::RefCell;
 
@@ -91,8 +90,9 @@ pub(super) struct Workspace {
     pub d: Vec<f64>,
     /// D̄ per chunk atom.
     pub d_bar: Vec<f64>,
-    /// GRᵀ or GR̄ᵀ per chunk atom, [k][c] ([`rows`]' layout).
+    /// GRᵀ and GR̄ᵀ per chunk atom, [k][c] ([`rows`]' layout).
     pub gr_t: Vec<Quad>,
+    pub gr_bar_t: Vec<Quad>,
     /// Per row of a group, GR̄·G and GR̄·G'.
     pub dots: Vec<(Quad, Quad)>,
     /// Fitting input rows of one type, and their adjoints.
@@ -323,8 +323,7 @@ impl DeepPot {
     /// their position in `atoms` in the rows).
     pub(super) fn contract(&self, s: &Prepared, atoms: &[usize], ws: &mut Workspace) {
         let (ng, n) = (self.hyper.embedding_width(), atoms.len());
-        ws.gr_t.clear();
-        ws.gr_t.resize(n * ng, [0.0; 4]);
+        rows::zeroed(&mut ws.gr_t, n * ng);
         for g in &ws.groups {
             rows::contract(&mut ws.gr_t, ng, &g.atom, &g.g, &g.env);
         }
@@ -503,17 +502,13 @@ impl DeepPot {
         let h = &self.hyper;
         let (ns, ng, axis) = (h.n_slots(), h.embedding_width(), h.axis_neuron);
         let n = atoms.len();
-        for a in 0..n {
-            let d_bar = &ws.d_bar[a * ng * axis..(a + 1) * ng * axis];
-            let gr = &ws.gr[a * 4 * ng..(a + 1) * 4 * ng];
-            let gr_bar = &mut ws.gr_bar[a * 4 * ng..(a + 1) * 4 * ng];
-            gr_bar.fill(0.0);
-            gr_adjoint(d_bar, gr, ng, axis, gr_bar);
-        }
-        rows::transpose(&ws.gr_bar, ng, n, &mut ws.gr_t);
+        rows::transpose(&ws.gr, ng, n, &mut ws.gr_t);
+        rows::zeroed(&mut ws.gr_bar_t, n * ng);
+        let d_bar = &ws.d_bar[..n * ng * axis];
+        rows::gr_adjoint(d_bar, &ws.gr_t, ng, axis, &mut ws.gr_bar_t);
         let scale = 1.0 / ns as f64;
         for g in &ws.groups {
-            rows::row_dots(&ws.gr_t, ng, &g.atom, &g.g, &g.g_prime, &mut ws.dots);
+            rows::row_dots(&ws.gr_bar_t, ng, &g.atom, &g.g, &g.g_prime, &mut ws.dots);
             for (r, &(dot_g, dot_gp)) in ws.dots.iter().enumerate() {
                 let i = atoms[g.atom[r] as usize];
                 let ti = s.types[i];
@@ -544,26 +539,6 @@ pub(super) fn descriptor_from_gr(gr: &[f64], ng: usize, axis: usize, d: &mut [f6
     for k in 0..ng {
         for m in 0..axis {
             d[k * axis + m] = (0..4).map(|c| gr[c * ng + k] * gr[c * ng + m]).sum();
-        }
-    }
-}
-
-/// The adjoint of D = GR·GR<ᵀ carried to one factor:
-/// out[c][k] += Σ_m Ā[k, m]·B[c][m] + [k < axis] Σ_k' Ā[k', k]·B[c][k'],
-/// for Ā ng × axis and B stored [c][k].
-pub(super) fn gr_adjoint(a_bar: &[f64], b: &[f64], ng: usize, axis: usize, out: &mut [f64]) {
-    for c in 0..4 {
-        let bc = &b[c * ng..(c + 1) * ng];
-        let oc = &mut out[c * ng..(c + 1) * ng];
-        for k in 0..ng {
-            let row = &a_bar[k * axis..(k + 1) * axis];
-            let direct = dot(row, &bc[..axis]);
-            // the transposed factor: D[k, m] also depends on GR[m] for m < axis
-            let bk = bc[k];
-            for (o, &am) in oc[..axis].iter_mut().zip(row) {
-                *o += am * bk;
-            }
-            oc[k] += direct;
         }
     }
 }

@@ -11,7 +11,7 @@
 //!
 //! Reverse pass per atom: the fitting's tangent vjp (ȳ = aE, ẏ̄ = 1) gives
 //! D̄ and Ḋ̄; then GR̄ = C(D̄, GR) + C(Ḋ̄, GṘ) and GṘ̄ = C(Ḋ̄, GR) with C the
-//! adjoint of D = GR·GR<ᵀ ([`gr_adjoint`]); per row
+//! adjoint of D = GR·GR<ᵀ ([`rows::gr_adjoint`]); per row
 //! Ḡ = (GR̄ᵀR̃ + GṘ̄ᵀṘ)/Σsel and, for the unit-tangent output G',
 //! Ḡ' = Ṙ₀·GṘ̄ᵀR̃/Σsel; empty slots (no tangent) get Ḡ = GR̄ᵀR̃pad/Σsel,
 //! summed over the atoms that leave them empty.
@@ -25,8 +25,8 @@
 //! computed: the cost is about that of a prediction.
 
 use super::DeepPot;
-use super::compute::{CHUNK, Workspace, gr_adjoint};
-use super::rows::{self, Quad};
+use super::compute::{CHUNK, Workspace};
+use super::rows::{self, Quad, RowAdjoints};
 use super::tape::DeepTape;
 use crate::model::{Adjoint, Prepared, Tape};
 use crate::nn::{KeptTrace, Rows, Trace};
@@ -39,8 +39,9 @@ struct TangentScratch {
     env_dot: Vec<Vec<[f64; 4]>>,
     /// GṘ and its adjoint per chunk atom, [c][k].
     gr_dot: Vec<f64>,
-    /// GṘᵀ per chunk atom while it is summed, [k][c].
+    /// GṘᵀ and GṘ̄ᵀ per chunk atom, [k][c].
     gr_dot_t: Vec<Quad>,
+    gr_dot_bar_t: Vec<Quad>,
     gr_dot_bar: Vec<f64>,
     /// Ḋ and its adjoint per block atom.
     d_dot: Vec<f64>,
@@ -341,19 +342,21 @@ impl DeepPot {
     ) {
         let h = &self.hyper;
         let (nt, ns, ng, axis) = (h.n_types(), h.n_slots(), h.embedding_width(), h.axis_neuron);
+        let n = atoms.len();
+        let (d_bar, d_dot_bar) = (&ws.d_bar[..n * ng * axis], &ts.d_dot_bar[..n * ng * axis]);
+        rows::transpose(&ws.gr, ng, n, &mut ws.gr_t);
+        rows::zeroed(&mut ws.gr_bar_t, n * ng);
+        rows::gr_adjoint(d_bar, &ws.gr_t, ng, axis, &mut ws.gr_bar_t);
+        if tangent {
+            rows::transpose(&ts.gr_dot, ng, n, &mut ts.gr_dot_t);
+            rows::gr_adjoint(d_dot_bar, &ts.gr_dot_t, ng, axis, &mut ws.gr_bar_t);
+            rows::zeroed(&mut ts.gr_dot_bar_t, n * ng);
+            rows::gr_adjoint(d_dot_bar, &ws.gr_t, ng, axis, &mut ts.gr_dot_bar_t);
+            rows::untranspose(&ts.gr_dot_bar_t, ng, n, &mut ts.gr_dot_bar);
+        }
+        rows::untranspose(&ws.gr_bar_t, ng, n, &mut ws.gr_bar);
         for (a, &i) in atoms.iter().enumerate() {
-            let q = a * 4 * ng..(a + 1) * 4 * ng;
-            let dq = a * ng * axis..(a + 1) * ng * axis;
-            let gr_bar = &mut ws.gr_bar[q.clone()];
-            gr_bar.fill(0.0);
-            gr_adjoint(&ws.d_bar[dq.clone()], &ws.gr[q.clone()], ng, axis, gr_bar);
-            if tangent {
-                let d_dot_bar = &ts.d_dot_bar[dq];
-                gr_adjoint(d_dot_bar, &ts.gr_dot[q.clone()], ng, axis, gr_bar);
-                let gr_dot_bar = &mut ts.gr_dot_bar[q.clone()];
-                gr_dot_bar.fill(0.0);
-                gr_adjoint(d_dot_bar, &ws.gr[q], ng, axis, gr_dot_bar);
-            }
+            let gr_bar = &ws.gr_bar[a * 4 * ng..(a + 1) * 4 * ng];
             let ti = s.types[i];
             for tt in 0..nt {
                 let used = ws.n_real[a * nt + tt];
@@ -391,21 +394,15 @@ impl DeepPot {
             }
             let env_dot = &ts.env_dot[e];
             let bars = |first: usize, m: usize, gb: &mut [f64], gpb: &mut [f64], _: usize| {
-                for (k, r) in (first..first + m).enumerate() {
-                    let a = g.atom[r] as usize;
-                    let (gb, gpb) = (
-                        &mut gb[k * ng..(k + 1) * ng],
-                        &mut gpb[k * ng..(k + 1) * ng],
-                    );
-                    let q = a * 4 * ng..(a + 1) * 4 * ng;
-                    let env = g.env[r];
-                    if !tangent {
-                        row_bar(&gr_bar[q], env, scale, gb);
-                        continue;
-                    }
-                    let dot = env_dot[r];
-                    row_bars(&gr_bar[q.clone()], &gr_dot_bar[q], env, dot, scale, gb, gpb);
-                }
+                let adj = RowAdjoints {
+                    ng,
+                    gr_bar,
+                    gr_dot_bar,
+                    env: &g.env[first..first + m],
+                    env_dot: tangent.then(|| &env_dot[first..first + m]),
+                    scale,
+                };
+                rows::row_bars(&adj, &g.atom[first..first + m], gb, gpb);
             };
             let range = self.net_range(e);
             let x_dot = tangent.then_some(&ws.ones[..rows]);
@@ -471,43 +468,6 @@ impl DeepPot {
             let p = &self.params[range.clone()];
             self.embeddings[e].forward(p, &x, rows.len(), trace, false);
             self.embeddings[e].backward(p, &x, trace, &g_bar, None, Some(&mut grad[range]));
-        }
-    }
-}
-
-/// Ḡ of one row from its atom's GR̄ ([c][k]) without a tangent:
-/// Ḡ = GR̄ᵀR̃/Σsel.
-fn row_bar(gr_bar: &[f64], env: [f64; 4], scale: f64, gb: &mut [f64]) {
-    let ng = gb.len();
-    for c in 0..4 {
-        let x = env[c] * scale;
-        for (o, &v) in gb.iter_mut().zip(&gr_bar[c * ng..(c + 1) * ng]) {
-            *o += v * x;
-        }
-    }
-}
-
-/// Ḡ = (GR̄ᵀR̃ + GṘ̄ᵀṘ)/Σsel and Ḡ' = Ṙ₀·GṘ̄ᵀR̃/Σsel of one row.
-fn row_bars(
-    gr_bar: &[f64],
-    gr_dot_bar: &[f64],
-    env: [f64; 4],
-    env_dot: [f64; 4],
-    scale: f64,
-    gb: &mut [f64],
-    gpb: &mut [f64],
-) {
-    let ng = gb.len();
-    for c in 0..4 {
-        let (rb, rdb) = (
-            &gr_bar[c * ng..(c + 1) * ng],
-            &gr_dot_bar[c * ng..(c + 1) * ng],
-        );
-        let (x, x_dot) = (env[c] * scale, env_dot[c] * scale);
-        let xp = env[c] * env_dot[0] * scale;
-        for (((o, op), &b), &bd) in gb.iter_mut().zip(gpb.iter_mut()).zip(rb).zip(rdb) {
-            *o += b * x + bd * x_dot;
-            *op += bd * xp;
         }
     }
 }

@@ -119,6 +119,78 @@ fn dots_body<M: Madd>(
     }
 }
 
+/// Per row r of atom a, Ḡ_r += (GR̄[a]ᵀR̃_r + GṘ̄[a]ᵀṘ_r)·scale and
+/// Ḡ'_r += Ṙ_r0·GṘ̄[a]ᵀR̃_r·scale (GR̄ and GṘ̄ stored [c][k] per atom),
+/// or with no tangent (`env_dot` `None`) Ḡ_r += GR̄[a]ᵀR̃_r·scale alone.
+/// Along k here: each output element is its own chain over c.
+#[inline(always)]
+fn bars_body<M: Madd>(adj: &RowAdjoints, atom: &[u32], gb: &mut [f64], gpb: &mut [f64]) {
+    let ng = adj.ng;
+    for (r, &a) in atom.iter().enumerate() {
+        let q = a as usize * 4 * ng;
+        let b: [&[f64]; 4] = std::array::from_fn(|c| &adj.gr_bar[q + c * ng..q + (c + 1) * ng]);
+        let e = adj.env[r];
+        let x: Quad = std::array::from_fn(|c| e[c] * adj.scale);
+        let o = &mut gb[r * ng..(r + 1) * ng];
+        let Some(env_dot) = adj.env_dot else {
+            for (k, v) in o.iter_mut().enumerate() {
+                for c in 0..4 {
+                    *v = M::madd(b[c][k], x[c], *v);
+                }
+            }
+            continue;
+        };
+        let bd: [&[f64]; 4] =
+            std::array::from_fn(|c| &adj.gr_dot_bar[q + c * ng..q + (c + 1) * ng]);
+        let ed = env_dot[r];
+        let xd: Quad = std::array::from_fn(|c| ed[c] * adj.scale);
+        let xp: Quad = std::array::from_fn(|c| e[c] * ed[0] * adj.scale);
+        let op = &mut gpb[r * ng..(r + 1) * ng];
+        for (k, (v, vp)) in o.iter_mut().zip(op.iter_mut()).enumerate() {
+            for c in 0..4 {
+                *v = M::madd(bd[c][k], xd[c], M::madd(b[c][k], x[c], *v));
+                *vp = M::madd(bd[c][k], xp[c], *vp);
+            }
+        }
+    }
+}
+
+/// What [`row_bars`] reads besides the rows' atoms: the atoms' adjoints
+/// GR̄ and GṘ̄ ([c][k], 4·ng per atom), and per row R̃, Ṙ (`None`
+/// without a tangent) and the factor 1/Σsel.
+pub(super) struct RowAdjoints<'a> {
+    pub ng: usize,
+    pub gr_bar: &'a [f64],
+    pub gr_dot_bar: &'a [f64],
+    pub env: &'a [Quad],
+    pub env_dot: Option<&'a [Quad]>,
+    pub scale: f64,
+}
+
+/// The adjoint of D = GR·GR<ᵀ carried to one factor, in quads per atom:
+/// outᵀ[k] += Σ_m Ā[k, m]·Bᵀ[m] and, for m < axis, outᵀ[m] += Ā[k, m]·Bᵀ[k]
+/// (D[k, m] also depends on GR[m]), for Ā ng × axis per atom and Bᵀ and
+/// outᵀ ng quads per atom.
+#[inline(always)]
+fn adjoint_body<M: Madd>(a_bar: &[f64], b_t: &[Quad], ng: usize, axis: usize, out_t: &mut [Quad]) {
+    let atoms = a_bar.chunks_exact(ng * axis).zip(b_t.chunks_exact(ng));
+    for ((a, b), out) in atoms.zip(out_t.chunks_exact_mut(ng)) {
+        for (k, row) in a.chunks_exact(axis).enumerate() {
+            let bk = b[k];
+            let mut direct = [0.0; 4];
+            for (m, &am) in row.iter().enumerate() {
+                for c in 0..4 {
+                    direct[c] = M::madd(am, b[m][c], direct[c]);
+                    out[m][c] = M::madd(am, bk[c], out[m][c]);
+                }
+            }
+            for c in 0..4 {
+                out[k][c] += direct[c];
+            }
+        }
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod fused {
     use super::*;
@@ -151,6 +223,16 @@ mod fused {
         out: &mut Vec<(Quad, Quad)>,
     ) {
         dots_body::<Fused>(gr_bar_t, ng, atom, g, gp, out)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn adjoint(a_bar: &[f64], b_t: &[Quad], ng: usize, axis: usize, out_t: &mut [Quad]) {
+        adjoint_body::<Fused>(a_bar, b_t, ng, axis, out_t)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn bars(adj: &RowAdjoints, atom: &[u32], gb: &mut [f64], gpb: &mut [f64]) {
+        bars_body::<Fused>(adj, atom, gb, gpb)
     }
 }
 
@@ -215,6 +297,29 @@ pub(super) fn row_dots(
     dots_body::<Separate>(gr_bar_t, ng, atom, g, gp, out)
 }
 
+/// The rows' adjoints Ḡ and Ḡ' (rows × ng each, added to) from their
+/// atoms' GR̄ and GṘ̄; see [`RowAdjoints`]. `env` and `env_dot` start at
+/// the first of the rows `atom`.
+pub(super) fn row_bars(adj: &RowAdjoints, atom: &[u32], gb: &mut [f64], gpb: &mut [f64]) {
+    #[cfg(target_arch = "x86_64")]
+    if fused_here() {
+        // SAFETY: as in `contract`.
+        return unsafe { fused::bars(adj, atom, gb, gpb) };
+    }
+    bars_body::<Separate>(adj, atom, gb, gpb)
+}
+
+/// outᵀ += the adjoint of D = GR·GR<ᵀ (Ā, ng × axis per atom) carried to
+/// the factor Bᵀ (GR or GṘ, ng quads per atom), for every atom of `b_t`.
+pub(super) fn gr_adjoint(a_bar: &[f64], b_t: &[Quad], ng: usize, axis: usize, out_t: &mut [Quad]) {
+    #[cfg(target_arch = "x86_64")]
+    if fused_here() {
+        // SAFETY: as in `contract`.
+        return unsafe { fused::adjoint(a_bar, b_t, ng, axis, out_t) };
+    }
+    adjoint_body::<Separate>(a_bar, b_t, ng, axis, out_t)
+}
+
 /// `gr` ([c][k], per atom 4·ng) from GRᵀ (ng quads per atom) of `atoms`
 /// atoms.
 pub(super) fn untranspose(gr_t: &[Quad], ng: usize, atoms: usize, gr: &mut [f64]) {
@@ -228,6 +333,12 @@ pub(super) fn untranspose(gr_t: &[Quad], ng: usize, atoms: usize, gr: &mut [f64]
             }
         }
     }
+}
+
+/// `v` as `n` zero quads.
+pub(super) fn zeroed(v: &mut Vec<Quad>, n: usize) {
+    v.clear();
+    v.resize(n, [0.0; 4]);
 }
 
 /// GRᵀ (ng quads per atom) from `gr` ([c][k], per atom 4·ng) of `atoms`
@@ -270,11 +381,15 @@ mod tests {
         contract: ContractFn,
         tangent: TangentFn,
         dots: DotsFn,
+        bars: BarsFn,
+        adjoint: AdjointFn,
     }
 
     type ContractFn = fn(&mut [Quad], usize, &[u32], &[f64], &[Quad]);
     type TangentFn = fn(&mut [Quad], usize, &[u32], &[f64], &[f64], &[Quad], &[Quad]);
     type DotsFn = fn(&[Quad], usize, &[u32], &[f64], &[f64], &mut Vec<(Quad, Quad)>);
+    type BarsFn = fn(&RowAdjoints, &[u32], &mut [f64], &mut [f64]);
+    type AdjointFn = fn(&[f64], &[Quad], usize, usize, &mut [Quad]);
 
     #[test]
     fn both_copies_match_plain_sums() {
@@ -282,12 +397,16 @@ mod tests {
             contract: contract_body::<Separate>,
             tangent: tangent_body::<Separate>,
             dots: dots_body::<Separate>,
+            bars: bars_body::<Separate>,
+            adjoint: adjoint_body::<Separate>,
         };
         // the dispatching functions: the fused copy on CPUs that have it
         let best = Copy {
             contract,
             tangent: contract_tangent,
             dots: row_dots,
+            bars: row_bars,
+            adjoint: gr_adjoint,
         };
         for copy in [separate, best] {
             check(&copy);
@@ -326,6 +445,59 @@ mod tests {
                 let want: f64 = (0..ng).map(|k| t[k][c] * g[r * ng + k]).sum();
                 let want_p: f64 = (0..ng).map(|k| t[k][c] * gp[r * ng + k]).sum();
                 assert!(close(dg[c], want) && close(dgp[c], want_p));
+            }
+        }
+        // the rows' adjoints, from GR̄ = g[..12] and GṘ̄ = gp[..12] ([c][k],
+        // ng = 3 per atom), with and without a tangent
+        let ng = 3;
+        let mut adj = RowAdjoints {
+            ng,
+            gr_bar: &g[..24],
+            gr_dot_bar: &gp[..24],
+            env: &env,
+            env_dot: Some(&env_dot),
+            scale: 0.25,
+        };
+        let (mut gb, mut gpb) = (vec![1.0; 15], vec![-1.0; 15]);
+        (copy.bars)(&adj, &atom, &mut gb, &mut gpb);
+        for r in 0..5 {
+            let q = atom[r] as usize * 12;
+            for k in 0..ng {
+                let b = |v: &[f64], x: Quad| (0..4).map(|c| v[q + c * ng + k] * x[c]).sum::<f64>();
+                let (e, ed) = (env[r], env_dot[r]);
+                let want = 1.0 + 0.25 * (b(&g, e) + b(&gp, ed));
+                let want_p = -1.0 + 0.25 * ed[0] * b(&gp, e);
+                assert!(close(gb[r * ng + k], want) && close(gpb[r * ng + k], want_p));
+            }
+        }
+        adj.env_dot = None;
+        let mut gb = vec![0.0; 15];
+        (copy.bars)(&adj, &atom, &mut gb, &mut []);
+        for r in 0..5 {
+            for k in 0..ng {
+                let q = atom[r] as usize * 12;
+                let want: f64 = (0..4).map(|c| g[q + c * ng + k] * env[r][c]).sum();
+                assert!(close(gb[r * ng + k], 0.25 * want));
+            }
+        }
+        // D = GR·GR<ᵀ's adjoint, ng = 6, axis = 4, two atoms: Ā = g[..48],
+        // Bᵀ = gr_t, added to outᵀ = ones
+        let (ng, axis) = (6, 4);
+        let a_bar: Vec<f64> = g.iter().chain(&gp).copied().take(48).collect();
+        let mut out = vec![[1.0; 4]; 2 * ng];
+        (copy.adjoint)(&a_bar, &gr_t, ng, axis, &mut out);
+        for a in 0..2 {
+            let (ab, b) = (&a_bar[a * ng * axis..], &gr_t[a * ng..]);
+            for k in 0..ng {
+                for c in 0..4 {
+                    let direct: f64 = (0..axis).map(|m| ab[k * axis + m] * b[m][c]).sum();
+                    let transposed: f64 = if k < axis {
+                        (0..ng).map(|j| ab[j * axis + k] * b[j][c]).sum()
+                    } else {
+                        0.0
+                    };
+                    assert!(close(out[a * ng + k][c], 1.0 + direct + transposed));
+                }
             }
         }
     }
