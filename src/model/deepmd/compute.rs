@@ -15,7 +15,7 @@
 
 use super::DeepPot;
 use super::env::EnvGeometry;
-use super::rows::{self, Quad};
+use super::rows::{self, Quad, Stored};
 use super::select::Kept;
 use super::tape::DeepTape;
 use crate::model::{Prediction, Prepared, Tape};
@@ -50,10 +50,8 @@ pub(super) struct Group {
     pub env: Vec<[f64; 4]>,
     /// Embedding input R̃₀ per row.
     pub ss: Vec<f64>,
-    /// G (rows × ng).
-    pub g: Vec<f64>,
-    /// G' = dG/dR̃₀ (rows × ng).
-    pub g_prime: Vec<f64>,
+    /// G and G' = dG/dR̃₀ (rows × ng each).
+    pub out: Stored,
 }
 
 impl Group {
@@ -64,8 +62,7 @@ impl Group {
         self.geom.clear();
         self.env.clear();
         self.ss.clear();
-        self.g.clear();
-        self.g_prime.clear();
+        self.out.clear();
     }
 
     /// Number of rows.
@@ -294,7 +291,7 @@ impl DeepPot {
             ..
         } = ws;
         for (e, g) in groups.iter_mut().enumerate() {
-            let from = g.g.len() / ng;
+            let from = g.out.len() / ng;
             let rows = g.rows() - from;
             if rows == 0 {
                 continue;
@@ -310,11 +307,10 @@ impl DeepPot {
                 precision: self.precision,
             };
             let p = &self.params[self.net_range(e)];
-            let (y, y_dot) = (&mut g.g, &mut g.g_prime);
+            let (out, precision) = (&mut g.out, self.precision);
             let trace = keep.as_deref_mut().map(|k| &mut k[e]);
             self.embeddings[e].value_tiles(p, &input, stream, trace, |_, _, yt, ydt| {
-                y.extend_from_slice(yt);
-                y_dot.extend_from_slice(ydt);
+                out.extend(precision, yt, ydt);
             });
         }
     }
@@ -325,7 +321,7 @@ impl DeepPot {
         let (ng, n) = (self.hyper.embedding_width(), atoms.len());
         rows::zeroed(&mut ws.gr_t, n * ng);
         for g in &ws.groups {
-            rows::contract(&mut ws.gr_t, ng, &g.atom, &g.g, &g.env);
+            rows::contract(&mut ws.gr_t, ng, &g.atom, g.out.view(), &g.env);
         }
         rows::untranspose(&ws.gr_t, ng, n, &mut ws.gr);
         self.finish_contract(s, atoms, ws);
@@ -508,7 +504,7 @@ impl DeepPot {
         rows::gr_adjoint(d_bar, &ws.gr_t, ng, axis, &mut ws.gr_bar_t);
         let scale = 1.0 / ns as f64;
         for g in &ws.groups {
-            rows::row_dots(&ws.gr_bar_t, ng, &g.atom, &g.g, &g.g_prime, &mut ws.dots);
+            rows::row_dots(&ws.gr_bar_t, ng, &g.atom, g.out.view(), &mut ws.dots);
             for (r, &(dot_g, dot_gp)) in ws.dots.iter().enumerate() {
                 let i = atoms[g.atom[r] as usize];
                 let ti = s.types[i];

@@ -26,7 +26,7 @@
 
 use super::DeepPot;
 use super::compute::{CHUNK, Workspace};
-use super::rows::{self, Quad, RowAdjoints};
+use super::rows::{self, Outputs, Quad, RowAdjoints};
 use super::tape::DeepTape;
 use crate::model::{Adjoint, Prepared, Tape};
 use crate::nn::{KeptTrace, Rows, Trace};
@@ -202,10 +202,11 @@ impl DeepPot {
             let env_dot = &ts.env_dot[e];
             let consume = |first: usize, m: usize, gv: &[f64], gp: &[f64]| {
                 let (atom, env) = (&g.atom[first..first + m], &g.env[first..first + m]);
-                rows::contract(gr_t, ng, atom, gv, env);
+                let out = Outputs::Double(gv, gp);
+                rows::contract(gr_t, ng, atom, out, env);
                 if tangent {
                     let env_dot = &env_dot[first..first + m];
-                    rows::contract_tangent(gr_dot_t, ng, atom, gv, gp, env, env_dot);
+                    rows::contract_tangent(gr_dot_t, ng, atom, out, env, env_dot);
                 }
             };
             let p = &self.params[self.net_range(e)];
@@ -231,7 +232,7 @@ impl DeepPot {
         gr_dot_t.clear();
         gr_dot_t.resize(n * ng, [0.0; 4]);
         for (g, env_dot) in ws.groups.iter().zip(&ts.env_dot) {
-            rows::contract_tangent(gr_dot_t, ng, &g.atom, &g.g, &g.g_prime, &g.env, env_dot);
+            rows::contract_tangent(gr_dot_t, ng, &g.atom, g.out.view(), &g.env, env_dot);
         }
         rows::untranspose(gr_dot_t, ng, n, &mut ts.gr_dot);
     }

@@ -12,8 +12,70 @@
 //! elsewhere. Every lane is its own chain of operations, so AVX2 and
 //! AVX-512 CPUs give the same bits.
 
+use crate::nn::Precision;
+
 /// Four values, one per column of R̃.
 pub(super) type Quad = [f64; 4];
+
+/// An embedding output as stored: f64, or f32 for float32 embeddings
+/// (whose outputs are f32 values, so storing them as f32 is exact and
+/// halves the rows' largest arrays).
+pub(super) trait Output: Copy + Into<f64> {}
+
+impl Output for f64 {}
+impl Output for f32 {}
+
+/// G and G' of a group's rows (rows × ng each), in the embedding's
+/// precision.
+#[derive(Default)]
+pub(super) struct Stored {
+    double: [Vec<f64>; 2],
+    single: [Vec<f32>; 2],
+}
+
+/// A view of G and G' (G' may be empty where a kernel does not read it).
+#[derive(Clone, Copy)]
+pub(super) enum Outputs<'a> {
+    Double(&'a [f64], &'a [f64]),
+    Single(&'a [f32], &'a [f32]),
+}
+
+impl Stored {
+    pub fn clear(&mut self) {
+        self.double.iter_mut().for_each(Vec::clear);
+        self.single.iter_mut().for_each(Vec::clear);
+    }
+
+    /// Values of G stored (rows × ng).
+    pub fn len(&self) -> usize {
+        self.double[0].len() + self.single[0].len()
+    }
+
+    /// Appends rows' G and G' (f64, from the tile passes), stored in
+    /// `precision`.
+    pub fn extend(&mut self, precision: Precision, g: &[f64], g_prime: &[f64]) {
+        match precision {
+            Precision::Float64 => {
+                self.double[0].extend_from_slice(g);
+                self.double[1].extend_from_slice(g_prime);
+            }
+            Precision::Float32 => {
+                // f32 values widened by the passes: narrowing is exact
+                self.single[0].extend(g.iter().map(|&v| v as f32));
+                self.single[1].extend(g_prime.iter().map(|&v| v as f32));
+            }
+        }
+    }
+
+    /// G and G' as stored.
+    pub fn view(&self) -> Outputs<'_> {
+        if self.single[0].is_empty() {
+            Outputs::Double(&self.double[0], &self.double[1])
+        } else {
+            Outputs::Single(&self.single[0], &self.single[1])
+        }
+    }
+}
 
 /// a·b + c, fused or not.
 trait Madd {
@@ -44,10 +106,17 @@ impl Madd for Separate {
 /// Sums per atom GRᵀ[a][k] += G_r[k]·R̃_r of rows r (each row's G is `ng`
 /// wide, its atom `atom[r]`); `gr_t` holds ng quads per atom.
 #[inline(always)]
-fn contract_body<M: Madd>(gr_t: &mut [Quad], ng: usize, atom: &[u32], g: &[f64], env: &[Quad]) {
+fn contract_body<M: Madd, E: Output>(
+    gr_t: &mut [Quad],
+    ng: usize,
+    atom: &[u32],
+    g: &[E],
+    env: &[Quad],
+) {
     for ((&a, gk), e) in atom.iter().zip(g.chunks_exact(ng)).zip(env) {
         let acc = &mut gr_t[a as usize * ng..(a as usize + 1) * ng];
         for (o, &x) in acc.iter_mut().zip(gk) {
+            let x = x.into();
             for c in 0..4 {
                 o[c] = M::madd(x, e[c], o[c]);
             }
@@ -58,12 +127,12 @@ fn contract_body<M: Madd>(gr_t: &mut [Quad], ng: usize, atom: &[u32], g: &[f64],
 /// Sums per atom GṘᵀ[a][k] += G'_r[k]·Ṙ_r0·R̃_r + G_r[k]·Ṙ_r (the
 /// tangent of [`contract_body`] along Ṙ, with Ġ = Ṙ₀·G').
 #[inline(always)]
-fn tangent_body<M: Madd>(
+fn tangent_body<M: Madd, E: Output>(
     gr_dot_t: &mut [Quad],
     ng: usize,
     atom: &[u32],
-    g: &[f64],
-    gp: &[f64],
+    g: &[E],
+    gp: &[E],
     env: &[Quad],
     env_dot: &[Quad],
 ) {
@@ -72,6 +141,7 @@ fn tangent_body<M: Madd>(
         let x: Quad = std::array::from_fn(|c| e[c] * ed[0]);
         let acc = &mut gr_dot_t[a as usize * ng..(a as usize + 1) * ng];
         for ((o, &v), &p) in acc.iter_mut().zip(gk).zip(gpk) {
+            let (v, p) = (v.into(), p.into());
             for c in 0..4 {
                 o[c] = M::madd(v, ed[c], M::madd(p, x[c], o[c]));
             }
@@ -83,12 +153,12 @@ fn tangent_body<M: Madd>(
 /// quads per atom): four partial sums along k (k mod 4), added pairwise,
 /// so that the chains of dependent multiply-adds are short.
 #[inline(always)]
-fn dots_body<M: Madd>(
+fn dots_body<M: Madd, E: Output>(
     gr_bar_t: &[Quad],
     ng: usize,
     atom: &[u32],
-    g: &[f64],
-    gp: &[f64],
+    g: &[E],
+    gp: &[E],
     out: &mut Vec<(Quad, Quad)>,
 ) {
     out.clear();
@@ -101,13 +171,15 @@ fn dots_body<M: Madd>(
         let tail = (tc.remainder(), xc.remainder(), pc.remainder());
         for ((t4, x4), p4) in tc.zip(xc).zip(pc) {
             for j in 0..4 {
+                let (x, p) = (x4[j].into(), p4[j].into());
                 for c in 0..4 {
-                    s[j][c] = M::madd(x4[j], t4[j][c], s[j][c]);
-                    sp[j][c] = M::madd(p4[j], t4[j][c], sp[j][c]);
+                    s[j][c] = M::madd(x, t4[j][c], s[j][c]);
+                    sp[j][c] = M::madd(p, t4[j][c], sp[j][c]);
                 }
             }
         }
         for (j, ((tq, &x), &p)) in tail.0.iter().zip(tail.1).zip(tail.2).enumerate() {
+            let (x, p) = (x.into(), p.into());
             for c in 0..4 {
                 s[j][c] = M::madd(x, tq[c], s[j][c]);
                 sp[j][c] = M::madd(p, tq[c], sp[j][c]);
@@ -196,33 +268,39 @@ mod fused {
     use super::*;
 
     #[target_feature(enable = "avx2,fma")]
-    pub(super) fn contract(gr_t: &mut [Quad], ng: usize, atom: &[u32], g: &[f64], env: &[Quad]) {
-        contract_body::<Fused>(gr_t, ng, atom, g, env)
+    pub(super) fn contract<E: Output>(
+        gr_t: &mut [Quad],
+        ng: usize,
+        atom: &[u32],
+        g: &[E],
+        env: &[Quad],
+    ) {
+        contract_body::<Fused, E>(gr_t, ng, atom, g, env)
     }
 
     #[target_feature(enable = "avx2,fma")]
-    pub(super) fn tangent(
+    pub(super) fn tangent<E: Output>(
         gr_dot_t: &mut [Quad],
         ng: usize,
         atom: &[u32],
-        g: &[f64],
-        gp: &[f64],
+        g: &[E],
+        gp: &[E],
         env: &[Quad],
         env_dot: &[Quad],
     ) {
-        tangent_body::<Fused>(gr_dot_t, ng, atom, g, gp, env, env_dot)
+        tangent_body::<Fused, E>(gr_dot_t, ng, atom, g, gp, env, env_dot)
     }
 
     #[target_feature(enable = "avx2,fma")]
-    pub(super) fn dots(
+    pub(super) fn dots<E: Output>(
         gr_bar_t: &[Quad],
         ng: usize,
         atom: &[u32],
-        g: &[f64],
-        gp: &[f64],
+        g: &[E],
+        gp: &[E],
         out: &mut Vec<(Quad, Quad)>,
     ) {
-        dots_body::<Fused>(gr_bar_t, ng, atom, g, gp, out)
+        dots_body::<Fused, E>(gr_bar_t, ng, atom, g, gp, out)
     }
 
     #[target_feature(enable = "avx2,fma")]
@@ -250,15 +328,22 @@ fn fused_here() -> bool {
     }
 }
 
-/// GRᵀ[a] += G_r ⊗ R̃_r over rows r with atoms `atom` and outputs `g`
-/// (rows × ng), in row order; `gr_t` is ng quads per atom.
-pub(super) fn contract(gr_t: &mut [Quad], ng: usize, atom: &[u32], g: &[f64], env: &[Quad]) {
+/// GRᵀ[a] += G_r ⊗ R̃_r over rows r with atoms `atom` and outputs G
+/// (rows × ng; G' is not read), in row order; `gr_t` is ng quads per atom.
+pub(super) fn contract(gr_t: &mut [Quad], ng: usize, atom: &[u32], out: Outputs, env: &[Quad]) {
+    match out {
+        Outputs::Double(g, _) => contract_in(gr_t, ng, atom, g, env),
+        Outputs::Single(g, _) => contract_in(gr_t, ng, atom, g, env),
+    }
+}
+
+fn contract_in<E: Output>(gr_t: &mut [Quad], ng: usize, atom: &[u32], g: &[E], env: &[Quad]) {
     #[cfg(target_arch = "x86_64")]
     if fused_here() {
         // SAFETY: the CPU has AVX2 and FMA, checked above.
         return unsafe { fused::contract(gr_t, ng, atom, g, env) };
     }
-    contract_body::<Separate>(gr_t, ng, atom, g, env)
+    contract_body::<Separate, E>(gr_t, ng, atom, g, env)
 }
 
 /// GṘᵀ[a] += Ṙ₀ G'_r ⊗ R̃_r + G_r ⊗ Ṙ_r over rows r, in row order.
@@ -266,35 +351,62 @@ pub(super) fn contract_tangent(
     gr_dot_t: &mut [Quad],
     ng: usize,
     atom: &[u32],
-    g: &[f64],
-    gp: &[f64],
+    out: Outputs,
+    env: &[Quad],
+    env_dot: &[Quad],
+) {
+    match out {
+        Outputs::Double(g, gp) => tangent_in(gr_dot_t, ng, atom, g, gp, env, env_dot),
+        Outputs::Single(g, gp) => tangent_in(gr_dot_t, ng, atom, g, gp, env, env_dot),
+    }
+}
+
+fn tangent_in<E: Output>(
+    gr_dot_t: &mut [Quad],
+    ng: usize,
+    atom: &[u32],
+    g: &[E],
+    gp: &[E],
     env: &[Quad],
     env_dot: &[Quad],
 ) {
     #[cfg(target_arch = "x86_64")]
     if fused_here() {
-        // SAFETY: as in `contract`.
+        // SAFETY: as in `contract_in`.
         return unsafe { fused::tangent(gr_dot_t, ng, atom, g, gp, env, env_dot) };
     }
-    tangent_body::<Separate>(gr_dot_t, ng, atom, g, gp, env, env_dot)
+    tangent_body::<Separate, E>(gr_dot_t, ng, atom, g, gp, env, env_dot)
 }
 
 /// Per row r, GR̄[a]·G_r and GR̄[a]·G'_r for every column (from GR̄ᵀ, ng
-/// quads per atom), into `out`.
+/// quads per atom), into `dots`.
 pub(super) fn row_dots(
     gr_bar_t: &[Quad],
     ng: usize,
     atom: &[u32],
-    g: &[f64],
-    gp: &[f64],
-    out: &mut Vec<(Quad, Quad)>,
+    out: Outputs,
+    dots: &mut Vec<(Quad, Quad)>,
+) {
+    match out {
+        Outputs::Double(g, gp) => dots_in(gr_bar_t, ng, atom, g, gp, dots),
+        Outputs::Single(g, gp) => dots_in(gr_bar_t, ng, atom, g, gp, dots),
+    }
+}
+
+fn dots_in<E: Output>(
+    gr_bar_t: &[Quad],
+    ng: usize,
+    atom: &[u32],
+    g: &[E],
+    gp: &[E],
+    dots: &mut Vec<(Quad, Quad)>,
 ) {
     #[cfg(target_arch = "x86_64")]
     if fused_here() {
-        // SAFETY: as in `contract`.
-        return unsafe { fused::dots(gr_bar_t, ng, atom, g, gp, out) };
+        // SAFETY: as in `contract_in`.
+        return unsafe { fused::dots(gr_bar_t, ng, atom, g, gp, dots) };
     }
-    dots_body::<Separate>(gr_bar_t, ng, atom, g, gp, out)
+    dots_body::<Separate, E>(gr_bar_t, ng, atom, g, gp, dots)
 }
 
 /// The rows' adjoints Ḡ and Ḡ' (rows × ng each, added to) from their
@@ -394,17 +506,19 @@ mod tests {
     #[test]
     fn both_copies_match_plain_sums() {
         let separate = Copy {
-            contract: contract_body::<Separate>,
-            tangent: tangent_body::<Separate>,
-            dots: dots_body::<Separate>,
+            contract: contract_body::<Separate, f64>,
+            tangent: tangent_body::<Separate, f64>,
+            dots: dots_body::<Separate, f64>,
             bars: bars_body::<Separate>,
             adjoint: adjoint_body::<Separate>,
         };
         // the dispatching functions: the fused copy on CPUs that have it
         let best = Copy {
-            contract,
-            tangent: contract_tangent,
-            dots: row_dots,
+            contract: |t, ng, atom, g, env| contract(t, ng, atom, Outputs::Double(g, &[]), env),
+            tangent: |t, ng, atom, g, gp, env, env_dot| {
+                contract_tangent(t, ng, atom, Outputs::Double(g, gp), env, env_dot)
+            },
+            dots: |t, ng, atom, g, gp, out| row_dots(t, ng, atom, Outputs::Double(g, gp), out),
             bars: row_bars,
             adjoint: gr_adjoint,
         };

@@ -5,7 +5,8 @@
 //! exactly these (the rows, G and G' do not depend on the adjoint, only
 //! their tangents do), so with a tape it only adds the tangents; the
 //! gradient is the same to the bit. A tape holds about 1.7 kB per
-//! neighbour row for the FEKF paper's model (embedding widths 25), more
+//! neighbour row for the FEKF paper's model (embedding widths 25; 0.9 kB
+//! with float32 embeddings, whose G, G' and trace it keeps as f32), more
 //! for wider ones, so tapes draw on the process's [`cache_budget`]: past
 //! it a chunk is not kept and its gradient recomputes it.
 
@@ -14,7 +15,7 @@ use super::compute::{Group, Workspace};
 use super::env::EnvGeometry;
 use crate::model::Tape;
 use crate::model::cache_budget;
-use crate::nn::KeptTrace;
+use crate::nn::{KeptTrace, Precision};
 use std::sync::Mutex;
 
 /// What a tape keeps of one chunk.
@@ -65,14 +66,20 @@ pub(super) struct DeepTape {
 }
 
 impl DeepPot {
-    /// Bytes a tape keeps per neighbour row, at most.
+    /// Bytes a tape keeps per neighbour row, at most: G, G' and the trace
+    /// are in the embedding's precision.
     fn tape_bytes_per_row(&self) -> usize {
         let ng = self.hyper.embedding_width();
         let traced: usize = self.hyper.neuron.iter().map(|w| 2 * w).sum();
+        let value = match self.precision {
+            Precision::Float32 => size_of::<f32>(),
+            Precision::Float64 => size_of::<f64>(),
+        };
         3 * size_of::<u32>()
             + size_of::<EnvGeometry>()
             + size_of::<[f64; 4]>()
-            + (1 + 2 * ng + traced) * size_of::<f64>()
+            + size_of::<f64>()
+            + (2 * ng + traced) * value
     }
 
     /// Reserves room for a chunk of `rows` neighbour rows: its empty tape,
