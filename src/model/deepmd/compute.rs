@@ -404,7 +404,8 @@ impl DeepPot {
             if tape.is_some() {
                 // the whole chunk at once, as the gradient's first sweep
                 self.fill_rows(s, chunk, 0, ws);
-                chunk_tape = self.reserve_chunk(ws.groups.iter().map(Group::rows).sum());
+                let rows = ws.groups.iter().map(Group::rows).sum();
+                chunk_tape = self.reserve_chunk(chunk.len(), rows);
                 self.embed(ws, true, chunk_tape.as_mut().map(|t| &mut t.data.kept));
             } else {
                 for (b, block) in chunk.chunks(BLOCK).enumerate() {
@@ -418,7 +419,8 @@ impl DeepPot {
                     d[i * dim..(i + 1) * dim].copy_from_slice(&ws.d[a * dim..(a + 1) * dim]);
                 }
             }
-            self.fit_forward_backward(s, chunk, ws, out);
+            let fits = chunk_tape.as_mut().map(|t| &mut t.data.fits);
+            self.fit_forward_backward(s, chunk, ws, out, fits);
             self.rows_backward(s, chunk, ws, out);
             if let Some(t) = tape.as_deref_mut() {
                 if let Some(k) = chunk_tape.as_mut() {
@@ -431,14 +433,21 @@ impl DeepPot {
         self.warn_truncation(s, ws.truncated_atoms, ws.dropped);
     }
 
-    /// Atomic energies and D̄ = dE_i/dD of the block's atoms.
+    /// Atomic energies and D̄ = dE_i/dD of the block's atoms; with `keep`,
+    /// each fitting network's forward pass stays there (with φ'', for the
+    /// gradient's tangent pass).
     fn fit_forward_backward(
         &self,
         s: &Prepared,
         atoms: &[usize],
         ws: &mut Workspace,
         out: &mut Prediction,
+        mut keep: Option<&mut Vec<Trace>>,
     ) {
+        let second = keep.is_some();
+        if let Some(k) = keep.as_deref_mut() {
+            k.resize_with(self.hyper.n_types(), Trace::default);
+        }
         let dim = self.hyper.descriptor_dim();
         let first_fit = self.embeddings.len();
         for t in 0..self.hyper.n_types() {
@@ -449,10 +458,14 @@ impl DeepPot {
             }
             let p = &self.params[self.net_range(first_fit + t)];
             let net = &self.fittings[t];
-            net.forward(p, &ws.fit_in, rows, &mut ws.trace, false);
+            let trace = match keep.as_deref_mut() {
+                Some(k) => &mut k[t],
+                None => &mut ws.trace,
+            };
+            net.forward(p, &ws.fit_in, rows, trace, second);
             let bias = self.stats.bias_atom_e[t] + self.stats.out_bias[t];
             for (r, &a) in ws.fit_atoms.iter().enumerate() {
-                out.atomic_energies[atoms[a]] = ws.trace.output()[r] + bias;
+                out.atomic_energies[atoms[a]] = trace.output()[r] + bias;
             }
             ws.fit_bar.clear();
             ws.fit_bar.resize(rows * dim, 0.0);
@@ -462,7 +475,7 @@ impl DeepPot {
             net.backward(
                 p,
                 &ws.fit_in,
-                &mut ws.trace,
+                trace,
                 &ws.ones[..rows],
                 Some(&mut ws.fit_bar),
                 None,

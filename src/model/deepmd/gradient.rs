@@ -55,6 +55,10 @@ struct TangentScratch {
     /// Per embedding group, the trace of the first sweep that the second
     /// replays.
     kept: Vec<KeptTrace>,
+    /// The fitting networks' forward passes from the chunk's tape, per
+    /// type, when `fits_kept`.
+    fits: Vec<Trace>,
+    fits_kept: bool,
 }
 
 thread_local! {
@@ -115,11 +119,13 @@ impl DeepPot {
         self.pad_table(&mut ws.trace, &mut ws.pad);
         for (c, chunk) in sites.chunks(CHUNK).enumerate() {
             if let Some(chunk_tape) = tape.chunks.get_mut(c).and_then(Option::as_mut) {
-                self.restore_chunk(chunk_tape, ws, &mut ts.kept);
+                self.restore_chunk(chunk_tape, ws, &mut ts.kept, &mut ts.fits);
+                ts.fits_kept = true;
                 self.row_tangents(s, chunk, adj, ws, ts);
                 self.contract_tangent(chunk.len(), ws, ts);
             } else {
                 Self::clear_rows(ws);
+                ts.fits_kept = false;
                 self.fill_rows(s, chunk, 0, ws);
                 if tangent {
                     self.row_tangents(s, chunk, adj, ws, ts);
@@ -290,7 +296,16 @@ impl DeepPot {
             ts.fit_y_bar.resize(rows, a_energy);
             ws.fit_bar.clear();
             ws.fit_bar.resize(rows * dim, 0.0);
-            net.forward(p, &ws.fit_in, rows, &mut ws.trace, tangent);
+            // the prediction's forward pass when its tape kept it (only
+            // with a tangent: energy-only gradients take no tape)
+            match ts
+                .fits
+                .get_mut(t)
+                .filter(|f| ts.fits_kept && f.rows() == rows)
+            {
+                Some(kept) => std::mem::swap(&mut ws.trace, kept),
+                None => net.forward(p, &ws.fit_in, rows, &mut ws.trace, tangent),
+            }
             if !tangent {
                 let (bar, g) = (Some(&mut ws.fit_bar[..]), Some(&mut grad[range]));
                 net.backward(p, &ws.fit_in, &mut ws.trace, &ts.fit_y_bar, bar, g);

@@ -1,6 +1,7 @@
 //! What a training prediction keeps for the gradient of the same sites
 //! ([`crate::model::Tape`]): per chunk of atoms, the neighbour rows
-//! (geometry, R̃, G and G'), GR and D, and the embedding's compact trace.
+//! (geometry, R̃, G and G'), GR and D, the embedding's compact trace and
+//! the fitting networks' forward passes.
 //! The gradient's first sweep ([`super::gradient`]) would recompute
 //! exactly these (the rows, G and G' do not depend on the adjoint, only
 //! their tangents do), so with a tape it only adds the tangents; the
@@ -15,7 +16,7 @@ use super::compute::{Group, Workspace};
 use super::env::EnvGeometry;
 use crate::model::Tape;
 use crate::model::cache_budget;
-use crate::nn::{KeptTrace, Precision};
+use crate::nn::{KeptTrace, Precision, Trace};
 use std::sync::Mutex;
 
 /// What a tape keeps of one chunk.
@@ -28,6 +29,9 @@ pub(super) struct ChunkData {
     pub d: Vec<f64>,
     /// The embedding's trace per group, for the gradient's replay.
     pub kept: Vec<KeptTrace>,
+    /// Each fitting network's forward pass over the chunk's atoms of its
+    /// type (with φ''), which the gradient's tangent pass continues.
+    pub fits: Vec<Trace>,
 }
 
 /// One chunk's share of a tape.
@@ -82,10 +86,22 @@ impl DeepPot {
             + (2 * ng + traced) * value
     }
 
-    /// Reserves room for a chunk of `rows` neighbour rows: its empty tape,
-    /// or `None` when the budget has no room.
-    pub(super) fn reserve_chunk(&self, rows: usize) -> Option<ChunkTape> {
-        let bytes = rows * self.tape_bytes_per_row();
+    /// Bytes a tape keeps per atom: the fitting's trace (φ, φ', φ'' and y
+    /// per layer).
+    fn tape_bytes_per_atom(&self) -> usize {
+        let widths: usize = self
+            .fittings
+            .iter()
+            .map(|f| f.layers.iter().map(|l| l.n_out).sum::<usize>())
+            .max()
+            .unwrap_or(0);
+        4 * widths * size_of::<f64>()
+    }
+
+    /// Reserves room for a chunk of `atoms` atoms and `rows` neighbour
+    /// rows: its empty tape, or `None` when the budget has no room.
+    pub(super) fn reserve_chunk(&self, atoms: usize, rows: usize) -> Option<ChunkTape> {
+        let bytes = rows * self.tape_bytes_per_row() + atoms * self.tape_bytes_per_atom();
         if !cache_budget::reserve(bytes) {
             return None;
         }
@@ -112,12 +128,14 @@ impl DeepPot {
     }
 
     /// Puts a kept chunk back into the scratch for the gradient: rows, GR,
-    /// D and the slot counts, and the trace into `kept`.
+    /// D and the slot counts, the embedding's traces into `kept` and the
+    /// fitting's into `fits`.
     pub(super) fn restore_chunk(
         &self,
         tape: &mut ChunkTape,
         ws: &mut Workspace,
         kept: &mut [KeptTrace],
+        fits: &mut Vec<Trace>,
     ) {
         let data = &mut tape.data;
         std::mem::swap(&mut ws.groups, &mut data.groups);
@@ -127,6 +145,7 @@ impl DeepPot {
         for (k, t) in kept.iter_mut().zip(&mut data.kept) {
             std::mem::swap(k, t);
         }
+        std::mem::swap(fits, &mut data.fits);
     }
 
     /// The tape of a prediction: its chunks, or an empty tape when the
