@@ -39,10 +39,10 @@ struct TangentScratch {
     env_dot: Vec<Vec<[f64; 4]>>,
     /// GṘ and its adjoint per chunk atom, [c][k].
     gr_dot: Vec<f64>,
-    /// GṘᵀ and GṘ̄ᵀ per chunk atom, [k][c].
+    gr_dot_bar: Vec<f64>,
+    /// The same transposed, [k][c] ([`rows`]' layout).
     gr_dot_t: Vec<Quad>,
     gr_dot_bar_t: Vec<Quad>,
-    gr_dot_bar: Vec<f64>,
     /// Ḋ and its adjoint per block atom.
     d_dot: Vec<f64>,
     d_dot_bar: Vec<f64>,
@@ -192,10 +192,8 @@ impl DeepPot {
             ones,
             ..
         } = ws;
-        for t in [&mut *gr_t, &mut ts.gr_dot_t] {
-            t.clear();
-            t.resize(n * ng, [0.0; 4]);
-        }
+        rows::zeroed(gr_t, n * ng);
+        rows::zeroed(&mut ts.gr_dot_t, n * ng);
         let (gr_dot_t, kept) = (&mut ts.gr_dot_t, &mut ts.kept);
         for (e, g) in groups.iter().enumerate() {
             let rows = g.rows();
@@ -235,8 +233,7 @@ impl DeepPot {
     fn contract_tangent(&self, n: usize, ws: &Workspace, ts: &mut TangentScratch) {
         let ng = self.hyper.embedding_width();
         let gr_dot_t = &mut ts.gr_dot_t;
-        gr_dot_t.clear();
-        gr_dot_t.resize(n * ng, [0.0; 4]);
+        rows::zeroed(gr_dot_t, n * ng);
         for (g, env_dot) in ws.groups.iter().zip(&ts.env_dot) {
             rows::contract_tangent(gr_dot_t, ng, &g.atom, g.out.view(), &g.env, env_dot);
         }

@@ -1,16 +1,19 @@
-//! The neighbour rows' products with GR and its adjoints, four lanes at a
-//! time: one lane per column c of R̃ (s, x, y, z), over each row's
-//! embedding outputs G_k.
+//! The neighbour rows' products with GR and its adjoints: GR += G ⊗ R̃
+//! and its tangent, the force terms GR̄·G and GR̄·G' per row, the rows'
+//! adjoints Ḡ and Ḡ', and the adjoint of D = GR·GR<ᵀ.
 //!
-//! These run once per neighbour row and embedding output in every
-//! prediction and gradient (GR += G ⊗ R̃, its tangent, and the row
-//! adjoints GR̄·G), with widths like 25 that vectorise badly along k. Along
-//! c every product is four independent lanes, so each step is one
-//! four-wide multiply-add. The kernels are written once over a
-//! multiply-add ([`Madd`]) and compiled twice: fused, for x86-64 CPUs with
-//! AVX2 and FMA (chosen at run time), and as separate multiplies and adds
-//! elsewhere. Every lane is its own chain of operations, so AVX2 and
-//! AVX-512 CPUs give the same bits.
+//! They run once per neighbour row and embedding output in every
+//! prediction and gradient, over embedding widths like 25 that vectorise
+//! badly along k. Along c (R̃'s four columns s, x, y, z) every product is
+//! four independent lanes, so these work on GR transposed, ng quads per
+//! atom ([`Quad`]), one four-wide multiply-add per step; only Ḡ, a sum
+//! over c, runs along k. The kernels are written once over a multiply-add
+//! ([`Madd`]) and compiled twice: fused, for x86-64 CPUs with AVX2 and FMA
+//! (chosen at run time), and as separate multiplies and adds elsewhere.
+//! Every output element is one chain of operations in a fixed order, so
+//! AVX2 and AVX-512 CPUs give the same bits.
+//!
+//! G and G' are kept in the embedding's precision ([`Stored`]).
 
 use crate::nn::Precision;
 
@@ -263,57 +266,6 @@ fn adjoint_body<M: Madd>(a_bar: &[f64], b_t: &[Quad], ng: usize, axis: usize, ou
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-mod fused {
-    use super::*;
-
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) fn contract<E: Output>(
-        gr_t: &mut [Quad],
-        ng: usize,
-        atom: &[u32],
-        g: &[E],
-        env: &[Quad],
-    ) {
-        contract_body::<Fused, E>(gr_t, ng, atom, g, env)
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) fn tangent<E: Output>(
-        gr_dot_t: &mut [Quad],
-        ng: usize,
-        atom: &[u32],
-        g: &[E],
-        gp: &[E],
-        env: &[Quad],
-        env_dot: &[Quad],
-    ) {
-        tangent_body::<Fused, E>(gr_dot_t, ng, atom, g, gp, env, env_dot)
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) fn dots<E: Output>(
-        gr_bar_t: &[Quad],
-        ng: usize,
-        atom: &[u32],
-        g: &[E],
-        gp: &[E],
-        out: &mut Vec<(Quad, Quad)>,
-    ) {
-        dots_body::<Fused, E>(gr_bar_t, ng, atom, g, gp, out)
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) fn adjoint(a_bar: &[f64], b_t: &[Quad], ng: usize, axis: usize, out_t: &mut [Quad]) {
-        adjoint_body::<Fused>(a_bar, b_t, ng, axis, out_t)
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) fn bars(adj: &RowAdjoints, atom: &[u32], gb: &mut [f64], gpb: &mut [f64]) {
-        bars_body::<Fused>(adj, atom, gb, gpb)
-    }
-}
-
 /// Whether this CPU runs the fused copies (the detection is cached by
 /// std).
 #[inline]
@@ -328,6 +280,68 @@ fn fused_here() -> bool {
     }
 }
 
+/// Each kernel `name => body`: `name` runs `body` compiled with AVX2 and
+/// FMA (a copy in `mod fused`) on CPUs that have them, and the portable
+/// `body::<Separate>` elsewhere. `<E>` marks kernels generic over the
+/// stored [`Output`].
+macro_rules! kernels {
+    ($($(#[$doc:meta])* $vis:vis fn $name:ident $(<$e:ident>)? ($($arg:ident: $ty:ty),* $(,)?) => $body:ident;)*) => {
+        #[cfg(target_arch = "x86_64")]
+        mod fused {
+            use super::*;
+            $(
+                #[target_feature(enable = "avx2,fma")]
+                pub(super) fn $name $(<$e: Output>)? ($($arg: $ty),*) {
+                    $body::<Fused $(, $e)?>($($arg),*)
+                }
+            )*
+        }
+        $(
+            $(#[$doc])*
+            $vis fn $name $(<$e: Output>)? ($($arg: $ty),*) {
+                #[cfg(target_arch = "x86_64")]
+                if fused_here() {
+                    // SAFETY: the CPU has AVX2 and FMA (`fused_here`).
+                    return unsafe { fused::$name($($arg),*) };
+                }
+                $body::<Separate $(, $e)?>($($arg),*)
+            }
+        )*
+    };
+}
+
+kernels! {
+    fn contract_in<E>(gr_t: &mut [Quad], ng: usize, atom: &[u32], g: &[E], env: &[Quad])
+        => contract_body;
+    fn tangent_in<E>(
+        gr_dot_t: &mut [Quad],
+        ng: usize,
+        atom: &[u32],
+        g: &[E],
+        gp: &[E],
+        env: &[Quad],
+        env_dot: &[Quad],
+    ) => tangent_body;
+    fn dots_in<E>(
+        gr_bar_t: &[Quad],
+        ng: usize,
+        atom: &[u32],
+        g: &[E],
+        gp: &[E],
+        dots: &mut Vec<(Quad, Quad)>,
+    ) => dots_body;
+    /// The rows' adjoints Ḡ and Ḡ' (rows × ng each, added to) from their
+    /// atoms' GR̄ and GṘ̄; see [`RowAdjoints`]. `env` and `env_dot` start
+    /// at the first of the rows `atom`.
+    pub(super) fn row_bars(adj: &RowAdjoints, atom: &[u32], gb: &mut [f64], gpb: &mut [f64])
+        => bars_body;
+    /// outᵀ += the adjoint of D = GR·GR<ᵀ (Ā, ng × axis per atom) carried
+    /// to the factor Bᵀ (GR or GṘ, ng quads per atom), for every atom of
+    /// `b_t`.
+    pub(super) fn gr_adjoint(a_bar: &[f64], b_t: &[Quad], ng: usize, axis: usize, out_t: &mut [Quad])
+        => adjoint_body;
+}
+
 /// GRᵀ[a] += G_r ⊗ R̃_r over rows r with atoms `atom` and outputs G
 /// (rows × ng; G' is not read), in row order; `gr_t` is ng quads per atom.
 pub(super) fn contract(gr_t: &mut [Quad], ng: usize, atom: &[u32], out: Outputs, env: &[Quad]) {
@@ -335,15 +349,6 @@ pub(super) fn contract(gr_t: &mut [Quad], ng: usize, atom: &[u32], out: Outputs,
         Outputs::Double(g, _) => contract_in(gr_t, ng, atom, g, env),
         Outputs::Single(g, _) => contract_in(gr_t, ng, atom, g, env),
     }
-}
-
-fn contract_in<E: Output>(gr_t: &mut [Quad], ng: usize, atom: &[u32], g: &[E], env: &[Quad]) {
-    #[cfg(target_arch = "x86_64")]
-    if fused_here() {
-        // SAFETY: the CPU has AVX2 and FMA, checked above.
-        return unsafe { fused::contract(gr_t, ng, atom, g, env) };
-    }
-    contract_body::<Separate, E>(gr_t, ng, atom, g, env)
 }
 
 /// GṘᵀ[a] += Ṙ₀ G'_r ⊗ R̃_r + G_r ⊗ Ṙ_r over rows r, in row order.
@@ -361,23 +366,6 @@ pub(super) fn contract_tangent(
     }
 }
 
-fn tangent_in<E: Output>(
-    gr_dot_t: &mut [Quad],
-    ng: usize,
-    atom: &[u32],
-    g: &[E],
-    gp: &[E],
-    env: &[Quad],
-    env_dot: &[Quad],
-) {
-    #[cfg(target_arch = "x86_64")]
-    if fused_here() {
-        // SAFETY: as in `contract_in`.
-        return unsafe { fused::tangent(gr_dot_t, ng, atom, g, gp, env, env_dot) };
-    }
-    tangent_body::<Separate, E>(gr_dot_t, ng, atom, g, gp, env, env_dot)
-}
-
 /// Per row r, GR̄[a]·G_r and GR̄[a]·G'_r for every column (from GR̄ᵀ, ng
 /// quads per atom), into `dots`.
 pub(super) fn row_dots(
@@ -391,45 +379,6 @@ pub(super) fn row_dots(
         Outputs::Double(g, gp) => dots_in(gr_bar_t, ng, atom, g, gp, dots),
         Outputs::Single(g, gp) => dots_in(gr_bar_t, ng, atom, g, gp, dots),
     }
-}
-
-fn dots_in<E: Output>(
-    gr_bar_t: &[Quad],
-    ng: usize,
-    atom: &[u32],
-    g: &[E],
-    gp: &[E],
-    dots: &mut Vec<(Quad, Quad)>,
-) {
-    #[cfg(target_arch = "x86_64")]
-    if fused_here() {
-        // SAFETY: as in `contract_in`.
-        return unsafe { fused::dots(gr_bar_t, ng, atom, g, gp, dots) };
-    }
-    dots_body::<Separate, E>(gr_bar_t, ng, atom, g, gp, dots)
-}
-
-/// The rows' adjoints Ḡ and Ḡ' (rows × ng each, added to) from their
-/// atoms' GR̄ and GṘ̄; see [`RowAdjoints`]. `env` and `env_dot` start at
-/// the first of the rows `atom`.
-pub(super) fn row_bars(adj: &RowAdjoints, atom: &[u32], gb: &mut [f64], gpb: &mut [f64]) {
-    #[cfg(target_arch = "x86_64")]
-    if fused_here() {
-        // SAFETY: as in `contract`.
-        return unsafe { fused::bars(adj, atom, gb, gpb) };
-    }
-    bars_body::<Separate>(adj, atom, gb, gpb)
-}
-
-/// outᵀ += the adjoint of D = GR·GR<ᵀ (Ā, ng × axis per atom) carried to
-/// the factor Bᵀ (GR or GṘ, ng quads per atom), for every atom of `b_t`.
-pub(super) fn gr_adjoint(a_bar: &[f64], b_t: &[Quad], ng: usize, axis: usize, out_t: &mut [Quad]) {
-    #[cfg(target_arch = "x86_64")]
-    if fused_here() {
-        // SAFETY: as in `contract`.
-        return unsafe { fused::adjoint(a_bar, b_t, ng, axis, out_t) };
-    }
-    adjoint_body::<Separate>(a_bar, b_t, ng, axis, out_t)
 }
 
 /// `gr` ([c][k], per atom 4·ng) from GRᵀ (ng quads per atom) of `atoms`
