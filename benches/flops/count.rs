@@ -176,10 +176,13 @@ pub fn dp_vjp(m: &DeepPot, c: &DpCounts) -> f64 {
 
 /// What a training step's vjp does not recompute when it runs from its
 /// prediction's tape (`Model::predict_sites_taped`): each row's
-/// environment, its G and G' (forward and tangent) and GR.
+/// environment, its G and G' (forward and tangent) and GR, and the
+/// fitting networks' forward pass (less its φ'', which the prediction
+/// now computes for the tape).
 pub fn dp_taped(m: &DeepPot, c: &DpCounts) -> f64 {
     let z = DpShape::of(m);
     c.rows * (ENV_ROW + net(z.emb, |l| fwd(l, false) + tan(l)) + 8.0 * z.ng)
+        + z.fit(c, |f| net(f, |l| fwd(l, false)))
 }
 
 /// ∇θE alone (FEKF's energy measurement): forward values, the fitting's
