@@ -39,7 +39,7 @@ mod tiles;
 pub use activation::Activation;
 pub use passes::Trace;
 pub use perceptron::{Perceptron, RowTrace};
-pub use tiles::{KeptTrace, Rows, Stream};
+pub use tiles::{KeptTrace, Rows, Stream, Values};
 
 /// What the tile passes ([`Network::value_tiles`], [`Network::param_vjp`])
 /// compute in (float32: weights, values, products and tanh, each tile's

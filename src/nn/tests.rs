@@ -286,7 +286,7 @@ fn tile_parameter_vjp_equals_the_traced_passes() {
         // replaying a kept trace gives the same bits as recomputing it
         let mut kept = KeptTrace::default();
         c.net
-            .value_tiles(&c.params, &rows, &mut s, Some(&mut kept), |_, _, _, _| {});
+            .value_tiles(&c.params, &rows, &mut s, Some(&mut kept), |_, _, _| {});
         let replayable = c
             .net
             .layers
@@ -315,7 +315,7 @@ fn tile_parameter_vjp_equals_the_traced_passes() {
         assert_close(&grad, &expected, "∇θ without the tangent");
         let mut kept = KeptTrace::default();
         c.net
-            .value_tiles(&c.params, &rows, &mut s, Some(&mut kept), |_, _, _, _| {});
+            .value_tiles(&c.params, &rows, &mut s, Some(&mut kept), |_, _, _| {});
         let mut replayed = vec![0.5; c.params.len()];
         let with_trace = Rows {
             kept: Some(&kept),
@@ -373,7 +373,7 @@ fn float32_tiles_agree_with_float64_to_rounding() {
         assert!(d < 1e-5 && g32 != g64, "∇θ: scaled difference {d:e}");
         let mut kept = KeptTrace::default();
         c.net
-            .value_tiles(&c.params, &rows, &mut s, Some(&mut kept), |_, _, _, _| {});
+            .value_tiles(&c.params, &rows, &mut s, Some(&mut kept), |_, _, _| {});
         let with_trace = Rows {
             kept: Some(&kept),
             ..rows

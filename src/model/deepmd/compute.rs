@@ -307,11 +307,9 @@ impl DeepPot {
                 precision: self.precision,
             };
             let p = &self.params[self.net_range(e)];
-            let (out, precision) = (&mut g.out, self.precision);
+            let out = &mut g.out;
             let trace = keep.as_deref_mut().map(|k| &mut k[e]);
-            self.embeddings[e].value_tiles(p, &input, stream, trace, |_, _, yt, ydt| {
-                out.extend(precision, yt, ydt);
-            });
+            self.embeddings[e].value_tiles(p, &input, stream, trace, |_, _, v| out.extend(v));
         }
     }
 

@@ -26,10 +26,10 @@
 
 use super::DeepPot;
 use super::compute::{CHUNK, Workspace};
-use super::rows::{self, Outputs, Quad, RowAdjoints};
+use super::rows::{self, Quad, RowAdjoints};
 use super::tape::DeepTape;
 use crate::model::{Adjoint, Prepared, Tape};
-use crate::nn::{KeptTrace, Rows, Trace};
+use crate::nn::{KeptTrace, Rows, Trace, Values};
 use std::cell::RefCell;
 
 /// Scratch of the tangent quantities, per chunk.
@@ -204,9 +204,8 @@ impl DeepPot {
                 ones.resize(rows, 1.0);
             }
             let env_dot = &ts.env_dot[e];
-            let consume = |first: usize, m: usize, gv: &[f64], gp: &[f64]| {
+            let consume = |first: usize, m: usize, out: Values| {
                 let (atom, env) = (&g.atom[first..first + m], &g.env[first..first + m]);
-                let out = Outputs::Double(gv, gp);
                 rows::contract(gr_t, ng, atom, out, env);
                 if tangent {
                     let env_dot = &env_dot[first..first + m];

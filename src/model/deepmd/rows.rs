@@ -15,7 +15,7 @@
 //!
 //! G and G' are kept in the embedding's precision ([`Stored`]).
 
-use crate::nn::Precision;
+use crate::nn::Values;
 
 /// Four values, one per column of R̃.
 pub(super) type Quad = [f64; 4];
@@ -36,13 +36,6 @@ pub(super) struct Stored {
     single: [Vec<f32>; 2],
 }
 
-/// A view of G and G' (G' may be empty where a kernel does not read it).
-#[derive(Clone, Copy)]
-pub(super) enum Outputs<'a> {
-    Double(&'a [f64], &'a [f64]),
-    Single(&'a [f32], &'a [f32]),
-}
-
 impl Stored {
     pub fn clear(&mut self) {
         self.double.iter_mut().for_each(Vec::clear);
@@ -54,28 +47,26 @@ impl Stored {
         self.double[0].len() + self.single[0].len()
     }
 
-    /// Appends rows' G and G' (f64, from the tile passes), stored in
-    /// `precision`.
-    pub fn extend(&mut self, precision: Precision, g: &[f64], g_prime: &[f64]) {
-        match precision {
-            Precision::Float64 => {
+    /// Appends rows' G and G' as the tile passes handed them over.
+    pub fn extend(&mut self, values: Values) {
+        match values {
+            Values::Double(g, g_prime) => {
                 self.double[0].extend_from_slice(g);
                 self.double[1].extend_from_slice(g_prime);
             }
-            Precision::Float32 => {
-                // f32 values widened by the passes: narrowing is exact
-                self.single[0].extend(g.iter().map(|&v| v as f32));
-                self.single[1].extend(g_prime.iter().map(|&v| v as f32));
+            Values::Single(g, g_prime) => {
+                self.single[0].extend_from_slice(g);
+                self.single[1].extend_from_slice(g_prime);
             }
         }
     }
 
     /// G and G' as stored.
-    pub fn view(&self) -> Outputs<'_> {
+    pub fn view(&self) -> Values<'_> {
         if self.single[0].is_empty() {
-            Outputs::Double(&self.double[0], &self.double[1])
+            Values::Double(&self.double[0], &self.double[1])
         } else {
-            Outputs::Single(&self.single[0], &self.single[1])
+            Values::Single(&self.single[0], &self.single[1])
         }
     }
 }
@@ -344,10 +335,10 @@ kernels! {
 
 /// GRᵀ[a] += G_r ⊗ R̃_r over rows r with atoms `atom` and outputs G
 /// (rows × ng; G' is not read), in row order; `gr_t` is ng quads per atom.
-pub(super) fn contract(gr_t: &mut [Quad], ng: usize, atom: &[u32], out: Outputs, env: &[Quad]) {
+pub(super) fn contract(gr_t: &mut [Quad], ng: usize, atom: &[u32], out: Values, env: &[Quad]) {
     match out {
-        Outputs::Double(g, _) => contract_in(gr_t, ng, atom, g, env),
-        Outputs::Single(g, _) => contract_in(gr_t, ng, atom, g, env),
+        Values::Double(g, _) => contract_in(gr_t, ng, atom, g, env),
+        Values::Single(g, _) => contract_in(gr_t, ng, atom, g, env),
     }
 }
 
@@ -356,13 +347,13 @@ pub(super) fn contract_tangent(
     gr_dot_t: &mut [Quad],
     ng: usize,
     atom: &[u32],
-    out: Outputs,
+    out: Values,
     env: &[Quad],
     env_dot: &[Quad],
 ) {
     match out {
-        Outputs::Double(g, gp) => tangent_in(gr_dot_t, ng, atom, g, gp, env, env_dot),
-        Outputs::Single(g, gp) => tangent_in(gr_dot_t, ng, atom, g, gp, env, env_dot),
+        Values::Double(g, gp) => tangent_in(gr_dot_t, ng, atom, g, gp, env, env_dot),
+        Values::Single(g, gp) => tangent_in(gr_dot_t, ng, atom, g, gp, env, env_dot),
     }
 }
 
@@ -372,12 +363,12 @@ pub(super) fn row_dots(
     gr_bar_t: &[Quad],
     ng: usize,
     atom: &[u32],
-    out: Outputs,
+    out: Values,
     dots: &mut Vec<(Quad, Quad)>,
 ) {
     match out {
-        Outputs::Double(g, gp) => dots_in(gr_bar_t, ng, atom, g, gp, dots),
-        Outputs::Single(g, gp) => dots_in(gr_bar_t, ng, atom, g, gp, dots),
+        Values::Double(g, gp) => dots_in(gr_bar_t, ng, atom, g, gp, dots),
+        Values::Single(g, gp) => dots_in(gr_bar_t, ng, atom, g, gp, dots),
     }
 }
 
@@ -463,11 +454,11 @@ mod tests {
         };
         // the dispatching functions: the fused copy on CPUs that have it
         let best = Copy {
-            contract: |t, ng, atom, g, env| contract(t, ng, atom, Outputs::Double(g, &[]), env),
+            contract: |t, ng, atom, g, env| contract(t, ng, atom, Values::Double(g, &[]), env),
             tangent: |t, ng, atom, g, gp, env, env_dot| {
-                contract_tangent(t, ng, atom, Outputs::Double(g, gp), env, env_dot)
+                contract_tangent(t, ng, atom, Values::Double(g, gp), env, env_dot)
             },
-            dots: |t, ng, atom, g, gp, out| row_dots(t, ng, atom, Outputs::Double(g, gp), out),
+            dots: |t, ng, atom, g, gp, out| row_dots(t, ng, atom, Values::Double(g, gp), out),
             bars: row_bars,
             adjoint: gr_adjoint,
         };

@@ -3,7 +3,7 @@
 //! the f64 interface, and their activations.
 
 use super::super::fastmath;
-use super::{KeptTrace, Stream, Tiles};
+use super::{KeptTrace, Stream, Tiles, Values};
 use crate::nn::Activation;
 use crate::nn::simd::{Elem, Vector};
 
@@ -23,8 +23,8 @@ pub(super) trait TileElem: Elem + Vector<Elem = Self> {
     fn as_self(v: &[f64]) -> Option<&[Self]>;
     /// `v` itself when this is f64.
     fn as_wide(v: &mut [Self]) -> Option<&mut [f64]>;
-    /// `v` itself when this is f64.
-    fn as_wide_ref(v: &[Self]) -> Option<&[f64]>;
+    /// A tile's y and ẏ as handed over.
+    fn values<'a>(y: &'a [Self], y_dot: &'a [Self]) -> Values<'a>;
     /// φ and φ' (and φ'' when `second`) in place over `z`.
     fn activate(a: Activation, z: &mut [Self], d1: &mut [Self], d2: &mut [Self], second: bool);
 }
@@ -49,9 +49,8 @@ impl TileElem for f64 {
     fn as_wide(v: &mut [f64]) -> Option<&mut [f64]> {
         Some(v)
     }
-    #[inline(always)]
-    fn as_wide_ref(v: &[f64]) -> Option<&[f64]> {
-        Some(v)
+    fn values<'a>(y: &'a [f64], y_dot: &'a [f64]) -> Values<'a> {
+        Values::Double(y, y_dot)
     }
     #[inline(always)]
     fn activate(a: Activation, z: &mut [f64], d1: &mut [f64], d2: &mut [f64], second: bool) {
@@ -83,9 +82,8 @@ impl TileElem for f32 {
     fn as_wide(_: &mut [f32]) -> Option<&mut [f64]> {
         None
     }
-    #[inline(always)]
-    fn as_wide_ref(_: &[f32]) -> Option<&[f64]> {
-        None
+    fn values<'a>(y: &'a [f32], y_dot: &'a [f32]) -> Values<'a> {
+        Values::Single(y, y_dot)
     }
     #[inline(always)]
     fn activate(a: Activation, z: &mut [f32], d1: &mut [f32], d2: &mut [f32], second: bool) {
@@ -122,16 +120,4 @@ pub(super) fn narrowed<'a, T: TileElem>(src: &'a [f64], buf: &'a mut Vec<T>) -> 
     buf.clear();
     buf.extend(src.iter().map(|&x| T::from_f64(x)));
     buf
-}
-
-/// `src` in f64: itself for f64, converted into `buf` for f32.
-pub(super) fn widened<'a, T: TileElem>(src: &'a [T], buf: &'a mut [f64]) -> &'a [f64] {
-    if let Some(v) = T::as_wide_ref(src) {
-        return v;
-    }
-    let out = &mut buf[..src.len()];
-    for (o, x) in out.iter_mut().zip(src) {
-        *o = x.to_f64();
-    }
-    out
 }

@@ -16,9 +16,10 @@
 //!
 //! The passes run in f64 or, for [`Precision::Float32`], in f32 (weights
 //! packed as f32, tile values, products and tanh in f32): the rows come
-//! in and the outputs and adjoints go out as f64, converted per tile, and
-//! each tile's f32 parameter gradient is added to f64 sums, so that the
-//! rounding of the sums does not grow with the number of rows.
+//! in and the output adjoints are asked for as f64, converted per tile,
+//! the outputs are handed over as computed ([`Values`]), and each tile's
+//! f32 parameter gradient is added to f64 sums, so that the rounding of
+//! the sums does not grow with the number of rows.
 
 mod elem;
 mod layers;
@@ -27,7 +28,7 @@ use super::Precision;
 use super::kernels::Cols;
 use super::simd::{Elem, Isa, Vector, padded};
 use super::{Activation, Layer, Network, Residual};
-use elem::{TileElem, narrowed, widened};
+use elem::{TileElem, narrowed};
 use layers::{backward_tile, forward_tile, replay_tile, tile_input};
 
 /// Values of a tile kept per row, about: rows per tile are this over the
@@ -175,7 +176,7 @@ struct Tiles<T> {
     /// The rows' inputs and input tangents converted (f32 only).
     x: Vec<T>,
     x_dot: Vec<T>,
-    /// A tile's outputs or output adjoints in f64 (f32 only).
+    /// A tile's output adjoints in f64 (f32 only).
     y_wide: Vec<f64>,
     y_dot_wide: Vec<f64>,
     /// Rows per tile.
@@ -343,9 +344,37 @@ fn scatter<T: Elem, U: Elem>(
     }
 }
 
-/// What [`Network::value_tiles`] hands over per tile: `(first_row, m, y,
-/// ẏ)`, m × n_out each (ẏ empty without a tangent).
-type TileOutputs<'a> = dyn FnMut(usize, usize, &[f64], &[f64]) + 'a;
+/// One tile's y and ẏ as the passes computed them, m × n_out each (ẏ
+/// empty without a tangent): f64, or f32 for [`Precision::Float32`]
+/// (handed over as they are: widening them would cost a copy, and f32
+/// values are what a caller may keep).
+#[derive(Clone, Copy, Debug)]
+pub enum Values<'a> {
+    /// y and ẏ of f64 passes.
+    Double(&'a [f64], &'a [f64]),
+    /// y and ẏ of f32 passes.
+    Single(&'a [f32], &'a [f32]),
+}
+
+impl Values<'_> {
+    /// Appends y and ẏ, in f64, to `y` and `y_dot`.
+    pub fn extend_f64(self, y: &mut Vec<f64>, y_dot: &mut Vec<f64>) {
+        match self {
+            Values::Double(v, d) => {
+                y.extend_from_slice(v);
+                y_dot.extend_from_slice(d);
+            }
+            Values::Single(v, d) => {
+                y.extend(v.iter().map(|&x| f64::from(x)));
+                y_dot.extend(d.iter().map(|&x| f64::from(x)));
+            }
+        }
+    }
+}
+
+/// What [`Network::value_tiles`] hands over per tile: `(first_row, m,
+/// values)`.
+type TileOutputs<'a> = dyn FnMut(usize, usize, Values) + 'a;
 
 /// The adjoints of a tile's rows, as [`Network::param_vjp`] asks for them:
 /// `(first_row, m, ȳ, ẏ̄, n_out)`.
@@ -403,8 +432,6 @@ fn value_tiles<V: Vector>(
         layers,
         x,
         x_dot,
-        y_wide,
-        y_dot_wide,
         tile,
         ..
     } = t;
@@ -420,13 +447,12 @@ fn value_tiles<V: Vector>(
         };
         forward_tile::<V>(packed, layers, xv, xdv, m, false, kept);
         let out = &layers[layers.len() - 1];
-        let y = widened(&out.y[..m * n_out], y_wide);
-        let y_dot = if tangent {
-            widened(&out.y_dot[..m * n_out], y_dot_wide)
+        let y_dot: &[V::Elem] = if tangent {
+            &out.y_dot[..m * n_out]
         } else {
             &[]
         };
-        consume(start, m, y, y_dot);
+        consume(start, m, V::Elem::values(&out.y[..m * n_out], y_dot));
         start += m;
     }
 }
@@ -584,9 +610,9 @@ fn vjp_in<T: TileElem>(
 
 impl Network {
     /// Output y and tangent ẏ (when `rows.x_dot` is given) of the rows,
-    /// tile by tile, in `rows.precision`: `consume(first_row, m, y, ẏ)`
-    /// gets rows first_row..first_row + m of them (m × n_out each, ẏ
-    /// empty without a tangent) as soon as they are computed. With
+    /// tile by tile, in `rows.precision`: `consume(first_row, m, values)`
+    /// gets rows first_row..first_row + m of them ([`Values`], in the
+    /// passes' precision) as soon as they are computed. With
     /// `keep`, the trace a later [`Network::param_vjp`] on the same rows,
     /// parameters and precision replays is written there (each layer's
     /// φ(z) and ż: a few times the output's size; left empty for
@@ -598,7 +624,7 @@ impl Network {
         rows: &Rows,
         s: &mut Stream,
         keep: Option<&mut KeptTrace>,
-        mut consume: impl FnMut(usize, usize, &[f64], &[f64]),
+        mut consume: impl FnMut(usize, usize, Values),
     ) {
         let consume: &mut TileOutputs = &mut consume;
         match rows.precision {
@@ -627,10 +653,7 @@ impl Network {
             kept: None,
             precision,
         };
-        self.value_tiles(params, &rows, s, None, |_, _, yt, ydt| {
-            y.extend_from_slice(yt);
-            y_dot.extend_from_slice(ydt);
-        });
+        self.value_tiles(params, &rows, s, None, |_, _, v| v.extend_f64(y, y_dot));
     }
 
     /// Adds to `grad` (the network's layout) ∇θ Σ_rows (ȳ·y + ẏ̄·ẏ) over

@@ -57,10 +57,7 @@ fn run<T: TileElem>(which: Isa, net: &Network, params: &[f64]) -> [Vec<f64>; 3] 
             ydb[k] = ((first * no + k) as f64 * 0.07).sin();
         }
     };
-    let mut outputs = |_: usize, _: usize, yt: &[f64], ydt: &[f64]| {
-        y.extend_from_slice(yt);
-        y_dot.extend_from_slice(ydt);
-    };
+    let mut outputs = |_: usize, _: usize, v: Values| v.extend_f64(&mut y, &mut y_dot);
     let mut kept = KeptTrace::default();
     value_copy(
         which,
