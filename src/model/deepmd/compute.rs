@@ -498,6 +498,16 @@ impl DeepPot {
         }
     }
 
+    /// GRᵀ of the chunk's `n` atoms into `ws.gr_t` (from `ws.gr`) and
+    /// GR̄ᵀ = C(D̄, GR) into `ws.gr_bar_t`, C the adjoint of D = GR·GR<ᵀ.
+    pub(super) fn gr_bar_t(&self, n: usize, ws: &mut Workspace) {
+        let (ng, axis) = (self.hyper.embedding_width(), self.hyper.axis_neuron);
+        rows::transpose(&ws.gr, ng, n, &mut ws.gr_t);
+        rows::zeroed(&mut ws.gr_bar_t, n * ng);
+        let d_bar = &ws.d_bar[..n * ng * axis];
+        rows::gr_adjoint(d_bar, &ws.gr_t, ng, axis, &mut ws.gr_bar_t);
+    }
+
     /// GR̄ from D̄, then each row's dE/dr_ij into forces and virial.
     fn rows_backward(
         &self,
@@ -507,12 +517,8 @@ impl DeepPot {
         out: &mut Prediction,
     ) {
         let h = &self.hyper;
-        let (ns, ng, axis) = (h.n_slots(), h.embedding_width(), h.axis_neuron);
-        let n = atoms.len();
-        rows::transpose(&ws.gr, ng, n, &mut ws.gr_t);
-        rows::zeroed(&mut ws.gr_bar_t, n * ng);
-        let d_bar = &ws.d_bar[..n * ng * axis];
-        rows::gr_adjoint(d_bar, &ws.gr_t, ng, axis, &mut ws.gr_bar_t);
+        let (ns, ng) = (h.n_slots(), h.embedding_width());
+        self.gr_bar_t(atoms.len(), ws);
         let scale = 1.0 / ns as f64;
         for g in &ws.groups {
             rows::row_dots(&ws.gr_bar_t, ng, &g.atom, g.out.view(), &mut ws.dots);

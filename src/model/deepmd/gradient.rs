@@ -56,9 +56,8 @@ struct TangentScratch {
     /// replays.
     kept: Vec<KeptTrace>,
     /// The fitting networks' forward passes from the chunk's tape, per
-    /// type, when `fits_kept`.
+    /// type (empty for a chunk without one).
     fits: Vec<Trace>,
-    fits_kept: bool,
 }
 
 thread_local! {
@@ -120,12 +119,11 @@ impl DeepPot {
         for (c, chunk) in sites.chunks(CHUNK).enumerate() {
             if let Some(chunk_tape) = tape.chunks.get_mut(c).and_then(Option::as_mut) {
                 self.restore_chunk(chunk_tape, ws, &mut ts.kept, &mut ts.fits);
-                ts.fits_kept = true;
                 self.row_tangents(s, chunk, adj, ws, ts);
                 self.contract_tangent(chunk.len(), ws, ts);
             } else {
                 Self::clear_rows(ws);
-                ts.fits_kept = false;
+                ts.fits.clear();
                 self.fill_rows(s, chunk, 0, ws);
                 if tangent {
                     self.row_tangents(s, chunk, adj, ws, ts);
@@ -294,11 +292,7 @@ impl DeepPot {
             ws.fit_bar.resize(rows * dim, 0.0);
             // the prediction's forward pass when its tape kept it (only
             // with a tangent: energy-only gradients take no tape)
-            match ts
-                .fits
-                .get_mut(t)
-                .filter(|f| ts.fits_kept && f.rows() == rows)
-            {
+            match ts.fits.get_mut(t).filter(|f| f.rows() == rows) {
                 Some(kept) => std::mem::swap(&mut ws.trace, kept),
                 None => net.forward(p, &ws.fit_in, rows, &mut ws.trace, tangent),
             }
@@ -355,11 +349,9 @@ impl DeepPot {
         let h = &self.hyper;
         let (nt, ns, ng, axis) = (h.n_types(), h.n_slots(), h.embedding_width(), h.axis_neuron);
         let n = atoms.len();
-        let (d_bar, d_dot_bar) = (&ws.d_bar[..n * ng * axis], &ts.d_dot_bar[..n * ng * axis]);
-        rows::transpose(&ws.gr, ng, n, &mut ws.gr_t);
-        rows::zeroed(&mut ws.gr_bar_t, n * ng);
-        rows::gr_adjoint(d_bar, &ws.gr_t, ng, axis, &mut ws.gr_bar_t);
+        self.gr_bar_t(n, ws);
         if tangent {
+            let d_dot_bar = &ts.d_dot_bar[..n * ng * axis];
             rows::transpose(&ts.gr_dot, ng, n, &mut ts.gr_dot_t);
             rows::gr_adjoint(d_dot_bar, &ts.gr_dot_t, ng, axis, &mut ws.gr_bar_t);
             rows::zeroed(&mut ts.gr_dot_bar_t, n * ng);

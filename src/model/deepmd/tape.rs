@@ -16,7 +16,7 @@ use super::compute::{Group, Workspace};
 use super::env::EnvGeometry;
 use crate::model::Tape;
 use crate::model::cache_budget;
-use crate::nn::{KeptTrace, Precision, Trace};
+use crate::nn::{KeptTrace, Trace};
 use std::sync::Mutex;
 
 /// What a tape keeps of one chunk.
@@ -75,15 +75,11 @@ impl DeepPot {
     fn tape_bytes_per_row(&self) -> usize {
         let ng = self.hyper.embedding_width();
         let traced: usize = self.hyper.neuron.iter().map(|w| 2 * w).sum();
-        let value = match self.precision {
-            Precision::Float32 => size_of::<f32>(),
-            Precision::Float64 => size_of::<f64>(),
-        };
         3 * size_of::<u32>()
             + size_of::<EnvGeometry>()
             + size_of::<[f64; 4]>()
             + size_of::<f64>()
-            + (2 * ng + traced) * value
+            + (2 * ng + traced) * self.precision.bytes()
     }
 
     /// Bytes a tape keeps per atom: the fitting's trace (φ, φ', φ'' and y
