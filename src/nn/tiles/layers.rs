@@ -335,6 +335,7 @@ pub(super) fn tile_input<'a, T>(
 /// y and ẏ by the same operations on the same values as [`forward_tile`]
 /// with `second`, without the matrix products and activations. Only for
 /// tanh and identity layers, whose φ' and φ'' follow from φ.
+#[inline(always)]
 pub(super) fn replay_tile<T: Elem>(
     packed: &[PackedLayer<T>],
     layers: &mut [TileLayer<T>],
@@ -362,6 +363,7 @@ pub(super) fn replay_tile<T: Elem>(
 }
 
 /// φ' and φ'' from φ, as the activation kernels compute them.
+#[inline(always)]
 fn derivatives<T: Elem>(a: Activation, act: &[T], d1: &mut [T], d2: &mut [T]) {
     if a.is_identity() {
         d1.fill(T::ONE);

@@ -298,6 +298,7 @@ fn zero_grads<T: Elem, U: Elem>(grads: &mut Vec<LayerGrad<U>>, packed: &[PackedL
 }
 
 /// Adds one tile's gradient to the f64 sums and zeroes it for the next.
+#[inline(always)]
 fn fold_tile<T: Elem>(tile: &mut [LayerGrad<T>], sums: &mut [LayerGrad<f64>]) {
     for (t, s) in tile.iter_mut().zip(sums) {
         for (tv, sv) in [
