@@ -1,10 +1,11 @@
-//! DeePMD with `precision = "float32"`: the embedding networks in f32,
-//! everything else in f64. On real water frames its energies, forces,
-//! virials and loss gradients agree with the float64 model's to f32
-//! rounding (and differ from them, which shows the f32 passes ran), its
-//! forces are still the energy's gradient, a run gives the same model for
-//! any thread count, and the families that compute in float64 only refuse
-//! the key.
+//! DeePMD with `precision = "float32"`: the embedding networks in f32 and
+//! the fitting networks' matrix products in f32, everything else in f64.
+//! On real water frames its energies, forces, virials and loss gradients
+//! agree with the float64 model's to f32 rounding (and differ from them,
+//! which shows the f32 passes ran; the fitting's f32 products alone too),
+//! its forces are still the energy's gradient, a run gives the same model
+//! for any thread count and names both precisions in its file, and the
+//! families that compute in float64 only refuse the key.
 
 mod common;
 mod deepmd_common;
@@ -29,13 +30,15 @@ fn water() -> Option<Vec<Structure>> {
 }
 
 /// A water model (statistics fitted on the first frames) in float64 and
-/// the same in float32.
+/// the same in float32 (both networks).
 fn pair(water: &[Structure], bias: bool) -> (DeepPot, DeepPot) {
     let model = water_model(&water[..3], false, true, 11);
     let wide = if bias { model } else { without_bias(model) };
     let mut narrow = wide.clone();
     narrow.set_embedding_precision(Precision::Float32);
+    narrow.set_fitting_precision(Precision::Float32);
     assert_eq!(wide.embedding_precision(), Precision::Float64);
+    assert_eq!(wide.fitting_precision(), Precision::Float64);
     (wide, narrow)
 }
 
@@ -67,6 +70,28 @@ fn predictions_agree_with_float64_to_float32_rounding() {
     }
 }
 
+/// The fitting networks' f32 products alone (float64 embeddings): the
+/// energy moves by about f32's rounding of the fitting's output, forces
+/// and the loss gradient by f32's rounding of theirs.
+#[test]
+fn fitting_products_in_float32_agree_with_float64() {
+    let Some(water) = water() else { return };
+    let (wide, _) = pair(&water, true);
+    let mut narrow = wide.clone();
+    narrow.set_fitting_precision(Precision::Float32);
+    let s = &water[4];
+    let (a, b) = (predict(&narrow, s), predict(&wide, s));
+    let de = (a.energy - b.energy).abs() / b.energy.abs();
+    let df = rel_max_diff(&a.forces.concat(), &b.forces.concat());
+    eprintln!("fitting in float32: ΔE {de:.1e} relative, forces {df:.1e} of their largest");
+    assert!(de < 1e-8 && df < 1e-5, "{de:e} {df:e}");
+    assert_ne!(
+        a.forces.concat(),
+        b.forces.concat(),
+        "f32 products gave f64's bits"
+    );
+}
+
 #[test]
 fn loss_gradient_agrees_with_float64() {
     let Some(water) = water() else { return };
@@ -94,10 +119,16 @@ fn loss_gradient_agrees_with_float64() {
     assert_ne!(a[..n], b[..n], "float32 gave float64's bits");
 }
 
+/// The float32 embeddings' forces against finite differences of the
+/// energy. The fitting stays float64 here: its f32 products make the
+/// energy rough at f32's rounding of its per-atom outputs, which a
+/// difference quotient magnifies past any useful bound (the f32 fitting's
+/// forces are checked against float64's above instead).
 #[test]
 fn forces_are_the_energy_gradient() {
     let Some(water) = water() else { return };
-    let (_, model) = pair(&water, false);
+    let (_, mut model) = pair(&water, false);
+    model.set_fitting_precision(Precision::Float64);
     let s = &water[4];
     let p = predict(&model, s);
     let fmax = p
@@ -134,17 +165,19 @@ fn a_float32_run_gives_the_same_model_for_any_thread_count() {
     }
     let text = |d: &TempDir| common::model_file(d.path(), "model.yaml");
     assert_eq!(text(&runs[0].1), text(&runs[1].1));
-    // named as the descriptor's precision; the fitting's stays float64
+    // named as the descriptor's and the fitting's precision
     let yaml = text(&runs[0].1);
-    assert!(yaml.contains("precision: float32") && yaml.contains("precision: float64"));
+    assert!(yaml.contains("precision: float32") && !yaml.contains("precision: float64"));
     let read = forcefit::model::load(&runs[0].1.path().join("out/model.yaml")).unwrap();
     let forcefit::model::AnyModel::Deepmd(pot) = read else {
         panic!("not a DeePMD model")
     };
     assert_eq!(pot.embedding_precision(), Precision::Float32);
+    assert_eq!(pot.fitting_precision(), Precision::Float32);
     let summary = std::fs::read_to_string(runs[0].1.path().join("out/summary.json")).unwrap();
     let summary: serde_json::Value = serde_json::from_str(&summary).unwrap();
     assert_eq!(summary["model"]["precision"], "float32");
+    assert_eq!(summary["model"]["fitting_precision"], "float32");
 }
 
 #[test]

@@ -63,6 +63,7 @@ fn check(model: &DeepPot, s: &Prepared, sites: &[usize], tag: &str) {
 fn both_precisions(model: DeepPot) -> [(DeepPot, &'static str); 2] {
     let mut narrow = model.clone();
     narrow.set_embedding_precision(Precision::Float32);
+    narrow.set_fitting_precision(Precision::Float32);
     [(model, "float64"), (narrow, "float32")]
 }
 

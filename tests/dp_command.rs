@@ -138,10 +138,10 @@ fn trains_and_writes_deepmd_kits_files() {
 }
 
 /// The descriptor's `precision: float32` runs the embedding networks in
-/// float32: the run trains, says nothing about precision, and writes a
-/// model.yaml that names float32 for the descriptor, holds float64 values
-/// (read back and written again, the same text) and reads back as a
-/// float32 model.
+/// float32 and leaves the fitting's at deepmd-kit's default, float64: the
+/// run trains, says nothing about precision, and writes a model.yaml that
+/// names both, holds float64 values (read back and written again, the
+/// same text) and reads back with the same precisions.
 #[test]
 fn descriptor_float32_trains_and_writes_a_float64_file() {
     let Some(dir) = water_run("dp-float32") else {
@@ -164,6 +164,7 @@ fn descriptor_float32_trains_and_writes_a_float64_file() {
         panic!("not a DeePMD model")
     };
     assert_eq!(pot.embedding_precision(), forcefit::nn::Precision::Float32);
+    assert_eq!(pot.fitting_precision(), forcefit::nn::Precision::Float64);
     assert_eq!(
         pot.to_yaml_string().unwrap(),
         yaml,

@@ -221,7 +221,7 @@ fn descriptor_config(d: &Section, c: &mut DeepmdConfig, warnings: &mut Vec<Strin
     if let Some(a) = d.string(&["activation_function"])? {
         c.activation_function = a;
     }
-    c.precision = precision(d, true, warnings)?;
+    c.precision = Some(precision(d, warnings)?).filter(|&p| p != Precision::Float64);
     d.finish(network_treatment, warnings)
 }
 
@@ -243,28 +243,21 @@ fn sel(d: &Section, warnings: &mut Vec<String>) -> Result<Option<Vec<usize>>> {
     }
 }
 
-/// `precision`: the descriptor's "float32" runs the embedding networks in
-/// float32 (`embedding`); everything else computes in float64, and the
-/// model file holds float64 values.
-fn precision(
-    s: &Section,
-    embedding: bool,
-    warnings: &mut Vec<String>,
-) -> Result<Option<Precision>> {
+/// `precision` of the descriptor or the fitting: "float32" runs its
+/// networks in float32 (`[model] precision` and `fitting_precision`);
+/// absent, "default" and "float64" are float64 (deepmd-kit's default);
+/// the model file holds float64 values either way.
+fn precision(s: &Section, warnings: &mut Vec<String>) -> Result<Precision> {
     let Some(p) = s.string(&["precision"])? else {
-        return Ok(None);
+        return Ok(Precision::Float64);
     };
     match p.as_str() {
-        "float64" | "default" => Ok(None),
-        "float32" if embedding => Ok(Some(Precision::Float32)),
+        "float64" | "default" => Ok(Precision::Float64),
+        "float32" => Ok(Precision::Float32),
         _ => {
-            let what = if embedding {
-                "the embedding networks compute in float64 (float32 is available)"
-            } else {
-                "the fitting networks compute in float64 (the descriptor's float32 runs the embedding networks in float32)"
-            };
+            let what = "computed in float64 (float32 is available)";
             warnings.push(format!("{}: {p:?}: {what}", s.path("precision")));
-            Ok(None)
+            Ok(Precision::Float64)
         }
     }
 }
@@ -286,7 +279,7 @@ fn fitting_config(f: &Section, c: &mut DeepmdConfig, warnings: &mut Vec<String>)
     if let Some(a) = f.string(&["activation_function"])? {
         c.fitting_activation_function = a;
     }
-    precision(f, false, warnings)?;
+    c.fitting_precision = Some(precision(f, warnings)?);
     f.finish(network_treatment, warnings)
 }
 

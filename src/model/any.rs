@@ -116,7 +116,7 @@ fn float64_only(table: &mut toml::Table, family: &str) -> std::result::Result<()
             Ok(())
         }
         Some(other) => Err(format!(
-            "model.precision ({family}): {other} is not available: the {family} family computes in float64 (accepted: \"float64\"); \"float32\" is for family = \"deepmd\", whose embedding networks it runs in float32"
+            "model.precision ({family}): {other} is not available: the {family} family computes in float64 (accepted: \"float64\"); \"float32\" is for family = \"deepmd\", whose networks it runs in float32"
         )),
     }
 }
@@ -369,9 +369,7 @@ impl AnyModel {
                 Ok((AnyModel::Nep(nep), note))
             }
             (AnyModel::Deepmd(mut pot), ModelConfig::Deepmd(c)) => {
-                if let Some(p) = c.precision {
-                    pot.set_embedding_precision(p);
-                }
+                c.apply_precisions(&mut pot);
                 Ok((AnyModel::Deepmd(pot), None))
             }
             (model, _) => Ok((model, None)),

@@ -1,7 +1,11 @@
 //! The one matrix product the dense layers use: row-major operands with
 //! optional transposition, C = A·B + β·C, through `matrixmultiply`'s
 //! blocked SIMD kernels (single-threaded: callers parallelise over
-//! structures); and the dot product of the descriptors' short inner loops.
+//! structures), in float64 or with float32 products ([`gemm_in`]); and the
+//! dot product of the descriptors' short inner loops.
+
+use crate::precision::Precision;
+use std::cell::RefCell;
 
 /// A row-major matrix operand: `rows × cols` data, read transposed when
 /// `transposed` (then the product sees a `cols × rows` matrix).
@@ -85,6 +89,119 @@ pub fn gemm(a: Operand, b: Operand, c: &mut [f64], beta: f64) {
             n as isize,
             1,
         );
+    }
+}
+
+/// [`gemm`] with the product A·B in `precision`: in float32 the operands
+/// are rounded to f32 and multiplied by `matrixmultiply`'s f32 kernels
+/// (twice the lanes), and the product is added to β·C in f64, so that
+/// sums across calls (a weight gradient over blocks of rows) stay f64.
+pub fn gemm_in(precision: Precision, a: Operand, b: Operand, c: &mut [f64], beta: f64) {
+    match precision {
+        Precision::Float64 => gemm(a, b, c, beta),
+        Precision::Float32 => gemm_f32(a, b, c, beta),
+    }
+}
+
+thread_local! {
+    /// A, B and A·B in f32 for [`gemm_f32`], reused from call to call.
+    static NARROW: RefCell<[Vec<f32>; 3]> = const { RefCell::new([Vec::new(), Vec::new(), Vec::new()]) };
+}
+
+/// [`gemm_in`] in float32.
+fn gemm_f32(a: Operand, b: Operand, c: &mut [f64], beta: f64) {
+    let (m, k, rsa, csa) = a.view();
+    let (kb, n, rsb, csb) = b.view();
+    assert_eq!(k, kb, "gemm: inner dimensions differ");
+    assert!(a.data.len() >= a.rows * a.cols && b.data.len() >= b.rows * b.cols);
+    assert!(c.len() >= m * n, "gemm: output too short");
+    if m == 0 || n == 0 || k == 0 {
+        return gemm(a, b, c, beta);
+    }
+    NARROW.with_borrow_mut(|[a32, b32, c32]| {
+        for (v, src) in [(&mut *a32, &a), (&mut *b32, &b)] {
+            // every element is overwritten
+            v.resize(src.rows * src.cols, 0.0);
+            convert(Conversion::Narrow(&src.data[..v.len()], v));
+        }
+        c32.resize(m * n, 0.0);
+        // SAFETY: a32 and b32 are a's and b's elements in their layouts,
+        // whose lengths were checked above; c32 holds m × n.
+        unsafe {
+            matrixmultiply::sgemm(
+                m,
+                k,
+                n,
+                1.0,
+                a32.as_ptr(),
+                rsa,
+                csa,
+                b32.as_ptr(),
+                rsb,
+                csb,
+                0.0,
+                c32.as_mut_ptr(),
+                n as isize,
+                1,
+            );
+        }
+        convert(Conversion::Widen(c32, &mut c[..m * n], beta));
+    });
+}
+
+/// The element-wise conversions around an f32 product.
+enum Conversion<'a> {
+    /// dst = src rounded to f32.
+    Narrow(&'a [f64], &'a mut [f32]),
+    /// c = f64(c32) + β·c (β = 0: c is overwritten, NaN or not).
+    Widen(&'a [f32], &'a mut [f64], f64),
+}
+
+/// Runs a conversion in the widest vectors the CPU has (the loops are
+/// memory-bound and baseline x86-64 converts two values per instruction);
+/// every copy gives the same bits.
+fn convert(c: Conversion) {
+    #[cfg(target_arch = "x86_64")]
+    match crate::nn::simd::Isa::detect() {
+        // SAFETY: the CPU has the features, checked by `detect`.
+        crate::nn::simd::Isa::Avx512 => return unsafe { convert_avx512(c) },
+        // SAFETY: as above.
+        crate::nn::simd::Isa::Avx2 => return unsafe { convert_avx2(c) },
+        crate::nn::simd::Isa::Portable => {}
+    }
+    convert_body(c)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn convert_avx512(c: Conversion) {
+    convert_body(c)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn convert_avx2(c: Conversion) {
+    convert_body(c)
+}
+
+#[inline(always)]
+fn convert_body(c: Conversion) {
+    match c {
+        Conversion::Narrow(src, dst) => {
+            for (d, &v) in dst.iter_mut().zip(src) {
+                *d = v as f32;
+            }
+        }
+        Conversion::Widen(c32, c, 0.0) => {
+            for (o, &v) in c.iter_mut().zip(c32) {
+                *o = f64::from(v);
+            }
+        }
+        Conversion::Widen(c32, c, beta) => {
+            for (o, &v) in c.iter_mut().zip(c32) {
+                *o = f64::from(v) + beta * *o;
+            }
+        }
     }
 }
 

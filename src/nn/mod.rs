@@ -125,6 +125,11 @@ impl Layer {
 pub struct Network {
     /// The layers, input first.
     pub layers: Vec<Layer>,
+    /// What the batched passes' matrix products compute in ([`gemm_in`]);
+    /// everything else in them is float64.
+    ///
+    /// [`gemm_in`]: gemm::gemm_in
+    pub products: Precision,
 }
 
 impl Network {
@@ -145,7 +150,15 @@ impl Network {
             });
             i_in = w;
         }
-        Network { layers }
+        Network::new(layers)
+    }
+
+    /// A network of these layers, its products in float64.
+    pub fn new(layers: Vec<Layer>) -> Self {
+        Network {
+            layers,
+            products: Precision::Float64,
+        }
     }
 
     /// Input width (0 for an empty network).

@@ -11,8 +11,9 @@
 //! where rᵀ folds [ȳ₁, ȳ₂] back to ȳ₁ + ȳ₂ for the doubling residual.
 //! Without a tangent (ẏ̄ = 0) this is the ordinary backward pass.
 
-use super::gemm::{Operand, gemm};
+use super::gemm::{Operand, gemm_in};
 use super::{Layer, Network, Residual};
+use crate::precision::Precision;
 
 /// What a forward pass keeps for the backward passes, per layer; buffers
 /// are reused from call to call.
@@ -121,8 +122,18 @@ fn add_residual_adjoint(layer: &Layer, y_bar: &[f64], x_bar: &mut [f64]) {
     }
 }
 
-/// out = x·W (+ b), rows × n_out; a width-1 input is an outer product.
-fn affine(layer: &Layer, w: &[f64], b: Option<&[f64]>, x: &[f64], rows: usize, out: &mut [f64]) {
+/// out = x·W (+ b), rows × n_out, the product in `p`; a width-1 input is
+/// an outer product.
+#[allow(clippy::too_many_arguments)]
+fn affine(
+    p: Precision,
+    layer: &Layer,
+    w: &[f64],
+    b: Option<&[f64]>,
+    x: &[f64],
+    rows: usize,
+    out: &mut [f64],
+) {
     let n_out = layer.n_out;
     if layer.n_in == 1 {
         for (o, &xv) in out.chunks_exact_mut(n_out).zip(&x[..rows]) {
@@ -150,7 +161,8 @@ fn affine(layer: &Layer, w: &[f64], b: Option<&[f64]>, x: &[f64], rows: usize, o
         }
         None => 0.0,
     };
-    gemm(
+    gemm_in(
+        p,
         Operand::new(x, rows, layer.n_in),
         Operand::new(w, layer.n_in, n_out),
         out,
@@ -184,7 +196,7 @@ impl Network {
             let n = rows * layer.n_out;
             fit(&mut t.act, n);
             fit(&mut t.d1, n);
-            affine(layer, w, b, input, rows, &mut t.act);
+            affine(self.products, layer, w, b, input, rows, &mut t.act);
             if layer.activation.is_identity() {
                 t.d1.fill(1.0);
                 if second {
@@ -227,7 +239,7 @@ impl Network {
             let t = &mut rest[0];
             let n = rows * layer.n_out;
             fit(&mut t.z_dot, n);
-            affine(layer, w, None, input, rows, &mut t.z_dot);
+            affine(self.products, layer, w, None, input, rows, &mut t.z_dot);
             t.out_dot.clear();
             t.out_dot
                 .extend(t.z_dot.iter().zip(&t.d1).map(|(z, d)| z * d));
@@ -279,7 +291,7 @@ impl Network {
             }
             if let Some(g) = grad.as_deref_mut() {
                 let g = &mut g[starts[l]..starts[l + 1]];
-                layer_param_grad(layer, input, &trace.z_bar, rows, g);
+                layer_param_grad(self.products, layer, input, &trace.z_bar, rows, g);
                 if let (_, _, Some(io)) = layer.offsets() {
                     let gd = &mut g[io..io + n_out];
                     for (bar, act) in trace.bar.chunks_exact(n_out).zip(t.act.chunks_exact(n_out)) {
@@ -293,7 +305,14 @@ impl Network {
                 break;
             }
             fit(&mut trace.bar_in, rows * layer.n_in);
-            input_adjoint(layer, w, &trace.z_bar, rows, &mut trace.bar_in);
+            input_adjoint(
+                self.products,
+                layer,
+                w,
+                &trace.z_bar,
+                rows,
+                &mut trace.bar_in,
+            );
             add_residual_adjoint(layer, &trace.bar, &mut trace.bar_in);
             std::mem::swap(&mut trace.bar, &mut trace.bar_in);
         }
@@ -303,10 +322,19 @@ impl Network {
     }
 }
 
-/// W̄ += inputᵀ·z̄ and b̄ += Σ z̄ into one layer's gradient slice.
-fn layer_param_grad(layer: &Layer, input: &[f64], z_bar: &[f64], rows: usize, g: &mut [f64]) {
+/// W̄ += inputᵀ·z̄ (the product in `p`) and b̄ += Σ z̄ into one layer's
+/// gradient slice.
+fn layer_param_grad(
+    p: Precision,
+    layer: &Layer,
+    input: &[f64],
+    z_bar: &[f64],
+    rows: usize,
+    g: &mut [f64],
+) {
     let (n_in, n_out) = (layer.n_in, layer.n_out);
-    gemm(
+    gemm_in(
+        p,
         Operand::new(input, rows, n_in).t(),
         Operand::new(z_bar, rows, n_out),
         &mut g[..n_in * n_out],
@@ -317,9 +345,17 @@ fn layer_param_grad(layer: &Layer, input: &[f64], z_bar: &[f64], rows: usize, g:
     }
 }
 
-/// x̄ = z̄·Wᵀ (overwrites).
-fn input_adjoint(layer: &Layer, w: &[f64], z_bar: &[f64], rows: usize, x_bar: &mut [f64]) {
-    gemm(
+/// x̄ = z̄·Wᵀ (overwrites; the product in `p`).
+fn input_adjoint(
+    p: Precision,
+    layer: &Layer,
+    w: &[f64],
+    z_bar: &[f64],
+    rows: usize,
+    x_bar: &mut [f64],
+) {
+    gemm_in(
+        p,
         Operand::new(z_bar, rows, layer.n_out),
         Operand::new(w, layer.n_in, layer.n_out).t(),
         x_bar,
@@ -364,9 +400,10 @@ impl Network {
                 (&trace.layers[l - 1].out, &trace.layers[l - 1].out_dot)
             };
             let g = &mut grad[starts[l]..starts[l + 1]];
-            layer_param_grad(layer, input, &trace.z_bar, rows, g);
+            layer_param_grad(self.products, layer, input, &trace.z_bar, rows, g);
             // ẋᵀ·ż̄ joins W̄; ż̄ has no bias part
-            gemm(
+            gemm_in(
+                self.products,
                 Operand::new(input_dot, rows, layer.n_in).t(),
                 Operand::new(&trace.z_dot_bar, rows, n_out),
                 &mut g[..layer.n_in * n_out],
@@ -387,11 +424,25 @@ impl Network {
                 break;
             }
             fit(&mut trace.bar_in, rows * layer.n_in);
-            input_adjoint(layer, w, &trace.z_bar, rows, &mut trace.bar_in);
+            input_adjoint(
+                self.products,
+                layer,
+                w,
+                &trace.z_bar,
+                rows,
+                &mut trace.bar_in,
+            );
             add_residual_adjoint(layer, &trace.bar, &mut trace.bar_in);
             std::mem::swap(&mut trace.bar, &mut trace.bar_in);
             fit(&mut trace.dot_bar_in, rows * layer.n_in);
-            input_adjoint(layer, w, &trace.z_dot_bar, rows, &mut trace.dot_bar_in);
+            input_adjoint(
+                self.products,
+                layer,
+                w,
+                &trace.z_dot_bar,
+                rows,
+                &mut trace.dot_bar_in,
+            );
             add_residual_adjoint(layer, &trace.dot_bar, &mut trace.dot_bar_in);
             std::mem::swap(&mut trace.dot_bar, &mut trace.dot_bar_in);
         }

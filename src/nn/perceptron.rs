@@ -270,26 +270,24 @@ mod tests {
         use crate::nn::{Layer, Network, Trace};
         let (net, p) = net();
         let (n_in, n_h) = (net.n_in, net.n_hidden);
-        let batched = Network {
-            layers: vec![
-                Layer {
-                    n_in,
-                    n_out: n_h,
-                    bias: true,
-                    timestep: false,
-                    resnet: false,
-                    activation: Activation::Tanh,
-                },
-                Layer {
-                    n_in: n_h,
-                    n_out: 1,
-                    bias: false,
-                    timestep: false,
-                    resnet: false,
-                    activation: Activation::Identity,
-                },
-            ],
-        };
+        let batched = Network::new(vec![
+            Layer {
+                n_in,
+                n_out: n_h,
+                bias: true,
+                timestep: false,
+                resnet: false,
+                activation: Activation::Tanh,
+            },
+            Layer {
+                n_in: n_h,
+                n_out: 1,
+                bias: false,
+                timestep: false,
+                resnet: false,
+                activation: Activation::Identity,
+            },
+        ]);
         let mut q = Vec::with_capacity(batched.n_params());
         q.extend((0..n_in * n_h).map(|k| p[(k % n_h) * n_in + k / n_h]));
         q.extend(p[net.biases()].iter().map(|b| -b));

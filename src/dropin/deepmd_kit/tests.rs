@@ -274,3 +274,39 @@ fn yaml_inputs_read_the_same() {
     .config;
     assert_eq!(from_yaml, parse_text_ok(WATER).config);
 }
+
+#[test]
+fn each_network_takes_its_own_precision() {
+    use crate::nn::Precision::{Float32, Float64};
+    // absent: deepmd-kit's default, float64 for both
+    let m = deepmd(&parse_text_ok(WATER)).clone();
+    assert_eq!((m.precision, m.fitting_precision), (None, Some(Float64)));
+    let fitting = WATER.replace(
+        r#""resnet_dt": true,"#,
+        r#""resnet_dt": true, "precision": "float32","#,
+    );
+    let input = parse_text_ok(&fitting);
+    let m = deepmd(&input);
+    assert_eq!((m.precision, m.fitting_precision), (None, Some(Float32)));
+    assert!(input.warnings.iter().all(|w| !w.contains("precision")));
+    let both = fitting.replace(
+        r#""resnet_dt": false,"#,
+        r#""resnet_dt": false, "precision": "float32","#,
+    );
+    let m = deepmd(&parse_text_ok(&both)).clone();
+    assert_eq!(
+        (m.precision, m.fitting_precision),
+        (Some(Float32), Some(Float32))
+    );
+    let odd = WATER.replace(
+        r#""resnet_dt": true,"#,
+        r#""resnet_dt": true, "precision": "bfloat16","#,
+    );
+    let input = parse_text_ok(&odd);
+    assert_eq!(deepmd(&input).fitting_precision, Some(Float64));
+    let warned = input.warnings.join("\n");
+    assert!(
+        warned.contains("fitting_net.precision") && warned.contains("float64"),
+        "{warned}"
+    );
+}

@@ -85,7 +85,7 @@ pub fn network(
         });
         width = w;
     }
-    Network { layers }
+    Network::new(layers)
 }
 
 impl BpModel {

@@ -65,10 +65,15 @@ pub struct DeepmdConfig {
     #[serde(default)]
     pub init: Option<PathBuf>,
     /// What the embedding networks compute in: "float64" (the default) or
-    /// "float32" (everything else stays float64). Absent with `init`: the
-    /// file's descriptor precision.
+    /// "float32". Absent with `init`: the file's descriptor precision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub precision: Option<Precision>,
+    /// What the fitting networks' matrix products compute in (f32 products
+    /// added to f64 sums; their activations and everything after stay
+    /// float64). Absent: as `precision` (with `init` and neither key: the
+    /// file's fitting precision).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fitting_precision: Option<Precision>,
 }
 
 impl Default for DeepmdConfig {
@@ -91,6 +96,20 @@ impl Default for DeepmdConfig {
             fitting_activation_function: default_activation(),
             init: None,
             precision: None,
+            fitting_precision: None,
+        }
+    }
+}
+
+impl DeepmdConfig {
+    /// Sets the precisions this configuration names on `pot` (those it
+    /// leaves out stay as they are: a file's, or float64).
+    pub fn apply_precisions(&self, pot: &mut super::DeepPot) {
+        if let Some(p) = self.precision {
+            pot.set_embedding_precision(p);
+        }
+        if let Some(p) = self.fitting_precision.or(self.precision) {
+            pot.set_fitting_precision(p);
         }
     }
 }

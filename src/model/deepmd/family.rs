@@ -37,9 +37,7 @@ impl Family for DeepPot {
         };
         let hyper = config.hyper_with(species, sel).map_err(Error::Invalid)?;
         let mut pot = DeepPot::random(hyper, rng)?;
-        if let Some(p) = config.precision {
-            pot.set_embedding_precision(p);
-        }
+        config.apply_precisions(&mut pot);
         Ok(pot)
     }
 
@@ -91,6 +89,10 @@ impl Family for DeepPot {
             if self.embedding_precision() != crate::nn::Precision::Float64 {
                 o.insert("precision".into(), self.embedding_precision().name().into());
             }
+            if self.fitting_precision() != crate::nn::Precision::Float64 {
+                let p = self.fitting_precision().name();
+                o.insert("fitting_precision".into(), p.into());
+            }
         }
         v
     }
@@ -100,6 +102,10 @@ impl Family for DeepPot {
         random.set_stats(self.stats().clone())?;
         random.precision = self.precision;
         random.meta.descriptor_precision = self.meta.descriptor_precision.clone();
+        for (r, f) in random.fittings.iter_mut().zip(&self.fittings) {
+            r.products = f.products;
+        }
+        random.meta.fitting_precision = self.meta.fitting_precision.clone();
         Ok(random)
     }
 

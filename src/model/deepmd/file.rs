@@ -152,6 +152,9 @@ fn read_model(model: &Node, model_def_script: Option<Value>) -> Result<DeepPot> 
     if pot.meta.descriptor_precision.as_deref() == Some("float32") {
         pot.precision = crate::nn::Precision::Float32;
     }
+    if pot.meta.fitting_precision.as_deref() == Some("float32") {
+        pot.set_fitting_precision(crate::nn::Precision::Float32);
+    }
     Ok(pot)
 }
 
@@ -289,7 +292,7 @@ fn read_collection(
         for layer in node.get("layers")?.list()? {
             layers.push(read_layer(&layer, &mut params)?);
         }
-        let net = Network { layers };
+        let net = Network::new(layers);
         net.check().map_err(|e| node.error(e))?;
         nets.push(net);
     }

@@ -269,13 +269,31 @@ impl DeepPot {
     }
 
     /// Runs the embedding networks in `precision` (float32: f32 tile
-    /// passes; the environment matrix, the descriptor, the fitting
-    /// networks and every sum stay f64; so do the empty slots' rows,
+    /// passes; the environment matrix, the descriptor and every sum stay
+    /// f64; so do the empty slots' rows,
     /// evaluated once per call). The model file names it as the
     /// descriptor's precision, as deepmd-kit's files do.
     pub fn set_embedding_precision(&mut self, precision: Precision) {
         self.precision = precision;
         self.meta.descriptor_precision = Some(precision.name().to_string());
+    }
+
+    /// The precision of the fitting networks' matrix products.
+    pub fn fitting_precision(&self) -> Precision {
+        self.fittings
+            .first()
+            .map_or(Precision::Float64, |f| f.products)
+    }
+
+    /// Runs the fitting networks' matrix products in `precision` (float32:
+    /// f32 products added to f64 sums; activations, energies and every
+    /// other sum stay f64). The model file names it as the fitting's
+    /// precision, as deepmd-kit's files do.
+    pub fn set_fitting_precision(&mut self, precision: Precision) {
+        for f in &mut self.fittings {
+            f.products = precision;
+        }
+        self.meta.fitting_precision = Some(precision.name().to_string());
     }
 
     /// The hyperparameters.
