@@ -7,6 +7,7 @@
 
 pub mod active;
 pub mod batch;
+pub mod buffers;
 pub mod dist;
 pub mod dropin;
 pub mod elements;

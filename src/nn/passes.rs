@@ -13,6 +13,7 @@
 
 use super::gemm::{Operand, gemm_in};
 use super::{Layer, Network, Residual};
+use crate::buffers::zeroed;
 use crate::precision::Precision;
 
 /// What a forward pass keeps for the backward passes, per layer; buffers
@@ -64,12 +65,6 @@ impl Trace {
     pub fn tangent_output(&self) -> &[f64] {
         self.layers.last().map_or(&[], |l| &l.out_dot)
     }
-}
-
-/// Resizes `v` to `n` zeros.
-fn sized(v: &mut Vec<f64>, n: usize) {
-    v.clear();
-    v.resize(n, 0.0);
 }
 
 /// Resizes `v` to `n` elements whose values the caller overwrites.
@@ -200,7 +195,7 @@ impl Network {
             if layer.activation.is_identity() {
                 t.d1.fill(1.0);
                 if second {
-                    sized(&mut t.d2, n);
+                    zeroed(&mut t.d2, n);
                 }
             } else if second {
                 fit(&mut t.d2, n);

@@ -18,6 +18,7 @@ use super::env::EnvGeometry;
 use super::rows::{self, Quad, Stored};
 use super::select::Kept;
 use super::tape::DeepTape;
+use crate::buffers::zeroed;
 use crate::model::{Prediction, Prepared, Tape};
 use crate::nn::{KeptTrace, Rows, Stream, Trace};
 use std::cell::RefCell;
@@ -317,7 +318,7 @@ impl DeepPot {
     /// their position in `atoms` in the rows).
     pub(super) fn contract(&self, s: &Prepared, atoms: &[usize], ws: &mut Workspace) {
         let (ng, n) = (self.hyper.embedding_width(), atoms.len());
-        rows::zeroed(&mut ws.gr_t, n * ng);
+        zeroed(&mut ws.gr_t, n * ng);
         for g in &ws.groups {
             rows::contract(&mut ws.gr_t, ng, &g.atom, g.out.view(), &g.env);
         }
@@ -503,7 +504,7 @@ impl DeepPot {
     pub(super) fn gr_bar_t(&self, n: usize, ws: &mut Workspace) {
         let (ng, axis) = (self.hyper.embedding_width(), self.hyper.axis_neuron);
         rows::transpose(&ws.gr, ng, n, &mut ws.gr_t);
-        rows::zeroed(&mut ws.gr_bar_t, n * ng);
+        zeroed(&mut ws.gr_bar_t, n * ng);
         let d_bar = &ws.d_bar[..n * ng * axis];
         rows::gr_adjoint(d_bar, &ws.gr_t, ng, axis, &mut ws.gr_bar_t);
     }

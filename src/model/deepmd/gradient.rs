@@ -28,6 +28,7 @@ use super::DeepPot;
 use super::compute::{CHUNK, Workspace};
 use super::rows::{self, Quad, RowAdjoints};
 use super::tape::DeepTape;
+use crate::buffers::zeroed;
 use crate::model::{Adjoint, Prepared, Tape};
 use crate::nn::{KeptTrace, Rows, Trace, Values};
 use std::cell::RefCell;
@@ -190,8 +191,8 @@ impl DeepPot {
             ones,
             ..
         } = ws;
-        rows::zeroed(gr_t, n * ng);
-        rows::zeroed(&mut ts.gr_dot_t, n * ng);
+        zeroed(gr_t, n * ng);
+        zeroed(&mut ts.gr_dot_t, n * ng);
         let (gr_dot_t, kept) = (&mut ts.gr_dot_t, &mut ts.kept);
         for (e, g) in groups.iter().enumerate() {
             let rows = g.rows();
@@ -230,7 +231,7 @@ impl DeepPot {
     fn contract_tangent(&self, n: usize, ws: &Workspace, ts: &mut TangentScratch) {
         let ng = self.hyper.embedding_width();
         let gr_dot_t = &mut ts.gr_dot_t;
-        rows::zeroed(gr_dot_t, n * ng);
+        zeroed(gr_dot_t, n * ng);
         for (g, env_dot) in ws.groups.iter().zip(&ts.env_dot) {
             rows::contract_tangent(gr_dot_t, ng, &g.atom, g.out.view(), &g.env, env_dot);
         }
@@ -354,7 +355,7 @@ impl DeepPot {
             let d_dot_bar = &ts.d_dot_bar[..n * ng * axis];
             rows::transpose(&ts.gr_dot, ng, n, &mut ts.gr_dot_t);
             rows::gr_adjoint(d_dot_bar, &ts.gr_dot_t, ng, axis, &mut ws.gr_bar_t);
-            rows::zeroed(&mut ts.gr_dot_bar_t, n * ng);
+            zeroed(&mut ts.gr_dot_bar_t, n * ng);
             rows::gr_adjoint(d_dot_bar, &ws.gr_t, ng, axis, &mut ts.gr_dot_bar_t);
             rows::untranspose(&ts.gr_dot_bar_t, ng, n, &mut ts.gr_dot_bar);
         }

@@ -387,12 +387,6 @@ pub(super) fn untranspose(gr_t: &[Quad], ng: usize, atoms: usize, gr: &mut [f64]
     }
 }
 
-/// `v` as `n` zero quads.
-pub(super) fn zeroed(v: &mut Vec<Quad>, n: usize) {
-    v.clear();
-    v.resize(n, [0.0; 4]);
-}
-
 /// GRᵀ (ng quads per atom) from `gr` ([c][k], per atom 4·ng) of `atoms`
 /// atoms.
 pub(super) fn transpose(gr: &[f64], ng: usize, atoms: usize, gr_t: &mut Vec<Quad>) {

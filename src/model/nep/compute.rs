@@ -12,6 +12,7 @@ use super::angular::N_HARMONICS;
 use super::basis::contract;
 use super::geometry::{AtomGeometry, Geometry};
 use super::{Nep, zbl};
+use crate::buffers::zeroed;
 use crate::model::{Prediction, Prepared};
 use crate::nn::RowTrace;
 use crate::nn::gemm::dot;
@@ -92,17 +93,13 @@ impl Nep {
         let h = &self.hyper;
         let na = h.n_max_angular + 1;
         self.gather_coefficients(&mut w.c_radial, &mut w.c_angular);
-        let sized = |v: &mut Vec<f64>, n: usize| {
-            v.clear();
-            v.resize(n, 0.0);
-        };
-        sized(&mut w.radial_force, h.n_types() * (h.basis_size_radial + 1));
-        sized(&mut w.q, h.dim());
-        sized(&mut w.dq, h.dim());
-        sized(&mut w.s, na * N_HARMONICS);
-        sized(&mut w.ds, na * N_HARMONICS);
-        sized(&mut w.b, N_HARMONICS);
-        sized(&mut w.bp, N_HARMONICS);
+        zeroed(&mut w.radial_force, h.n_types() * (h.basis_size_radial + 1));
+        zeroed(&mut w.q, h.dim());
+        zeroed(&mut w.dq, h.dim());
+        zeroed(&mut w.s, na * N_HARMONICS);
+        zeroed(&mut w.ds, na * N_HARMONICS);
+        zeroed(&mut w.b, N_HARMONICS);
+        zeroed(&mut w.bp, N_HARMONICS);
     }
 
     /// Fills `out` with the share of the site energies of `sites` (energy,

@@ -31,6 +31,7 @@ use super::angular::N_HARMONICS;
 use super::basis::contract;
 use super::geometry::{AtomGeometry, Geometry, Pair};
 use super::{Nep, NepHyper};
+use crate::buffers::zeroed;
 use crate::model::{Adjoint, Prepared};
 use crate::nn::RowTrace;
 use crate::nn::gemm::dot;
@@ -115,12 +116,6 @@ struct Scratch {
 thread_local! {
     /// The gradient's buffers for the calls on one thread.
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
-}
-
-/// `v` as `n` zeros.
-fn zeroed(v: &mut Vec<f64>, n: usize) {
-    v.clear();
-    v.resize(n, 0.0);
 }
 
 impl Scratch {

@@ -28,6 +28,7 @@ use super::Precision;
 use super::kernels::Cols;
 use super::simd::{Elem, Isa, Vector, padded};
 use super::{Activation, Layer, Network, Residual};
+use crate::buffers::zeroed;
 use elem::{TileElem, narrowed};
 use layers::{backward_tile, forward_tile, replay_tile, tile_input};
 
@@ -204,12 +205,6 @@ impl KeptTrace {
     pub fn is_empty(&self) -> bool {
         self.double.is_empty() && self.single.is_empty()
     }
-}
-
-/// `v` as `n` zeros.
-fn zeroed<T: Elem>(v: &mut Vec<T>, n: usize) {
-    v.clear();
-    v.resize(n, T::ZERO);
 }
 
 /// `v` with at least `n` elements (grown with zeros, never cleared).
