@@ -299,17 +299,16 @@ impl Network {
             if l == 0 && !want_input {
                 break;
             }
-            fit(&mut trace.bar_in, rows * layer.n_in);
-            input_adjoint(
-                self.products,
+            let p = self.products;
+            to_input(
+                p,
                 layer,
                 w,
                 &trace.z_bar,
                 rows,
+                &mut trace.bar,
                 &mut trace.bar_in,
             );
-            add_residual_adjoint(layer, &trace.bar, &mut trace.bar_in);
-            std::mem::swap(&mut trace.bar, &mut trace.bar_in);
         }
         if let Some(xb) = x_bar {
             xb[..trace.bar.len()].copy_from_slice(&trace.bar);
@@ -338,6 +337,24 @@ fn layer_param_grad(
     if let (_, Some(bo), _) = layer.offsets() {
         add_column_sums(z_bar, n_out, &mut g[bo..bo + n_out]);
     }
+}
+
+/// Carries one layer's adjoint to its input: `bar` (ȳ, rows × n_out)
+/// becomes x̄ = z̄·Wᵀ + rᵀ(ȳ) (the product in `p`), `spare` the buffer
+/// ȳ was in.
+fn to_input(
+    p: Precision,
+    layer: &Layer,
+    w: &[f64],
+    z_bar: &[f64],
+    rows: usize,
+    bar: &mut Vec<f64>,
+    spare: &mut Vec<f64>,
+) {
+    fit(spare, rows * layer.n_in);
+    input_adjoint(p, layer, w, z_bar, rows, spare);
+    add_residual_adjoint(layer, bar, spare);
+    std::mem::swap(bar, spare);
 }
 
 /// x̄ = z̄·Wᵀ (overwrites; the product in `p`).
@@ -418,28 +435,18 @@ impl Network {
             if l == 0 && !want_input {
                 break;
             }
-            fit(&mut trace.bar_in, rows * layer.n_in);
-            input_adjoint(
-                self.products,
+            let p = self.products;
+            to_input(
+                p,
                 layer,
                 w,
                 &trace.z_bar,
                 rows,
+                &mut trace.bar,
                 &mut trace.bar_in,
             );
-            add_residual_adjoint(layer, &trace.bar, &mut trace.bar_in);
-            std::mem::swap(&mut trace.bar, &mut trace.bar_in);
-            fit(&mut trace.dot_bar_in, rows * layer.n_in);
-            input_adjoint(
-                self.products,
-                layer,
-                w,
-                &trace.z_dot_bar,
-                rows,
-                &mut trace.dot_bar_in,
-            );
-            add_residual_adjoint(layer, &trace.dot_bar, &mut trace.dot_bar_in);
-            std::mem::swap(&mut trace.dot_bar, &mut trace.dot_bar_in);
+            let (z_dot_bar, dot_bar) = (&trace.z_dot_bar, &mut trace.dot_bar);
+            to_input(p, layer, w, z_dot_bar, rows, dot_bar, &mut trace.dot_bar_in);
         }
         if let Some(xb) = x_bar {
             xb[..trace.bar.len()].copy_from_slice(&trace.bar);
