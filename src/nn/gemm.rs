@@ -56,6 +56,14 @@ impl<'a> Operand<'a> {
 /// Panics (an internal error, never input-dependent) when the shapes do
 /// not agree or a slice is too short.
 pub fn gemm(a: Operand, b: Operand, c: &mut [f64], beta: f64) {
+    gemm_in(Precision::Float64, a, b, c, beta)
+}
+
+/// [`gemm`] with the product A·B in `precision`: in float32 the operands
+/// are rounded to f32 and multiplied by `matrixmultiply`'s f32 kernels
+/// (twice the lanes), and the product is added to β·C in f64, so that
+/// sums across calls (a weight gradient over blocks of rows) stay f64.
+pub fn gemm_in(precision: Precision, a: Operand, b: Operand, c: &mut [f64], beta: f64) {
     let (m, k, rsa, csa) = a.view();
     let (kb, n, rsb, csb) = b.view();
     assert_eq!(k, kb, "gemm: inner dimensions differ");
@@ -69,6 +77,9 @@ pub fn gemm(a: Operand, b: Operand, c: &mut [f64], beta: f64) {
             *x *= beta;
         }
         return;
+    }
+    if precision == Precision::Float32 {
+        return gemm_f32(a, b, c, beta);
     }
     // SAFETY: the views address exactly the rows × cols elements of each
     // slice, whose lengths were checked above.
@@ -92,41 +103,23 @@ pub fn gemm(a: Operand, b: Operand, c: &mut [f64], beta: f64) {
     }
 }
 
-/// [`gemm`] with the product A·B in `precision`: in float32 the operands
-/// are rounded to f32 and multiplied by `matrixmultiply`'s f32 kernels
-/// (twice the lanes), and the product is added to β·C in f64, so that
-/// sums across calls (a weight gradient over blocks of rows) stay f64.
-pub fn gemm_in(precision: Precision, a: Operand, b: Operand, c: &mut [f64], beta: f64) {
-    match precision {
-        Precision::Float64 => gemm(a, b, c, beta),
-        Precision::Float32 => gemm_f32(a, b, c, beta),
-    }
-}
-
 thread_local! {
     /// A, B and A·B in f32 for [`gemm_f32`], reused from call to call.
     static NARROW: RefCell<[Vec<f32>; 3]> = const { RefCell::new([Vec::new(), Vec::new(), Vec::new()]) };
 }
 
-/// [`gemm_in`] in float32.
+/// [`gemm_in`] in float32, after its checks (non-empty shapes that agree).
 fn gemm_f32(a: Operand, b: Operand, c: &mut [f64], beta: f64) {
     let (m, k, rsa, csa) = a.view();
-    let (kb, n, rsb, csb) = b.view();
-    assert_eq!(k, kb, "gemm: inner dimensions differ");
-    assert!(a.data.len() >= a.rows * a.cols && b.data.len() >= b.rows * b.cols);
-    assert!(c.len() >= m * n, "gemm: output too short");
-    if m == 0 || n == 0 || k == 0 {
-        return gemm(a, b, c, beta);
-    }
+    let (_, n, rsb, csb) = b.view();
     NARROW.with_borrow_mut(|[a32, b32, c32]| {
         for (v, src) in [(&mut *a32, &a), (&mut *b32, &b)] {
-            // every element is overwritten
-            v.resize(src.rows * src.cols, 0.0);
-            convert(Conversion::Narrow(&src.data[..v.len()], v));
+            v.clear();
+            v.extend(src.data[..src.rows * src.cols].iter().map(|&x| x as f32));
         }
         c32.resize(m * n, 0.0);
         // SAFETY: a32 and b32 are a's and b's elements in their layouts,
-        // whose lengths were checked above; c32 holds m × n.
+        // whose lengths gemm_in checked; c32 holds m × n.
         unsafe {
             matrixmultiply::sgemm(
                 m,
@@ -145,64 +138,18 @@ fn gemm_f32(a: Operand, b: Operand, c: &mut [f64], beta: f64) {
                 1,
             );
         }
-        convert(Conversion::Widen(c32, &mut c[..m * n], beta));
-    });
-}
-
-/// The element-wise conversions around an f32 product.
-enum Conversion<'a> {
-    /// dst = src rounded to f32.
-    Narrow(&'a [f64], &'a mut [f32]),
-    /// c = f64(c32) + β·c (β = 0: c is overwritten, NaN or not).
-    Widen(&'a [f32], &'a mut [f64], f64),
-}
-
-/// Runs a conversion in the widest vectors the CPU has (the loops are
-/// memory-bound and baseline x86-64 converts two values per instruction);
-/// every copy gives the same bits.
-fn convert(c: Conversion) {
-    #[cfg(target_arch = "x86_64")]
-    match crate::nn::simd::Isa::detect() {
-        // SAFETY: the CPU has the features, checked by `detect`.
-        crate::nn::simd::Isa::Avx512 => return unsafe { convert_avx512(c) },
-        // SAFETY: as above.
-        crate::nn::simd::Isa::Avx2 => return unsafe { convert_avx2(c) },
-        crate::nn::simd::Isa::Portable => {}
-    }
-    convert_body(c)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn convert_avx512(c: Conversion) {
-    convert_body(c)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn convert_avx2(c: Conversion) {
-    convert_body(c)
-}
-
-#[inline(always)]
-fn convert_body(c: Conversion) {
-    match c {
-        Conversion::Narrow(src, dst) => {
-            for (d, &v) in dst.iter_mut().zip(src) {
-                *d = v as f32;
-            }
-        }
-        Conversion::Widen(c32, c, 0.0) => {
-            for (o, &v) in c.iter_mut().zip(c32) {
+        let c = &mut c[..m * n];
+        if beta == 0.0 {
+            // overwritten, as dgemm does with β = 0 (NaN or not)
+            for (o, &v) in c.iter_mut().zip(c32.iter()) {
                 *o = f64::from(v);
             }
-        }
-        Conversion::Widen(c32, c, beta) => {
-            for (o, &v) in c.iter_mut().zip(c32) {
+        } else {
+            for (o, &v) in c.iter_mut().zip(c32.iter()) {
                 *o = f64::from(v) + beta * *o;
             }
         }
-    }
+    });
 }
 
 /// a·b, with four partial sums so that the loop vectorises (a single

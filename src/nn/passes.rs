@@ -299,16 +299,8 @@ impl Network {
             if l == 0 && !want_input {
                 break;
             }
-            let p = self.products;
-            to_input(
-                p,
-                layer,
-                w,
-                &trace.z_bar,
-                rows,
-                &mut trace.bar,
-                &mut trace.bar_in,
-            );
+            let (z_bar, bar) = (&trace.z_bar, &mut trace.bar);
+            to_input(self.products, layer, w, z_bar, rows, bar, &mut trace.bar_in);
         }
         if let Some(xb) = x_bar {
             xb[..trace.bar.len()].copy_from_slice(&trace.bar);
@@ -436,15 +428,8 @@ impl Network {
                 break;
             }
             let p = self.products;
-            to_input(
-                p,
-                layer,
-                w,
-                &trace.z_bar,
-                rows,
-                &mut trace.bar,
-                &mut trace.bar_in,
-            );
+            let (z_bar, bar) = (&trace.z_bar, &mut trace.bar);
+            to_input(p, layer, w, z_bar, rows, bar, &mut trace.bar_in);
             let (z_dot_bar, dot_bar) = (&trace.z_dot_bar, &mut trace.dot_bar);
             to_input(p, layer, w, z_dot_bar, rows, dot_bar, &mut trace.dot_bar_in);
         }
