@@ -22,8 +22,10 @@
 //!     the sites around them);
 //!
 //!   each model also with `precision = "float32"` (rows labelled
-//!   "float32": the embedding networks in f32, the FLOPs counted as for
-//!   float64, and the share of peak still against the float64 peak);
+//!   "float32": the embedding networks in f32 and the fitting networks'
+//!   products in f32, as `forcefit dp` runs deepmd-kit's float32 inputs;
+//!   the FLOPs counted as for float64, and the share of peak still
+//!   against the float64 peak);
 //! - NEP on MoSi2N4 (GPUMD's `nep.txt`), the training step at batch 8
 //!   (`examples/benchmarks/mosi2n4-adam.toml`), geometry cached;
 //! - BP on TiO2 (`examples/benchmarks/tio2-aenet/forcefit-adamw.toml`'s
@@ -269,9 +271,7 @@ fn deepmd_rows(name: &str, config: &str, frames: &[Structure]) -> Vec<Row> {
     let hyper = config.hyper(&[]).expect("hyper");
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
     let mut m = DeepPot::random(hyper, &mut rng).expect("model");
-    if let Some(p) = config.precision {
-        m.set_embedding_precision(p);
-    }
+    config.apply_precisions(&mut m);
     let prepared = batch::prepare_all(&m, frames.to_vec()).expect("prepare");
     m.fit_statistics(&prepared);
     let model: &DeepPot = &m;
