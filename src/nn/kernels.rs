@@ -274,5 +274,36 @@ fn tn_block<V: Vector, const K: usize, const NV: usize>(
     }
 }
 
+/// s[j] += Σ_r z[r][j] for j < cols.n, the rows r < m added one after
+/// another in order (as a scalar loop would): a tile's bias gradient.
+/// `s` is padded to cols.padded; z's rows are z.stride apart.
+#[inline(always)]
+pub fn col_sums_acc<V: Vector>(m: usize, z: View<V::Elem>, cols: Cols, s: &mut [V::Elem]) {
+    let lanes = V::LANES;
+    assert!(cols.padded.is_multiple_of(lanes) && cols.n <= cols.padded && s.len() >= cols.padded);
+    assert!(m == 0 || z.data.len() >= (m - 1) * z.stride + cols.n);
+    let mut j = 0;
+    while j < cols.n {
+        let keep = (cols.n - j).min(lanes);
+        // SAFETY: s holds cols.padded ≥ j + lanes elements.
+        let mut acc = unsafe { V::load(s.as_ptr().add(j)) };
+        for r in 0..m {
+            let p = z.data[r * z.stride + j..][..keep].as_ptr();
+            // SAFETY: p holds `keep` elements; each load stays within.
+            let v = unsafe {
+                if keep == lanes {
+                    V::load(p)
+                } else {
+                    V::load_first(p, keep)
+                }
+            };
+            acc = V::add(acc, v);
+        }
+        // SAFETY: as for the load.
+        unsafe { acc.store(s.as_mut_ptr().add(j)) };
+        j += lanes;
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -327,6 +327,59 @@ fn tile_parameter_vjp_equals_the_traced_passes() {
     }
 }
 
+/// With one input and every tangent one (DeePMD's G' = dG/ds), the tile
+/// passes read the first layer's ż as w instead of computing and keeping
+/// it: values and gradients still equal the traced passes, and the kept
+/// trace is one layer's tangents shorter.
+#[test]
+fn unit_tangents_are_read_not_kept() {
+    for mut c in cases_with(150).into_iter().filter(|c| c.net.n_in() == 1) {
+        c.x_dot = vec![1.0; c.rows];
+        let mut t = Trace::default();
+        c.net.forward(&c.params, &c.x, c.rows, &mut t, true);
+        c.net.tangent(&c.params, &c.x_dot, &mut t);
+        let (mut y, mut y_dot) = (Vec::new(), Vec::new());
+        let mut s = Stream::default();
+        let rows = c.input(F64);
+        let mut kept = KeptTrace::default();
+        c.net
+            .value_tiles(&c.params, &rows, &mut s, Some(&mut kept), |_, _, v| {
+                v.extend_f64(&mut y, &mut y_dot)
+            });
+        assert_close(&y, t.output(), "y");
+        assert_close(&y_dot, t.tangent_output(), "ẏ");
+        let widths: Vec<usize> = c.net.layers.iter().map(|l| l.n_out).collect();
+        let per_row = 2 * widths.iter().sum::<usize>() - widths[0];
+        assert_eq!(kept.len(), per_row * c.rows, "kept trace");
+        let mut expected = vec![0.5; c.params.len()];
+        let (yb, ydb) = (&c.y_bar, &c.y_dot_bar);
+        let x_dot = &c.x_dot;
+        c.net.backward_tangent(
+            &c.params,
+            &c.x,
+            x_dot,
+            &mut t,
+            yb,
+            ydb,
+            &mut expected,
+            None,
+            None,
+        );
+        let bars = c.row_bars();
+        let mut grad = vec![0.5; c.params.len()];
+        c.net.param_vjp(&c.params, &rows, &mut s, bars, &mut grad);
+        assert_close(&grad, &expected, "∇θ");
+        let mut replayed = vec![0.5; c.params.len()];
+        let with_trace = Rows {
+            kept: Some(&kept),
+            ..rows
+        };
+        c.net
+            .param_vjp(&c.params, &with_trace, &mut s, bars, &mut replayed);
+        assert_eq!(replayed, grad, "∇θ from the kept trace");
+    }
+}
+
 /// The largest difference between `a` and `b` over b's largest magnitude.
 fn scaled_difference(a: &[f64], b: &[f64]) -> f64 {
     assert_eq!(a.len(), b.len());

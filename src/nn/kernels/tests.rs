@@ -99,6 +99,19 @@ fn check_f32<V: Vector<Elem = f32>>() {
             );
         }
     }
+    // column sums: the bits of adding the rows one after another
+    let mut sums = vec![0.0f32; np];
+    sums[..n].fill(0.25);
+    col_sums_acc::<V>(m, zv, cols, &mut sums);
+    for j in 0..np {
+        let mut s = if j < n { 0.25f32 } else { 0.0 };
+        for r in 0..m {
+            if j < n {
+                s += c[r * ldc + j];
+            }
+        }
+        assert_eq!(sums[j].to_bits(), s.to_bits(), "column sum {j}");
+    }
 }
 
 #[test]

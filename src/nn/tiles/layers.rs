@@ -1,7 +1,7 @@
 //! The passes of one tile through every layer: forward with the tangent,
 //! and the reverse pass to the parameters (see the parent module).
 
-use super::super::kernels::{View, mm, mm_tn_acc};
+use super::super::kernels::{View, col_sums_acc, mm, mm_tn_acc};
 use super::super::simd::{Elem, Vector};
 use super::elem::TileElem;
 use super::{Bars, LayerGrad, PackedLayer, TileLayer};
@@ -39,6 +39,14 @@ fn add_residual_adjoint<T: Elem>(p: &PackedLayer<T>, y_bar: &[T], m: usize, x_ba
         Residual::Same => None,
         Residual::Double => Some(p.n_in),
     };
+    if shift.is_none() {
+        // n_in = n_out: the rows of both are contiguous
+        let n = m * p.n_in;
+        for (v, y) in x_bar[..n].iter_mut().zip(&y_bar[..n]) {
+            *v += *y;
+        }
+        return;
+    }
     for r in 0..m {
         let (yr, xr) = (
             &y_bar[r * p.n_out..][..p.n_out],
@@ -100,44 +108,52 @@ pub(super) fn forward_tile<V: Vector>(
         } = &mut rest[0];
         let (input, input_dot) = inputs(packed, done, l, x, x_dot);
         let (n, w) = (m * p.n_out, p.n_out);
+        let computed = p.computes_z_dot(tangent);
         let (act, z_dot): (&mut [V::Elem], &mut [V::Elem]) = match kept.as_deref_mut() {
             Some(k) => {
                 let (a, rest) = k[at..].split_at_mut(n);
-                (a, if tangent { &mut rest[..n] } else { &mut [] })
+                (a, if computed { &mut rest[..n] } else { &mut [] })
             }
             None => (&mut act[..n], &mut z_dot[..n]),
         };
-        at += n * (1 + usize::from(tangent));
+        at += n * (1 + usize::from(computed));
         let cols = p.out_cols();
         mm::<V>(m, p.n_in, input, &p.w, cols, Some(&p.bias), act, w);
         let (d1, d2) = (&mut d1[..n], &mut d2[..n]);
         activate(p.activation, act, d1, d2, second);
-        scale_into(act, &p.scale[..w], w, &mut y[..n]);
-        add_residual(p, input, m, y);
+        layer_out(p, act, input, m, y);
         let Some(input_dot) = input_dot else {
             continue;
         };
-        mm::<V>(m, p.n_in, input_dot, &p.w, cols, None, z_dot, w);
-        tangent_out(p, z_dot, d1, m, &mut y_dot[..n]);
-        add_residual(p, input_dot, m, y_dot);
+        let z_dot: &[V::Elem] = if computed {
+            mm::<V>(m, p.n_in, input_dot, &p.w, cols, None, z_dot, w);
+            z_dot
+        } else {
+            &p.unit_z_dot[..n]
+        };
+        tangent_out(p, z_dot, d1, input_dot, m, y_dot);
     }
 }
 
 /// Layer `l`'s φ(z) and ż (empty without `tangent`) in a tile's part of a
-/// kept trace: per layer m × n_out values, then as many tangents.
+/// kept trace: per layer m × n_out values, then as many tangents (none
+/// for a layer whose ż is its `unit_z_dot`, returned instead).
 #[inline(always)]
 pub(super) fn kept_layer<'a, T>(
     kept: &'a [T],
-    packed: &[PackedLayer<T>],
+    packed: &'a [PackedLayer<T>],
     l: usize,
     m: usize,
     tangent: bool,
 ) -> (&'a [T], &'a [T]) {
-    let per = 1 + usize::from(tangent);
-    let at: usize = packed[..l].iter().map(|p| m * p.n_out * per).sum();
-    let n = m * packed[l].n_out;
-    let z_dot = if tangent {
+    let per = |p: &PackedLayer<T>| m * p.n_out * (1 + usize::from(p.computes_z_dot(tangent)));
+    let at: usize = packed[..l].iter().map(per).sum();
+    let p = &packed[l];
+    let n = m * p.n_out;
+    let z_dot = if p.computes_z_dot(tangent) {
         &kept[at + n..at + 2 * n]
+    } else if tangent {
+        &p.unit_z_dot[..n]
     } else {
         &[]
     };
@@ -170,41 +186,88 @@ fn inputs<'a, T>(
     (input, input_dot)
 }
 
-/// ẏ = ż ⊙ φ' ⊙ d of a tile (before the residual).
+/// The residual added as one flat sum over a tile (y += x, both m ×
+/// n_out and contiguous): `None` when the layer's residual needs its
+/// rows ([`Residual::Double`], or an input with gaps between rows).
 #[inline(always)]
-fn tangent_out<T: Elem>(p: &PackedLayer<T>, z_dot: &[T], d1: &[T], m: usize, y_dot: &mut [T]) {
-    let w = p.n_out;
-    let d = &p.scale[..w];
-    for r in 0..m {
-        let o = r * w..(r + 1) * w;
-        let (yd, zd, d1) = (&mut y_dot[o.clone()], &z_dot[o.clone()], &d1[o]);
-        for k in 0..w {
-            yd[k] = zd[k] * d1[k] * d[k];
+fn flat_residual<'a, T>(p: &PackedLayer<T>, x: View<'a, T>, m: usize) -> Option<Option<&'a [T]>> {
+    match p.residual {
+        Residual::None => Some(None),
+        Residual::Same if x.stride == p.n_in => Some(Some(&x.data[..m * p.n_in])),
+        _ => None,
+    }
+}
+
+/// y = φ(z) ⊙ d + r(x) of a tile. Without a timestep (d is ones, and a
+/// product by one is exact) and with a flat residual, one loop over the
+/// tile: loops over rows as short as a layer's width run mostly scalar.
+#[inline(always)]
+fn layer_out<T: Elem>(p: &PackedLayer<T>, act: &[T], x: View<T>, m: usize, y: &mut [T]) {
+    let (n, w) = (m * p.n_out, p.n_out);
+    let (act, y) = (&act[..n], &mut y[..n]);
+    match (p.timestep, flat_residual(p, x, m)) {
+        (false, Some(None)) => y.copy_from_slice(act),
+        (false, Some(Some(x))) => {
+            for ((o, &a), &v) in y.iter_mut().zip(act).zip(x) {
+                *o = a + v;
+            }
+        }
+        _ => {
+            let d = &p.scale[..w];
+            for (o, vr) in y.chunks_exact_mut(w).zip(act.chunks_exact(w)) {
+                for k in 0..w {
+                    o[k] = vr[k] * d[k];
+                }
+            }
+            add_residual(p, x, m, y);
         }
     }
 }
 
-/// out = v ⊙ d per row (d is ones without a timestep).
+/// ẏ = ż ⊙ φ' ⊙ d + r(ẋ) of a tile (flat as in [`layer_out`]).
 #[inline(always)]
-fn scale_into<T: Elem>(v: &[T], d: &[T], w: usize, out: &mut [T]) {
-    let d = &d[..w];
-    for (o, vr) in out.chunks_exact_mut(w).zip(v.chunks_exact(w)) {
-        for k in 0..w {
-            o[k] = vr[k] * d[k];
+fn tangent_out<T: Elem>(
+    p: &PackedLayer<T>,
+    z_dot: &[T],
+    d1: &[T],
+    x_dot: View<T>,
+    m: usize,
+    y_dot: &mut [T],
+) {
+    let (n, w) = (m * p.n_out, p.n_out);
+    let (z_dot, d1, y_dot) = (&z_dot[..n], &d1[..n], &mut y_dot[..n]);
+    match (p.timestep, flat_residual(p, x_dot, m)) {
+        (false, Some(None)) => {
+            for ((o, &z), &d) in y_dot.iter_mut().zip(z_dot).zip(d1) {
+                *o = z * d;
+            }
+        }
+        (false, Some(Some(x))) => {
+            for (((o, &z), &d), &v) in y_dot.iter_mut().zip(z_dot).zip(d1).zip(x) {
+                *o = z * d + v;
+            }
+        }
+        _ => {
+            let d = &p.scale[..w];
+            for r in 0..m {
+                let o = r * w..(r + 1) * w;
+                let (yd, zd, d1) = (&mut y_dot[o.clone()], &z_dot[o.clone()], &d1[o]);
+                for k in 0..w {
+                    yd[k] = zd[k] * d1[k] * d[k];
+                }
+            }
+            add_residual(p, x_dot, m, y_dot);
         }
     }
 }
 
-/// z̄ (and ż̄ when `tangent`) of one layer from the output adjoints, with
-/// the bias and timestep gradients.
+/// z̄ (and ż̄ when `tangent`) of a layer with a timestep d, row by row.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn layer_bars<T: Elem>(
+fn pre_activation_bars<T: Elem>(
     p: &PackedLayer<T>,
     t: &TileLayer<T>,
-    (act, z_dot): (&[T], &[T]),
+    z_dot: &[T],
     b: &mut Bars<T>,
-    g: &mut LayerGrad<T>,
     m: usize,
     tangent: bool,
 ) {
@@ -227,12 +290,46 @@ fn layer_bars<T: Elem>(
             zb[k] += dot_bar * d2[k] * zd[k];
         }
     }
-    let gb = &mut g.b[..w];
-    for zr in b.z[..m * w].chunks_exact(w) {
-        for k in 0..w {
-            gb[k] += zr[k];
+}
+
+/// z̄ (and ż̄ when `tangent`) of one layer from the output adjoints, with
+/// the bias and timestep gradients.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn layer_bars<V: Vector>(
+    p: &PackedLayer<V::Elem>,
+    t: &TileLayer<V::Elem>,
+    (act, z_dot): (&[V::Elem], &[V::Elem]),
+    b: &mut Bars<V::Elem>,
+    g: &mut LayerGrad<V::Elem>,
+    m: usize,
+    tangent: bool,
+) {
+    let w = p.n_out;
+    if p.timestep {
+        pre_activation_bars(p, t, z_dot, b, m, tangent);
+    } else {
+        // d is ones, and a product by one is exact: one loop over the tile
+        let n = m * w;
+        let (zb, yb, d1) = (&mut b.z[..n], &b.y[..n], &t.d1[..n]);
+        if tangent {
+            let (zdb, ydb) = (&mut b.z_dot[..n], &b.y_dot[..n]);
+            let (d2, zd) = (&t.d2[..n], &z_dot[..n]);
+            for i in 0..n {
+                zdb[i] = ydb[i] * d1[i];
+                zb[i] = yb[i] * d1[i] + ydb[i] * d2[i] * zd[i];
+            }
+        } else {
+            for ((z, &y), &d) in zb.iter_mut().zip(yb).zip(d1) {
+                *z = y * d;
+            }
         }
     }
+    let zv = View {
+        data: &b.z[..m * w],
+        stride: w,
+    };
+    col_sums_acc::<V>(m, zv, p.out_cols(), &mut g.b);
     if !p.timestep {
         return;
     }
@@ -273,9 +370,10 @@ pub(super) fn backward_tile<V: Vector>(
         let (p, t) = (&packed[l], &layers[l]);
         let saved = match kept {
             Some(k) => kept_layer(k, packed, l, m, tangent),
-            None => (&t.act[..], &t.z_dot[..]),
+            None if p.computes_z_dot(tangent) => (&t.act[..], &t.z_dot[..]),
+            None => (&t.act[..], &p.unit_z_dot[..]),
         };
-        layer_bars(p, t, saved, b, &mut grads[l], m, tangent);
+        layer_bars::<V>(p, t, saved, b, &mut grads[l], m, tangent);
         let (input, input_dot) = inputs(packed, layers, l, x, x_dot);
         let zv = View {
             data: &b.z,
@@ -349,16 +447,14 @@ pub(super) fn replay_tile<T: Elem>(
         let (done, rest) = layers.split_at_mut(l);
         let t = &mut rest[0];
         let (input, input_dot) = inputs(packed, done, l, x, x_dot);
-        let (n, w) = (m * p.n_out, p.n_out);
+        let n = m * p.n_out;
         let (act, z_dot) = kept_layer(kept, packed, l, m, tangent);
         derivatives(p.activation, act, &mut t.d1[..n], &mut t.d2[..n]);
-        scale_into(act, &p.scale[..w], w, &mut t.y[..n]);
-        add_residual(p, input, m, &mut t.y);
+        layer_out(p, act, input, m, &mut t.y);
         let Some(input_dot) = input_dot else {
             continue;
         };
-        tangent_out(p, z_dot, &t.d1[..n], m, &mut t.y_dot[..n]);
-        add_residual(p, input_dot, m, &mut t.y_dot);
+        tangent_out(p, z_dot, &t.d1[..n], input_dot, m, &mut t.y_dot);
     }
 }
 

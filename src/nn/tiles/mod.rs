@@ -58,6 +58,11 @@ struct PackedLayer<T> {
     timestep: bool,
     residual: Residual,
     activation: Activation,
+    /// ż of a tile's rows when they are all w (a first layer with one
+    /// input, every row's tangent one, as for DeePMD's G' = dG/ds): w
+    /// repeated for a tile's rows, read instead of computed and kept;
+    /// empty otherwise.
+    unit_z_dot: Vec<T>,
 }
 
 impl<T> Default for PackedLayer<T> {
@@ -74,7 +79,16 @@ impl<T> Default for PackedLayer<T> {
             timestep: false,
             residual: Residual::None,
             activation: Activation::Identity,
+            unit_z_dot: Vec::new(),
         }
+    }
+}
+
+impl<T> PackedLayer<T> {
+    /// Whether a tile's ż of this layer is computed (and kept): with a
+    /// tangent, unless it is [`PackedLayer::unit_z_dot`].
+    fn computes_z_dot(&self, tangent: bool) -> bool {
+        tangent && self.unit_z_dot.is_empty()
     }
 }
 
@@ -126,6 +140,7 @@ impl<T: Elem> PackedLayer<T> {
         self.timestep = idt.is_some();
         self.residual = layer.residual();
         self.activation = layer.activation;
+        self.unit_z_dot.clear();
     }
 }
 
@@ -201,6 +216,11 @@ pub struct KeptTrace {
 }
 
 impl KeptTrace {
+    /// The number of values kept.
+    pub fn len(&self) -> usize {
+        self.double.len() + self.single.len()
+    }
+
     /// Whether nothing is kept.
     pub fn is_empty(&self) -> bool {
         self.double.is_empty() && self.single.is_empty()
@@ -261,6 +281,26 @@ impl<T: TileElem> Tiles<T> {
             &mut b.x_dot,
         ] {
             at_least(v, n);
+        }
+    }
+
+    /// Fills the first layer's [`PackedLayer::unit_z_dot`] when `rows`
+    /// have one input and every tangent is one (ż = 1·w, exactly as the
+    /// product would give it).
+    fn unit_tangent(&mut self, rows: &Rows) {
+        let tile = self.tile;
+        let Some(first) = self.packed.first_mut() else {
+            return;
+        };
+        let ones = rows
+            .x_dot
+            .is_some_and(|d| first.n_in == 1 && d[..rows.rows].iter().all(|&v| v == 1.0));
+        if ones {
+            let w = &first.w[..first.n_out];
+            first.unit_z_dot.clear();
+            for _ in 0..tile {
+                first.unit_z_dot.extend_from_slice(w);
+            }
         }
     }
 
@@ -393,14 +433,17 @@ pub struct Rows<'a> {
 }
 
 /// Values per row of a kept trace: each layer's φ(z), and ż when
-/// `tangent`; `None` when an activation's derivatives cannot be had from
-/// φ(z) alone (then nothing is kept).
+/// `tangent` (unless it is the layer's `unit_z_dot`); `None` when an
+/// activation's derivatives cannot be had from φ(z) alone (then nothing
+/// is kept).
 fn kept_per_row<T>(packed: &[PackedLayer<T>], tangent: bool) -> Option<usize> {
     let replayable = |a: Activation| a == Activation::Tanh || a.is_identity();
-    packed
-        .iter()
-        .all(|p| replayable(p.activation))
-        .then(|| packed.iter().map(|p| p.n_out).sum::<usize>() * (1 + usize::from(tangent)))
+    packed.iter().all(|p| replayable(p.activation)).then(|| {
+        packed
+            .iter()
+            .map(|p| p.n_out * (1 + usize::from(p.computes_z_dot(tangent))))
+            .sum()
+    })
 }
 
 /// The tile loop of [`Network::value_tiles`].
@@ -568,6 +611,7 @@ fn value_in<T: TileElem>(
 ) {
     let t = T::tiles(s);
     t.pack(net, params);
+    t.unit_tangent(rows);
     let keep = keep.map(T::kept_mut);
     match Isa::detect() {
         // SAFETY: the CPU has the features, checked by `detect`.
@@ -591,6 +635,7 @@ fn vjp_in<T: TileElem>(
 ) {
     let t = T::tiles(s);
     t.pack(net, params);
+    t.unit_tangent(rows);
     t.clear_grads();
     match Isa::detect() {
         // SAFETY: the CPU has the features, checked by `detect`.
