@@ -34,35 +34,25 @@ fn add_residual<T: Elem>(p: &PackedLayer<T>, x: View<T>, m: usize, y: &mut [T]) 
 /// x̄ += rᵀ(ȳ) over a tile (rows n_out and n_in apart).
 #[inline(always)]
 fn add_residual_adjoint<T: Elem>(p: &PackedLayer<T>, y_bar: &[T], m: usize, x_bar: &mut [T]) {
-    let shift = match p.residual {
+    let s = match p.residual {
         Residual::None => return,
-        Residual::Same => None,
-        Residual::Double => Some(p.n_in),
-    };
-    if shift.is_none() {
-        // n_in = n_out: the rows of both are contiguous
-        let n = m * p.n_in;
-        for (v, y) in x_bar[..n].iter_mut().zip(&y_bar[..n]) {
-            *v += *y;
+        Residual::Same => {
+            // n_in = n_out: the rows of both are contiguous
+            let n = m * p.n_in;
+            for (v, y) in x_bar[..n].iter_mut().zip(&y_bar[..n]) {
+                *v += *y;
+            }
+            return;
         }
-        return;
-    }
+        Residual::Double => p.n_in,
+    };
     for r in 0..m {
         let (yr, xr) = (
             &y_bar[r * p.n_out..][..p.n_out],
             &mut x_bar[r * p.n_in..][..p.n_in],
         );
-        match shift {
-            None => {
-                for (v, y) in xr.iter_mut().zip(yr) {
-                    *v += *y;
-                }
-            }
-            Some(s) => {
-                for ((v, y), y2) in xr.iter_mut().zip(yr).zip(&yr[s..]) {
-                    *v += *y + *y2;
-                }
-            }
+        for ((v, y), y2) in xr.iter_mut().zip(yr).zip(&yr[s..]) {
+            *v += *y + *y2;
         }
     }
 }
