@@ -257,6 +257,47 @@ fn tile_value_and_tangent_equal_the_traced_passes() {
     }
 }
 
+/// 0.5 + ∇θ Σ_rows (ȳ·y + ẏ̄·ẏ) by the traced passes.
+fn traced_vjp(c: &Case) -> Vec<f64> {
+    let mut t = Trace::default();
+    let mut expected = vec![0.5; c.params.len()];
+    c.net.forward(&c.params, &c.x, c.rows, &mut t, true);
+    c.net.tangent(&c.params, &c.x_dot, &mut t);
+    let (yb, ydb) = (&c.y_bar, &c.y_dot_bar);
+    c.net.backward_tangent(
+        &c.params,
+        &c.x,
+        &c.x_dot,
+        &mut t,
+        yb,
+        ydb,
+        &mut expected,
+        None,
+        None,
+    );
+    expected
+}
+
+/// The parameter vjp replayed from `kept` (a value pass's trace on
+/// `rows`) gives `grad`, the recomputed one, to the bit.
+fn assert_replay_equals(
+    c: &Case,
+    rows: Rows,
+    kept: &KeptTrace,
+    s: &mut Stream,
+    grad: &[f64],
+    what: &str,
+) {
+    let mut replayed = vec![0.5; c.params.len()];
+    let with_trace = Rows {
+        kept: Some(kept),
+        ..rows
+    };
+    c.net
+        .param_vjp(&c.params, &with_trace, s, c.row_bars(), &mut replayed);
+    assert_eq!(replayed, grad, "{what}");
+}
+
 #[test]
 fn tile_parameter_vjp_equals_the_traced_passes() {
     for c in cases_with(150) {
@@ -264,21 +305,7 @@ fn tile_parameter_vjp_equals_the_traced_passes() {
         let mut s = Stream::default();
         let mut t = Trace::default();
         // with the tangent
-        let mut expected = vec![0.5; c.params.len()];
-        c.net.forward(&c.params, &c.x, c.rows, &mut t, true);
-        c.net.tangent(&c.params, &c.x_dot, &mut t);
-        let (yb, ydb) = (&c.y_bar, &c.y_dot_bar);
-        c.net.backward_tangent(
-            &c.params,
-            &c.x,
-            &c.x_dot,
-            &mut t,
-            yb,
-            ydb,
-            &mut expected,
-            None,
-            None,
-        );
+        let expected = traced_vjp(&c);
         let mut grad = vec![0.5; c.params.len()];
         let rows = c.input(F64);
         c.net.param_vjp(&c.params, &rows, &mut s, bars, &mut grad);
@@ -293,17 +320,11 @@ fn tile_parameter_vjp_equals_the_traced_passes() {
             .iter()
             .all(|l| l.activation == Activation::Tanh || l.activation.is_identity());
         assert_eq!(kept.is_empty(), !replayable);
-        let mut replayed = vec![0.5; c.params.len()];
-        let with_trace = Rows {
-            kept: Some(&kept),
-            ..rows
-        };
-        c.net
-            .param_vjp(&c.params, &with_trace, &mut s, bars, &mut replayed);
-        assert_eq!(replayed, grad, "∇θ from the kept trace");
+        assert_replay_equals(&c, rows, &kept, &mut s, &grad, "∇θ from the kept trace");
         // without
         let mut expected = vec![0.5; c.params.len()];
         c.net.forward(&c.params, &c.x, c.rows, &mut t, false);
+        let yb = &c.y_bar;
         c.net
             .backward(&c.params, &c.x, &mut t, yb, None, Some(&mut expected));
         let mut grad = vec![0.5; c.params.len()];
@@ -316,14 +337,8 @@ fn tile_parameter_vjp_equals_the_traced_passes() {
         let mut kept = KeptTrace::default();
         c.net
             .value_tiles(&c.params, &rows, &mut s, Some(&mut kept), |_, _, _| {});
-        let mut replayed = vec![0.5; c.params.len()];
-        let with_trace = Rows {
-            kept: Some(&kept),
-            ..rows
-        };
-        c.net
-            .param_vjp(&c.params, &with_trace, &mut s, bars, &mut replayed);
-        assert_eq!(replayed, grad, "∇θ from the kept trace, no tangent");
+        let what = "∇θ from the kept trace, no tangent";
+        assert_replay_equals(&c, rows, &kept, &mut s, &grad, what);
     }
 }
 
@@ -351,32 +366,12 @@ fn unit_tangents_are_read_not_kept() {
         let widths: Vec<usize> = c.net.layers.iter().map(|l| l.n_out).collect();
         let per_row = 2 * widths.iter().sum::<usize>() - widths[0];
         assert_eq!(kept.len(), per_row * c.rows, "kept trace");
-        let mut expected = vec![0.5; c.params.len()];
-        let (yb, ydb) = (&c.y_bar, &c.y_dot_bar);
-        let x_dot = &c.x_dot;
-        c.net.backward_tangent(
-            &c.params,
-            &c.x,
-            x_dot,
-            &mut t,
-            yb,
-            ydb,
-            &mut expected,
-            None,
-            None,
-        );
+        let expected = traced_vjp(&c);
         let bars = c.row_bars();
         let mut grad = vec![0.5; c.params.len()];
         c.net.param_vjp(&c.params, &rows, &mut s, bars, &mut grad);
         assert_close(&grad, &expected, "∇θ");
-        let mut replayed = vec![0.5; c.params.len()];
-        let with_trace = Rows {
-            kept: Some(&kept),
-            ..rows
-        };
-        c.net
-            .param_vjp(&c.params, &with_trace, &mut s, bars, &mut replayed);
-        assert_eq!(replayed, grad, "∇θ from the kept trace");
+        assert_replay_equals(&c, rows, &kept, &mut s, &grad, "∇θ from the kept trace");
     }
 }
 
