@@ -131,13 +131,19 @@ fn check_variant(py: &str, water: &[Structure], sel: [usize; 2], one_side: bool,
     eprintln!("{tag}: worst relative difference from deepmd-kit {worst:.2e}");
 }
 
+/// The interpreter with deepmd-kit and the frames of water's data_0, or
+/// `None` (each said why) when either is missing.
+fn python_and_water() -> Option<(String, Vec<Structure>)> {
+    let py = python()?;
+    let dir = common::shared("datasets/water-deepmd/data_0")?;
+    Some((py, forcefit::io::deepmd::read(&dir).unwrap()))
+}
+
 #[test]
 fn random_models_match_deepmd_kit() {
-    let Some(py) = python() else { return };
-    let Some(dir) = common::shared("datasets/water-deepmd/data_0") else {
+    let Some((py, water)) = python_and_water() else {
         return;
     };
-    let water = forcefit::io::deepmd::read(&dir).unwrap();
     assert!(water.len() >= 5);
     for (one_side, dt) in [(true, false), (true, true), (false, false), (false, true)] {
         check_variant(&py, &water, [40, 80], one_side, dt);
@@ -206,11 +212,9 @@ fn line_across_a_swap(model: &DeepPot, p: &Prepared) -> Vec<Structure> {
 
 #[test]
 fn slot_dependent_statistics_match_deepmd_kit() {
-    let Some(py) = python() else { return };
-    let Some(dir) = common::shared("datasets/water-deepmd/data_0") else {
+    let Some((py, water)) = python_and_water() else {
         return;
     };
-    let water = forcefit::io::deepmd::read(&dir).unwrap();
     let mut model = deepmd_common::water_model(&water[..3], false, true, 81);
     deepmd_common::vary_by_slot(&mut model, 81);
     let model = deepmd_common::without_bias(model);
@@ -282,11 +286,9 @@ fn slot_dependent_statistics_match_deepmd_kit() {
 /// of the output for both).
 #[test]
 fn float32_model_matches_deepmd_kit_in_float32() {
-    let Some(py) = python() else { return };
-    let Some(dir) = common::shared("datasets/water-deepmd/data_0") else {
+    let Some((py, water)) = python_and_water() else {
         return;
     };
-    let water = forcefit::io::deepmd::read(&dir).unwrap();
     let wide = deepmd_common::water_model(&water[..3], false, true, 23);
     let mut narrow = wide.clone();
     narrow.set_embedding_precision(forcefit::nn::Precision::Float32);
