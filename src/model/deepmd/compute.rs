@@ -22,6 +22,7 @@ use crate::buffers::zeroed;
 use crate::model::{Prediction, Prepared, Tape};
 use crate::nn::{KeptTrace, Rows, Stream, Trace};
 use std::cell::RefCell;
+use std::ops::Range;
 
 /// Atoms per embedding batch: large enough for efficient matrix products,
 /// small enough for the rows' traces to stay in cache.
@@ -450,7 +451,7 @@ impl DeepPot {
         let dim = self.hyper.descriptor_dim();
         let first_fit = self.embeddings.len();
         for t in 0..self.hyper.n_types() {
-            self.gather_type(s, atoms, t, ws);
+            let run = self.gather_type(s, atoms, t, ws);
             let rows = ws.fit_atoms.len();
             if rows == 0 {
                 continue;
@@ -461,42 +462,49 @@ impl DeepPot {
                 Some(k) => &mut k[t],
                 None => &mut ws.trace,
             };
-            net.forward(p, &ws.fit_in, rows, trace, second);
+            let x = run.clone().map_or(&ws.fit_in[..], |r| &ws.d[r]);
+            net.forward(p, x, rows, trace, second);
             let bias = self.stats.bias_atom_e[t] + self.stats.out_bias[t];
             for (r, &a) in ws.fit_atoms.iter().enumerate() {
                 out.atomic_energies[atoms[a]] = trace.output()[r] + bias;
             }
-            ws.fit_bar.clear();
-            ws.fit_bar.resize(rows * dim, 0.0);
             if ws.ones.len() < rows {
                 ws.ones.resize(rows, 1.0);
             }
-            net.backward(
-                p,
-                &ws.fit_in,
-                trace,
-                &ws.ones[..rows],
-                Some(&mut ws.fit_bar),
-                None,
-            );
-            for (r, &a) in ws.fit_atoms.iter().enumerate() {
-                ws.d_bar[a * dim..(a + 1) * dim]
-                    .copy_from_slice(&ws.fit_bar[r * dim..(r + 1) * dim]);
+            let x_bar = in_place_or(&run, &mut ws.d_bar, &mut ws.fit_bar, rows * dim);
+            net.backward(p, x, trace, &ws.ones[..rows], Some(x_bar), None);
+            if run.is_none() {
+                scatter_rows(&ws.fit_atoms, dim, &ws.fit_bar, &mut ws.d_bar);
             }
         }
     }
 
-    /// Collects the block atoms of type `t` and their D rows.
-    pub(super) fn gather_type(&self, s: &Prepared, atoms: &[usize], t: usize, ws: &mut Workspace) {
+    /// Collects the chunk atoms of type `t` (`ws.fit_atoms`, positions in
+    /// `atoms`). When they are one run of positions (atoms sorted by type,
+    /// as DeePMD's data are), their range of D's rows is returned: D and
+    /// its adjoints are then read and written in place. Otherwise their D
+    /// rows are gathered into `ws.fit_in`.
+    pub(super) fn gather_type(
+        &self,
+        s: &Prepared,
+        atoms: &[usize],
+        t: usize,
+        ws: &mut Workspace,
+    ) -> Option<Range<usize>> {
         let dim = self.hyper.descriptor_dim();
         ws.fit_atoms.clear();
-        ws.fit_in.clear();
-        for (a, &i) in atoms.iter().enumerate() {
-            if s.types[i] == t {
-                ws.fit_atoms.push(a);
-                ws.fit_in.extend_from_slice(&ws.d[a * dim..(a + 1) * dim]);
-            }
+        ws.fit_atoms
+            .extend((0..atoms.len()).filter(|&a| s.types[atoms[a]] == t));
+        if let (Some(&first), Some(&last)) = (ws.fit_atoms.first(), ws.fit_atoms.last())
+            && last - first + 1 == ws.fit_atoms.len()
+        {
+            return Some(first * dim..(last + 1) * dim);
         }
+        ws.fit_in.clear();
+        for &a in &ws.fit_atoms {
+            ws.fit_in.extend_from_slice(&ws.d[a * dim..(a + 1) * dim]);
+        }
+        None
     }
 
     /// GRᵀ of the chunk's `n` atoms into `ws.gr_t` (from `ws.gr`) and
@@ -554,5 +562,32 @@ pub(super) fn descriptor_from_gr(gr: &[f64], ng: usize, axis: usize, d: &mut [f6
         for m in 0..axis {
             d[k * axis + m] = (0..4).map(|c| gr[c * ng + k] * gr[c * ng + m]).sum();
         }
+    }
+}
+
+/// Where a type's adjoint rows (`n` values) are written: in place, in
+/// `whole`'s `run` (see [`DeepPot::gather_type`]), or into `gathered`,
+/// for [`scatter_rows`].
+pub(super) fn in_place_or<'a>(
+    run: &Option<Range<usize>>,
+    whole: &'a mut [f64],
+    gathered: &'a mut Vec<f64>,
+    n: usize,
+) -> &'a mut [f64] {
+    match run {
+        Some(r) => &mut whole[r.clone()],
+        None => {
+            gathered.clear();
+            gathered.resize(n, 0.0);
+            gathered
+        }
+    }
+}
+
+/// Writes gathered rows (`dim` wide, one per entry of `atoms`) to their
+/// atoms' rows of `to`.
+pub(super) fn scatter_rows(atoms: &[usize], dim: usize, from: &[f64], to: &mut [f64]) {
+    for (row, &a) in from.chunks_exact(dim).zip(atoms) {
+        to[a * dim..(a + 1) * dim].copy_from_slice(row);
     }
 }

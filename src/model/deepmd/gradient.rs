@@ -25,7 +25,7 @@
 //! computed: the cost is about that of a prediction.
 
 use super::DeepPot;
-use super::compute::{CHUNK, Workspace};
+use super::compute::{CHUNK, Workspace, in_place_or, scatter_rows};
 use super::rows::{self, Quad, RowAdjoints};
 use super::tape::DeepTape;
 use crate::buffers::zeroed;
@@ -280,7 +280,7 @@ impl DeepPot {
         let dim = self.hyper.descriptor_dim();
         let first_fit = self.embeddings.len();
         for t in 0..self.hyper.n_types() {
-            self.gather_type(s, atoms, t, ws);
+            let run = self.gather_type(s, atoms, t, ws);
             let rows = ws.fit_atoms.len();
             if rows == 0 {
                 continue;
@@ -289,50 +289,52 @@ impl DeepPot {
             let (p, net) = (&self.params[range.clone()], &self.fittings[t]);
             ts.fit_y_bar.clear();
             ts.fit_y_bar.resize(rows, a_energy);
-            ws.fit_bar.clear();
-            ws.fit_bar.resize(rows * dim, 0.0);
+            let x = run.clone().map_or(&ws.fit_in[..], |r| &ws.d[r]);
             // the prediction's forward pass when its tape kept it (only
             // with a tangent: energy-only gradients take no tape)
             match ts.fits.get_mut(t).filter(|f| f.rows() == rows) {
                 Some(kept) => std::mem::swap(&mut ws.trace, kept),
-                None => net.forward(p, &ws.fit_in, rows, &mut ws.trace, tangent),
+                None => net.forward(p, x, rows, &mut ws.trace, tangent),
             }
+            let x_bar = in_place_or(&run, &mut ws.d_bar, &mut ws.fit_bar, rows * dim);
             if !tangent {
-                let (bar, g) = (Some(&mut ws.fit_bar[..]), Some(&mut grad[range]));
-                net.backward(p, &ws.fit_in, &mut ws.trace, &ts.fit_y_bar, bar, g);
-                for (r, &a) in ws.fit_atoms.iter().enumerate() {
-                    ws.d_bar[a * dim..(a + 1) * dim]
-                        .copy_from_slice(&ws.fit_bar[r * dim..(r + 1) * dim]);
+                let g = Some(&mut grad[range]);
+                net.backward(p, x, &mut ws.trace, &ts.fit_y_bar, Some(x_bar), g);
+                if run.is_none() {
+                    scatter_rows(&ws.fit_atoms, dim, &ws.fit_bar, &mut ws.d_bar);
                 }
                 continue;
             }
-            ts.fit_in_dot.clear();
-            for &a in &ws.fit_atoms {
-                ts.fit_in_dot
-                    .extend_from_slice(&ts.d_dot[a * dim..(a + 1) * dim]);
-            }
-            net.tangent(p, &ts.fit_in_dot, &mut ws.trace);
+            let x_dot = match &run {
+                Some(r) => &ts.d_dot[r.clone()],
+                None => {
+                    ts.fit_in_dot.clear();
+                    for &a in &ws.fit_atoms {
+                        ts.fit_in_dot
+                            .extend_from_slice(&ts.d_dot[a * dim..(a + 1) * dim]);
+                    }
+                    &ts.fit_in_dot[..]
+                }
+            };
+            net.tangent(p, x_dot, &mut ws.trace);
             if ws.ones.len() < rows {
                 ws.ones.resize(rows, 1.0);
             }
-            ts.fit_bar_dot.clear();
-            ts.fit_bar_dot.resize(rows * dim, 0.0);
+            let x_dot_bar = in_place_or(&run, &mut ts.d_dot_bar, &mut ts.fit_bar_dot, rows * dim);
             net.backward_tangent(
                 p,
-                &ws.fit_in,
-                &ts.fit_in_dot,
+                x,
+                x_dot,
                 &mut ws.trace,
                 &ts.fit_y_bar,
                 &ws.ones[..rows],
                 &mut grad[range],
-                Some(&mut ws.fit_bar),
-                Some(&mut ts.fit_bar_dot),
+                Some(x_bar),
+                Some(x_dot_bar),
             );
-            for (r, &a) in ws.fit_atoms.iter().enumerate() {
-                ws.d_bar[a * dim..(a + 1) * dim]
-                    .copy_from_slice(&ws.fit_bar[r * dim..(r + 1) * dim]);
-                ts.d_dot_bar[a * dim..(a + 1) * dim]
-                    .copy_from_slice(&ts.fit_bar_dot[r * dim..(r + 1) * dim]);
+            if run.is_none() {
+                scatter_rows(&ws.fit_atoms, dim, &ws.fit_bar, &mut ws.d_bar);
+                scatter_rows(&ws.fit_atoms, dim, &ts.fit_bar_dot, &mut ts.d_dot_bar);
             }
         }
     }

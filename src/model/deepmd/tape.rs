@@ -12,7 +12,7 @@
 //! it a chunk is not kept and its gradient recomputes it.
 
 use super::DeepPot;
-use super::compute::{Group, Workspace};
+use super::compute::{CHUNK, Group, Workspace};
 use super::env::EnvGeometry;
 use crate::model::Tape;
 use crate::model::cache_budget;
@@ -24,7 +24,8 @@ use std::sync::Mutex;
 pub(super) struct ChunkData {
     pub groups: Vec<Group>,
     pub n_real: Vec<usize>,
-    /// GR and D of the chunk's atoms, as the prediction left them.
+    /// GR and D as the prediction left them: the scratch's buffers, sized
+    /// for a whole chunk, of which the chunk's atoms take the first rows.
     pub gr: Vec<f64>,
     pub d: Vec<f64>,
     /// The embedding's trace per group, for the gradient's replay.
@@ -82,8 +83,8 @@ impl DeepPot {
             + (2 * ng + traced) * self.precision.bytes()
     }
 
-    /// Bytes a tape keeps per atom: the fitting's trace (φ, φ', φ'' and y
-    /// per layer).
+    /// Bytes a tape keeps per atom: GR and D, and the fitting's trace (φ,
+    /// φ', φ'' and y per layer).
     fn tape_bytes_per_atom(&self) -> usize {
         let widths: usize = self
             .fittings
@@ -91,7 +92,8 @@ impl DeepPot {
             .map(|f| f.layers.iter().map(|l| l.n_out).sum::<usize>())
             .max()
             .unwrap_or(0);
-        4 * widths * size_of::<f64>()
+        let (ng, dim) = (self.hyper.embedding_width(), self.hyper.descriptor_dim());
+        (4 * ng + dim + 4 * widths) * size_of::<f64>()
     }
 
     /// Reserves room for a chunk of `atoms` atoms and `rows` neighbour
@@ -119,8 +121,13 @@ impl DeepPot {
         ws.groups.resize_with(h.n_embeddings(), Group::default);
         Self::clear_rows(ws);
         refill(&mut data.n_real, &ws.n_real[..n * nt]);
-        refill(&mut data.gr, &ws.gr[..n * 4 * ng]);
-        refill(&mut data.d, &ws.d[..n * h.descriptor_dim()]);
+        // GR and D change hands whole (a copy of them took 1 % of a
+        // training step); the scratch gets the tape's old ones, sized
+        // for a chunk
+        std::mem::swap(&mut data.gr, &mut ws.gr);
+        std::mem::swap(&mut data.d, &mut ws.d);
+        ws.gr.resize(CHUNK * 4 * ng, 0.0);
+        ws.d.resize(CHUNK * h.descriptor_dim(), 0.0);
     }
 
     /// Puts a kept chunk back into the scratch for the gradient: rows, GR,
@@ -136,8 +143,8 @@ impl DeepPot {
         let data = &mut tape.data;
         std::mem::swap(&mut ws.groups, &mut data.groups);
         ws.n_real[..data.n_real.len()].copy_from_slice(&data.n_real);
-        ws.gr[..data.gr.len()].copy_from_slice(&data.gr);
-        ws.d[..data.d.len()].copy_from_slice(&data.d);
+        std::mem::swap(&mut ws.gr, &mut data.gr);
+        std::mem::swap(&mut ws.d, &mut data.d);
         for (k, t) in kept.iter_mut().zip(&mut data.kept) {
             std::mem::swap(k, t);
         }

@@ -553,12 +553,13 @@ fn tile_bars<T: TileElem>(
     wide: (&mut [f64], &mut [f64]),
     mut fill: impl FnMut(&mut [f64], &mut [f64]),
 ) {
-    b.y[..n].fill(T::ZERO);
-    b.y_dot[..n].fill(T::ZERO);
     if let (Some(y), Some(y_dot)) = (T::as_wide(&mut b.y[..n]), T::as_wide(&mut b.y_dot[..n])) {
+        y.fill(0.0);
+        y_dot.fill(0.0);
         fill(y, y_dot);
         return;
     }
+    // in f32, ȳ and ẏ̄ are written whole from the f64 buffers below
     let (y, y_dot) = (&mut wide.0[..n], &mut wide.1[..n]);
     y.fill(0.0);
     y_dot.fill(0.0);
