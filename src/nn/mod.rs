@@ -125,11 +125,6 @@ impl Layer {
 pub struct Network {
     /// The layers, input first.
     pub layers: Vec<Layer>,
-    /// What the batched passes' matrix products compute in ([`gemm_in`]);
-    /// everything else in them is float64.
-    ///
-    /// [`gemm_in`]: gemm::gemm_in
-    pub products: Precision,
 }
 
 impl Network {
@@ -153,12 +148,9 @@ impl Network {
         Network::new(layers)
     }
 
-    /// A network of these layers, its products in float64.
+    /// A network of these layers.
     pub fn new(layers: Vec<Layer>) -> Self {
-        Network {
-            layers,
-            products: Precision::Float64,
-        }
+        Network { layers }
     }
 
     /// Input width (0 for an empty network).

@@ -11,10 +11,9 @@
 //! where rᵀ folds [ȳ₁, ȳ₂] back to ȳ₁ + ȳ₂ for the doubling residual.
 //! Without a tangent (ẏ̄ = 0) this is the ordinary backward pass.
 
-use super::gemm::{Operand, gemm_in};
+use super::gemm::{Operand, gemm};
 use super::{Layer, Network, Residual};
 use crate::buffers::zeroed;
-use crate::precision::Precision;
 
 /// What a forward pass keeps for the backward passes, per layer; buffers
 /// are reused from call to call.
@@ -117,18 +116,8 @@ fn add_residual_adjoint(layer: &Layer, y_bar: &[f64], x_bar: &mut [f64]) {
     }
 }
 
-/// out = x·W (+ b), rows × n_out, the product in `p`; a width-1 input is
-/// an outer product.
-#[allow(clippy::too_many_arguments)]
-fn affine(
-    p: Precision,
-    layer: &Layer,
-    w: &[f64],
-    b: Option<&[f64]>,
-    x: &[f64],
-    rows: usize,
-    out: &mut [f64],
-) {
+/// out = x·W (+ b), rows × n_out; a width-1 input is an outer product.
+fn affine(layer: &Layer, w: &[f64], b: Option<&[f64]>, x: &[f64], rows: usize, out: &mut [f64]) {
     let n_out = layer.n_out;
     if layer.n_in == 1 {
         for (o, &xv) in out.chunks_exact_mut(n_out).zip(&x[..rows]) {
@@ -156,8 +145,7 @@ fn affine(
         }
         None => 0.0,
     };
-    gemm_in(
-        p,
+    gemm(
         Operand::new(x, rows, layer.n_in),
         Operand::new(w, layer.n_in, n_out),
         out,
@@ -191,7 +179,7 @@ impl Network {
             let n = rows * layer.n_out;
             fit(&mut t.act, n);
             fit(&mut t.d1, n);
-            affine(self.products, layer, w, b, input, rows, &mut t.act);
+            affine(layer, w, b, input, rows, &mut t.act);
             if layer.activation.is_identity() {
                 t.d1.fill(1.0);
                 if second {
@@ -234,7 +222,7 @@ impl Network {
             let t = &mut rest[0];
             let n = rows * layer.n_out;
             fit(&mut t.z_dot, n);
-            affine(self.products, layer, w, None, input, rows, &mut t.z_dot);
+            affine(layer, w, None, input, rows, &mut t.z_dot);
             t.out_dot.clear();
             t.out_dot
                 .extend(t.z_dot.iter().zip(&t.d1).map(|(z, d)| z * d));
@@ -286,7 +274,7 @@ impl Network {
             }
             if let Some(g) = grad.as_deref_mut() {
                 let g = &mut g[starts[l]..starts[l + 1]];
-                layer_param_grad(self.products, layer, input, &trace.z_bar, rows, g);
+                layer_param_grad(layer, input, &trace.z_bar, rows, g);
                 if let (_, _, Some(io)) = layer.offsets() {
                     let gd = &mut g[io..io + n_out];
                     for (bar, act) in trace.bar.chunks_exact(n_out).zip(t.act.chunks_exact(n_out)) {
@@ -300,7 +288,7 @@ impl Network {
                 break;
             }
             let (z_bar, bar) = (&trace.z_bar, &mut trace.bar);
-            to_input(self.products, layer, w, z_bar, rows, bar, &mut trace.bar_in);
+            to_input(layer, w, z_bar, rows, bar, &mut trace.bar_in);
         }
         if let Some(xb) = x_bar {
             xb[..trace.bar.len()].copy_from_slice(&trace.bar);
@@ -308,19 +296,10 @@ impl Network {
     }
 }
 
-/// W̄ += inputᵀ·z̄ (the product in `p`) and b̄ += Σ z̄ into one layer's
-/// gradient slice.
-fn layer_param_grad(
-    p: Precision,
-    layer: &Layer,
-    input: &[f64],
-    z_bar: &[f64],
-    rows: usize,
-    g: &mut [f64],
-) {
+/// W̄ += inputᵀ·z̄ and b̄ += Σ z̄ into one layer's gradient slice.
+fn layer_param_grad(layer: &Layer, input: &[f64], z_bar: &[f64], rows: usize, g: &mut [f64]) {
     let (n_in, n_out) = (layer.n_in, layer.n_out);
-    gemm_in(
-        p,
+    gemm(
         Operand::new(input, rows, n_in).t(),
         Operand::new(z_bar, rows, n_out),
         &mut g[..n_in * n_out],
@@ -332,10 +311,8 @@ fn layer_param_grad(
 }
 
 /// Carries one layer's adjoint to its input: `bar` (ȳ, rows × n_out)
-/// becomes x̄ = z̄·Wᵀ + rᵀ(ȳ) (the product in `p`), `spare` the buffer
-/// ȳ was in.
+/// becomes x̄ = z̄·Wᵀ + rᵀ(ȳ), `spare` the buffer ȳ was in.
 fn to_input(
-    p: Precision,
     layer: &Layer,
     w: &[f64],
     z_bar: &[f64],
@@ -344,22 +321,14 @@ fn to_input(
     spare: &mut Vec<f64>,
 ) {
     fit(spare, rows * layer.n_in);
-    input_adjoint(p, layer, w, z_bar, rows, spare);
+    input_adjoint(layer, w, z_bar, rows, spare);
     add_residual_adjoint(layer, bar, spare);
     std::mem::swap(bar, spare);
 }
 
-/// x̄ = z̄·Wᵀ (overwrites; the product in `p`).
-fn input_adjoint(
-    p: Precision,
-    layer: &Layer,
-    w: &[f64],
-    z_bar: &[f64],
-    rows: usize,
-    x_bar: &mut [f64],
-) {
-    gemm_in(
-        p,
+/// x̄ = z̄·Wᵀ (overwrites).
+fn input_adjoint(layer: &Layer, w: &[f64], z_bar: &[f64], rows: usize, x_bar: &mut [f64]) {
+    gemm(
         Operand::new(z_bar, rows, layer.n_out),
         Operand::new(w, layer.n_in, layer.n_out).t(),
         x_bar,
@@ -404,10 +373,9 @@ impl Network {
                 (&trace.layers[l - 1].out, &trace.layers[l - 1].out_dot)
             };
             let g = &mut grad[starts[l]..starts[l + 1]];
-            layer_param_grad(self.products, layer, input, &trace.z_bar, rows, g);
+            layer_param_grad(layer, input, &trace.z_bar, rows, g);
             // ẋᵀ·ż̄ joins W̄; ż̄ has no bias part
-            gemm_in(
-                self.products,
+            gemm(
                 Operand::new(input_dot, rows, layer.n_in).t(),
                 Operand::new(&trace.z_dot_bar, rows, n_out),
                 &mut g[..layer.n_in * n_out],
@@ -427,11 +395,10 @@ impl Network {
             if l == 0 && !want_input {
                 break;
             }
-            let p = self.products;
             let (z_bar, bar) = (&trace.z_bar, &mut trace.bar);
-            to_input(p, layer, w, z_bar, rows, bar, &mut trace.bar_in);
+            to_input(layer, w, z_bar, rows, bar, &mut trace.bar_in);
             let (z_dot_bar, dot_bar) = (&trace.z_dot_bar, &mut trace.dot_bar);
-            to_input(p, layer, w, z_dot_bar, rows, dot_bar, &mut trace.dot_bar_in);
+            to_input(layer, w, z_dot_bar, rows, dot_bar, &mut trace.dot_bar_in);
         }
         if let Some(xb) = x_bar {
             xb[..trace.bar.len()].copy_from_slice(&trace.bar);

@@ -28,6 +28,17 @@ fn networks() -> Vec<Network> {
         activation: Activation::Identity,
     });
     nets.push(fit);
+    // a DeePMD fitting network's shape: inputs wider than any layer
+    let mut wide = Network::hidden(40, &[6, 6], Activation::Tanh, true);
+    wide.layers.push(Layer {
+        n_in: 6,
+        n_out: 1,
+        bias: true,
+        timestep: false,
+        resnet: false,
+        activation: Activation::Identity,
+    });
+    nets.push(wide);
     nets.push(Network::hidden(3, &[3, 6], Activation::Mtanh, false));
     nets.push(Network::hidden(2, &[4], Activation::Sigmoid, false));
     nets.push(Network::hidden(2, &[2, 4], Activation::Twist, true));
@@ -339,6 +350,68 @@ fn tile_parameter_vjp_equals_the_traced_passes() {
             .value_tiles(&c.params, &rows, &mut s, Some(&mut kept), |_, _, _| {});
         let what = "∇θ from the kept trace, no tangent";
         assert_replay_equals(&c, rows, &kept, &mut s, &grad, what);
+    }
+}
+
+/// The reverse sweep hands over y (and ẏ) and the input adjoints x̄ (and
+/// ẋ̄) of the traced passes, with or without the parameter gradient.
+#[test]
+fn reverse_tiles_give_outputs_and_input_adjoints() {
+    for c in cases_with(150) {
+        let (ni, n) = (c.net.n_in(), c.rows * c.net.n_in());
+        let mut s = Stream::default();
+        for tangent in [true, false] {
+            let mut t = Trace::default();
+            c.net.forward(&c.params, &c.x, c.rows, &mut t, tangent);
+            let (mut x_bar, mut x_dot_bar) = (vec![0.0; n], vec![0.0; n]);
+            let mut expected = vec![0.5; c.params.len()];
+            if tangent {
+                c.net.tangent(&c.params, &c.x_dot, &mut t);
+                let (yb, ydb) = (&c.y_bar, &c.y_dot_bar);
+                let (xb, xdb) = (Some(&mut x_bar[..]), Some(&mut x_dot_bar[..]));
+                let g = &mut expected;
+                c.net
+                    .backward_tangent(&c.params, &c.x, &c.x_dot, &mut t, yb, ydb, g, xb, xdb);
+            } else {
+                let (yb, xb) = (&c.y_bar, Some(&mut x_bar[..]));
+                c.net
+                    .backward(&c.params, &c.x, &mut t, yb, xb, Some(&mut expected));
+            }
+            let rows = Rows {
+                x_dot: tangent.then_some(&c.x_dot[..]),
+                ..c.input(F64)
+            };
+            for with_grad in [true, false] {
+                let (mut y, mut y_dot) = (Vec::new(), Vec::new());
+                let (mut got, mut got_dot) = (vec![f64::NAN; n], vec![f64::NAN; n]);
+                let mut grad = vec![0.5; c.params.len()];
+                c.net.reverse_tiles(
+                    &c.params,
+                    &rows,
+                    &mut s,
+                    |_, _, v| v.extend_f64(&mut y, &mut y_dot),
+                    c.row_bars(),
+                    Some(|first: usize, m: usize, xb: &[f64], xdb: &[f64]| {
+                        got[first * ni..(first + m) * ni].copy_from_slice(xb);
+                        if tangent {
+                            got_dot[first * ni..(first + m) * ni].copy_from_slice(xdb);
+                        }
+                    }),
+                    with_grad.then_some(&mut grad[..]),
+                );
+                assert_close(&y, t.output(), "y");
+                assert_close(&got, &x_bar, "x̄");
+                if tangent {
+                    assert_close(&y_dot, t.tangent_output(), "ẏ");
+                    assert_close(&got_dot, &x_dot_bar, "ẋ̄");
+                }
+                if with_grad {
+                    assert_close(&grad, &expected, "∇θ");
+                } else {
+                    assert!(grad.iter().all(|&g| g == 0.5), "no gradient asked for");
+                }
+            }
+        }
     }
 }
 

@@ -419,8 +419,7 @@ impl DeepPot {
                     d[i * dim..(i + 1) * dim].copy_from_slice(&ws.d[a * dim..(a + 1) * dim]);
                 }
             }
-            let fits = chunk_tape.as_mut().map(|t| &mut t.data.fits);
-            self.fit_forward_backward(s, chunk, ws, out, fits);
+            self.fit_forward_backward(s, chunk, ws, out);
             self.rows_backward(s, chunk, ws, out);
             if let Some(t) = tape.as_deref_mut() {
                 if let Some(k) = chunk_tape.as_mut() {
@@ -433,21 +432,16 @@ impl DeepPot {
         self.warn_truncation(s, ws.truncated_atoms, ws.dropped);
     }
 
-    /// Atomic energies and D̄ = dE_i/dD of the block's atoms; with `keep`,
-    /// each fitting network's forward pass stays there (with φ'', for the
-    /// gradient's tangent pass).
+    /// Atomic energies and D̄ = dE_i/dD of the block's atoms: per type,
+    /// one sweep of its fitting network's tiles, forward and back to the
+    /// descriptors.
     fn fit_forward_backward(
         &self,
         s: &Prepared,
         atoms: &[usize],
         ws: &mut Workspace,
         out: &mut Prediction,
-        mut keep: Option<&mut Vec<Trace>>,
     ) {
-        let second = keep.is_some();
-        if let Some(k) = keep.as_deref_mut() {
-            k.resize_with(self.hyper.n_types(), Trace::default);
-        }
         let dim = self.hyper.descriptor_dim();
         let first_fit = self.embeddings.len();
         for t in 0..self.hyper.n_types() {
@@ -458,21 +452,33 @@ impl DeepPot {
             }
             let p = &self.params[self.net_range(first_fit + t)];
             let net = &self.fittings[t];
-            let trace = match keep.as_deref_mut() {
-                Some(k) => &mut k[t],
-                None => &mut ws.trace,
-            };
             let x = run.clone().map_or(&ws.fit_in[..], |r| &ws.d[r]);
-            net.forward(p, x, rows, trace, second);
+            let fit_rows = Rows {
+                x,
+                x_dot: None,
+                rows,
+                kept: None,
+                precision: self.fitting_precision,
+            };
             let bias = self.stats.bias_atom_e[t] + self.stats.out_bias[t];
-            for (r, &a) in ws.fit_atoms.iter().enumerate() {
-                out.atomic_energies[atoms[a]] = trace.output()[r] + bias;
-            }
-            if ws.ones.len() < rows {
-                ws.ones.resize(rows, 1.0);
-            }
+            let energies = &mut out.atomic_energies;
+            let fit_atoms = &ws.fit_atoms;
             let x_bar = in_place_or(&run, &mut ws.d_bar, &mut ws.fit_bar, rows * dim);
-            net.backward(p, x, trace, &ws.ones[..rows], Some(x_bar), None);
+            net.reverse_tiles(
+                p,
+                &fit_rows,
+                &mut ws.stream,
+                |first, m, y| {
+                    for (r, e) in (first..first + m).zip(y.y_f64()) {
+                        energies[atoms[fit_atoms[r]]] = e + bias;
+                    }
+                },
+                |_, _, y_bar, _, _| y_bar.fill(1.0),
+                Some(|first: usize, m: usize, xb: &[f64], _: &[f64]| {
+                    x_bar[first * dim..(first + m) * dim].copy_from_slice(xb);
+                }),
+                None,
+            );
             if run.is_none() {
                 scatter_rows(&ws.fit_atoms, dim, &ws.fit_bar, &mut ws.d_bar);
             }

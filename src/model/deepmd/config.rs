@@ -68,10 +68,11 @@ pub struct DeepmdConfig {
     /// "float32". Absent with `init`: the file's descriptor precision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub precision: Option<Precision>,
-    /// What the fitting networks' matrix products compute in (f32 products
-    /// added to f64 sums; their activations and everything after stay
-    /// float64). Absent: as `precision` (with `init` and neither key: the
-    /// file's fitting precision).
+    /// What the fitting networks compute in (float32: weights, values,
+    /// products and tanh, as the embeddings; the descriptor they read, the
+    /// energies and the gradient sums stay float64). Absent: as
+    /// `precision` (with `init` and neither key: the file's fitting
+    /// precision).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fitting_precision: Option<Precision>,
 }

@@ -102,9 +102,7 @@ impl Family for DeepPot {
         random.set_stats(self.stats().clone())?;
         random.precision = self.precision;
         random.meta.descriptor_precision = self.meta.descriptor_precision.clone();
-        for (r, f) in random.fittings.iter_mut().zip(&self.fittings) {
-            r.products = f.products;
-        }
+        random.fitting_precision = self.fitting_precision;
         random.meta.fitting_precision = self.meta.fitting_precision.clone();
         Ok(random)
     }

@@ -47,18 +47,14 @@ struct TangentScratch {
     /// Ḋ and its adjoint per block atom.
     d_dot: Vec<f64>,
     d_dot_bar: Vec<f64>,
-    /// Fitting rows of one type: Ḋ, the energy adjoints, D̄, Ḋ̄.
+    /// Fitting rows of one type, gathered: Ḋ and Ḋ̄.
     fit_in_dot: Vec<f64>,
-    fit_y_bar: Vec<f64>,
     fit_bar_dot: Vec<f64>,
     /// Σ GR̄ of the atoms whose first empty slot is (centre type, slot).
     pad_bucket: Vec<f64>,
     /// Per embedding group, the trace of the first sweep that the second
     /// replays.
     kept: Vec<KeptTrace>,
-    /// The fitting networks' forward passes from the chunk's tape, per
-    /// type (empty for a chunk without one).
-    fits: Vec<Trace>,
 }
 
 thread_local! {
@@ -119,12 +115,11 @@ impl DeepPot {
         self.pad_table(&mut ws.trace, &mut ws.pad);
         for (c, chunk) in sites.chunks(CHUNK).enumerate() {
             if let Some(chunk_tape) = tape.chunks.get_mut(c).and_then(Option::as_mut) {
-                self.restore_chunk(chunk_tape, ws, &mut ts.kept, &mut ts.fits);
+                self.restore_chunk(chunk_tape, ws, &mut ts.kept);
                 self.row_tangents(s, chunk, adj, ws, ts);
                 self.contract_tangent(chunk.len(), ws, ts);
             } else {
                 Self::clear_rows(ws);
-                ts.fits.clear();
                 self.fill_rows(s, chunk, 0, ws);
                 if tangent {
                     self.row_tangents(s, chunk, adj, ws, ts);
@@ -265,7 +260,8 @@ impl DeepPot {
     }
 
     /// The fitting networks' vjp (through the tangent when `tangent`):
-    /// parameter gradients, D̄ and Ḋ̄.
+    /// parameter gradients, D̄ and Ḋ̄, per type in one sweep of its
+    /// network's tiles (the forward pass recomputed tile by tile).
     #[allow(clippy::too_many_arguments)]
     fn fit_vjp(
         &self,
@@ -287,54 +283,54 @@ impl DeepPot {
             }
             let range = self.net_range(first_fit + t);
             let (p, net) = (&self.params[range.clone()], &self.fittings[t]);
-            ts.fit_y_bar.clear();
-            ts.fit_y_bar.resize(rows, a_energy);
             let x = run.clone().map_or(&ws.fit_in[..], |r| &ws.d[r]);
-            // the prediction's forward pass when its tape kept it (only
-            // with a tangent: energy-only gradients take no tape)
-            match ts.fits.get_mut(t).filter(|f| f.rows() == rows) {
-                Some(kept) => std::mem::swap(&mut ws.trace, kept),
-                None => net.forward(p, x, rows, &mut ws.trace, tangent),
-            }
-            let x_bar = in_place_or(&run, &mut ws.d_bar, &mut ws.fit_bar, rows * dim);
-            if !tangent {
-                let g = Some(&mut grad[range]);
-                net.backward(p, x, &mut ws.trace, &ts.fit_y_bar, Some(x_bar), g);
-                if run.is_none() {
-                    scatter_rows(&ws.fit_atoms, dim, &ws.fit_bar, &mut ws.d_bar);
-                }
-                continue;
-            }
-            let x_dot = match &run {
-                Some(r) => &ts.d_dot[r.clone()],
-                None => {
+            let x_dot = match (&run, tangent) {
+                (_, false) => None,
+                (Some(r), true) => Some(&ts.d_dot[r.clone()]),
+                (None, true) => {
                     ts.fit_in_dot.clear();
                     for &a in &ws.fit_atoms {
                         ts.fit_in_dot
                             .extend_from_slice(&ts.d_dot[a * dim..(a + 1) * dim]);
                     }
-                    &ts.fit_in_dot[..]
+                    Some(&ts.fit_in_dot[..])
                 }
             };
-            net.tangent(p, x_dot, &mut ws.trace);
-            if ws.ones.len() < rows {
-                ws.ones.resize(rows, 1.0);
-            }
-            let x_dot_bar = in_place_or(&run, &mut ts.d_dot_bar, &mut ts.fit_bar_dot, rows * dim);
-            net.backward_tangent(
-                p,
+            let fit_rows = Rows {
                 x,
                 x_dot,
-                &mut ws.trace,
-                &ts.fit_y_bar,
-                &ws.ones[..rows],
-                &mut grad[range],
-                Some(x_bar),
-                Some(x_dot_bar),
+                rows,
+                kept: None,
+                precision: self.fitting_precision,
+            };
+            let x_bar = in_place_or(&run, &mut ws.d_bar, &mut ws.fit_bar, rows * dim);
+            let n = if tangent { rows * dim } else { 0 };
+            let x_dot_bar = in_place_or(&run, &mut ts.d_dot_bar, &mut ts.fit_bar_dot, n);
+            net.reverse_tiles(
+                p,
+                &fit_rows,
+                &mut ws.stream,
+                |_, _, _| {},
+                |_, _, y_bar, y_dot_bar, _| {
+                    y_bar.fill(a_energy);
+                    if tangent {
+                        y_dot_bar.fill(1.0);
+                    }
+                },
+                Some(|first: usize, m: usize, xb: &[f64], xdb: &[f64]| {
+                    let to = first * dim..(first + m) * dim;
+                    x_bar[to.clone()].copy_from_slice(xb);
+                    if tangent {
+                        x_dot_bar[to].copy_from_slice(xdb);
+                    }
+                }),
+                Some(&mut grad[range]),
             );
             if run.is_none() {
                 scatter_rows(&ws.fit_atoms, dim, &ws.fit_bar, &mut ws.d_bar);
-                scatter_rows(&ws.fit_atoms, dim, &ts.fit_bar_dot, &mut ts.d_dot_bar);
+                if tangent {
+                    scatter_rows(&ws.fit_atoms, dim, &ts.fit_bar_dot, &mut ts.d_dot_bar);
+                }
             }
         }
     }

@@ -218,8 +218,10 @@ pub struct DeepPot {
     stats: DeepPotStats,
     selector: select::Selector,
     meta: file::Meta,
-    /// What the embedding networks compute in (everything else is f64).
+    /// What the embedding networks compute in.
     precision: Precision,
+    /// What the fitting networks compute in.
+    fitting_precision: Precision,
     truncation_warned: WarnOnce,
 }
 
@@ -259,6 +261,7 @@ impl DeepPot {
             selector,
             meta: file::Meta::default(),
             precision: Precision::Float64,
+            fitting_precision: Precision::Float64,
             truncation_warned: WarnOnce::default(),
         })
     }
@@ -278,21 +281,18 @@ impl DeepPot {
         self.meta.descriptor_precision = Some(precision.name().to_string());
     }
 
-    /// The precision of the fitting networks' matrix products.
+    /// The precision of the fitting networks.
     pub fn fitting_precision(&self) -> Precision {
-        self.fittings
-            .first()
-            .map_or(Precision::Float64, |f| f.products)
+        self.fitting_precision
     }
 
-    /// Runs the fitting networks' matrix products in `precision` (float32:
-    /// f32 products added to f64 sums; activations, energies and every
-    /// other sum stay f64). The model file names it as the fitting's
-    /// precision, as deepmd-kit's files do.
+    /// Runs the fitting networks in `precision` (float32: f32 tile passes,
+    /// as the embeddings'; the descriptor they read, the atomic energies,
+    /// the descriptor's adjoints and the parameter gradient stay f64). The
+    /// model file names it as the fitting's precision, as deepmd-kit's
+    /// files do.
     pub fn set_fitting_precision(&mut self, precision: Precision) {
-        for f in &mut self.fittings {
-            f.products = precision;
-        }
+        self.fitting_precision = precision;
         self.meta.fitting_precision = Some(precision.name().to_string());
     }
 

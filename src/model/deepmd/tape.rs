@@ -1,7 +1,8 @@
 //! What a training prediction keeps for the gradient of the same sites
 //! ([`crate::model::Tape`]): per chunk of atoms, the neighbour rows
-//! (geometry, R̃, G and G'), GR and D, the embedding's compact trace and
-//! the fitting networks' forward passes.
+//! (geometry, R̃, G and G'), GR and D, and the embedding's compact trace.
+//! (The fitting networks' passes are recomputed: a tile sweep per type
+//! redoes their forward pass for less than keeping it would cost.)
 //! The gradient's first sweep ([`super::gradient`]) would recompute
 //! exactly these (the rows, G and G' do not depend on the adjoint, only
 //! their tangents do), so with a tape it only adds the tangents; the
@@ -16,7 +17,7 @@ use super::compute::{CHUNK, Group, Workspace};
 use super::env::EnvGeometry;
 use crate::model::Tape;
 use crate::model::cache_budget;
-use crate::nn::{KeptTrace, Trace};
+use crate::nn::KeptTrace;
 use std::sync::Mutex;
 
 /// What a tape keeps of one chunk.
@@ -30,9 +31,6 @@ pub(super) struct ChunkData {
     pub d: Vec<f64>,
     /// The embedding's trace per group, for the gradient's replay.
     pub kept: Vec<KeptTrace>,
-    /// Each fitting network's forward pass over the chunk's atoms of its
-    /// type (with φ''), which the gradient's tangent pass continues.
-    pub fits: Vec<Trace>,
 }
 
 /// One chunk's share of a tape.
@@ -83,17 +81,10 @@ impl DeepPot {
             + (2 * ng + traced) * self.precision.bytes()
     }
 
-    /// Bytes a tape keeps per atom: GR and D, and the fitting's trace (φ,
-    /// φ', φ'' and y per layer).
+    /// Bytes a tape keeps per atom: GR and D.
     fn tape_bytes_per_atom(&self) -> usize {
-        let widths: usize = self
-            .fittings
-            .iter()
-            .map(|f| f.layers.iter().map(|l| l.n_out).sum::<usize>())
-            .max()
-            .unwrap_or(0);
         let (ng, dim) = (self.hyper.embedding_width(), self.hyper.descriptor_dim());
-        (4 * ng + dim + 4 * widths) * size_of::<f64>()
+        (4 * ng + dim) * size_of::<f64>()
     }
 
     /// Reserves room for a chunk of `atoms` atoms and `rows` neighbour
@@ -131,14 +122,12 @@ impl DeepPot {
     }
 
     /// Puts a kept chunk back into the scratch for the gradient: rows, GR,
-    /// D and the slot counts, the embedding's traces into `kept` and the
-    /// fitting's into `fits`.
+    /// D and the slot counts, the embedding's traces into `kept`.
     pub(super) fn restore_chunk(
         &self,
         tape: &mut ChunkTape,
         ws: &mut Workspace,
         kept: &mut [KeptTrace],
-        fits: &mut Vec<Trace>,
     ) {
         let data = &mut tape.data;
         std::mem::swap(&mut ws.groups, &mut data.groups);
@@ -148,7 +137,6 @@ impl DeepPot {
         for (k, t) in kept.iter_mut().zip(&mut data.kept) {
             std::mem::swap(k, t);
         }
-        std::mem::swap(fits, &mut data.fits);
     }
 
     /// The tape of a prediction: its chunks, or an empty tape when the

@@ -23,6 +23,8 @@ pub(super) trait TileElem: Elem + Vector<Elem = Self> {
     fn as_self(v: &[f64]) -> Option<&[Self]>;
     /// `v` itself when this is f64.
     fn as_wide(v: &mut [Self]) -> Option<&mut [f64]>;
+    /// `v` itself when this is f64 (read only).
+    fn as_f64(v: &[Self]) -> Option<&[f64]>;
     /// A tile's y and ẏ as handed over.
     fn values<'a>(y: &'a [Self], y_dot: &'a [Self]) -> Values<'a>;
     /// φ and φ' (and φ'' when `second`) in place over `z`.
@@ -47,6 +49,10 @@ impl TileElem for f64 {
     }
     #[inline(always)]
     fn as_wide(v: &mut [f64]) -> Option<&mut [f64]> {
+        Some(v)
+    }
+    #[inline(always)]
+    fn as_f64(v: &[f64]) -> Option<&[f64]> {
         Some(v)
     }
     fn values<'a>(y: &'a [f64], y_dot: &'a [f64]) -> Values<'a> {
@@ -80,6 +86,10 @@ impl TileElem for f32 {
     }
     #[inline(always)]
     fn as_wide(_: &mut [f32]) -> Option<&mut [f64]> {
+        None
+    }
+    #[inline(always)]
+    fn as_f64(_: &[f32]) -> Option<&[f64]> {
         None
     }
     fn values<'a>(y: &'a [f32], y_dot: &'a [f32]) -> Values<'a> {

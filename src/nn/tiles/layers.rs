@@ -96,7 +96,7 @@ pub(super) fn forward_tile<V: Vector>(
             z_dot,
             y_dot,
         } = &mut rest[0];
-        let (input, input_dot) = inputs(packed, done, l, x, x_dot);
+        let (input, input_dot) = inputs_of(packed, done, l, x, x_dot);
         let (n, w) = (m * p.n_out, p.n_out);
         let computed = p.computes_z_dot(tangent);
         let (act, z_dot): (&mut [V::Elem], &mut [V::Elem]) = match kept.as_deref_mut() {
@@ -154,7 +154,7 @@ pub(super) fn kept_layer<'a, T>(
 /// given): the tile's rows for the first, the previous layer's outputs
 /// after.
 #[inline(always)]
-fn inputs<'a, T>(
+fn inputs_of<'a, T>(
     packed: &[PackedLayer<T>],
     done: &'a [TileLayer<T>],
     l: usize,
@@ -283,7 +283,7 @@ fn pre_activation_bars<T: Elem>(
 }
 
 /// z̄ (and ż̄ when `tangent`) of one layer from the output adjoints, with
-/// the bias and timestep gradients.
+/// the bias and timestep gradients when `g` is given.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn layer_bars<V: Vector>(
@@ -291,7 +291,7 @@ fn layer_bars<V: Vector>(
     t: &TileLayer<V::Elem>,
     (act, z_dot): (&[V::Elem], &[V::Elem]),
     b: &mut Bars<V::Elem>,
-    g: &mut LayerGrad<V::Elem>,
+    g: Option<&mut LayerGrad<V::Elem>>,
     m: usize,
     tangent: bool,
 ) {
@@ -315,6 +315,9 @@ fn layer_bars<V: Vector>(
             }
         }
     }
+    let Some(g) = g else {
+        return;
+    };
     let zv = View {
         data: &b.z[..m * w],
         stride: w,
@@ -342,18 +345,19 @@ fn layer_bars<V: Vector>(
 /// The reverse pass of one tile after [`forward_tile`] (with `second` when
 /// `tangent`) or [`replay_tile`] (then φ(z) and ż are read from `kept`),
 /// from ȳ (and ẏ̄) in `b`: adds the parameter gradient of Σ ȳ·y (+ ẏ̄·ẏ)
-/// to `grads`. The input adjoint of the first layer is not formed.
+/// to `grads` when given. The input adjoint of the first layer is formed
+/// when `inputs` (x̄ and ẋ̄ are then in `b.y` and `b.y_dot`).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub(super) fn backward_tile<V: Vector>(
     packed: &[PackedLayer<V::Elem>],
     layers: &[TileLayer<V::Elem>],
     kept: Option<&[V::Elem]>,
-    x: View<V::Elem>,
-    x_dot: Option<View<V::Elem>>,
+    (x, x_dot): (View<V::Elem>, Option<View<V::Elem>>),
     m: usize,
     b: &mut Bars<V::Elem>,
-    grads: &mut [LayerGrad<V::Elem>],
+    mut grads: Option<&mut [LayerGrad<V::Elem>]>,
+    inputs: bool,
 ) {
     let tangent = x_dot.is_some();
     for l in (0..packed.len()).rev() {
@@ -363,31 +367,30 @@ pub(super) fn backward_tile<V: Vector>(
             None if p.computes_z_dot(tangent) => (&t.act[..], &t.z_dot[..]),
             None => (&t.act[..], &p.unit_z_dot[..]),
         };
-        layer_bars::<V>(p, t, saved, b, &mut grads[l], m, tangent);
-        let (input, input_dot) = inputs(packed, layers, l, x, x_dot);
+        let g = grads.as_deref_mut().map(|g| &mut g[l]);
+        layer_bars::<V>(p, t, saved, b, g, m, tangent);
         let zv = View {
             data: &b.z,
             stride: p.n_out,
         };
-        mm_tn_acc::<V>(m, p.n_in, input, zv, p.out_cols(), &mut grads[l].w);
-        if tangent && let Some(input_dot) = input_dot {
-            let zdv = View {
-                data: &b.z_dot,
-                stride: p.n_out,
-            };
-            mm_tn_acc::<V>(m, p.n_in, input_dot, zdv, p.out_cols(), &mut grads[l].w);
+        let zdv = View {
+            data: &b.z_dot,
+            stride: p.n_out,
+        };
+        if let Some(g) = grads.as_deref_mut() {
+            let (input, input_dot) = inputs_of(packed, layers, l, x, x_dot);
+            mm_tn_acc::<V>(m, p.n_in, input, zv, p.out_cols(), &mut g[l].w);
+            if let Some(input_dot) = input_dot {
+                mm_tn_acc::<V>(m, p.n_in, input_dot, zdv, p.out_cols(), &mut g[l].w);
+            }
         }
-        if l == 0 {
+        if l == 0 && !inputs {
             break;
         }
         mm::<V>(m, p.n_out, zv, &p.wt, p.in_cols(), None, &mut b.x, p.n_in);
         add_residual_adjoint(p, &b.y, m, &mut b.x);
         std::mem::swap(&mut b.x, &mut b.y);
         if tangent {
-            let zdv = View {
-                data: &b.z_dot,
-                stride: p.n_out,
-            };
             mm::<V>(
                 m,
                 p.n_out,
@@ -436,7 +439,7 @@ pub(super) fn replay_tile<T: Elem>(
     for (l, p) in packed.iter().enumerate() {
         let (done, rest) = layers.split_at_mut(l);
         let t = &mut rest[0];
-        let (input, input_dot) = inputs(packed, done, l, x, x_dot);
+        let (input, input_dot) = inputs_of(packed, done, l, x, x_dot);
         let n = m * p.n_out;
         let (act, z_dot) = kept_layer(kept, packed, l, m, tangent);
         derivatives(p.activation, act, &mut t.d1[..n], &mut t.d2[..n]);

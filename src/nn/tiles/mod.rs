@@ -1,5 +1,6 @@
 //! Tile-by-tile passes for networks evaluated on many rows (DeePMD's
-//! embedding networks: one row per neighbour): a tile of a few dozen rows
+//! embedding networks, one row per neighbour, and its fitting networks,
+//! one row per atom): a tile of a few dozen rows
 //! goes through every layer, forward and tangent, before the next tile, so
 //! that its values stay in the L1/L2 cache and each element-wise step
 //! (bias, activation and its derivatives, timestep, residual, the
@@ -13,24 +14,29 @@
 //! tile (the reverse pass of [`super::passes`]), replaying each tile's
 //! forward pass from that trace (element-wise work only: no matrix
 //! product, no tanh) or, without one, recomputing it.
+//! [`Network::reverse_tiles`] is that sweep with what a network whose
+//! inputs carry a gradient needs: each tile's outputs, and its input
+//! adjoints x̄ and ẋ̄ (DeePMD's fitting networks: D̄ and Ḋ̄).
 //!
 //! The passes run in f64 or, for [`Precision::Float32`], in f32 (weights
 //! packed as f32, tile values, products and tanh in f32): the rows come
 //! in and the output adjoints are asked for as f64, converted per tile,
-//! the outputs are handed over as computed ([`Values`]), and each tile's
+//! the outputs are handed over as computed ([`Values`]), the input
+//! adjoints in f64, and each tile's
 //! f32 parameter gradient is added to f64 sums, so that the rounding of
 //! the sums does not grow with the number of rows.
 
 mod elem;
 mod layers;
+mod sweeps;
 
 use super::Precision;
 use super::kernels::Cols;
-use super::simd::{Elem, Isa, Vector, padded};
+use super::simd::{Elem, Isa, padded};
 use super::{Activation, Layer, Network, Residual};
 use crate::buffers::zeroed;
-use elem::{TileElem, narrowed};
-use layers::{backward_tile, forward_tile, replay_tile, tile_input};
+use elem::TileElem;
+use sweeps::{InputBars, Reverse, value_tiles, vjp_tiles};
 
 /// Values of a tile kept per row, about: rows per tile are this over the
 /// widest padded layer, so that a layer's arrays stay in the L1/L2 cache.
@@ -244,13 +250,17 @@ impl<T: TileElem> Tiles<T> {
         for (l, layer) in net.layers.iter().enumerate() {
             self.packed[l].fill(layer, &params[starts[l]..starts[l + 1]]);
         }
+        // a tile's rows are sized by the layers' outputs, which every
+        // layer keeps; the adjoints are also as wide as the inputs (a
+        // fitting network's 400 descriptor values would leave 4 rows)
+        let widest_out = self.packed.iter().map(|p| p.n_out).max().unwrap_or(1);
         let widest = self
             .packed
             .iter()
             .map(|p| p.n_out.max(p.n_in))
             .max()
             .unwrap_or(1);
-        self.tile = (TILE_ELEMENTS / widest).clamp(4, 64) / 4 * 4;
+        self.tile = (TILE_ELEMENTS / widest_out).clamp(4, 64) / 4 * 4;
         self.layers
             .resize_with(net.layers.len(), TileLayer::default);
         for (t, p) in self.layers.iter_mut().zip(&self.packed) {
@@ -392,7 +402,17 @@ pub enum Values<'a> {
     Single(&'a [f32], &'a [f32]),
 }
 
-impl Values<'_> {
+impl<'a> Values<'a> {
+    /// y in f64, value by value.
+    pub fn y_f64(self) -> impl Iterator<Item = f64> + 'a {
+        let (double, single): (&[f64], &[f32]) = match self {
+            Values::Double(v, _) => (v, &[]),
+            Values::Single(v, _) => (&[], v),
+        };
+        let widened = single.iter().map(|&x| f64::from(x));
+        double.iter().copied().chain(widened)
+    }
+
     /// Appends y and ẏ, in f64, to `y` and `y_dot`.
     pub fn extend_f64(self, y: &mut Vec<f64>, y_dot: &mut Vec<f64>) {
         match self {
@@ -432,146 +452,6 @@ pub struct Rows<'a> {
     pub precision: Precision,
 }
 
-/// Values per row of a kept trace: each layer's φ(z), and ż when
-/// `tangent` (unless it is the layer's `unit_z_dot`); `None` when an
-/// activation's derivatives cannot be had from φ(z) alone (then nothing
-/// is kept).
-fn kept_per_row<T>(packed: &[PackedLayer<T>], tangent: bool) -> Option<usize> {
-    let replayable = |a: Activation| a == Activation::Tanh || a.is_identity();
-    packed.iter().all(|p| replayable(p.activation)).then(|| {
-        packed
-            .iter()
-            .map(|p| p.n_out * (1 + usize::from(p.computes_z_dot(tangent))))
-            .sum()
-    })
-}
-
-/// The tile loop of [`Network::value_tiles`].
-#[inline(always)]
-fn value_tiles<V: Vector>(
-    t: &mut Tiles<V::Elem>,
-    rows: &Rows,
-    mut keep: Option<&mut Vec<V::Elem>>,
-    consume: &mut TileOutputs,
-) where
-    V::Elem: TileElem,
-{
-    let Some(last) = t.packed.last() else {
-        return;
-    };
-    let (n_in, n_out) = (t.packed[0].n_in, last.n_out);
-    let tangent = rows.x_dot.is_some();
-    let per_row = kept_per_row(&t.packed, tangent);
-    if let Some(k) = keep.as_deref_mut() {
-        // every kept value is written below: no need to clear the rest
-        k.resize(per_row.map_or(0, |n| n * rows.rows), V::Elem::ZERO);
-    }
-    let Tiles {
-        packed,
-        layers,
-        x,
-        x_dot,
-        tile,
-        ..
-    } = t;
-    let x = narrowed(rows.x, x);
-    let x_dot = rows.x_dot.map(|v| narrowed(v, x_dot));
-    let mut start = 0;
-    while start < rows.rows {
-        let m = (*tile).min(rows.rows - start);
-        let (xv, xdv) = tile_input(x, x_dot, start, n_in);
-        let kept = match (keep.as_deref_mut(), per_row) {
-            (Some(k), Some(n)) => Some(&mut k[start * n..(start + m) * n]),
-            _ => None,
-        };
-        forward_tile::<V>(packed, layers, xv, xdv, m, false, kept);
-        let out = &layers[layers.len() - 1];
-        let y_dot: &[V::Elem] = if tangent {
-            &out.y_dot[..m * n_out]
-        } else {
-            &[]
-        };
-        consume(start, m, V::Elem::values(&out.y[..m * n_out], y_dot));
-        start += m;
-    }
-}
-
-/// The tile loop of [`Network::param_vjp`].
-#[inline(always)]
-fn vjp_tiles<V: Vector>(t: &mut Tiles<V::Elem>, rows: &Rows, bars: &mut RowBars)
-where
-    V::Elem: TileElem,
-{
-    let Some(last) = t.packed.last() else {
-        return;
-    };
-    let (n_in, bp) = (t.packed[0].n_in, last.n_out);
-    let tangent = rows.x_dot.is_some();
-    let Tiles {
-        packed,
-        layers,
-        bars: b,
-        grads,
-        sums,
-        x,
-        x_dot,
-        y_wide,
-        y_dot_wide,
-        tile,
-    } = t;
-    let kept = match (rows.kept.map(V::Elem::kept), kept_per_row(packed, tangent)) {
-        (Some(k), Some(n)) if k.len() == n * rows.rows => Some((k, n)),
-        _ => None,
-    };
-    let x = narrowed(rows.x, x);
-    let x_dot = rows.x_dot.map(|v| narrowed(v, x_dot));
-    let mut start = 0;
-    while start < rows.rows {
-        let m = (*tile).min(rows.rows - start);
-        let (xv, xdv) = tile_input(x, x_dot, start, n_in);
-        let tile_kept = kept.map(|(k, n)| &k[start * n..(start + m) * n]);
-        match tile_kept {
-            Some(k) => replay_tile(packed, layers, xv, xdv, m, k),
-            None => forward_tile::<V>(packed, layers, xv, xdv, m, tangent, None),
-        }
-        let wide = (&mut y_wide[..], &mut y_dot_wide[..]);
-        tile_bars(b, m * bp, wide, |yb, ydb| bars(start, m, yb, ydb, bp));
-        backward_tile::<V>(packed, layers, tile_kept, xv, xdv, m, b, grads);
-        if !V::Elem::WIDE {
-            fold_tile(grads, sums);
-        }
-        start += m;
-    }
-}
-
-/// Zeroes ȳ and ẏ̄ of a tile (`n` values each) and lets `fill` write
-/// them: in place in f64, through the f64 buffers `wide` in f32.
-#[inline(always)]
-fn tile_bars<T: TileElem>(
-    b: &mut Bars<T>,
-    n: usize,
-    wide: (&mut [f64], &mut [f64]),
-    mut fill: impl FnMut(&mut [f64], &mut [f64]),
-) {
-    if let (Some(y), Some(y_dot)) = (T::as_wide(&mut b.y[..n]), T::as_wide(&mut b.y_dot[..n])) {
-        y.fill(0.0);
-        y_dot.fill(0.0);
-        fill(y, y_dot);
-        return;
-    }
-    // in f32, ȳ and ẏ̄ are written whole from the f64 buffers below
-    let (y, y_dot) = (&mut wide.0[..n], &mut wide.1[..n]);
-    y.fill(0.0);
-    y_dot.fill(0.0);
-    fill(y, y_dot);
-    for (o, &v) in b.y[..n].iter_mut().zip(y.iter()) {
-        *o = T::from_f64(v);
-    }
-    for (o, &v) in b.y_dot[..n].iter_mut().zip(y_dot.iter()) {
-        *o = T::from_f64(v);
-    }
-}
-
 /// Copies of the tile loops compiled for each instruction set, for either
 /// element type (`$vector` names its vector there).
 macro_rules! compiled_for {
@@ -591,8 +471,13 @@ macro_rules! compiled_for {
             }
 
             #[target_feature(enable = $features)]
-            pub(super) fn vjp<T: TileElem>(t: &mut Tiles<T>, rows: &Rows, bars: &mut RowBars) {
-                vjp_tiles::<T::$vector>(t, rows, bars)
+            pub(super) fn vjp<T: TileElem>(
+                t: &mut Tiles<T>,
+                rows: &Rows,
+                bars: &mut RowBars,
+                r: &mut Reverse,
+            ) {
+                vjp_tiles::<T::$vector>(t, rows, bars, r)
             }
         }
     };
@@ -625,29 +510,34 @@ fn value_in<T: TileElem>(
     }
 }
 
-/// [`Network::param_vjp`] in element type `T`, in the best copy.
+/// [`Network::reverse_tiles`] in element type `T`, in the best copy.
 fn vjp_in<T: TileElem>(
     net: &Network,
     params: &[f64],
     rows: &Rows,
     s: &mut Stream,
     bars: &mut RowBars,
-    grad: &mut [f64],
+    r: &mut Reverse,
+    grad: Option<&mut [f64]>,
 ) {
     let t = T::tiles(s);
     t.pack(net, params);
     t.unit_tangent(rows);
-    t.clear_grads();
+    if r.params {
+        t.clear_grads();
+    }
     match Isa::detect() {
         // SAFETY: the CPU has the features, checked by `detect`.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => unsafe { avx512::vjp(t, rows, bars) },
+        Isa::Avx512 => unsafe { avx512::vjp(t, rows, bars, r) },
         // SAFETY: as above.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => unsafe { avx2::vjp(t, rows, bars) },
-        _ => vjp_tiles::<T>(t, rows, bars),
+        Isa::Avx2 => unsafe { avx2::vjp(t, rows, bars, r) },
+        _ => vjp_tiles::<T>(t, rows, bars, r),
     }
-    t.scatter_grads(net, grad);
+    if let Some(g) = grad {
+        t.scatter_grads(net, g);
+    }
 }
 
 impl Network {
@@ -710,13 +600,43 @@ impl Network {
         params: &[f64],
         rows: &Rows,
         s: &mut Stream,
-        mut bars: impl FnMut(usize, usize, &mut [f64], &mut [f64], usize),
+        bars: impl FnMut(usize, usize, &mut [f64], &mut [f64], usize),
         grad: &mut [f64],
     ) {
+        let none = |_: usize, _: usize, _: Values| {};
+        let no_inputs = None::<fn(usize, usize, &[f64], &[f64])>;
+        self.reverse_tiles(params, rows, s, none, bars, no_inputs, Some(grad));
+    }
+
+    /// The reverse pass of [`Network::param_vjp`] with what a network
+    /// whose inputs carry a gradient needs (DeePMD's fitting networks, whose
+    /// inputs are the descriptors): each tile's y (and ẏ) goes to
+    /// `outputs` before its adjoints are asked for, and, with `inputs`,
+    /// its input adjoints x̄ = ∂J/∂x (and ẋ̄ = ∂J/∂ẋ) after,
+    /// `inputs(first_row, m, x̄, ẋ̄)`, m × n_in each, in f64. The parameter
+    /// gradient is added to `grad` when given, and not formed otherwise.
+    /// Each tile's forward pass is replayed or recomputed as for
+    /// [`Network::param_vjp`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn reverse_tiles(
+        &self,
+        params: &[f64],
+        rows: &Rows,
+        s: &mut Stream,
+        mut outputs: impl FnMut(usize, usize, Values),
+        mut bars: impl FnMut(usize, usize, &mut [f64], &mut [f64], usize),
+        mut inputs: Option<impl FnMut(usize, usize, &[f64], &[f64])>,
+        grad: Option<&mut [f64]>,
+    ) {
         let bars: &mut RowBars = &mut bars;
+        let mut r = Reverse {
+            outputs: Some(&mut outputs),
+            inputs: inputs.as_mut().map(|f| f as &mut InputBars),
+            params: grad.is_some(),
+        };
         match rows.precision {
-            Precision::Float64 => vjp_in::<f64>(self, params, rows, s, bars, grad),
-            Precision::Float32 => vjp_in::<f32>(self, params, rows, s, bars, grad),
+            Precision::Float64 => vjp_in::<f64>(self, params, rows, s, bars, &mut r, grad),
+            Precision::Float32 => vjp_in::<f32>(self, params, rows, s, bars, &mut r, grad),
         }
     }
 }

@@ -21,16 +21,25 @@ fn value_copy<T: TileElem>(
     }
 }
 
+/// A reverse pass that forms the parameter gradient alone.
+fn params_only() -> Reverse<'static, 'static, 'static> {
+    Reverse {
+        outputs: None,
+        inputs: None,
+        params: true,
+    }
+}
+
 /// The portable copy or the one for `isa`, of the reverse pass.
 fn vjp_copy<T: TileElem>(isa: Isa, t: &mut Tiles<T>, rows: &Rows, bars: &mut RowBars) {
     match isa {
         // SAFETY: called only when the CPU has the features.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => unsafe { avx512::vjp(t, rows, bars) },
+        Isa::Avx512 => unsafe { avx512::vjp(t, rows, bars, &mut params_only()) },
         // SAFETY: as above.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => unsafe { avx2::vjp(t, rows, bars) },
-        _ => vjp_tiles::<T>(t, rows, bars),
+        Isa::Avx2 => unsafe { avx2::vjp(t, rows, bars, &mut params_only()) },
+        _ => vjp_tiles::<T>(t, rows, bars, &mut params_only()),
     }
 }
 
