@@ -389,7 +389,7 @@ fn reverse_tiles_give_outputs_and_input_adjoints() {
                     &c.params,
                     &rows,
                     &mut s,
-                    |_, _, v| v.extend_f64(&mut y, &mut y_dot),
+                    Some(|_: usize, _: usize, v: Values| v.extend_f64(&mut y, &mut y_dot)),
                     c.row_bars(),
                     Some(|first: usize, m: usize, xb: &[f64], xdb: &[f64]| {
                         got[first * ni..(first + m) * ni].copy_from_slice(xb);

@@ -20,7 +20,7 @@ use super::select::Kept;
 use super::tape::DeepTape;
 use crate::buffers::zeroed;
 use crate::model::{Prediction, Prepared, Tape};
-use crate::nn::{KeptTrace, Rows, Stream, Trace};
+use crate::nn::{KeptTrace, Rows, Stream, Trace, Values};
 use std::cell::RefCell;
 use std::ops::Range;
 
@@ -468,11 +468,11 @@ impl DeepPot {
                 p,
                 &fit_rows,
                 &mut ws.stream,
-                |first, m, y| {
+                Some(|first: usize, m: usize, y: Values| {
                     for (r, e) in (first..first + m).zip(y.y_f64()) {
                         energies[atoms[fit_atoms[r]]] = e + bias;
                     }
-                },
+                }),
                 |_, _, y_bar, _, _| y_bar.fill(1.0),
                 Some(|first: usize, m: usize, xb: &[f64], _: &[f64]| {
                     x_bar[first * dim..(first + m) * dim].copy_from_slice(xb);

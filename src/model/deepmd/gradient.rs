@@ -310,7 +310,7 @@ impl DeepPot {
                 p,
                 &fit_rows,
                 &mut ws.stream,
-                |_, _, _| {},
+                None::<fn(usize, usize, Values)>,
                 |_, _, y_bar, y_dot_bar, _| {
                     y_bar.fill(a_energy);
                     if tangent {

@@ -425,15 +425,17 @@ pub(super) fn tile_input<'a, T>(
 /// by [`forward_tile`]), with the tangent's when `x_dot` is given: φ', φ'',
 /// y and ẏ by the same operations on the same values as [`forward_tile`]
 /// with `second`, without the matrix products and activations. Only for
-/// tanh and identity layers, whose φ' and φ'' follow from φ.
+/// tanh and identity layers, whose φ' and φ'' follow from φ. The last
+/// layer's y and ẏ, which the reverse pass does not read, are formed only
+/// when `outputs`.
 #[inline(always)]
 pub(super) fn replay_tile<T: Elem>(
     packed: &[PackedLayer<T>],
     layers: &mut [TileLayer<T>],
-    x: View<T>,
-    x_dot: Option<View<T>>,
+    (x, x_dot): (View<T>, Option<View<T>>),
     m: usize,
     kept: &[T],
+    outputs: bool,
 ) {
     let tangent = x_dot.is_some();
     for (l, p) in packed.iter().enumerate() {
@@ -443,6 +445,9 @@ pub(super) fn replay_tile<T: Elem>(
         let n = m * p.n_out;
         let (act, z_dot) = kept_layer(kept, packed, l, m, tangent);
         derivatives(p.activation, act, &mut t.d1[..n], &mut t.d2[..n]);
+        if l + 1 == packed.len() && !outputs {
+            break;
+        }
         layer_out(p, act, input, m, &mut t.y);
         let Some(input_dot) = input_dot else {
             continue;

@@ -603,15 +603,15 @@ impl Network {
         bars: impl FnMut(usize, usize, &mut [f64], &mut [f64], usize),
         grad: &mut [f64],
     ) {
-        let none = |_: usize, _: usize, _: Values| {};
+        let no_outputs = None::<fn(usize, usize, Values)>;
         let no_inputs = None::<fn(usize, usize, &[f64], &[f64])>;
-        self.reverse_tiles(params, rows, s, none, bars, no_inputs, Some(grad));
+        self.reverse_tiles(params, rows, s, no_outputs, bars, no_inputs, Some(grad));
     }
 
     /// The reverse pass of [`Network::param_vjp`] with what a network
     /// whose inputs carry a gradient needs (DeePMD's fitting networks, whose
-    /// inputs are the descriptors): each tile's y (and ẏ) goes to
-    /// `outputs` before its adjoints are asked for, and, with `inputs`,
+    /// inputs are the descriptors): with `outputs`, each tile's y (and ẏ)
+    /// goes there before its adjoints are asked for, and, with `inputs`,
     /// its input adjoints x̄ = ∂J/∂x (and ẋ̄ = ∂J/∂ẋ) after,
     /// `inputs(first_row, m, x̄, ẋ̄)`, m × n_in each, in f64. The parameter
     /// gradient is added to `grad` when given, and not formed otherwise.
@@ -623,14 +623,14 @@ impl Network {
         params: &[f64],
         rows: &Rows,
         s: &mut Stream,
-        mut outputs: impl FnMut(usize, usize, Values),
+        mut outputs: Option<impl FnMut(usize, usize, Values)>,
         mut bars: impl FnMut(usize, usize, &mut [f64], &mut [f64], usize),
         mut inputs: Option<impl FnMut(usize, usize, &[f64], &[f64])>,
         grad: Option<&mut [f64]>,
     ) {
         let bars: &mut RowBars = &mut bars;
         let mut r = Reverse {
-            outputs: Some(&mut outputs),
+            outputs: outputs.as_mut().map(|f| f as &mut TileOutputs),
             inputs: inputs.as_mut().map(|f| f as &mut InputBars),
             params: grad.is_some(),
         };

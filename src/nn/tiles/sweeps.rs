@@ -126,7 +126,7 @@ pub(super) fn vjp_tiles<V: Vector>(
         let (xv, xdv) = tile_input(x, x_dot, start, n_in);
         let tile_kept = kept.map(|(k, n)| &k[start * n..(start + m) * n]);
         match tile_kept {
-            Some(k) => replay_tile(packed, layers, xv, xdv, m, k),
+            Some(k) => replay_tile(packed, layers, (xv, xdv), m, k, r.outputs.is_some()),
             None => forward_tile::<V>(packed, layers, xv, xdv, m, tangent, None),
         }
         if let Some(consume) = r.outputs.as_deref_mut() {
