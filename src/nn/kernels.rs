@@ -52,49 +52,49 @@ pub fn mm<V: Vector>(
     assert!(
         m == 0 || (c.len() >= (m - 1) * ldc + cols.n && a.data.len() >= (m - 1) * a.stride + k_len)
     );
-    let mut r = 0;
-    while r + 4 <= m {
-        mm_rows::<V, 4>(r, k_len, a, b, cols, init, c, ldc);
-        r += 4;
+    // column blocks outside, rows inside: a block's column panel of b
+    // (k_len × NV vectors) is read by every row while it is in the cache
+    // (a fitting network's 1600 × 240 weights are not, whole)
+    let mut j = 0;
+    while j + 4 * V::LANES <= np && V::BLOCK >= 4 {
+        mm_cols::<V, 4>(m, k_len, a, b, cols, j, init, c, ldc);
+        j += 4 * V::LANES;
     }
-    while r < m {
-        mm_rows::<V, 1>(r, k_len, a, b, cols, init, c, ldc);
-        r += 1;
+    while j + 2 * V::LANES <= np && V::BLOCK >= 2 {
+        mm_cols::<V, 2>(m, k_len, a, b, cols, j, init, c, ldc);
+        j += 2 * V::LANES;
+    }
+    while j < np {
+        mm_cols::<V, 1>(m, k_len, a, b, cols, j, init, c, ldc);
+        j += V::LANES;
     }
 }
 
-/// Rows r..r+R of [`mm`], column block by column block.
+/// Every row of [`mm`] in the NV-vector column block at j: four rows at a
+/// time, then one.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn mm_rows<V: Vector, const R: usize>(
-    r: usize,
+fn mm_cols<V: Vector, const NV: usize>(
+    m: usize,
     k_len: usize,
     a: View<V::Elem>,
     b: &[V::Elem],
     cols: Cols,
+    j: usize,
     init: Option<&[V::Elem]>,
     c: &mut [V::Elem],
     ldc: usize,
 ) {
-    let np = cols.padded;
-    let mut rows: [&[V::Elem]; R] = [&[]; R];
-    for (q, row) in rows.iter_mut().enumerate() {
-        let at = (r + q) * a.stride;
-        *row = &a.data[at..at + k_len];
+    let row = |r: usize| &a.data[r * a.stride..r * a.stride + k_len];
+    let mut r = 0;
+    while r + 4 <= m {
+        let rows = [row(r), row(r + 1), row(r + 2), row(r + 3)];
+        mm_block::<V, 4, NV>(&rows, b, cols, j, init, &mut c[r * ldc..], ldc);
+        r += 4;
     }
-    let mut j = 0;
-    let c = &mut c[r * ldc..];
-    while j + 4 * V::LANES <= np && V::BLOCK >= 4 {
-        mm_block::<V, R, 4>(&rows, b, cols, j, init, c, ldc);
-        j += 4 * V::LANES;
-    }
-    while j + 2 * V::LANES <= np && V::BLOCK >= 2 {
-        mm_block::<V, R, 2>(&rows, b, cols, j, init, c, ldc);
-        j += 2 * V::LANES;
-    }
-    while j < np {
-        mm_block::<V, R, 1>(&rows, b, cols, j, init, c, ldc);
-        j += V::LANES;
+    while r < m {
+        mm_block::<V, 1, NV>(&[row(r)], b, cols, j, init, &mut c[r * ldc..], ldc);
+        r += 1;
     }
 }
 

@@ -4,8 +4,8 @@
 //! Per block of atoms, the neighbour rows are grouped by embedding network
 //! so that each network runs as one batch (one matrix product per layer);
 //! the fitting networks then run over a chunk of several blocks at once, so
-//! that their large weight matrices are packed for the matrix products
-//! once per chunk rather than once per block. The embedding's input is a
+//! that their large weight matrices are laid out for the tile passes once
+//! per chunk rather than once per block. The embedding's input is a
 //! scalar, so its derivative G' = dG/dR̃₀ comes from one tangent pass with
 //! unit input tangent alongside the forward pass, and the traces need not
 //! be kept for a backward pass through it:

@@ -9,8 +9,9 @@
 //! only, so nothing flows back to positions. The cost is about twice a
 //! force evaluation.
 //!
-//! Reverse pass per atom: the fitting's tangent vjp (ȳ = aE, ẏ̄ = 1) gives
-//! D̄ and Ḋ̄; then GR̄ = C(D̄, GR) + C(Ḋ̄, GṘ) and GṘ̄ = C(Ḋ̄, GR) with C the
+//! Reverse pass per atom: the fitting's tangent vjp (ȳ = aE, ẏ̄ = 1; one
+//! tile sweep per type, [`crate::nn::Network::reverse_tiles`]) gives D̄
+//! and Ḋ̄; then GR̄ = C(D̄, GR) + C(Ḋ̄, GṘ) and GṘ̄ = C(Ḋ̄, GR) with C the
 //! adjoint of D = GR·GR<ᵀ ([`rows::gr_adjoint`]); per row
 //! Ḡ = (GR̄ᵀR̃ + GṘ̄ᵀṘ)/Σsel and, for the unit-tangent output G',
 //! Ḡ' = Ṙ₀·GṘ̄ᵀR̃/Σsel; empty slots (no tangent) get Ḡ = GR̄ᵀR̃pad/Σsel,

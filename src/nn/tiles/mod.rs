@@ -42,6 +42,14 @@ use sweeps::{InputBars, Reverse, value_tiles, vjp_tiles};
 /// widest padded layer, so that a layer's arrays stay in the L1/L2 cache.
 const TILE_ELEMENTS: usize = 2048;
 
+/// Rows per tile at most.
+const MAX_TILE: usize = 64;
+
+/// Weights of a layer past which its tiles take [`MAX_TILE`] rows (a
+/// deepmd-kit water example's fitting layer has 1600 × 240; the FEKF
+/// paper's, 400 × 50).
+const LARGE_LAYER: usize = 65_536;
+
 /// One layer laid out for the kernels: widths padded to whole vectors
 /// with zeros, so that padded columns stay zero (or are never read).
 #[derive(Clone, Debug)]
@@ -233,6 +241,20 @@ impl KeptTrace {
     }
 }
 
+/// Rows per tile for these layers: as many as keep a tile's values of
+/// the widest output in the L1/L2 cache (the adjoints are also as wide as
+/// the inputs, but a fitting network's 400 descriptor values would leave
+/// 4 rows), except that a layer with more than [`LARGE_LAYER`] weights
+/// takes the most rows: each tile reads and adds into its whole weight
+/// gradient, which then happens once per 64 rows rather than per few.
+fn tile_rows<T>(packed: &[PackedLayer<T>]) -> usize {
+    let widest_out = packed.iter().map(|p| p.n_out).max().unwrap_or(1);
+    if packed.iter().any(|p| p.n_in * p.bp > LARGE_LAYER) {
+        return MAX_TILE;
+    }
+    (TILE_ELEMENTS / widest_out).clamp(4, MAX_TILE) / 4 * 4
+}
+
 /// `v` with at least `n` elements (grown with zeros, never cleared).
 fn at_least<T: Elem>(v: &mut Vec<T>, n: usize) {
     if v.len() < n {
@@ -250,17 +272,13 @@ impl<T: TileElem> Tiles<T> {
         for (l, layer) in net.layers.iter().enumerate() {
             self.packed[l].fill(layer, &params[starts[l]..starts[l + 1]]);
         }
-        // a tile's rows are sized by the layers' outputs, which every
-        // layer keeps; the adjoints are also as wide as the inputs (a
-        // fitting network's 400 descriptor values would leave 4 rows)
-        let widest_out = self.packed.iter().map(|p| p.n_out).max().unwrap_or(1);
         let widest = self
             .packed
             .iter()
             .map(|p| p.n_out.max(p.n_in))
             .max()
             .unwrap_or(1);
-        self.tile = (TILE_ELEMENTS / widest_out).clamp(4, 64) / 4 * 4;
+        self.tile = tile_rows(&self.packed);
         self.layers
             .resize_with(net.layers.len(), TileLayer::default);
         for (t, p) in self.layers.iter_mut().zip(&self.packed) {
