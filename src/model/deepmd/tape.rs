@@ -1,8 +1,8 @@
 //! What a training prediction keeps for the gradient of the same sites
 //! ([`crate::model::Tape`]): per chunk of atoms, the neighbour rows
 //! (geometry, R̃, G and G'), GR and D, and the embedding's compact trace.
-//! (The fitting networks' passes are recomputed: a tile sweep per type
-//! redoes their forward pass for less than keeping it would cost.)
+//! (The fitting networks' forward passes are not kept: the gradient's
+//! tile sweep per type recomputes them tile by tile.)
 //! The gradient's first sweep ([`super::gradient`]) would recompute
 //! exactly these (the rows, G and G' do not depend on the adjoint, only
 //! their tangents do), so with a tape it only adds the tangents; the
