@@ -134,18 +134,24 @@ impl DeepPot {
         })
     }
 
-    /// Sizes the scratch for [`CHUNK`] atoms and clears the counters.
-    fn size_workspace(&self, ws: &mut Workspace) {
+    /// Sizes GR, D and their adjoints for [`CHUNK`] atoms (no work when
+    /// they are: a tape hands its own back, sized so).
+    pub(super) fn size_atom_buffers(&self, ws: &mut Workspace) {
         let h = &self.hyper;
-        let ng = h.embedding_width();
-        ws.groups.resize_with(h.n_embeddings(), Group::default);
-        ws.n_real.resize(CHUNK * h.n_types(), 0);
         for v in [&mut ws.gr, &mut ws.gr_bar] {
-            v.resize(CHUNK * 4 * ng, 0.0);
+            v.resize(CHUNK * 4 * h.embedding_width(), 0.0);
         }
         for v in [&mut ws.d, &mut ws.d_bar] {
             v.resize(CHUNK * h.descriptor_dim(), 0.0);
         }
+    }
+
+    /// Sizes the scratch for [`CHUNK`] atoms and clears the counters.
+    fn size_workspace(&self, ws: &mut Workspace) {
+        let h = &self.hyper;
+        ws.groups.resize_with(h.n_embeddings(), Group::default);
+        ws.n_real.resize(CHUNK * h.n_types(), 0);
+        self.size_atom_buffers(ws);
         ws.counts.resize(h.n_types(), 0);
         ws.truncated_atoms = 0;
         ws.dropped = 0;

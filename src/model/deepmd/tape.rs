@@ -13,7 +13,7 @@
 //! it a chunk is not kept and its gradient recomputes it.
 
 use super::DeepPot;
-use super::compute::{CHUNK, Group, Workspace};
+use super::compute::{Group, Workspace};
 use super::env::EnvGeometry;
 use crate::model::Tape;
 use crate::model::cache_budget;
@@ -106,7 +106,7 @@ impl DeepPot {
     /// emptied.
     pub(super) fn keep_chunk(&self, n: usize, ws: &mut Workspace, tape: &mut ChunkTape) {
         let h = &self.hyper;
-        let (nt, ng) = (h.n_types(), h.embedding_width());
+        let nt = h.n_types();
         let data = &mut tape.data;
         std::mem::swap(&mut data.groups, &mut ws.groups);
         ws.groups.resize_with(h.n_embeddings(), Group::default);
@@ -117,8 +117,7 @@ impl DeepPot {
         // for a chunk
         std::mem::swap(&mut data.gr, &mut ws.gr);
         std::mem::swap(&mut data.d, &mut ws.d);
-        ws.gr.resize(CHUNK * 4 * ng, 0.0);
-        ws.d.resize(CHUNK * h.descriptor_dim(), 0.0);
+        self.size_atom_buffers(ws);
     }
 
     /// Puts a kept chunk back into the scratch for the gradient: rows, GR,

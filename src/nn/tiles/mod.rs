@@ -39,7 +39,8 @@ use elem::TileElem;
 use sweeps::{InputBars, Reverse, value_tiles, vjp_tiles};
 
 /// Values of a tile kept per row, about: rows per tile are this over the
-/// widest padded layer, so that a layer's arrays stay in the L1/L2 cache.
+/// widest layer output, so that a layer's arrays stay in the L1/L2 cache
+/// (see [`tile_rows`]).
 const TILE_ELEMENTS: usize = 2048;
 
 /// Rows per tile at most.
